@@ -1,0 +1,192 @@
+"""Everything agora-recording raises.
+
+::
+
+    AgoraError                      root of every exception raised by this library
+    ├── ValidationError             bad input, refused before any request (also a ValueError)
+    ├── TransportError              the request never got an HTTP answer (DNS, connect, timeout)
+    ├── UnexpectedResponseError     a 2xx whose body is not the JSON the endpoint documents
+    ├── APIError                    the service answered with an error status
+    │   ├── AlreadyStartedError     201 + code 7: start repeated with the same resource ID
+    │   ├── RequestNotCompletedError  206 + code 65: reached the backend, answer timed out
+    │   ├── NoRecordedDataError     206 + code 435: stop of a recording nobody published to
+    │   ├── BadRequestError         400: invalid parameters (2), invalid operation (49),
+    │   │                           task conflict (53), quota (406), App ID or channel name
+    │   ├── AuthenticationError     401: missing or wrong customer ID / secret
+    │   ├── NotFoundError           404: route not matched, or "failed to find worker"
+    │   ├── RateLimitError          429: over the request quota
+    │   └── ServerError             5xx: internal error, no resources, request timeout
+    └── RecordingFailedError        a recording died or never came up (raised by sessions)
+
+Exception messages never contain a request body, a header or a secret: they name the
+endpoint, the HTTP status, Agora's ``code`` and ``reason`` and the request ID.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import QueryResponse, RecordingHandle
+
+
+class AgoraError(Exception):
+    """Root of every exception raised by agora-recording."""
+
+
+class ValidationError(AgoraError, ValueError):
+    """An argument breaks a documented rule; raised before any request is sent.
+
+    ``field`` names the offending field by its wire path (``clientRequest.recordingConfig.maxIdleTime``)
+    and ``rule`` says what the service accepts.
+    """
+
+    def __init__(self, field: str, rule: str) -> None:
+        self.field = field
+        self.rule = rule
+        super().__init__(f"{field}: {rule}")
+
+
+class TransportError(AgoraError):
+    """The request got no HTTP answer: DNS, connection, TLS or timeout failure, after retries."""
+
+    def __init__(self, message: str, *, endpoint: str | None = None) -> None:
+        self.endpoint = endpoint
+        super().__init__(message)
+
+
+class UnexpectedResponseError(AgoraError):
+    """A success status came back with a body that is not the documented JSON."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        body: bytes = b"",
+    ) -> None:
+        self.endpoint = endpoint
+        self.status_code = status_code
+        self.request_id = request_id
+        self.body = body
+        super().__init__(message)
+
+
+class APIError(AgoraError):
+    """The service answered with an error.
+
+    Carries the HTTP ``status_code``, Agora's body ``code`` and ``reason`` (service errors), the
+    gateway's ``message`` (gateway errors), the ``request_id`` from the ``X-Request-ID`` header and
+    the raw ``body`` bytes.
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        status_code: int,
+        code: int | None = None,
+        reason: str | None = None,
+        message: str | None = None,
+        request_id: str | None = None,
+        body: bytes = b"",
+        payload: Mapping[str, Any] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.status_code = status_code
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.request_id = request_id
+        self.body = body
+        self.payload: Mapping[str, Any] = payload if payload is not None else {}
+        self.retry_after = retry_after
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        parts = [f"{self.endpoint} failed with HTTP {self.status_code}"]
+        if self.code is not None:
+            parts.append(f"code {self.code}")
+        text = self.reason if self.reason is not None else self.message
+        if text:
+            parts.append(repr(text))
+        if self.request_id:
+            parts.append(f"request ID {self.request_id}")
+        return ", ".join(parts)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_api_error, (type(self), self.__dict__.copy()))
+
+
+def _rebuild_api_error(cls: type[APIError], state: dict[str, Any]) -> APIError:
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    Exception.__init__(error, error._describe())
+    return error
+
+
+class AlreadyStartedError(APIError):
+    """201 with code 7: ``start`` was repeated with the same resource ID; no new ``sid``."""
+
+
+class RequestNotCompletedError(APIError):
+    """206 with code 65: the request reached the backend but its answer timed out; retried."""
+
+
+class NoRecordedDataError(APIError):
+    """206 with code 435 on ``stop``: nobody published, so there are no files. Usually benign."""
+
+
+class BadRequestError(APIError):
+    """400: invalid parameters, invalid operation, task conflict, quota, App ID or channel name."""
+
+
+class AuthenticationError(APIError):
+    """401: the customer ID or secret is missing or wrong, or Cloud Recording is not enabled."""
+
+
+class NotFoundError(APIError):
+    """404: either the route did not match, or the recording ("worker") does not exist (any more)."""
+
+    @property
+    def worker_not_found(self) -> bool:
+        """True for ``{"code": 404, "reason": "failed to find worker"}``: the task is gone."""
+        return self.code == 404
+
+
+class RateLimitError(APIError):
+    """429: over the request quota (10 requests per second per App ID by default)."""
+
+
+class ServerError(APIError):
+    """5xx: the service failed or timed out; retried with backoff."""
+
+
+class RecordingFailedError(AgoraError):
+    """A recording died, exited on its own, or never became healthy.
+
+    Carries the ``handle`` of the recording, the last known ``status`` (a ``RecordingStatus``, or
+    ``None`` when the service never reported one), a human ``reason`` and the ``last_query``
+    response, when there was one.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        handle: RecordingHandle | None = None,
+        status: int | None = None,
+        last_query: QueryResponse | None = None,
+        cause: BaseException | None = None,
+    ) -> None:
+        self.reason = reason
+        self.handle = handle
+        self.status = status
+        self.last_query = last_query
+        self.cause = cause
+        where = f" (sid {handle.sid})" if handle is not None else ""
+        super().__init__(f"recording failed{where}: {reason}")
