@@ -1,0 +1,970 @@
+"""Documented request rules of the Cloud Recording API, checked on wire dicts.
+
+The functions here take the JSON bodies exactly as sent (``{"cname": ..., "uid": ...,
+"clientRequest": {...}}``, camelCase keys) and are shared by two callers: the client runs them
+before sending, so bad input fails without a request and names the field; the emulator runs them on
+what it receives and answers HTTP 400 ``{"code": 2}``. One set of rules keeps the two honest.
+
+A problem is a :class:`~agora_recording.errors.ValidationError` whose ``field`` is the wire path
+(``clientRequest.recordingConfig.transcodingConfig.layoutConfig[3].x_axis``) and whose ``rule``
+says what is accepted, with the offending value when it is short and not a secret.
+
+Rules come from ``cloud-recording-api.md`` §3 and §5.5; every number is a constant below. Where the
+reference is ambiguous we are strict where it is explicit and lenient where it is not:
+
+- ``cname`` may be 64 bytes ("under 64 bytes" read as at most 64, as design.md states); a call
+  whose mode is unknown (``stop`` without a mode) gets the web limit, 1024 bytes of anything.
+- ``acquire`` infers the mode from ``scene`` (1 is web, 2 individual, else individual or mix) for
+  the ``cname`` rule and for ``startParameter``, which is checked like a start ``clientRequest``
+  minus the checks that need the exact mode.
+- Fields the reference calls "not applicable" in a mode are not refused: ``token`` and
+  ``recordingConfig`` in web mode are ignored, ``appsCollection`` is checked in every mode.
+  Fields it restricts by name are refused elsewhere: ``streamMode``, ``snapshotConfig`` and
+  ``transcodeOptions`` (individual), ``audioProfile`` and ``transcodingConfig`` (mix),
+  ``extensionServiceConfig`` (web, and mix for the legacy ``aliyun_vod_service`` alone, which then
+  replaces ``storageConfig``).
+- ``recordingFileConfig`` is never required (its only field has a default). ``extensionParams``
+  keys are optional except ``endpoint`` for vendor 11; ``sse``/``tag`` are not tied to vendors.
+- Both spellings ``unSubscribe*Uids`` and ``unsubscribe*Uids`` are accepted, never both at once;
+  ``"#allstream#"`` is accepted in every subscription list.
+- JSON ``null`` counts as absent. Unknown keys are ignored (the service adds fields over time).
+- Integers are exact: ``True`` and ``30.0`` are refused where an integer is expected; layout
+  coordinates take any number in [0, 1], the integers 0 and 1 included.
+- ``captureInterval`` is [5, 3600] as the reference says; ``lenient=True`` (for the emulator)
+  accepts the older guides' [1, 3600].
+- Rules that need state (``streamTypes`` of a running recording for ``update``, ``cname``/``uid``
+  matching the acquire) are the emulator's business, not this module's.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+import string
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
+
+from .errors import ValidationError
+
+__all__ = [
+    "Bounds",
+    "check_acquire",
+    "check_cname",
+    "check_envelope",
+    "check_start",
+    "check_stop",
+    "check_uid",
+    "check_update",
+    "check_update_layout",
+    "find_problems",
+]
+
+
+class Bounds(NamedTuple):
+    """An inclusive integer range; ``high=None`` leaves it open above."""
+
+    low: int
+    high: int | None = None
+
+
+# Envelope (§3).
+MODES: Final = ("individual", "mix", "web")
+UID_MIN: Final = 1
+UID_MAX: Final = 2**32 - 1
+CNAME_MAX_BYTES: Final = 64
+WEB_CNAME_MAX_BYTES: Final = 1024
+CNAME_PUNCTUATION: Final = "!#$%&()+-:;<=.>?@[]^_{}|~,"
+CNAME_CHARACTERS: Final = frozenset(
+    string.ascii_letters + string.digits + " " + CNAME_PUNCTUATION
+)  # the 89 characters of error 1013
+SECRET_FIELDS: Final = frozenset({"accessKey", "secretKey", "stsToken", "token", "secret", "salt"})
+
+# acquire (§3.1).
+SCENES: Final = (0, 1, 2)
+WEB_SCENE: Final = 1
+POSTPONED_SCENE: Final = 2
+RESOURCE_EXPIRED_HOUR: Final = Bounds(1, 720)
+ACQUIRE_REGIONS: Final = ("CN", "AP", "EU", "NA")
+REGION_AFFINITIES: Final = (0, 1, 2, 3, 4)
+
+# storageConfig (§3.2.2, §8).
+VENDORS: Final = (0, 1, 2, 3, 4, 5, 6, 7, 8, 11)
+STS_VENDORS: Final = (1, 2, 3)
+S3_COMPATIBLE_VENDOR: Final = 11
+STORAGE_REGION: Final = Bounds(0)
+STS_EXPIRATION: Final = Bounds(0)
+SSE_VALUES: Final = ("kms", "aes256")
+FILE_NAME_PREFIX_MAX_CHARS: Final = 128
+
+# recordingConfig (§3.2.3).
+CHANNEL_TYPES: Final = (0, 1)
+STREAM_TYPES: Final = (0, 1, 2)
+AUDIO_ONLY: Final = 0
+VIDEO_ONLY: Final = 1
+STREAM_MODES: Final = ("default", "standard", "original")
+DECRYPTION_MODES: Final = (0, 1, 2, 3, 4, 5, 6, 7, 8)
+SALTED_DECRYPTION_MODES: Final = (7, 8)
+AUDIO_PROFILES: Final = (0, 1, 2)
+VIDEO_STREAM_TYPES: Final = (0, 1)
+MAX_IDLE_TIME: Final = Bounds(5, 2_592_000)
+SUBSCRIPTION_LIST_MAX: Final = 32
+ALL_STREAMS: Final = "#allstream#"
+SUBSCRIBE_UID_GROUPS: Final = (0, 1, 2, 3, 4, 5)
+
+# transcodingConfig, layoutConfig, backgroundConfig (§3.2.4, §3.2.5, §3.4).
+TRANSCODING_SIDE: Final = Bounds(1, 1920)
+TRANSCODING_MAX_PIXELS: Final = 1920 * 1080
+TRANSCODING_FPS: Final = Bounds(1)
+TRANSCODING_BITRATE: Final = Bounds(1, 6500)
+MIXED_VIDEO_LAYOUTS: Final = (0, 1, 2, 3)
+VERTICAL_LAYOUT: Final = 2
+LAYOUT_MAX_REGIONS: Final = 17
+RENDER_MODES: Final = (0, 1)
+HTTP_SCHEMES: Final = ("http://", "https://")
+
+# recordingFileConfig, snapshotConfig (§3.2.6, §3.2.7).
+AV_FILE_TYPES: Final = ("hls", "mp4")
+SNAPSHOT_FILE_TYPES: Final = ("jpg",)
+CAPTURE_INTERVAL: Final = Bounds(5, 3600)
+CAPTURE_INTERVAL_LENIENT: Final = Bounds(1, 3600)
+
+# extensionServiceConfig (§3.2.8, §3.2.9).
+WEB_RECORDER_SERVICE: Final = "web_recorder_service"
+RTMP_PUBLISH_SERVICE: Final = "rtmp_publish_service"
+ALIYUN_VOD_SERVICE: Final = "aliyun_vod_service"
+EXTENSION_SERVICES_MAX: Final = 2
+CONFIG_ERROR_HANDLE_POLICIES: Final = ("error_abort",)
+SERVICE_ERROR_HANDLE_POLICIES: Final = MappingProxyType(
+    {WEB_RECORDER_SERVICE: ("error_abort",), RTMP_PUBLISH_SERVICE: ("error_ignore",)}
+)
+WEB_VIDEO_SIDE: Final = Bounds(240, 1920)
+WEB_VIDEO_MAX_PIXELS: Final = 1920 * 1080
+MAX_RECORDING_HOUR: Final = Bounds(1, 720)
+WEB_VIDEO_BITRATE: Final = Bounds(50, 8000)
+WEB_VIDEO_FPS: Final = Bounds(5, 60)
+MAX_VIDEO_DURATION: Final = Bounds(30, 240)
+READY_TIMEOUT: Final = Bounds(0, 60)
+RTMP_OUTPUTS: Final = 1
+RTMP_SCHEMES: Final = ("rtmp://", "rtmps://")
+
+# appsCollection, transcodeOptions (§3.2.10).
+COMBINATION_POLICIES: Final = ("default", "postpone_transcoding")
+TRANS_MODES: Final = ("postponeTranscoding", "audioMix")
+POSTPONE_TRANSCODING: Final = "postponeTranscoding"
+CONTAINER_FORMATS: Final = ("mp4", "mp3", "m4a", "aac")
+SAMPLE_RATES: Final = ("48000", "32000", "16000")
+AUDIO_CHANNELS: Final = ("1", "2")
+
+# update (§3.3): a clientRequest must carry at least one of these.
+UPDATE_FIELDS: Final = (
+    "streamSubscribe",
+    "webRecordingConfig",
+    "rtmpPublishConfig",
+    "storageConfig",
+)
+
+_SHOW_MAX_CHARS = 32
+_UID_PATTERN = re.compile(r"[1-9][0-9]{0,9}")
+_ALNUM_PATTERN = re.compile(r"[A-Za-z0-9]+")
+_COLOR_PATTERN = re.compile(r"#[0-9A-Fa-f]{6}")
+_HIDDEN: Final = object()  # "no value to show" marker for _Checker.fail
+
+
+# --- rules: a test and the sentence that describes it -----------------------------------------
+
+
+class _Rule(NamedTuple):
+    accepts: Callable[[Any], bool]
+    text: str
+
+
+def _is_int(value: object) -> bool:
+    """True for a JSON integer: ``bool`` is an ``int`` in Python but never one on the wire."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_uid(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and _UID_PATTERN.fullmatch(value) is not None
+        and UID_MIN <= int(value) <= UID_MAX
+    )
+
+
+def _int_in(bounds: Bounds) -> _Rule:
+    low, high = bounds
+    if high is None:
+        return _Rule(lambda v: _is_int(v) and v >= low, f"must be an integer >= {low}")
+    return _Rule(
+        lambda v: _is_int(v) and low <= v <= high, f"must be an integer in [{low}, {high}]"
+    )
+
+
+def _one_of(values: Sequence[str | int], where: str = "") -> _Rule:
+    """Membership that keeps JSON kinds apart: ``true`` is not ``1`` and ``"1"`` is not ``1``."""
+
+    def accepts(value: object) -> bool:
+        same_kind = isinstance(value, str) if isinstance(values[0], str) else _is_int(value)
+        return same_kind and value in values
+
+    listed = ", ".join(_show(v) for v in values)
+    text = f"must be {listed}" if len(values) == 1 else f"must be one of {listed}"
+    return _Rule(accepts, text + where)
+
+
+def _pattern(pattern: re.Pattern[str], text: str) -> _Rule:
+    return _Rule(lambda v: isinstance(v, str) and pattern.fullmatch(v) is not None, text)
+
+
+def _url(schemes: Sequence[str]) -> _Rule:
+    def accepts(value: object) -> bool:
+        return isinstance(value, str) and any(
+            value[: len(s)].lower() == s and len(value) > len(s) for s in schemes
+        )
+
+    return _Rule(accepts, "must be a URL starting with " + " or ".join(schemes))
+
+
+_STRING = _Rule(lambda v: isinstance(v, str) and v != "", "must be a non-empty string")
+_ANY_STRING = _Rule(lambda v: isinstance(v, str), "must be a string")
+_BOOL = _Rule(lambda v: isinstance(v, bool), "must be true or false")
+_UNIT = _Rule(
+    lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1,
+    "must be a number in [0, 1]",
+)
+_UID_TEXT = f"a decimal string in [{UID_MIN}, {UID_MAX}] with no sign, spaces or leading zeros"
+_UID = _Rule(_is_uid, f"must be {_UID_TEXT}")
+_SUBSCRIPTION_ENTRY = _Rule(
+    lambda v: v == ALL_STREAMS or _is_uid(v), f'must be {_UID_TEXT}, or "{ALL_STREAMS}"'
+)
+_PREFIX_ITEM = _pattern(_ALNUM_PATTERN, "must be a non-empty string of A-Z, a-z and 0-9 only")
+_COLOR = _pattern(_COLOR_PATTERN, 'must be "#" followed by 6 hex digits, like "#000000"')
+_JPG_ONLY = _Rule(
+    lambda v: isinstance(v, (list, tuple)) and tuple(v) == SNAPSHOT_FILE_TYPES, 'must be ["jpg"]'
+)
+
+
+def _show(value: object) -> str:
+    """Render a value briefly for a message; containers show only their kind."""
+    if isinstance(value, str):
+        short = value if len(value) <= _SHOW_MAX_CHARS else value[:_SHOW_MAX_CHARS] + "..."
+        return json.dumps(short, ensure_ascii=False)
+    if isinstance(value, int) and abs(value) >= 10**20:
+        return "a very large integer"
+    if value is None or isinstance(value, (bool, int, float)):
+        return json.dumps(value)
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)} item" + ("" if len(value) == 1 else "s")
+    kind = type(value).__name__
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
+
+
+def _is_secret(field: str) -> bool:
+    return field.rsplit(".", 1)[-1].split("[", 1)[0] in SECRET_FIELDS
+
+
+def _at(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _plain(value: object) -> object:
+    """The wire value of an enum member (``Mode.WEB`` -> ``"web"``), else the value itself."""
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _mode_str(mode: object) -> str | None:
+    """A mode hint as a plain string, or None when there is none."""
+    plain = _plain(mode)
+    return plain if isinstance(plain, str) else None
+
+
+def _count_text(low: int, high: int | None) -> str:
+    if high is None:
+        return "a non-empty list" if low == 1 else "a list"
+    if low == high:
+        return f"a list of exactly {low} item" + ("" if low == 1 else "s")
+    return f"a list of at most {high} items" if low == 0 else f"a list of {low} to {high} items"
+
+
+def _modes_text(modes: Sequence[str]) -> str:
+    return " and ".join(modes) + (" mode" if len(modes) == 1 else " modes")
+
+
+# --- the walker -------------------------------------------------------------------------------
+
+
+class _Checker:
+    """Walks one body: raises at the first problem, or collects them all for ``find_problems``.
+
+    Every lookup returns the value when it is valid and ``None`` when it is absent or broken, so
+    a rule that depends on another field only runs once that field is known to be good.
+    """
+
+    def __init__(self, *, collect: bool = False, lenient: bool = False) -> None:
+        self.collect = collect
+        self.lenient = lenient
+        self.problems: list[ValidationError] = []
+
+    def fail(self, field: str, rule: str, value: object = _HIDDEN) -> None:
+        if value is not _HIDDEN and not _is_secret(field):
+            rule = f"{rule}, got {_show(value)}"
+        error = ValidationError(field, rule)
+        if not self.collect:
+            raise error
+        self.problems.append(error)
+
+    def value(self, value: object, field: str, rule: _Rule) -> bool:
+        if rule.accepts(value):
+            return True
+        self.fail(field, rule.text, value)
+        return False
+
+    def missing(self, field: str, text: str, when: str) -> None:
+        self.fail(field, f"is required {when}; {text}" if when else f"is required; {text}")
+
+    def get(
+        self,
+        obj: Mapping[str, Any],
+        key: str,
+        path: str,
+        rule: _Rule,
+        *,
+        required: bool = False,
+        when: str = "",
+    ) -> Any:
+        field = _at(path, key)
+        value = obj.get(key)
+        if value is None:
+            if required:
+                self.missing(field, rule.text, when)
+            return None
+        return value if self.value(value, field, rule) else None
+
+    def as_mapping(self, value: object, field: str) -> Mapping[str, Any] | None:
+        if isinstance(value, Mapping):
+            return value
+        self.fail(field, "must be an object", value)
+        return None
+
+    def mapping(
+        self, obj: Mapping[str, Any], key: str, path: str, *, required: bool = False, when: str = ""
+    ) -> Mapping[str, Any] | None:
+        field = _at(path, key)
+        value = obj.get(key)
+        if value is None:
+            if required:
+                self.missing(field, "must be an object", when)
+            return None
+        return self.as_mapping(value, field)
+
+    def array(
+        self,
+        obj: Mapping[str, Any],
+        key: str,
+        path: str,
+        item: _Rule | None = None,
+        *,
+        low: int = 0,
+        high: int | None = None,
+        required: bool = False,
+    ) -> Sequence[Any] | None:
+        """A list with ``low``..``high`` items, each passing ``item`` when one is given."""
+        field = _at(path, key)
+        shape = "must be " + _count_text(low, high)
+        value = obj.get(key)
+        if value is None:
+            if required:
+                self.missing(field, shape, "")
+            return None
+        if not isinstance(value, (list, tuple)):
+            self.fail(field, shape, value)
+            return None
+        if len(value) < low or (high is not None and len(value) > high):
+            self.fail(field, f"{shape}, got {len(value)}")
+            return None
+        if item is None:
+            return value
+        good = [self.value(entry, f"{field}[{i}]", item) for i, entry in enumerate(value)]
+        return value if all(good) else None
+
+    def allowed_in(
+        self, mode: str | None, obj: Mapping[str, Any], key: str, path: str, modes: Sequence[str]
+    ) -> bool:
+        """Whether ``key`` may be checked in ``mode``; reports it when set in the wrong mode."""
+        if mode is None or mode in modes:
+            return True
+        if obj.get(key) is not None:
+            self.fail(_at(path, key), f"is only allowed in {_modes_text(modes)}")
+        return False
+
+    def mode(self, mode: object, allowed: Sequence[str], rule: str) -> str | None:
+        plain = _plain(mode)
+        if isinstance(plain, str) and plain in allowed:
+            return plain
+        self.fail("mode", rule, plain)
+        return None
+
+
+# --- envelope ---------------------------------------------------------------------------------
+
+
+def _cname_problem(value: object, mode: str | None) -> str | None:
+    """The rule ``value`` breaks as a channel name in ``mode``, or None."""
+    channel = mode in ("individual", "mix")
+    limit = CNAME_MAX_BYTES if channel else WEB_CNAME_MAX_BYTES
+    rule = f"must be a non-empty string of at most {limit} bytes"
+    if channel:
+        rule += f' of a-z, A-Z, 0-9, space and the symbols "{CNAME_PUNCTUATION}"'
+    if not isinstance(value, str) or not value:
+        return f"{rule}, got {_show(value)}"
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        return f"{rule}, got {size} bytes"
+    if channel:
+        for index, char in enumerate(value):
+            if char not in CNAME_CHARACTERS:
+                return f"{rule}, got {_show(char)} at index {index}"
+    return None
+
+
+def _scene_mode(request: Mapping[str, Any]) -> str | None:
+    """The start mode an acquire ``scene`` implies: web, individual, or None (individual or mix)."""
+    scene = request.get("scene")
+    if _is_int(scene) and scene == WEB_SCENE:
+        return "web"
+    if _is_int(scene) and scene == POSTPONED_SCENE:
+        return "individual"
+    return None
+
+
+def _envelope(
+    c: _Checker, endpoint: str, mode: str | None, body: object
+) -> Mapping[str, Any] | None:
+    """Check ``cname``, ``uid`` and ``clientRequest``; return the latter when it is an object."""
+    if not isinstance(body, Mapping):
+        c.fail("body", "must be a JSON object", body)
+        return None
+    request = body.get("clientRequest")
+    if endpoint == "acquire" and mode is None and isinstance(request, Mapping):
+        mode = _scene_mode(request) or "mix"  # scene 0: a channel recording either way
+    cname = body.get("cname")
+    if cname is None:
+        c.missing("cname", "must be a non-empty string", "")
+    else:
+        problem = _cname_problem(cname, mode)
+        if problem is not None:
+            c.fail("cname", problem)
+    c.get(body, "uid", "", _UID, required=True)
+    return c.mapping(body, "clientRequest", "", required=True)
+
+
+# --- storageConfig ----------------------------------------------------------------------------
+
+
+def _storage_config(c: _Checker, parent: Mapping[str, Any], path: str, *, required: bool) -> None:
+    """§3.2.2, shared by start and update."""
+    field = _at(path, "storageConfig")
+    storage = c.mapping(parent, "storageConfig", path, required=required)
+    if storage is None:
+        return
+    vendor = c.get(storage, "vendor", field, _one_of(VENDORS), required=True)
+    c.get(storage, "region", field, _int_in(STORAGE_REGION), required=True)
+    for key in ("bucket", "accessKey", "secretKey"):
+        c.get(storage, key, field, _STRING, required=True)
+    for key, rule in (("stsToken", _STRING), ("stsExpiration", _int_in(STS_EXPIRATION))):
+        given = c.get(storage, key, field, rule)
+        if given is not None and vendor is not None and vendor not in STS_VENDORS:
+            c.fail(
+                _at(field, key),
+                "is only supported for vendors 1, 2 and 3 (Amazon S3, Alibaba Cloud, "
+                f"Tencent Cloud), not vendor {vendor}",
+            )
+    prefix = c.array(storage, "fileNamePrefix", field, _PREFIX_ITEM)
+    if prefix is not None and len("/".join(prefix)) > FILE_NAME_PREFIX_MAX_CHARS:
+        c.fail(
+            _at(field, "fileNamePrefix"),
+            f"must be at most {FILE_NAME_PREFIX_MAX_CHARS} characters joined with '/', "
+            f"got {len('/'.join(prefix))}",
+        )
+    params_field = _at(field, "extensionParams")
+    params = c.mapping(storage, "extensionParams", field)
+    if params is None and storage.get("extensionParams") is None:
+        params = {}
+    if params is not None:
+        c.get(params, "sse", params_field, _one_of(SSE_VALUES))
+        c.get(params, "tag", params_field, _STRING)
+        needs_endpoint = vendor == S3_COMPATIBLE_VENDOR
+        when = "when vendor is 11 (S3-compatible storage)"
+        c.get(params, "endpoint", params_field, _STRING, required=needs_endpoint, when=when)
+
+
+# --- recordingConfig and the subscription lists -----------------------------------------------
+
+
+def _subscription_lists(c: _Checker, obj: Mapping[str, Any], path: str, media: str) -> list[str]:
+    """Check one media type's allow and block lists; return the keys that are set."""
+    allow = f"subscribe{media}Uids"
+    block, block_lower = f"unSubscribe{media}Uids", f"unsubscribe{media}Uids"
+    present = [key for key in (allow, block, block_lower) if obj.get(key) is not None]
+    for key in present:
+        c.array(obj, key, path, _SUBSCRIPTION_ENTRY, high=SUBSCRIPTION_LIST_MAX)
+    if block in present and block_lower in present:
+        c.fail(_at(path, block_lower), f"must not be set together with {block} (same list)")
+    elif allow in present and len(present) > 1:
+        c.fail(_at(path, present[1]), f"must not be set together with {allow}")
+    return present
+
+
+def _recording_config(
+    c: _Checker, mode: str | None, request: Mapping[str, Any], path: str
+) -> Mapping[str, Any] | None:
+    """§3.2.3; returns the object so the snapshot rules can look at it."""
+    field = _at(path, "recordingConfig")
+    required = mode in ("individual", "mix")
+    config = c.mapping(request, "recordingConfig", path, required=required, when=f"in {mode} mode")
+    if config is None:
+        return None
+    c.get(config, "channelType", field, _one_of(CHANNEL_TYPES))
+    stream_types = c.get(config, "streamTypes", field, _one_of(STREAM_TYPES))
+    if c.allowed_in(mode, config, "streamMode", field, ("individual",)):
+        c.get(config, "streamMode", field, _one_of(STREAM_MODES))
+    decryption = c.get(config, "decryptionMode", field, _one_of(DECRYPTION_MODES))
+    needs_secret = decryption is not None and decryption != 0
+    when = "when decryptionMode is not 0"
+    c.get(config, "secret", field, _STRING, required=needs_secret, when=when)
+    needs_salt = decryption in SALTED_DECRYPTION_MODES
+    when = "when decryptionMode is 7 or 8"
+    c.get(config, "salt", field, _STRING, required=needs_salt, when=when)
+    if c.allowed_in(mode, config, "audioProfile", field, ("mix",)):
+        c.get(config, "audioProfile", field, _one_of(AUDIO_PROFILES))
+    c.get(config, "videoStreamType", field, _one_of(VIDEO_STREAM_TYPES))
+    c.get(config, "maxIdleTime", field, _int_in(MAX_IDLE_TIME))
+    if c.allowed_in(mode, config, "transcodingConfig", field, ("mix",)):
+        _transcoding_config(c, config, field)
+    audio = _subscription_lists(c, config, field, "Audio")
+    video = _subscription_lists(c, config, field, "Video")
+    if stream_types == VIDEO_ONLY and audio:
+        c.fail(_at(field, audio[0]), "must not be set when streamTypes is 1 (video only)")
+    if stream_types == AUDIO_ONLY and video:
+        c.fail(_at(field, video[0]), "must not be set when streamTypes is 0 (audio only)")
+    groups = _one_of(SUBSCRIBE_UID_GROUPS)
+    individual = mode == "individual"
+    c.get(
+        config, "subscribeUidGroup", field, groups, required=individual, when="in individual mode"
+    )
+    c.get(config, "privateParams", field, _ANY_STRING)
+    return config
+
+
+# --- layouts (transcodingConfig in start, the whole clientRequest of updateLayout) ------------
+
+
+def _transcoding_config(c: _Checker, recording: Mapping[str, Any], path: str) -> None:
+    """§3.2.4: canvas size and rate, then the layout shared with updateLayout."""
+    field = _at(path, "transcodingConfig")
+    config = c.mapping(recording, "transcodingConfig", path)
+    if config is None:
+        return
+    width = c.get(config, "width", field, _int_in(TRANSCODING_SIDE))
+    height = c.get(config, "height", field, _int_in(TRANSCODING_SIDE))
+    if width is not None and height is not None and width * height > TRANSCODING_MAX_PIXELS:
+        c.fail(
+            field,
+            f"width * height must be at most {TRANSCODING_MAX_PIXELS} (1920 * 1080), "
+            f"got {width} * {height}",
+        )
+    c.get(config, "fps", field, _int_in(TRANSCODING_FPS))
+    c.get(config, "bitrate", field, _int_in(TRANSCODING_BITRATE))
+    _layout(c, config, field)
+
+
+def _layout(c: _Checker, obj: Mapping[str, Any], path: str) -> None:
+    """§3.2.4-§3.4: the layout fields shared by transcodingConfig and updateLayout."""
+    layout = c.get(obj, "mixedVideoLayout", path, _one_of(MIXED_VIDEO_LAYOUTS))
+    vertical = layout == VERTICAL_LAYOUT
+    when = "when mixedVideoLayout is 2"
+    c.get(obj, "maxResolutionUid", path, _UID, required=vertical, when=when)
+    c.get(obj, "backgroundColor", path, _COLOR)
+    c.get(obj, "backgroundImage", path, _STRING)
+    c.get(obj, "defaultUserBackgroundImage", path, _STRING)
+    regions = c.array(obj, "layoutConfig", path, high=LAYOUT_MAX_REGIONS)
+    for index, item in enumerate(regions or ()):
+        _layout_region(c, item, f"{_at(path, 'layoutConfig')}[{index}]")
+    backgrounds = c.array(obj, "backgroundConfig", path)
+    for index, item in enumerate(backgrounds or ()):
+        _user_background(c, item, f"{_at(path, 'backgroundConfig')}[{index}]")
+
+
+def _layout_region(c: _Checker, item: object, field: str) -> None:
+    region = c.as_mapping(item, field)
+    if region is None:
+        return
+    c.get(region, "uid", field, _UID)
+    for key in ("x_axis", "y_axis", "width", "height"):
+        c.get(region, key, field, _UNIT, required=True)
+    c.get(region, "alpha", field, _UNIT)
+    c.get(region, "render_mode", field, _one_of(RENDER_MODES))
+
+
+def _user_background(c: _Checker, item: object, field: str) -> None:
+    background = c.as_mapping(item, field)
+    if background is None:
+        return
+    c.get(background, "uid", field, _UID, required=True)
+    c.get(background, "image_url", field, _url(HTTP_SCHEMES), required=True)
+    c.get(background, "render_mode", field, _one_of(RENDER_MODES))
+
+
+# --- recordingFileConfig, snapshotConfig ------------------------------------------------------
+
+
+def _recording_file_config(c: _Checker, request: Mapping[str, Any], path: str) -> None:
+    """§3.2.6: ``avFileType`` values from {hls, mp4}; mp4 only beside hls."""
+    field = _at(path, "recordingFileConfig")
+    config = c.mapping(request, "recordingFileConfig", path)
+    if config is None:
+        return
+    types = c.array(config, "avFileType", field, _one_of(AV_FILE_TYPES), low=1)
+    if types is not None and "mp4" in types and "hls" not in types:
+        c.fail(_at(field, "avFileType"), 'must include "hls" when it includes "mp4"')
+
+
+def _snapshot_config(
+    c: _Checker,
+    mode: str | None,
+    request: Mapping[str, Any],
+    path: str,
+    recording: Mapping[str, Any] | None,
+) -> None:
+    """§3.2.7, including its preconditions on ``recordingConfig``."""
+    if not c.allowed_in(mode, request, "snapshotConfig", path, ("individual",)):
+        return
+    field = _at(path, "snapshotConfig")
+    config = c.mapping(request, "snapshotConfig", path)
+    if config is None:
+        return
+    interval = CAPTURE_INTERVAL_LENIENT if c.lenient else CAPTURE_INTERVAL
+    c.get(config, "captureInterval", field, _int_in(interval))
+    c.get(config, "fileType", field, _JPG_ONLY, required=True)
+    if recording is None:
+        return
+    recording_field = _at(path, "recordingConfig")
+    stream_types = recording.get("streamTypes")
+    if _is_int(stream_types) and stream_types == AUDIO_ONLY:
+        c.fail(_at(recording_field, "streamTypes"), "must be 1 or 2 with snapshotConfig", 0)
+    audio, video = recording.get("subscribeAudioUids"), recording.get("subscribeVideoUids")
+    if audio is not None and video is None:
+        c.fail(
+            _at(recording_field, "subscribeVideoUids"),
+            "is required with snapshotConfig when subscribeAudioUids is set",
+        )
+
+
+# --- extensionServiceConfig (web mode; legacy aliyun_vod_service in mix) ----------------------
+
+
+def _uses_aliyun(request: Mapping[str, Any]) -> bool:
+    config = request.get("extensionServiceConfig")
+    services = config.get("extensionServices") if isinstance(config, Mapping) else None
+    return isinstance(services, (list, tuple)) and any(
+        isinstance(s, Mapping) and s.get("serviceName") == ALIYUN_VOD_SERVICE for s in services
+    )
+
+
+def _extension_service_config(
+    c: _Checker, mode: str | None, request: Mapping[str, Any], path: str
+) -> None:
+    """§3.2.8-§3.2.9: 1-2 services, each at most once, RTMP only beside the web recorder."""
+    key = "extensionServiceConfig"
+    if not c.allowed_in(mode, request, key, path, ("mix", "web")):
+        return
+    field = _at(path, key)
+    config = c.mapping(request, key, path, required=mode == "web", when="in web mode")
+    if config is None:
+        return
+    c.get(config, "errorHandlePolicy", field, _one_of(CONFIG_ERROR_HANDLE_POLICIES))
+    c.get(config, "apiVersion", field, _STRING)
+    services_field = _at(field, "extensionServices")
+    services = c.array(
+        config, "extensionServices", field, low=1, high=EXTENSION_SERVICES_MAX, required=True
+    )
+    if mode == "web":
+        names = _one_of((WEB_RECORDER_SERVICE, RTMP_PUBLISH_SERVICE), " in web mode")
+    elif mode == "mix":
+        names = _one_of((ALIYUN_VOD_SERVICE,), " in mix mode")
+    else:
+        names = _one_of((WEB_RECORDER_SERVICE, RTMP_PUBLISH_SERVICE, ALIYUN_VOD_SERVICE))
+    seen: list[str] = []
+    for index, item in enumerate(services or ()):
+        item_field = f"{services_field}[{index}]"
+        name = _extension_service(c, item, item_field, names)
+        if name in seen:
+            c.fail(_at(item_field, "serviceName"), "must not repeat a service", name)
+        elif name is not None:
+            seen.append(name)
+    if RTMP_PUBLISH_SERVICE in seen and WEB_RECORDER_SERVICE not in seen:
+        c.fail(services_field, f"{RTMP_PUBLISH_SERVICE} needs {WEB_RECORDER_SERVICE} beside it")
+    if ALIYUN_VOD_SERVICE in seen and len(seen) > 1:
+        c.fail(services_field, f"{ALIYUN_VOD_SERVICE} cannot be combined with other services")
+
+
+def _extension_service(c: _Checker, item: object, field: str, names: _Rule) -> str | None:
+    """One ``extensionServices[]`` item; returns its valid ``serviceName``."""
+    service = c.as_mapping(item, field)
+    if service is None:
+        return None
+    name: str | None = c.get(service, "serviceName", field, names, required=True)
+    policies = SERVICE_ERROR_HANDLE_POLICIES.get(name or "")
+    if policies is not None:
+        c.get(service, "errorHandlePolicy", field, _one_of(policies, f" for {name}"))
+    param = c.mapping(service, "serviceParam", field, required=True)
+    param_field = _at(field, "serviceParam")
+    if param is not None and name == WEB_RECORDER_SERVICE:
+        _web_recorder_param(c, param, param_field)
+    elif param is not None and name == RTMP_PUBLISH_SERVICE:
+        _rtmp_outputs(c, param, param_field)
+    return name
+
+
+def _web_recorder_param(c: _Checker, param: Mapping[str, Any], field: str) -> None:
+    """§3.2.8 ``serviceParam`` of ``web_recorder_service``."""
+    c.get(param, "url", field, _url(HTTP_SCHEMES), required=True)
+    c.get(param, "audioProfile", field, _one_of(AUDIO_PROFILES), required=True)
+    width = c.get(param, "videoWidth", field, _int_in(WEB_VIDEO_SIDE), required=True)
+    height = c.get(param, "videoHeight", field, _int_in(WEB_VIDEO_SIDE), required=True)
+    if width is not None and height is not None and width * height > WEB_VIDEO_MAX_PIXELS:
+        c.fail(
+            field,
+            f"videoWidth * videoHeight must be at most {WEB_VIDEO_MAX_PIXELS} (1920 * 1080), "
+            f"got {width} * {height}",
+        )
+    c.get(param, "maxRecordingHour", field, _int_in(MAX_RECORDING_HOUR), required=True)
+    c.get(param, "videoBitrate", field, _int_in(WEB_VIDEO_BITRATE))
+    c.get(param, "videoFps", field, _int_in(WEB_VIDEO_FPS))
+    c.get(param, "mobile", field, _BOOL)
+    c.get(param, "maxVideoDuration", field, _int_in(MAX_VIDEO_DURATION))
+    c.get(param, "onhold", field, _BOOL)
+    c.get(param, "readyTimeout", field, _int_in(READY_TIMEOUT))
+
+
+def _rtmp_outputs(c: _Checker, obj: Mapping[str, Any], path: str) -> None:
+    """``outputs`` of the RTMP service and of update's ``rtmpPublishConfig``: one RTMP(S) URL."""
+    outputs = c.array(obj, "outputs", path, low=RTMP_OUTPUTS, high=RTMP_OUTPUTS, required=True)
+    for index, item in enumerate(outputs or ()):
+        item_field = f"{_at(path, 'outputs')}[{index}]"
+        output = c.as_mapping(item, item_field)
+        if output is not None:
+            c.get(output, "rtmpUrl", item_field, _url(RTMP_SCHEMES), required=True)
+
+
+# --- appsCollection, transcodeOptions ---------------------------------------------------------
+
+
+def _postponed_transcoding(
+    c: _Checker, mode: str | None, request: Mapping[str, Any], path: str
+) -> None:
+    """§3.2.10: ``appsCollection`` anywhere, ``transcodeOptions`` in individual mode."""
+    apps = c.mapping(request, "appsCollection", path)
+    if apps is not None:
+        apps_field = _at(path, "appsCollection")
+        c.get(apps, "combinationPolicy", apps_field, _one_of(COMBINATION_POLICIES))
+    if not c.allowed_in(mode, request, "transcodeOptions", path, ("individual",)):
+        return
+    field = _at(path, "transcodeOptions")
+    options = c.mapping(request, "transcodeOptions", path)
+    if options is None:
+        return
+    trans = c.mapping(options, "transConfig", field, required=True)
+    trans_mode = None
+    if trans is not None:
+        trans_field = _at(field, "transConfig")
+        trans_mode = c.get(trans, "transMode", trans_field, _one_of(TRANS_MODES), required=True)
+    container = c.mapping(options, "container", field)
+    if container is not None:
+        container_field = _at(field, "container")
+        fmt = c.get(container, "format", container_field, _one_of(CONTAINER_FORMATS))
+        if trans_mode == POSTPONE_TRANSCODING and fmt not in (None, "mp4"):
+            c.fail(_at(container_field, "format"), 'must be "mp4" for postponeTranscoding', fmt)
+    audio = c.mapping(options, "audio", field)
+    if audio is not None:
+        audio_field = _at(field, "audio")
+        c.get(audio, "sampleRate", audio_field, _one_of(SAMPLE_RATES))
+        c.get(audio, "bitrate", audio_field, _STRING)
+        c.get(audio, "channels", audio_field, _one_of(AUDIO_CHANNELS))
+
+
+# --- one function per endpoint ----------------------------------------------------------------
+
+
+def _start_request(c: _Checker, mode: str | None, request: Mapping[str, Any], path: str) -> None:
+    """A start ``clientRequest`` (also acquire's ``startParameter``, where ``mode`` may be None)."""
+    c.get(request, "token", path, _ANY_STRING)
+    if _uses_aliyun(request) and request.get("storageConfig") is not None:
+        c.fail(_at(path, "storageConfig"), f"must not be set together with {ALIYUN_VOD_SERVICE}")
+    else:
+        _storage_config(c, request, path, required=not _uses_aliyun(request))
+    recording = None if mode == "web" else _recording_config(c, mode, request, path)
+    _recording_file_config(c, request, path)
+    _snapshot_config(c, mode, request, path, recording)
+    _extension_service_config(c, mode, request, path)
+    _postponed_transcoding(c, mode, request, path)
+
+
+_MODE_RULE = "must be one of " + ", ".join(_show(m) for m in MODES)
+
+
+def _acquire(c: _Checker, mode: object, body: object, start_parameter: bool = True) -> None:
+    hint = _mode_str(mode)
+    request = _envelope(c, "acquire", hint, body)
+    if request is None:
+        return
+    path = "clientRequest"
+    c.get(request, "scene", path, _one_of(SCENES))
+    c.get(request, "resourceExpiredHour", path, _int_in(RESOURCE_EXPIRED_HOUR))
+    if start_parameter:
+        start = c.mapping(request, "startParameter", path)
+        if start is not None:
+            start_mode = hint or _scene_mode(request)
+            _start_request(c, start_mode, start, _at(path, "startParameter"))
+    c.array(request, "excludeResourceIds", path, _STRING)
+    c.get(request, "region", path, _one_of(ACQUIRE_REGIONS))
+    c.get(request, "regionAffinity", path, _one_of(REGION_AFFINITIES))
+
+
+def _start(c: _Checker, mode: object, body: object) -> None:
+    checked = c.mode(mode, MODES, _MODE_RULE)
+    request = _envelope(c, "start", checked, body)
+    if request is not None:
+        _start_request(c, checked, request, "clientRequest")
+
+
+def _stream_subscribe(c: _Checker, request: Mapping[str, Any], path: str) -> None:
+    """§3.3 ``streamSubscribe``: the start subscription rules, one object per media type."""
+    subscribe = c.mapping(request, "streamSubscribe", path)
+    if subscribe is None:
+        return
+    field = _at(path, "streamSubscribe")
+    for media in ("Audio", "Video"):
+        key = f"{media.lower()}UidList"
+        lists = c.mapping(subscribe, key, field)
+        if lists is not None:
+            _subscription_lists(c, lists, _at(field, key), media)
+
+
+def _update(c: _Checker, mode: object, body: object) -> None:
+    checked = c.mode(mode, MODES, _MODE_RULE)
+    request = _envelope(c, "update", checked, body)
+    if request is None:
+        return
+    path = "clientRequest"
+    if all(request.get(key) is None for key in UPDATE_FIELDS):
+        c.fail(path, "must contain at least one of " + ", ".join(UPDATE_FIELDS))
+        return
+    if c.allowed_in(checked, request, "streamSubscribe", path, ("individual", "mix")):
+        _stream_subscribe(c, request, path)
+    if c.allowed_in(checked, request, "webRecordingConfig", path, ("web",)):
+        web = c.mapping(request, "webRecordingConfig", path)
+        if web is not None:
+            c.get(web, "onhold", _at(path, "webRecordingConfig"), _BOOL)
+    if c.allowed_in(checked, request, "rtmpPublishConfig", path, ("web",)):
+        rtmp = c.mapping(request, "rtmpPublishConfig", path)
+        if rtmp is not None:
+            _rtmp_outputs(c, rtmp, _at(path, "rtmpPublishConfig"))
+    _storage_config(c, request, path, required=False)
+
+
+def _update_layout(c: _Checker, mode: object, body: object) -> None:
+    checked = c.mode(mode, ("mix",), 'must be "mix": updateLayout exists only in mix mode')
+    request = _envelope(c, "updateLayout", checked, body)
+    if request is not None:
+        _layout(c, request, "clientRequest")
+
+
+def _stop(c: _Checker, mode: object, body: object) -> None:
+    request = _envelope(c, "stop", _mode_str(mode), body)
+    if request is not None:
+        c.get(request, "async_stop", "clientRequest", _BOOL)
+
+
+_ENDPOINTS: Final[dict[str, Callable[[_Checker, Any, object], None]]] = {
+    "acquire": _acquire,
+    "start": _start,
+    "update": _update,
+    "updatelayout": _update_layout,
+    "stop": _stop,
+}
+
+
+def _endpoint_key(endpoint: str | enum.Enum) -> str:
+    """``"updateLayout"``, ``"update_layout"`` and ``Endpoint.UPDATE_LAYOUT`` all name one check."""
+    name = endpoint if isinstance(endpoint, str) else endpoint.name
+    key = name.lower().replace("_", "")
+    if key not in _ENDPOINTS:
+        raise ValueError(f"no request body to check for endpoint {name!r}")
+    return key
+
+
+# --- public API -------------------------------------------------------------------------------
+
+
+def check_uid(value: object, field: str = "uid") -> None:
+    """Raise unless ``value`` is a UID string: decimal, 1..2^32-1, no sign, space or leading 0."""
+    _Checker().value(value, field, _UID)
+
+
+def check_cname(value: object, mode: str | None, field: str = "cname") -> None:
+    """Raise unless ``value`` is a channel name for ``mode`` (None or web: the 1024-byte label)."""
+    problem = _cname_problem(value, _mode_str(mode))
+    if problem is not None:
+        raise ValidationError(field, problem)
+
+
+def check_envelope(endpoint: str | enum.Enum, mode: str | None, body: object) -> None:
+    """Raise for a bad ``cname``, ``uid`` or ``clientRequest`` (not its contents)."""
+    _envelope(_Checker(), _endpoint_key(endpoint), _mode_str(mode), body)
+
+
+def check_acquire(body: object, *, mode: str | None = None, start_parameter: bool = True) -> None:
+    """Raise for the first broken rule of an acquire body.
+
+    ``mode``, when known, sharpens the checks of ``startParameter`` (otherwise ``scene`` hints
+    at it); ``start_parameter=False`` skips it, for the emulator, whose acquire succeeds anyway.
+    """
+    _acquire(_Checker(), mode, body, start_parameter)
+
+
+def check_start(mode: str, body: object, *, lenient: bool = False) -> None:
+    """Raise for the first broken rule of a start body; ``lenient`` is the emulator's tolerance."""
+    _start(_Checker(lenient=lenient), mode, body)
+
+
+def check_update(mode: str, body: object) -> None:
+    """Raise for the first broken rule of an update body."""
+    _update(_Checker(), mode, body)
+
+
+def check_update_layout(mode: str, body: object) -> None:
+    """Raise for the first broken rule of an updateLayout body (mode must be mix)."""
+    _update_layout(_Checker(), mode, body)
+
+
+def check_stop(body: object, *, mode: str | None = None) -> None:
+    """Raise for the first broken rule of a stop body; ``clientRequest`` may be ``{}``."""
+    _stop(_Checker(), mode, body)
+
+
+def find_problems(
+    endpoint: str | enum.Enum, mode: str | None, body: object, *, lenient: bool = False
+) -> list[ValidationError]:
+    """Every broken rule of a body, in the order ``check_*`` meets them (empty when valid).
+
+    ``endpoint`` is ``"acquire"``, ``"start"``, ``"update"``, ``"updateLayout"`` or ``"stop"``.
+    A broken object hides the problems inside it.
+    """
+    checker = _Checker(collect=True, lenient=lenient)
+    _ENDPOINTS[_endpoint_key(endpoint)](checker, mode, body)
+    return checker.problems
