@@ -1,0 +1,464 @@
+"""`RecordingClient`: one async method per Cloud Recording endpoint.
+
+The client is the only layer that awaits the network. For each call it builds and validates the
+request (`_protocol.build_request`, so bad input fails before anything is sent), waits for the
+client-side rate limiter, sends it through httpx with Basic auth set per request, decodes the
+answer (`_protocol.parse_response`), and retries retryable failures through stamina
+(`_retry.call_with_retries`), failing over between hosts (`_hosts.failover_order`).
+
+Timeouts: every attempt gets ``timeout`` seconds (``stop_timeout`` for stop, whose synchronous
+form waits for uploads, documented to take up to 20 s), and the whole call, retries and backoff
+included, gets ``call_timeout`` seconds (stop: at least three full attempts). The budget starts
+once the first attempt has its rate-limit slot, so queueing behind other calls does not eat it.
+
+Logged (to ``logging.getLogger("agora_recording")``): endpoint, host, attempt, status, code,
+elapsed time, a truncated resource ID, sid and request ID. Never bodies, headers or secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import platform
+from collections import OrderedDict
+from collections.abc import Mapping
+from time import monotonic
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+import attrs
+import httpx
+
+from ._hosts import HostCursor, failover_order, parse_region
+from ._protocol import Endpoint, RequestSpec, build_request, parse_mode, parse_response
+from ._ratelimit import RateLimiter
+from ._retry import RetryPolicy, call_with_retries, describe_failure, moves_host
+from .enums import Mode, Region
+from .errors import AgoraError, TransportError, ValidationError
+from .models import (
+    AcquireConfig,
+    AcquireResponse,
+    QueryResponse,
+    RecordingHandle,
+    StartConfig,
+    StartResponse,
+    StopResponse,
+    UpdateConfig,
+    UpdateLayoutConfig,
+    UpdateResponse,
+)
+
+if TYPE_CHECKING:
+    from ._session import RecordingSession
+
+__all__ = ["RecordingClient"]
+
+T = TypeVar("T")
+
+logger = logging.getLogger("agora_recording")
+
+# A resource ID is valid for 5 minutes after acquire; stop retrying start a little before that.
+_RESOURCE_VALIDITY = 300.0
+_VALIDITY_MARGIN = 10.0
+_REMEMBERED_RESOURCES = 256
+# However short the remaining budget, an attempt gets at least this long to complete.
+_MIN_ATTEMPT_TIMEOUT = 1.0
+
+
+def _seconds(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(name, "must be a number of seconds")
+    if not math.isfinite(value) or value <= 0:
+        raise ValidationError(name, "must be a positive, finite number of seconds")
+    return float(value)
+
+
+def _credential(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(name, "must be a non-empty string")
+    return value
+
+
+def _short(resource_id: str) -> str:
+    return resource_id if len(resource_id) <= 12 else resource_id[:12] + "..."
+
+
+def _label(endpoint: Endpoint[Any], resource_id: str | None = None, sid: str | None = None) -> str:
+    parts = [endpoint.name]
+    if resource_id:
+        parts.append(f"resource {_short(resource_id)}")
+    if sid:
+        parts.append(f"sid {sid}")
+    return " ".join(parts)
+
+
+def _user_agent() -> str:
+    from . import __version__
+
+    python = platform.python_version()
+    return f"agora-recording/{__version__} httpx/{httpx.__version__} python/{python}"
+
+
+class RecordingClient:
+    """An asyncio (and Trio) client for the Agora Cloud Recording REST API.
+
+    ``app_id`` is the project's App ID; ``customer_id`` and ``customer_secret`` are the RESTful
+    API credentials (sent as HTTP Basic auth on every request, never logged or shown in
+    ``repr``). Hosts: ``base_url`` (an emulator, a proxy) means only that host; otherwise
+    ``region`` (``Region.NA``/``EU``/``AP``/``CN``) picks the regional hosts, and without either
+    the global hosts are used, failing over as Agora documents.
+
+    ``http_client`` is borrowed, never closed; without one the client owns an
+    ``httpx.AsyncClient`` and closes it in `aclose` (or on leaving ``async with``).
+    ``rate_limit`` caps requests per second (the service allows 10 per App ID); pass a shared
+    `RateLimiter` to cap several clients together, or ``None`` to turn it off. ``attempts`` is
+    the most attempts one call makes (retries follow Agora's guidance; see ``_retry``).
+    """
+
+    def __init__(
+        self,
+        app_id: str,
+        customer_id: str,
+        customer_secret: str,
+        *,
+        base_url: str | None = None,
+        region: Region | str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        timeout: float = 10.0,
+        stop_timeout: float = 30.0,
+        call_timeout: float = 60.0,
+        rate_limit: float | RateLimiter | None = 10.0,
+        attempts: int = 5,
+    ) -> None:
+        self.app_id = _credential("app_id", app_id)
+        if not all(ch.isalnum() or ch in "-_" for ch in app_id):
+            raise ValidationError("app_id", "may only hold letters, digits, '-' and '_'")
+        self._auth = httpx.BasicAuth(
+            _credential("customer_id", customer_id),
+            _credential("customer_secret", customer_secret),
+        )
+        self.region = parse_region(region) if region is not None else None
+        self.hosts: tuple[str, ...] = tuple(failover_order(self.region, base_url))
+        self.timeout = _seconds("timeout", timeout)
+        self.stop_timeout = _seconds("stop_timeout", stop_timeout)
+        self.call_timeout = _seconds("call_timeout", call_timeout)
+        if self.timeout > self.call_timeout:
+            raise ValidationError("timeout", "must not exceed call_timeout")
+        try:
+            self._retry = RetryPolicy(attempts=attempts)
+        except ValueError:
+            raise ValidationError("attempts", "must be an integer >= 1") from None
+        if rate_limit is None or isinstance(rate_limit, RateLimiter):
+            self._limiter = rate_limit
+        else:
+            try:
+                self._limiter = RateLimiter(rate_limit)
+            except (TypeError, ValueError):
+                raise ValidationError(
+                    "rate_limit", "must be a positive number of requests per second, or None"
+                ) from None
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise TypeError("http_client must be an httpx.AsyncClient")
+        self._owns_http = http_client is None
+        self._http = (
+            http_client
+            if http_client is not None
+            else httpx.AsyncClient(timeout=httpx.Timeout(self.timeout), follow_redirects=False)
+        )
+        self._user_agent = _user_agent()
+        self._closed = False
+        self._acquired_at: OrderedDict[str, float] = OrderedDict()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> RecordingClient:
+        """Build a client from ``AGORA_APP_ID``, ``AGORA_CUSTOMER_ID``, ``AGORA_CUSTOMER_SECRET``.
+
+        Optional ``AGORA_BASE_URL`` and ``AGORA_REGION`` pick the hosts. ``environ`` defaults to
+        ``os.environ``; other keyword arguments go to the constructor. A missing or empty
+        required variable raises `ValidationError` naming it.
+        """
+        env = os.environ if environ is None else environ
+
+        def required(name: str) -> str:
+            value = env.get(name, "").strip()
+            if not value:
+                raise ValidationError(name, "environment variable is not set")
+            return value
+
+        app_id = required("AGORA_APP_ID")
+        customer_id = required("AGORA_CUSTOMER_ID")
+        customer_secret = required("AGORA_CUSTOMER_SECRET")
+        base_url = env.get("AGORA_BASE_URL", "").strip()
+        if base_url and "base_url" not in kwargs:
+            kwargs["base_url"] = base_url
+        region = env.get("AGORA_REGION", "").strip()
+        if region and "region" not in kwargs:
+            try:
+                kwargs["region"] = parse_region(region)
+            except ValidationError as exc:
+                raise ValidationError("AGORA_REGION", exc.rule) from None
+        return cls(app_id, customer_id, customer_secret, **kwargs)
+
+    # ------------------------------------------------------------------------------------
+    # Lifecycle
+
+    @property
+    def base_url(self) -> str:
+        """The first host calls go to (later hosts are failover)."""
+        return self.hosts[0]
+
+    @property
+    def closed(self) -> bool:
+        """Whether `aclose` has been called."""
+        return self._closed
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<RecordingClient app_id={self.app_id!r} base_url={self.base_url!r}{state}>"
+
+    async def __aenter__(self) -> RecordingClient:
+        self._ensure_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client (idempotent); an owned httpx client is closed, a borrowed one not."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_http:
+            await self._http.aclose()
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this RecordingClient is closed; create a new one")
+
+    # ------------------------------------------------------------------------------------
+    # Endpoints
+
+    async def acquire(
+        self, cname: str, uid: int | str, *, config: AcquireConfig | None = None
+    ) -> AcquireResponse:
+        """Reserve a recording resource; its ``resource_id`` must be used by `start` in 5 min."""
+        spec = build_request(Endpoint.ACQUIRE, self.app_id, cname=cname, uid=uid, config=config)
+        response = await self._call(Endpoint.ACQUIRE, spec, label=_label(Endpoint.ACQUIRE))
+        if response.resource_id:
+            self._remember(response.resource_id)
+        return response
+
+    async def start(
+        self,
+        resource_id: str,
+        mode: Mode | str,
+        cname: str,
+        uid: int | str,
+        config: StartConfig,
+    ) -> StartResponse:
+        """Start recording; the response's ``.handle`` addresses the recording from then on.
+
+        Retries never outlive the resource ID's 5-minute validity (when it was acquired by this
+        client). A repeated start raises `AlreadyStartedError` (201, code 7).
+        """
+        wire_mode = parse_mode(mode)
+        spec = build_request(
+            Endpoint.START,
+            self.app_id,
+            resource_id=resource_id,
+            mode=wire_mode,
+            cname=cname,
+            uid=uid,
+            config=config,
+        )
+        retry_until = math.inf
+        acquired = self._acquired_at.get(resource_id)
+        if acquired is not None:
+            left = acquired + _RESOURCE_VALIDITY - _VALIDITY_MARGIN - monotonic()
+            retry_until = anyio.current_time() + left
+        response = await self._call(
+            Endpoint.START,
+            spec,
+            label=_label(Endpoint.START, resource_id),
+            retry_until=retry_until,
+        )
+        self._acquired_at.pop(resource_id, None)
+        return attrs.evolve(
+            response,
+            mode=wire_mode,
+            resource_id=response.resource_id or resource_id,
+            cname=response.cname or cname,
+            uid=response.uid or str(uid),
+        )
+
+    async def query(self, handle: RecordingHandle) -> QueryResponse:
+        """Ask for the recording's status and files."""
+        spec = build_request(Endpoint.QUERY, self.app_id, handle=_handle(handle))
+        return await self._call(Endpoint.QUERY, spec, label=_handle_label(Endpoint.QUERY, handle))
+
+    async def update(self, handle: RecordingHandle, config: UpdateConfig) -> UpdateResponse:
+        """Change subscriptions (individual/mix), web recording or CDN settings, or STS keys."""
+        spec = build_request(Endpoint.UPDATE, self.app_id, handle=_handle(handle), config=config)
+        return await self._call(Endpoint.UPDATE, spec, label=_handle_label(Endpoint.UPDATE, handle))
+
+    async def update_layout(
+        self, handle: RecordingHandle, config: UpdateLayoutConfig
+    ) -> UpdateResponse:
+        """Replace the whole mixed-video layout (mix mode only; omitted fields reset)."""
+        spec = build_request(
+            Endpoint.UPDATE_LAYOUT, self.app_id, handle=_handle(handle), config=config
+        )
+        return await self._call(
+            Endpoint.UPDATE_LAYOUT, spec, label=_handle_label(Endpoint.UPDATE_LAYOUT, handle)
+        )
+
+    async def stop(self, handle: RecordingHandle, *, async_stop: bool = False) -> StopResponse:
+        """Stop recording; synchronously (waiting for uploads) unless ``async_stop``."""
+        if not isinstance(async_stop, bool):
+            raise ValidationError("async_stop", "must be a bool")
+        spec = build_request(
+            Endpoint.STOP, self.app_id, handle=_handle(handle), async_stop=async_stop
+        )
+        return await self._call(
+            Endpoint.STOP,
+            spec,
+            label=_handle_label(Endpoint.STOP, handle),
+            attempt_timeout=self.stop_timeout,
+            budget=max(self.call_timeout, 3 * self.stop_timeout),
+        )
+
+    def session(self, **kwargs: Any) -> RecordingSession:
+        """Return a `RecordingSession` on this client (``async with`` it); see its docs."""
+        from ._session import RecordingSession
+
+        return RecordingSession(self, **kwargs)
+
+    # ------------------------------------------------------------------------------------
+    # Sending
+
+    def _remember(self, resource_id: str) -> None:
+        self._acquired_at[resource_id] = monotonic()
+        self._acquired_at.move_to_end(resource_id)
+        while len(self._acquired_at) > _REMEMBERED_RESOURCES:
+            self._acquired_at.popitem(last=False)
+
+    async def _call(
+        self,
+        endpoint: Endpoint[T],
+        spec: RequestSpec,
+        *,
+        label: str,
+        attempt_timeout: float | None = None,
+        budget: float | None = None,
+        retry_until: float = math.inf,
+    ) -> T:
+        self._ensure_open()
+        per_attempt = attempt_timeout if attempt_timeout is not None else self.timeout
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        deadline = anyio.current_time() + (budget if budget is not None else self.call_timeout)
+        cursor = HostCursor(self.hosts)
+
+        async def attempt(number: int) -> T:
+            if number > 1 and self._limiter is not None:
+                await self._limiter.acquire()
+            base = cursor.current
+            remaining = deadline - anyio.current_time()
+            seconds = min(per_attempt, max(remaining, _MIN_ATTEMPT_TIMEOUT))
+            try:
+                return await self._send(endpoint, spec, base, seconds, number, label)
+            except Exception as exc:
+                if moves_host(exc):
+                    cursor.advance()
+                raise
+
+        return await call_with_retries(
+            attempt, policy=self._retry, retry_until=min(deadline, retry_until), label=label
+        )
+
+    async def _send(
+        self,
+        endpoint: Endpoint[T],
+        spec: RequestSpec,
+        base: str,
+        seconds: float,
+        number: int,
+        label: str,
+    ) -> T:
+        self._ensure_open()
+        host = httpx.URL(base).host
+        headers = {"Accept": "application/json", "User-Agent": self._user_agent}
+        if spec.body is not None:
+            headers["Content-Type"] = "application/json;charset=utf-8"
+        request = self._http.build_request(
+            spec.method, base + spec.path, content=spec.body, headers=headers, timeout=seconds
+        )
+        began = anyio.current_time()
+        try:
+            with anyio.fail_after(seconds):
+                response = await self._http.send(request, auth=self._auth)
+        except httpx.HTTPError as exc:
+            logger.debug(
+                "%s attempt %d on %s: %s after %.3f s",
+                label,
+                number,
+                host,
+                type(exc).__name__,
+                anyio.current_time() - began,
+            )
+            raise TransportError(
+                f"{endpoint.name} request to {host} failed: {type(exc).__name__}",
+                endpoint=endpoint.name,
+            ) from exc
+        except TimeoutError:
+            logger.debug(
+                "%s attempt %d on %s: timed out after %.1f s", label, number, host, seconds
+            )
+            raise TransportError(
+                f"{endpoint.name} request to {host} timed out after {seconds:.1f} s",
+                endpoint=endpoint.name,
+            ) from None
+        elapsed = anyio.current_time() - began
+        request_id = response.headers.get("X-Request-ID")
+        try:
+            result = parse_response(
+                endpoint, response.status_code, response.headers, response.content
+            )
+        except AgoraError as exc:
+            logger.debug(
+                "%s attempt %d on %s: %s in %.3f s (request ID %s)",
+                label,
+                number,
+                host,
+                describe_failure(exc),
+                elapsed,
+                request_id,
+            )
+            raise
+        logger.debug(
+            "%s attempt %d on %s: HTTP %d in %.3f s (request ID %s)",
+            label,
+            number,
+            host,
+            response.status_code,
+            elapsed,
+            request_id,
+        )
+        return result
+
+
+def _handle(handle: object) -> RecordingHandle:
+    if not isinstance(handle, RecordingHandle):
+        raise TypeError(f"handle must be a RecordingHandle, not {type(handle).__name__}")
+    return handle
+
+
+def _handle_label(endpoint: Endpoint[Any], handle: RecordingHandle) -> str:
+    return _label(endpoint, handle.resource_id, handle.sid)

@@ -1,0 +1,448 @@
+"""The Cloud Recording protocol without I/O: build requests, decode responses, classify errors.
+
+Nothing here awaits or touches the network, so every rule is tested on plain bytes. `build_request`
+turns typed arguments into a `RequestSpec` (method, path, JSON body), validating the wire body
+first so bad input fails before anything is sent. `parse_response` turns a status, headers and
+body into the endpoint's response model, or raises the matching `APIError` subclass: it is the one
+place that reads Agora's classification (HTTP status *and* body ``code``)::
+
+    200                       -> the response model (start must carry a sid)
+    201 + code 7              -> AlreadyStartedError (never a success without a sid)
+    206 + code 65             -> RequestNotCompletedError (retried)
+    206 + code 435            -> NoRecordedDataError
+    400                       -> BadRequestError (codes 2, 49, 53, 400, 401, 405, 406,
+                                 and the gateway's "appid is invalid")
+    401                       -> AuthenticationError
+    404                       -> NotFoundError (unknown route, or "failed to find worker")
+    429                       -> RateLimitError (retry_after from Retry-After)
+    5xx                       -> ServerError (codes 15, 62, 500, 501, 502, 504)
+    anything else             -> APIError
+    2xx that is not JSON, not an object, or not the model -> UnexpectedResponseError
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, Generic, TypeVar
+from urllib.parse import quote
+
+import attrs
+
+from . import validation
+from ._converter import converter
+from .enums import Mode
+from .errors import (
+    AlreadyStartedError,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    NoRecordedDataError,
+    NotFoundError,
+    RateLimitError,
+    RequestNotCompletedError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+    ValidationError,
+)
+from .models import (
+    AcquireConfig,
+    AcquireResponse,
+    QueryResponse,
+    RecordingHandle,
+    StartConfig,
+    StartResponse,
+    StopConfig,
+    StopResponse,
+    UpdateConfig,
+    UpdateLayoutConfig,
+    UpdateResponse,
+)
+
+__all__ = [
+    "Endpoint",
+    "RequestSpec",
+    "build_request",
+    "is_retryable",
+    "parse_mode",
+    "parse_response",
+    "parse_retry_after",
+]
+
+T = TypeVar("T")
+
+_PREFIX = "/v1/apps/{appid}/cloud_recording"
+_SESSION = _PREFIX + "/resourceid/{resourceid}/sid/{sid}/mode/{mode}"
+
+
+@attrs.frozen
+class Endpoint(Generic[T]):
+    """One REST endpoint: its wire name, HTTP method, path template and response model.
+
+    The six endpoints are class attributes (``Endpoint.START``...), and `Endpoint.ALL` lists them.
+    The type parameter is the response model, so ``parse_response(Endpoint.QUERY, ...)`` is typed
+    ``QueryResponse``.
+    """
+
+    name: str
+    method: str
+    path_template: str
+    response_type: type[T] = attrs.field(repr=False)
+
+    ACQUIRE: ClassVar[Endpoint[AcquireResponse]]
+    START: ClassVar[Endpoint[StartResponse]]
+    QUERY: ClassVar[Endpoint[QueryResponse]]
+    UPDATE: ClassVar[Endpoint[UpdateResponse]]
+    UPDATE_LAYOUT: ClassVar[Endpoint[UpdateResponse]]
+    STOP: ClassVar[Endpoint[StopResponse]]
+    ALL: ClassVar[tuple[Endpoint[Any], ...]]
+
+    @property
+    def has_body(self) -> bool:
+        """Whether requests to this endpoint carry a JSON body (every POST does)."""
+        return self.method == "POST"
+
+    def path(
+        self,
+        app_id: str,
+        *,
+        resource_id: str | None = None,
+        sid: str | None = None,
+        mode: Mode | None = None,
+    ) -> str:
+        """Fill the path template; each parameter is percent-encoded as one path segment."""
+        values = {
+            "appid": app_id,
+            "resourceid": resource_id,
+            "sid": sid,
+            "mode": mode.value if mode is not None else None,
+        }
+        return self.path_template.format_map(
+            {key: quote(value, safe="") for key, value in values.items() if value is not None}
+        )
+
+
+Endpoint.ACQUIRE = Endpoint("acquire", "POST", _PREFIX + "/acquire", AcquireResponse)
+Endpoint.START = Endpoint(
+    "start", "POST", _PREFIX + "/resourceid/{resourceid}/mode/{mode}/start", StartResponse
+)
+Endpoint.QUERY = Endpoint("query", "GET", _SESSION + "/query", QueryResponse)
+Endpoint.UPDATE = Endpoint("update", "POST", _SESSION + "/update", UpdateResponse)
+Endpoint.UPDATE_LAYOUT = Endpoint(
+    "updateLayout", "POST", _SESSION + "/updateLayout", UpdateResponse
+)
+Endpoint.STOP = Endpoint("stop", "POST", _SESSION + "/stop", StopResponse)
+Endpoint.ALL = (
+    Endpoint.ACQUIRE,
+    Endpoint.START,
+    Endpoint.QUERY,
+    Endpoint.UPDATE,
+    Endpoint.UPDATE_LAYOUT,
+    Endpoint.STOP,
+)
+
+
+@attrs.frozen
+class RequestSpec:
+    """What to send: method, path (below the base URL) and the JSON body bytes (``None`` for GET).
+
+    The body is kept out of ``repr`` because a start body holds storage keys and tokens.
+    """
+
+    endpoint: Endpoint[Any]
+    method: str
+    path: str
+    body: bytes | None = attrs.field(default=None, repr=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Building requests
+
+
+def _text(field: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValidationError(field, "must be a non-empty string")
+    return value
+
+
+def _uid(value: object) -> str:
+    """Accept an int or a decimal string; the range is checked by `validation`."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise ValidationError("uid", "must be an integer or a decimal string in 1..4294967295")
+
+
+def parse_mode(value: object) -> Mode:
+    """Turn ``"mix"`` or ``Mode.MIX`` into a `Mode`; anything else is a `ValidationError`."""
+    if isinstance(value, Mode):
+        return value
+    if isinstance(value, str):
+        try:
+            return Mode(value)
+        except ValueError:
+            pass
+    raise ValidationError("mode", "must be one of individual, mix, web")
+
+
+def _client_request(config: object, expected: type[Any], *, optional: bool = False) -> Any:
+    if config is None and optional:
+        return {}
+    if not isinstance(config, expected):
+        wanted = f"{expected.__name__} or None" if optional else expected.__name__
+        raise TypeError(f"config must be a {wanted}, not {type(config).__name__}")
+    return converter.unstructure(config)
+
+
+def _encode(body: Mapping[str, Any]) -> bytes:
+    try:
+        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise ValidationError(
+            "clientRequest", "numbers must be finite (NaN and infinity are not JSON)"
+        ) from None
+    return text.encode("utf-8")
+
+
+def build_request(
+    endpoint: Endpoint[Any],
+    app_id: str,
+    *,
+    cname: str | None = None,
+    uid: int | str | None = None,
+    resource_id: str | None = None,
+    sid: str | None = None,
+    mode: Mode | str | None = None,
+    handle: RecordingHandle | None = None,
+    config: object = None,
+    async_stop: bool | None = None,
+) -> RequestSpec:
+    """Build and validate the request for ``endpoint``; raises `ValidationError` on bad input.
+
+    Identify the recording either with ``handle`` or with ``resource_id``/``sid``/``mode`` and
+    ``cname``/``uid``. ``config`` is the endpoint's ``clientRequest`` model: `AcquireConfig` (or
+    ``None``, sent as ``{}``), `StartConfig`, `UpdateConfig`, `UpdateLayoutConfig` (mix only), or
+    for stop an optional `StopConfig`. Stop always sends ``async_stop`` explicitly (``false``
+    unless asked), so the request says which behaviour it expects whatever the service default.
+    """
+    if handle is not None:
+        if any(value is not None for value in (cname, uid, resource_id, sid, mode)):
+            raise TypeError("pass either handle or cname/uid/resource_id/sid/mode, not both")
+        cname, uid, resource_id, sid, mode = (
+            handle.cname,
+            handle.uid,
+            handle.resource_id,
+            handle.sid,
+            handle.mode,
+        )
+    app = _text("appid", app_id)
+
+    if endpoint is Endpoint.ACQUIRE:
+        body = _envelope(cname, uid, _client_request(config, AcquireConfig, optional=True))
+        validation.check_acquire(body)
+        return RequestSpec(endpoint, endpoint.method, endpoint.path(app), _encode(body))
+
+    rid = _text("resourceId", resource_id)
+    wire_mode = parse_mode(mode)
+    if endpoint is Endpoint.START:
+        body = _envelope(cname, uid, _client_request(config, StartConfig))
+        validation.check_start(wire_mode.value, body)
+        path = endpoint.path(app, resource_id=rid, mode=wire_mode)
+        return RequestSpec(endpoint, endpoint.method, path, _encode(body))
+
+    path = endpoint.path(app, resource_id=rid, sid=_text("sid", sid), mode=wire_mode)
+    if endpoint is Endpoint.QUERY:
+        return RequestSpec(endpoint, endpoint.method, path, None)
+    if endpoint is Endpoint.UPDATE:
+        body = _envelope(cname, uid, _client_request(config, UpdateConfig))
+        validation.check_update(wire_mode.value, body)
+    elif endpoint is Endpoint.UPDATE_LAYOUT:
+        if wire_mode is not Mode.MIX:
+            raise ValidationError("mode", "updateLayout is only available in mix mode")
+        body = _envelope(cname, uid, _client_request(config, UpdateLayoutConfig))
+        validation.check_update_layout(wire_mode.value, body)
+    elif endpoint is Endpoint.STOP:
+        stop = _client_request(config, StopConfig, optional=True)
+        if async_stop is not None:
+            stop["async_stop"] = async_stop
+        stop.setdefault("async_stop", False)
+        body = _envelope(cname, uid, stop)
+        validation.check_stop(body)
+    else:
+        raise ValueError(f"unknown endpoint {endpoint!r}")
+    return RequestSpec(endpoint, endpoint.method, path, _encode(body))
+
+
+def _envelope(cname: object, uid: object, client_request: Any) -> dict[str, Any]:
+    if not isinstance(cname, str):
+        raise ValidationError("cname", "must be a string")
+    return {"cname": cname, "uid": _uid(uid), "clientRequest": client_request}
+
+
+# --------------------------------------------------------------------------------------------
+# Decoding responses
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait per ``Retry-After`` (delta seconds or an HTTP date), else ``None``."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = now if now is not None else datetime.now(timezone.utc)
+    return max(0.0, (when - current).total_seconds())
+
+
+def _as_code(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _as_text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _load_object(content: bytes) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+_STATUS_CLASSES: Mapping[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def _error_class(status_code: int, code: int | None) -> type[APIError]:
+    if status_code == 201 and code == 7:
+        return AlreadyStartedError
+    if status_code == 206 and code == 65:
+        return RequestNotCompletedError
+    if status_code == 206 and code == 435:
+        return NoRecordedDataError
+    if 500 <= status_code <= 599:
+        return ServerError
+    return _STATUS_CLASSES.get(status_code, APIError)
+
+
+def _api_error(
+    endpoint: Endpoint[Any],
+    status_code: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    payload: Mapping[str, Any] | None,
+) -> APIError:
+    payload = payload if payload is not None else {}
+    code = _as_code(payload.get("code"))
+    cls = _error_class(status_code, code)
+    retry_after = None
+    if cls is RateLimitError:
+        retry_after = parse_retry_after(_header(headers, "Retry-After"))
+    return cls(
+        endpoint=endpoint.name,
+        status_code=status_code,
+        code=code,
+        reason=_as_text(payload.get("reason")),
+        message=_as_text(payload.get("message")),
+        request_id=_header(headers, "X-Request-ID"),
+        body=bytes(content),
+        payload=payload,
+        retry_after=retry_after,
+    )
+
+
+def parse_response(
+    endpoint: Endpoint[T],
+    status_code: int,
+    headers: Mapping[str, str],
+    content: bytes,
+) -> T:
+    """Decode a response into ``endpoint.response_type`` or raise the matching error."""
+    payload = _load_object(content)
+    if status_code == 200:
+        return _success(endpoint, status_code, headers, content, payload)
+    if 200 < status_code < 300 and status_code != 206:
+        code = _as_code(payload.get("code")) if payload is not None else None
+        sid_missing = payload is None or not payload.get("sid")
+        if not code and not (endpoint is Endpoint.START and sid_missing):
+            return _success(endpoint, status_code, headers, content, payload)
+    raise _api_error(endpoint, status_code, headers, content, payload)
+
+
+def _success(
+    endpoint: Endpoint[T],
+    status_code: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    payload: dict[str, Any] | None,
+) -> T:
+    def unexpected(what: str) -> UnexpectedResponseError:
+        return UnexpectedResponseError(
+            f"{endpoint.name} answered HTTP {status_code} with {what}",
+            endpoint=endpoint.name,
+            status_code=status_code,
+            request_id=_header(headers, "X-Request-ID"),
+            body=bytes(content),
+        )
+
+    if payload is None:
+        raise unexpected("a body that is not a JSON object")
+    try:
+        result = converter.structure(payload, endpoint.response_type)
+    except Exception as exc:
+        name = endpoint.response_type.__name__
+        raise unexpected(f"a JSON body that does not match {name}") from exc
+    if endpoint is Endpoint.START and not getattr(result, "sid", None):
+        raise unexpected("no sid, so the recording cannot be addressed")
+    if endpoint is Endpoint.ACQUIRE and not getattr(result, "resource_id", None):
+        raise unexpected("no resourceId, so recording cannot start")
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Retry classification
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether the documented guidance says to send the same request again.
+
+    Retried: transport failures, 429, 5xx and 206/65. Everything else (other 4xx, 201/7,
+    206/435, validation, unexpected bodies) is final.
+    """
+    return isinstance(exc, (TransportError, RateLimitError, ServerError, RequestNotCompletedError))

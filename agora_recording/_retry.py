@@ -1,0 +1,147 @@
+"""Retries at the transport seam, through stamina, per Agora's documented guidance.
+
+============================  =========  ===================================================
+Outcome                       Retried?   Backoff
+============================  =========  ===================================================
+transport error (no answer)   yes        exponential + jitter; moves to the next host
+5xx (ServerError)             yes        exponential + jitter; moves to the next host
+429 (RateLimitError)          yes        ``Retry-After`` when given, else exponential
+206 + code 65                 yes        exponential + jitter, same host, same request
+other 4xx, 201/7, 206/435     no         (raised at once)
+ValidationError, bad 2xx      no         (raised at once)
+============================  =========  ===================================================
+
+A call that succeeds first time never enters stamina: the first attempt runs bare, and only a
+retryable failure opens ``stamina.retry_context``, whose first "attempt" re-raises that failure
+so stamina computes the first backoff and counts attempts as usual. Backoffs are computed here
+and handed to stamina as custom backoffs, so the retry decision can refuse a wait that would
+overrun the call's budget (or a 429's ``Retry-After`` beyond it); ``stamina.set_testing()`` makes
+every wait zero. Nothing about arguments is logged: a start body holds storage keys and tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import anyio
+import attrs
+import stamina
+
+from ._protocol import is_retryable
+from .errors import APIError, RateLimitError, ServerError, TransportError
+
+__all__ = ["RetryPolicy", "call_with_retries", "describe_failure", "moves_host"]
+
+T = TypeVar("T")
+
+logger = logging.getLogger("agora_recording")
+
+
+def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value >= 0:
+        raise ValueError(f"{attribute.name} must be >= 0")
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How many attempts one call may make and how long to wait between them.
+
+    The n-th wait is ``min(wait_max, wait_initial * wait_exp_base ** (n - 1) + U(0, wait_jitter))``
+    seconds: about 1-2 s, 2-3 s, 4-5 s, 8-9 s with the defaults, close to the documented
+    1 s / 3 s / 6 s domain-failover and 3 s / 6 s "request not completed" guidance. A 429 with a
+    ``Retry-After`` waits exactly that long instead.
+    """
+
+    attempts: int = attrs.field(default=5)
+    wait_initial: float = attrs.field(default=1.0, validator=_positive)
+    wait_max: float = attrs.field(default=10.0, validator=_positive)
+    wait_jitter: float = attrs.field(default=1.0, validator=_positive)
+    wait_exp_base: float = attrs.field(default=2.0, validator=_positive)
+
+    @attempts.validator
+    def _check_attempts(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError("attempts must be an integer >= 1")
+
+    def backoff(self, retry_number: int, exc: BaseException) -> float:
+        """Seconds to wait before retry number ``retry_number`` (1-based) after ``exc``."""
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            return exc.retry_after
+        jitter = random.uniform(0, self.wait_jitter) if self.wait_jitter else 0.0
+        try:
+            grown = self.wait_initial * self.wait_exp_base ** (retry_number - 1)
+        except OverflowError:
+            return self.wait_max
+        return min(self.wait_max, grown + jitter)
+
+
+def moves_host(exc: BaseException) -> bool:
+    """Whether another host might do better: no answer at all, or a 5xx from this one."""
+    return isinstance(exc, (TransportError, ServerError))
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A short, secret-free description of a failure for log lines."""
+    if isinstance(exc, APIError):
+        code = f" code {exc.code}" if exc.code is not None else ""
+        return f"HTTP {exc.status_code}{code}"
+    if isinstance(exc, TransportError) and exc.__cause__ is not None:
+        return f"TransportError ({type(exc.__cause__).__name__})"
+    return type(exc).__name__
+
+
+async def call_with_retries(
+    attempt: Callable[[int], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    retry_until: float,
+    label: str,
+    clock: Callable[[], float] = anyio.current_time,
+) -> T:
+    """Run ``attempt(1)``; on a retryable failure, retry through stamina until done.
+
+    ``attempt`` receives the 1-based attempt number. No retry starts whose backoff would end
+    after ``retry_until`` (a ``clock()`` time): the caller's budget, or for start the end of the
+    resource ID's validity. ``label`` names the call in log lines (endpoint and IDs, no secrets).
+    """
+    try:
+        return await attempt(1)
+    except Exception as exc:
+        if not is_retryable(exc):
+            raise
+        pending: Exception | None = exc
+        last: Exception = exc
+
+    waits: list[float] = []
+
+    def decide(exc: Exception) -> bool | float:
+        if not is_retryable(exc):
+            return False
+        delay = policy.backoff(len(waits) + 1, exc)
+        if clock() + delay >= retry_until:
+            logger.debug("%s: not retrying after %s: out of time", label, describe_failure(exc))
+            return False
+        waits.append(delay)
+        return delay
+
+    async for try_ in stamina.retry_context(on=decide, attempts=policy.attempts, timeout=None):
+        with try_:
+            if pending is not None:
+                replay, pending = pending, None
+                raise replay
+            logger.warning(
+                "%s: retrying after %s (attempt %d, waited %.2f s)",
+                label,
+                describe_failure(last),
+                try_.num,
+                waits[-1] if waits else 0.0,
+            )
+            try:
+                return await attempt(try_.num)
+            except Exception as exc:
+                last = exc
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,465 @@
+"""RecordingClient on a MockTransport: exact requests, lifecycle, configuration, early refusals.
+
+`Script` and `mock_client` at the top are shared with ``test_retry.py`` and ``test_secrets.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from agora_recording._client import RecordingClient
+from agora_recording._ratelimit import RateLimiter
+from agora_recording.enums import Mode, Region
+from agora_recording.errors import AgoraError, ValidationError
+from agora_recording.models import (
+    AcquireConfig,
+    RecordingConfig,
+    RecordingHandle,
+    StartConfig,
+    StartResponse,
+    UpdateConfig,
+)
+
+from tests.test_protocol import (
+    APP_ID,
+    CNAME,
+    LAYOUT,
+    LAYOUT_WIRE,
+    MODES,
+    RESOURCE_ID,
+    SID,
+    START_CONFIGS,
+    START_WIRE,
+    STORAGE,
+    UID,
+    UPDATE_CONFIGS,
+    UPDATE_WIRE,
+    envelope,
+    handle_for,
+)
+
+CUSTOMER_ID = "customer-id-1234"
+CUSTOMER_SECRET = "customer-secret-5678"
+BASIC = "Basic " + base64.b64encode(f"{CUSTOMER_ID}:{CUSTOMER_SECRET}".encode()).decode()
+PREFIX = f"https://api.sd-rtn.com/v1/apps/{APP_ID}/cloud_recording"
+IDS = {"cname": CNAME, "uid": UID, "resourceId": RESOURCE_ID}
+STARTED = {**IDS, "sid": SID}
+
+Outcome = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
+
+
+class Script:
+    """A MockTransport handler that answers from a list and records every request.
+
+    Each item is a response, an exception to raise, or a function of the request. When the list
+    runs out the last item repeats.
+    """
+
+    def __init__(self, *outcomes: Outcome) -> None:
+        self.outcomes = list(outcomes)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        outcome = self.outcomes.pop(0) if len(self.outcomes) > 1 else self.outcomes[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        if isinstance(outcome, httpx.Response):
+            return outcome
+        return outcome(request)
+
+    @property
+    def hosts(self) -> list[str]:
+        """The host of each request, in order."""
+        return [request.url.host for request in self.requests]
+
+
+def ok(body: Mapping[str, Any], status: int = 200, **headers: str) -> httpx.Response:
+    """A JSON response."""
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def never_called(request: httpx.Request) -> httpx.Response:
+    """A handler for tests where no request may be sent."""
+    raise AssertionError(f"unexpected request {request.method} {request.url}")
+
+
+@asynccontextmanager
+async def mock_client(
+    handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any
+) -> AsyncIterator[RecordingClient]:
+    """A RecordingClient on a MockTransport, without rate limiting unless asked."""
+    kwargs.setdefault("rate_limit", None)
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http,
+        RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, http_client=http, **kwargs) as client,
+    ):
+        yield client
+
+
+def assert_common_headers(request: httpx.Request) -> None:
+    """Every request carries our auth, user agent and Accept header."""
+    assert request.headers["Authorization"] == BASIC
+    assert request.headers["Accept"] == "application/json"
+    assert re.fullmatch(
+        r"agora-recording/\S+ httpx/\S+ python/\d+\.\d+\.\S+", request.headers["User-Agent"]
+    )
+    if request.method == "POST":
+        assert request.headers["Content-Type"] == "application/json;charset=utf-8"
+    else:
+        assert "Content-Type" not in request.headers
+        assert request.content == b""
+
+
+def sent_json(request: httpx.Request) -> Any:
+    """The JSON body of a request."""
+    return json.loads(request.content)
+
+
+# --------------------------------------------------------------------------------------------
+# Each endpoint in each mode
+
+
+@pytest.mark.anyio
+async def test_acquire_without_config_sends_empty_client_request() -> None:
+    """Acquire posts ``clientRequest: {}`` when no config is given."""
+    script = Script(ok(IDS))
+    async with mock_client(script) as client:
+        response = await client.acquire(CNAME, int(UID))
+    assert response.resource_id == RESOURCE_ID
+    (request,) = script.requests
+    assert (request.method, str(request.url)) == ("POST", f"{PREFIX}/acquire")
+    assert_common_headers(request)
+    assert request.content == b'{"cname":"httpClient463224","uid":"527841","clientRequest":{}}'
+
+
+@pytest.mark.anyio
+async def test_acquire_with_config() -> None:
+    """Acquire posts its config as clientRequest."""
+    script = Script(ok(IDS))
+    async with mock_client(script) as client:
+        await client.acquire(CNAME, UID, config=AcquireConfig(resource_expired_hour=24, scene=0))
+    assert sent_json(script.requests[0]) == envelope({"scene": 0, "resourceExpiredHour": 24})
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_start_in_each_mode(mode: Mode) -> None:
+    """Start posts the mode's body and returns a response whose handle works."""
+    script = Script(ok(STARTED))
+    async with mock_client(script) as client:
+        response = await client.start(RESOURCE_ID, mode, CNAME, UID, START_CONFIGS[mode])
+    (request,) = script.requests
+    assert request.method == "POST"
+    assert str(request.url) == f"{PREFIX}/resourceid/{RESOURCE_ID}/mode/{mode.value}/start"
+    assert_common_headers(request)
+    assert sent_json(request) == envelope(START_WIRE[mode])
+    assert response.mode is mode
+    assert response.handle == handle_for(mode)
+
+
+@pytest.mark.anyio
+async def test_start_fills_identifiers_an_old_service_leaves_out() -> None:
+    """A start answer with only resourceId and sid (2020 format) still yields a full handle."""
+    script = Script(ok({"resourceId": RESOURCE_ID, "sid": SID}))
+    async with mock_client(script) as client:
+        response = await client.start(RESOURCE_ID, "mix", CNAME, int(UID), START_CONFIGS[Mode.MIX])
+    assert response == StartResponse(
+        cname=CNAME, uid=UID, resource_id=RESOURCE_ID, sid=SID, mode=Mode.MIX
+    )
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_query_in_each_mode(mode: Mode) -> None:
+    """Query is a GET without a body or Content-Type."""
+    script = Script(ok({**STARTED, "serverResponse": {"status": 5}}))
+    async with mock_client(script) as client:
+        response = await client.query(handle_for(mode))
+    (request,) = script.requests
+    assert request.method == "GET"
+    assert str(request.url) == (
+        f"{PREFIX}/resourceid/{RESOURCE_ID}/sid/{SID}/mode/{mode.value}/query"
+    )
+    assert_common_headers(request)
+    assert response.status == 5
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_update_in_each_mode(mode: Mode) -> None:
+    """Update posts the mode's update body."""
+    script = Script(ok(STARTED))
+    async with mock_client(script) as client:
+        response = await client.update(handle_for(mode), UPDATE_CONFIGS[mode])
+    (request,) = script.requests
+    assert request.method == "POST"
+    assert str(request.url) == (
+        f"{PREFIX}/resourceid/{RESOURCE_ID}/sid/{SID}/mode/{mode.value}/update"
+    )
+    assert_common_headers(request)
+    assert sent_json(request) == envelope(UPDATE_WIRE[mode])
+    assert response.sid == SID
+
+
+@pytest.mark.anyio
+async def test_update_layout_in_mix() -> None:
+    """updateLayout posts the layout to the mix session."""
+    script = Script(ok(STARTED))
+    async with mock_client(script) as client:
+        await client.update_layout(handle_for(Mode.MIX), LAYOUT)
+    (request,) = script.requests
+    assert request.method == "POST"
+    assert str(request.url) == f"{PREFIX}/resourceid/{RESOURCE_ID}/sid/{SID}/mode/mix/updateLayout"
+    assert_common_headers(request)
+    assert sent_json(request) == envelope(LAYOUT_WIRE)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("async_stop", [False, True])
+async def test_stop_in_each_mode(mode: Mode, async_stop: bool) -> None:
+    """Stop posts ``async_stop`` explicitly and decodes the final files."""
+    body = {
+        **STARTED,
+        "serverResponse": {
+            "fileListMode": "string",
+            "fileList": "a.m3u8",
+            "uploadingStatus": "uploaded",
+        },
+    }
+    script = Script(ok(body))
+    async with mock_client(script) as client:
+        response = await client.stop(handle_for(mode), async_stop=async_stop)
+    (request,) = script.requests
+    assert request.method == "POST"
+    assert str(request.url) == (
+        f"{PREFIX}/resourceid/{RESOURCE_ID}/sid/{SID}/mode/{mode.value}/stop"
+    )
+    assert_common_headers(request)
+    assert sent_json(request) == envelope({"async_stop": async_stop})
+    assert response.uploading_status == "uploaded"
+    assert [f.file_name for f in response.files] == ["a.m3u8"]
+
+
+@pytest.mark.anyio
+async def test_base_url_is_used_for_every_request() -> None:
+    """An explicit base URL (an emulator) receives the requests."""
+    script = Script(ok(IDS))
+    async with mock_client(script, base_url="http://127.0.0.1:8765/") as client:
+        await client.acquire(CNAME, UID)
+    assert str(script.requests[0].url) == (
+        f"http://127.0.0.1:8765/v1/apps/{APP_ID}/cloud_recording/acquire"
+    )
+
+
+@pytest.mark.anyio
+async def test_region_picks_the_regional_host() -> None:
+    """A region sends to its first regional host."""
+    script = Script(ok(IDS))
+    async with mock_client(script, region="eu") as client:
+        await client.acquire(CNAME, UID)
+    assert script.hosts == ["api-eu-west-1.agora.io"]
+
+
+@pytest.mark.anyio
+async def test_our_auth_wins_over_a_borrowed_clients_auth() -> None:
+    """Basic auth is set per request, whatever the borrowed client was configured with."""
+    script = Script(ok(IDS))
+    transport = httpx.MockTransport(script)
+    async with (
+        httpx.AsyncClient(transport=transport, auth=("someone", "else")) as http,
+        RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, http_client=http) as client,
+    ):
+        await client.acquire(CNAME, UID)
+    assert script.requests[0].headers["Authorization"] == BASIC
+
+
+# --------------------------------------------------------------------------------------------
+# Lifecycle
+
+
+@pytest.mark.anyio
+async def test_borrowed_http_client_is_not_closed() -> None:
+    """Closing the RecordingClient leaves a borrowed httpx client open."""
+    async with httpx.AsyncClient(transport=httpx.MockTransport(never_called)) as http:
+        async with RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, http_client=http):
+            pass
+        assert not http.is_closed
+
+
+@pytest.mark.anyio
+async def test_owned_http_client_is_closed() -> None:
+    """The client closes the httpx client it created."""
+    client = RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET)
+    owned = client._http
+    async with client:
+        open_inside = not owned.is_closed
+    assert (open_inside, owned.is_closed, client.closed) == (True, True, True)
+
+
+@pytest.mark.anyio
+async def test_closed_client_refuses_calls() -> None:
+    """Any call on a closed client raises a clear error and sends nothing."""
+    async with mock_client(never_called) as client:
+        pass
+    await client.aclose()  # idempotent
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.acquire(CNAME, UID)
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.query(handle_for(Mode.MIX))
+    with pytest.raises(RuntimeError, match="closed"):
+        async with client:
+            pass
+    assert "closed" in repr(client)
+
+
+def test_repr_shows_app_id_and_base_url_only() -> None:
+    """repr names the App ID and base URL, never the credentials."""
+    client = RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, region=Region.AP)
+    text = repr(client)
+    assert APP_ID in text
+    assert "https://api-ap-southeast-1.agora.io" in text
+    assert CUSTOMER_SECRET not in text
+    assert CUSTOMER_ID not in text
+
+
+def test_session_passes_through_to_recording_session() -> None:
+    """``session()`` builds a RecordingSession bound to this client."""
+    from agora_recording._session import RecordingSession
+
+    client = RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET)
+    session = client.session(cname=CNAME, uid=UID, mode="mix", config=START_CONFIGS[Mode.MIX])
+    assert isinstance(session, RecordingSession)
+    assert session.handle is None
+
+
+# --------------------------------------------------------------------------------------------
+# from_env
+
+ENV = {
+    "AGORA_APP_ID": APP_ID,
+    "AGORA_CUSTOMER_ID": CUSTOMER_ID,
+    "AGORA_CUSTOMER_SECRET": CUSTOMER_SECRET,
+}
+
+
+def test_from_env_reads_the_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """from_env reads the three required variables from os.environ."""
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AGORA_BASE_URL", raising=False)
+    monkeypatch.delenv("AGORA_REGION", raising=False)
+    client = RecordingClient.from_env()
+    assert client.app_id == APP_ID
+    assert client.hosts == ("https://api.sd-rtn.com", "https://api.agora.io")
+
+
+def test_from_env_optional_host_settings() -> None:
+    """AGORA_BASE_URL and AGORA_REGION pick the hosts; keyword arguments pass through."""
+    with_url = RecordingClient.from_env({**ENV, "AGORA_BASE_URL": "http://127.0.0.1:9000"})
+    assert with_url.hosts == ("http://127.0.0.1:9000",)
+    with_region = RecordingClient.from_env({**ENV, "AGORA_REGION": "cn"}, timeout=5.0)
+    assert with_region.region is Region.CN
+    assert with_region.base_url == "https://api-cn-east-1.sd-rtn.com"
+    assert with_region.timeout == 5.0
+
+
+@pytest.mark.parametrize("missing", sorted(ENV))
+def test_from_env_names_a_missing_variable(missing: str) -> None:
+    """A missing or blank required variable raises an error naming it."""
+    env = {**ENV, missing: "  "}
+    with pytest.raises(ValidationError, match=missing) as info:
+        RecordingClient.from_env(env)
+    assert isinstance(info.value, AgoraError)
+    assert isinstance(info.value, ValueError)
+    del env[missing]
+    with pytest.raises(ValidationError, match=missing):
+        RecordingClient.from_env(env)
+
+
+def test_from_env_bad_region_names_the_variable() -> None:
+    """An unknown AGORA_REGION is refused by name."""
+    with pytest.raises(ValidationError, match="AGORA_REGION: must be one of"):
+        RecordingClient.from_env({**ENV, "AGORA_REGION": "MOON"})
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input fails before any request
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"app_id": ""}, "app_id"),
+        ({"app_id": "has/slash"}, "app_id"),
+        ({"customer_id": ""}, "customer_id"),
+        ({"customer_secret": ""}, "customer_secret"),
+        ({"base_url": "ftp://x"}, "base_url"),
+        ({"region": "XX"}, "region"),
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": 120.0}, "timeout"),
+        ({"call_timeout": float("inf")}, "call_timeout"),
+        ({"stop_timeout": -1}, "stop_timeout"),
+        ({"attempts": 0}, "attempts"),
+        ({"rate_limit": 0}, "rate_limit"),
+    ],
+)
+def test_bad_constructor_arguments(kwargs: dict[str, Any], field: str) -> None:
+    """Bad settings raise a ValidationError naming the argument."""
+    args: dict[str, Any] = {
+        "app_id": APP_ID,
+        "customer_id": CUSTOMER_ID,
+        "customer_secret": CUSTOMER_SECRET,
+    }
+    args.update(kwargs)
+    with pytest.raises(ValidationError) as info:
+        RecordingClient(**args)
+    assert info.value.field == field
+
+
+def test_rate_limit_accepts_a_shared_limiter() -> None:
+    """Several clients can share one limiter for one App ID."""
+    limiter = RateLimiter(5)
+    one = RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, rate_limit=limiter)
+    two = RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, rate_limit=limiter)
+    assert one._limiter is two._limiter is limiter
+
+
+@pytest.mark.anyio
+async def test_invalid_arguments_fail_before_any_request() -> None:
+    """Every documented rule is checked before the transport sees anything."""
+    bad_start = StartConfig(
+        storage_config=STORAGE, recording_config=RecordingConfig(max_idle_time=1)
+    )
+    async with mock_client(never_called) as client:
+        with pytest.raises(ValidationError, match="uid"):
+            await client.acquire(CNAME, 0)
+        with pytest.raises(ValidationError, match="cname"):
+            await client.acquire("x" * 65, UID)
+        with pytest.raises(ValidationError, match="resourceExpiredHour"):
+            await client.acquire(CNAME, UID, config=AcquireConfig(resource_expired_hour=721))
+        with pytest.raises(ValidationError, match="mode"):
+            await client.start(RESOURCE_ID, "composite", CNAME, UID, START_CONFIGS[Mode.MIX])
+        with pytest.raises(ValidationError, match="maxIdleTime"):
+            await client.start(RESOURCE_ID, Mode.MIX, CNAME, UID, bad_start)
+        with pytest.raises(ValidationError, match="mix"):
+            await client.update_layout(handle_for(Mode.INDIVIDUAL), LAYOUT)
+        with pytest.raises(TypeError, match="RecordingHandle"):
+            await client.query({"sid": SID})  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="UpdateConfig"):
+            await client.update(handle_for(Mode.MIX), LAYOUT)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match="async_stop"):
+            await client.stop(handle_for(Mode.MIX), async_stop="yes")  # type: ignore[arg-type]
+        bad_handle = RecordingHandle(resource_id="", sid=SID, mode="mix", cname=CNAME, uid=UID)
+        with pytest.raises(ValidationError, match="resourceId"):
+            await client.stop(bad_handle)
+        with pytest.raises(ValidationError):
+            await client.update(handle_for(Mode.WEB), UpdateConfig())

@@ -1,0 +1,465 @@
+"""Retries, host failover and the client-side rate limiter (stamina runs in testing mode)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, NoReturn
+
+import anyio
+import anyio.lowlevel
+import httpx
+import pytest
+import stamina
+from agora_recording._ratelimit import RateLimiter
+from agora_recording._retry import RetryPolicy, call_with_retries, describe_failure, moves_host
+from agora_recording.enums import Mode, Region
+from agora_recording.errors import (
+    AlreadyStartedError,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    NoRecordedDataError,
+    NotFoundError,
+    RateLimitError,
+    RequestNotCompletedError,
+    ServerError,
+    TransportError,
+)
+
+from tests.test_client import IDS, STARTED, Script, mock_client, ok
+from tests.test_protocol import CNAME, RESOURCE_ID, START_CONFIGS, UID, handle_for
+
+QUERY_OK = {**STARTED, "serverResponse": {"status": 5}}
+
+
+def error(status: int, body: dict[str, Any], **headers: str) -> httpx.Response:
+    """An error response with a JSON body."""
+    return httpx.Response(status, json=body, headers=headers)
+
+
+# --------------------------------------------------------------------------------------------
+# What is retried
+
+
+@pytest.mark.anyio
+async def test_503_then_200_succeeds_with_two_requests() -> None:
+    """A 5xx is retried and the second answer is returned."""
+    script = Script(error(503, {"message": "unavailable"}), ok(QUERY_OK))
+    async with mock_client(script, base_url="https://h.test") as client:
+        response = await client.query(handle_for(Mode.MIX))
+    assert response.status == 5
+    assert len(script.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_request_not_completed_is_retried_on_the_same_host() -> None:
+    """206 with code 65 is retried with the same request, without moving host."""
+    script = Script(error(206, {"code": 65, "reason": "request not completed"}), ok(STARTED))
+    async with mock_client(script, region=Region.NA) as client:
+        response = await client.start(RESOURCE_ID, Mode.MIX, CNAME, UID, START_CONFIGS[Mode.MIX])
+    assert response.sid == STARTED["sid"]
+    assert script.hosts == ["api-us-west-1.agora.io", "api-us-west-1.agora.io"]
+    assert script.requests[0].content == script.requests[1].content
+
+
+@pytest.mark.anyio
+async def test_504_request_timeout_on_stop_is_retried() -> None:
+    """Stop's 504 code 62 is retried."""
+    script = Script(error(504, {"code": 62, "reason": "request timeout"}), ok(STARTED))
+    async with mock_client(script) as client:
+        await client.stop(handle_for(Mode.WEB))
+    assert len(script.requests) == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("status", "body", "cls"),
+    [
+        (400, {"code": 2, "reason": "invalid parameter"}, BadRequestError),
+        (400, {"code": 49, "reason": "invalid operation"}, BadRequestError),
+        (401, {"message": "Invalid authentication credentials"}, AuthenticationError),
+        (404, {"code": 404, "reason": "failed to find worker"}, NotFoundError),
+        (404, {"message": "no Route matched with those values"}, NotFoundError),
+        (201, {"code": 7, "reason": "already started"}, AlreadyStartedError),
+        (206, {"code": 435, "reason": "no recorded data"}, NoRecordedDataError),
+        (403, {"message": "forbidden"}, APIError),
+    ],
+)
+async def test_final_errors_are_not_retried(
+    status: int, body: dict[str, Any], cls: type[APIError]
+) -> None:
+    """Other 4xx, 201/7 and 206/435 raise after exactly one request."""
+    script = Script(error(status, body))
+    async with mock_client(script) as client:
+
+        async def call() -> object:
+            if cls is AlreadyStartedError:
+                return await client.start(
+                    RESOURCE_ID, Mode.MIX, CNAME, UID, START_CONFIGS[Mode.MIX]
+                )
+            return await client.stop(handle_for(Mode.MIX))
+
+        with pytest.raises(cls) as info:
+            await call()
+    assert type(info.value) is cls
+    assert len(script.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_transport_errors_are_retried_then_raised() -> None:
+    """A connection failure is retried up to the attempts (3 in testing) then raised."""
+    script = Script(httpx.ConnectError("connection refused"))
+    async with mock_client(script) as client:
+        with pytest.raises(
+            TransportError, match=r"acquire request to api\.agora\.io failed: ConnectError"
+        ):
+            await client.acquire(CNAME, UID)
+    assert script.hosts == ["api.sd-rtn.com", "api.sd-rtn.com", "api.agora.io"]
+
+
+@pytest.mark.anyio
+async def test_read_timeout_is_a_retried_transport_error() -> None:
+    """An httpx timeout is a TransportError and is retried."""
+    script = Script(httpx.ReadTimeout("slow"), ok(IDS))
+    async with mock_client(script) as client:
+        response = await client.acquire(CNAME, UID)
+    assert response.resource_id == RESOURCE_ID
+    assert len(script.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_server_errors_exhaust_attempts() -> None:
+    """Persistent 5xx answers end with the last ServerError."""
+    script = Script(error(500, {"code": 501, "reason": "no_worker_manager_available"}))
+    async with mock_client(script) as client:
+        with pytest.raises(ServerError) as info:
+            await client.acquire(CNAME, UID)
+    assert info.value.code == 501
+    assert len(script.requests) == 3
+
+
+@pytest.mark.anyio
+async def test_rate_limit_is_retried_on_the_same_host() -> None:
+    """A 429 is retried where it happened: the quota is per App ID, not per host."""
+    script = Script(error(429, {"message": "API rate limit exceeded"}), ok(IDS))
+    async with mock_client(script) as client:
+        await client.acquire(CNAME, UID)
+    assert script.hosts == ["api.sd-rtn.com", "api.sd-rtn.com"]
+
+
+@pytest.mark.anyio
+async def test_retry_after_sets_the_backoff(caplog: pytest.LogCaptureFixture) -> None:
+    """The wait before retrying a 429 is its Retry-After value (stamina makes it instant)."""
+    caplog.set_level(logging.WARNING, logger="agora_recording")
+    script = Script(error(429, {"message": "API rate limit exceeded"}, **{"Retry-After": "7"}))
+    script.outcomes.append(ok(IDS))
+    async with mock_client(script) as client:
+        await client.acquire(CNAME, UID)
+    assert len(script.requests) == 2
+    (record,) = [r for r in caplog.records if "retrying" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert "HTTP 429" in record.getMessage()
+    assert "waited 7.00 s" in record.getMessage()
+
+
+def test_policy_backoff_honours_retry_after() -> None:
+    """RetryPolicy uses Retry-After for 429s and exponential backoff otherwise."""
+    policy = RetryPolicy(wait_initial=1.0, wait_jitter=0.0, wait_max=10.0)
+    limited = RateLimitError(endpoint="query", status_code=429, retry_after=12.5)
+    unknown = RateLimitError(endpoint="query", status_code=429)
+    server = ServerError(endpoint="query", status_code=500)
+    assert policy.backoff(1, limited) == 12.5
+    assert [policy.backoff(n, unknown) for n in (1, 2, 3)] == [1.0, 2.0, 4.0]
+    assert [policy.backoff(n, server) for n in (4, 5, 60)] == [8.0, 10.0, 10.0]
+
+
+def test_policy_backoff_jitter_stays_in_bounds() -> None:
+    """Jitter adds at most wait_jitter seconds."""
+    policy = RetryPolicy(wait_initial=1.0, wait_jitter=1.0, wait_max=100.0)
+    waits = [policy.backoff(2, ServerError(endpoint="q", status_code=500)) for _ in range(200)]
+    assert all(2.0 <= wait <= 3.0 for wait in waits)
+
+
+@pytest.mark.anyio
+async def test_retry_after_beyond_the_budget_is_not_waited_for() -> None:
+    """A Retry-After longer than the call's budget raises the 429 at once, carrying the value."""
+    script = Script(error(429, {"message": "API rate limit exceeded"}, **{"Retry-After": "600"}))
+    async with mock_client(script, call_timeout=60.0) as client:
+        with pytest.raises(RateLimitError) as info:
+            await client.acquire(CNAME, UID)
+    assert info.value.retry_after == 600.0
+    assert len(script.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_first_time_success_never_enters_stamina(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The retry machinery is only set up after a retryable failure."""
+
+    def forbidden(*args: object, **kwargs: object) -> NoReturn:
+        raise AssertionError("stamina.retry_context used on the success path")
+
+    monkeypatch.setattr(stamina, "retry_context", forbidden)
+    script = Script(ok(IDS))
+    async with mock_client(script) as client:
+        await client.acquire(CNAME, UID)
+        script.outcomes[:] = [error(400, {"code": 2})]
+        with pytest.raises(BadRequestError):
+            await client.acquire(CNAME, UID)
+
+
+@pytest.mark.anyio
+async def test_deactivated_stamina_means_one_attempt() -> None:
+    """With ``stamina.set_active(False)`` a retryable failure is raised after one request."""
+    script = Script(error(503, {}))
+    stamina.set_active(False)
+    try:
+        async with mock_client(script) as client:
+            with pytest.raises(ServerError):
+                await client.acquire(CNAME, UID)
+    finally:
+        stamina.set_active(True)
+    assert len(script.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_start_is_not_retried_after_the_resource_expired(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A start whose resource ID is older than its 5-minute life gets no retry."""
+    now = [1000.0]
+    monkeypatch.setattr("agora_recording._client.monotonic", lambda: now[0])
+    script = Script(ok(IDS), error(500, {"code": 62, "reason": "request timeout"}))
+    async with mock_client(script) as client:
+        await client.acquire(CNAME, UID)
+        now[0] += 301.0
+        with pytest.raises(ServerError):
+            await client.start(RESOURCE_ID, Mode.MIX, CNAME, UID, START_CONFIGS[Mode.MIX])
+    assert len(script.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_start_is_retried_while_the_resource_is_fresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Within the resource's validity a failed start is retried."""
+    now = [1000.0]
+    monkeypatch.setattr("agora_recording._client.monotonic", lambda: now[0])
+    script = Script(ok(IDS), error(500, {"code": 62}), ok(STARTED))
+    async with mock_client(script) as client:
+        await client.acquire(CNAME, UID)
+        now[0] += 2.0
+        await client.start(RESOURCE_ID, Mode.MIX, CNAME, UID, START_CONFIGS[Mode.MIX])
+    assert len(script.requests) == 3
+
+
+@pytest.mark.anyio
+async def test_call_with_retries_respects_retry_until() -> None:
+    """No retry starts when the deadline has passed."""
+    calls: list[int] = []
+
+    async def attempt(number: int) -> str:
+        calls.append(number)
+        raise ServerError(endpoint="query", status_code=500)
+
+    with pytest.raises(ServerError):
+        await call_with_retries(
+            attempt, policy=RetryPolicy(), retry_until=anyio.current_time() - 1, label="query"
+        )
+    assert calls == [1]
+
+
+@pytest.mark.anyio
+async def test_call_with_retries_numbers_attempts() -> None:
+    """Attempts are numbered from 1 and the first success is returned."""
+    calls: list[int] = []
+
+    async def attempt(number: int) -> str:
+        calls.append(number)
+        if number < 3:
+            raise TransportError("down")
+        return "done"
+
+    result = await call_with_retries(
+        attempt, policy=RetryPolicy(), retry_until=float("inf"), label="query"
+    )
+    assert (result, calls) == ("done", [1, 2, 3])
+
+
+def test_failure_descriptions_and_host_moves() -> None:
+    """Log descriptions carry status and code only; transport and 5xx failures move host."""
+    server = ServerError(endpoint="q", status_code=504, code=62, reason="request timeout")
+    assert describe_failure(server) == "HTTP 504 code 62"
+    assert describe_failure(TransportError("x")) == "TransportError"
+    assert moves_host(server)
+    assert moves_host(TransportError("x"))
+    assert not moves_host(RateLimitError(endpoint="q", status_code=429))
+    assert not moves_host(RequestNotCompletedError(endpoint="q", status_code=206, code=65))
+
+
+def test_policy_validates_attempts() -> None:
+    """A policy needs at least one attempt."""
+    with pytest.raises(ValueError, match="attempts"):
+        RetryPolicy(attempts=0)
+    with pytest.raises(ValueError, match="wait_max"):
+        RetryPolicy(wait_max=-1)
+
+
+# --------------------------------------------------------------------------------------------
+# Host failover
+
+
+@pytest.mark.anyio
+async def test_failover_follows_the_documented_order() -> None:
+    """Transport errors and 5xx retry the primary once, then the other domain, then the region."""
+    script = Script(
+        httpx.ConnectError("down"),
+        error(502, {}),
+        httpx.ConnectError("down"),
+        error(500, {"code": 500}),
+        ok(IDS),
+    )
+    with stamina.set_testing(True, attempts=5):
+        async with mock_client(script, region=Region.NA) as client:
+            await client.acquire(CNAME, UID)
+    assert script.hosts == [
+        "api-us-west-1.agora.io",
+        "api-us-west-1.agora.io",
+        "api-us-west-1.sd-rtn.com",
+        "api-us-east-1.agora.io",
+        "api-us-east-1.sd-rtn.com",
+    ]
+
+
+@pytest.mark.anyio
+async def test_failover_between_global_hosts() -> None:
+    """Without a region the alternate global host is tried after the primary's second chance."""
+    script = Script(error(503, {}), error(503, {}), ok(IDS))
+    async with mock_client(script) as client:
+        await client.acquire(CNAME, UID)
+    assert script.hosts == ["api.sd-rtn.com", "api.sd-rtn.com", "api.agora.io"]
+
+
+@pytest.mark.anyio
+async def test_an_explicit_base_url_is_never_left() -> None:
+    """With a base URL every retry goes to the same host."""
+    script = Script(httpx.ConnectError("down"))
+    async with mock_client(script, base_url="http://127.0.0.1:1") as client:
+        with pytest.raises(TransportError):
+            await client.acquire(CNAME, UID)
+    assert script.hosts == ["127.0.0.1"] * 3
+
+
+# --------------------------------------------------------------------------------------------
+# The rate limiter
+
+
+class FakeClock:
+    """A clock that only moves when a (fake) sleep asks it to."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        """The current fake time."""
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the wait and jump the clock forward."""
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await anyio.lowlevel.checkpoint()
+
+
+def test_reserve_spaces_slots_evenly() -> None:
+    """At 10 per second each caller waits 0.1 s more than the previous one."""
+    clock = FakeClock()
+    limiter = RateLimiter(10, clock=clock.time)
+    waits = [limiter.reserve() for _ in range(5)]
+    assert waits == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
+
+
+def test_reserve_allows_a_burst_then_spaces() -> None:
+    """A burst lets that many calls through at once, then slots are spaced."""
+    clock = FakeClock()
+    limiter = RateLimiter(10, burst=3, clock=clock.time)
+    waits = [limiter.reserve() for _ in range(5)]
+    assert waits == pytest.approx([0.0, 0.0, 0.0, 0.1, 0.2])
+
+
+def test_idle_limiter_does_not_bank_credit() -> None:
+    """After a quiet spell the next call is free but the one after is spaced again."""
+    clock = FakeClock()
+    limiter = RateLimiter(10, clock=clock.time)
+    limiter.reserve()
+    clock.now = 60.0
+    assert limiter.reserve() == 0.0
+    assert limiter.reserve() == pytest.approx(0.1)
+
+
+@pytest.mark.anyio
+async def test_thousands_of_waiters_each_sleep_once() -> None:
+    """Concurrent callers each sleep exactly once until their own slot, with no polling."""
+    clock = FakeClock()
+    waits: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    limiter = RateLimiter(10, clock=clock.time, sleep=no_sleep)
+    async with anyio.create_task_group() as group:
+        for _ in range(2000):
+            group.start_soon(limiter.acquire)
+    assert len(waits) == 1999
+    assert sorted(waits) == pytest.approx([n / 10 for n in range(1, 2000)])
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_last_waiter_returns_its_slot() -> None:
+    """Cancelling the most recent waiter frees its slot for the next caller."""
+    clock = FakeClock()
+
+    async def sleep_forever(seconds: float) -> None:
+        await anyio.sleep_forever()
+
+    limiter = RateLimiter(10, clock=clock.time, sleep=sleep_forever)
+    limiter.reserve()
+    with anyio.move_on_after(0):
+        await limiter.acquire()
+    assert limiter.reserve() == pytest.approx(0.1)
+
+
+@pytest.mark.anyio
+async def test_client_requests_are_spaced_by_the_limiter() -> None:
+    """Every attempt, retries included, waits for its slot on the limiter's clock."""
+    clock = FakeClock()
+    limiter = RateLimiter(10, clock=clock.time, sleep=clock.sleep)
+    seen: list[float] = []
+
+    def stamp(response: httpx.Response) -> Any:
+        def answer(request: httpx.Request) -> httpx.Response:
+            seen.append(clock.now)
+            return response
+
+        return answer
+
+    script = Script(
+        stamp(ok(IDS)), stamp(ok(IDS)), stamp(error(503, {})), stamp(ok(IDS)), stamp(ok(IDS))
+    )
+    async with mock_client(script, rate_limit=limiter) as client:
+        for _ in range(4):
+            await client.acquire(CNAME, UID)
+    assert seen == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
+    assert clock.sleeps == pytest.approx([0.1] * 4)
+
+
+def test_limiter_arguments_are_checked() -> None:
+    """Rates must be positive and finite; bursts positive integers."""
+    for rate in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="rate"):
+            RateLimiter(rate)
+    with pytest.raises(TypeError):
+        RateLimiter("10")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="burst"):
+        RateLimiter(10, burst=0)
+    assert repr(RateLimiter(2.5, burst=2)) == "RateLimiter(rate=2.5, burst=2)"
