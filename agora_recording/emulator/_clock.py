@@ -1,0 +1,66 @@
+"""Clocks for the emulator: the real one, and a fake one that tests move by hand.
+
+The emulator never sleeps to make time pass. It asks its clock for the current time whenever
+a request or a control call looks at a recording, and works out what has happened since
+(status changes, idle exit, expiry). A :class:`FakeClock` therefore lets a test jump past five
+minutes, ``maxIdleTime`` or ``resourceExpiredHour`` at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol, runtime_checkable
+
+__all__ = ["DEFAULT_FAKE_EPOCH", "Clock", "FakeClock", "SystemClock"]
+
+#: Where a :class:`FakeClock` starts unless told otherwise: 2024-01-01T00:00:00Z.
+DEFAULT_FAKE_EPOCH = 1_704_067_200.0
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Anything with ``time()`` returning Unix time in seconds (a float) can drive the emulator."""
+
+    def time(self) -> float:
+        """Return the current Unix time in seconds."""
+        ...
+
+
+class SystemClock:
+    """The real wall clock (``time.time``); the default of a standalone emulator."""
+
+    def time(self) -> float:
+        """Return the current Unix time in seconds."""
+        return time.time()
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+class FakeClock:
+    """A clock that only moves when told to, so timer-driven behaviour is tested without sleeping.
+
+    ``advance()`` may be called from any thread (a test driving a server that runs in another
+    thread); it never goes backwards.
+    """
+
+    def __init__(self, start: float = DEFAULT_FAKE_EPOCH) -> None:
+        self._now = float(start)
+        self._lock = threading.Lock()
+
+    def time(self) -> float:
+        """Return the current fake Unix time in seconds."""
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward by ``seconds`` (>= 0) and return the new time."""
+        if seconds < 0:
+            raise ValueError("a FakeClock cannot go backwards")
+        with self._lock:
+            self._now += seconds
+            return self._now
+
+    def __repr__(self) -> str:
+        return f"FakeClock(time={self.time()!r})"

@@ -1,0 +1,180 @@
+"""Control routes under ``/_emulator``: drive a running emulator from another process.
+
+All take and return JSON; a bad request gets 400 ``{"error": ...}``. No authentication: the
+emulator is a test double, bind it to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ._clock import FakeClock
+
+if TYPE_CHECKING:
+    from ._emulator import Emulator
+
+__all__ = ["control_routes"]
+
+
+class _BadControl(Exception):
+    """A control request that cannot be carried out."""
+
+
+def _error(message: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise _BadControl("body is not JSON") from None
+    if not isinstance(body, dict):
+        raise _BadControl("body must be a JSON object")
+    return body
+
+
+def _get(body: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+    """``body[key]`` checked against ``kind`` (a bool is never taken for a number)."""
+    if body.get(key) is None:
+        if default is ...:
+            raise _BadControl(f"{key!r} is required")
+        return default
+    value = body[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise _BadControl(f"{key!r} has the wrong type")
+    return value
+
+
+_NUMBER = (int, float)
+
+
+class _Control:
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+
+    async def _run(self, request: Request, action: Callable[[dict[str, Any]], Any]) -> Response:
+        try:
+            result = action(await _body(request))
+        except _BadControl as exc:
+            return _error(str(exc))
+        except (KeyError, ValueError, TypeError) as exc:
+            return _error(str(exc.args[0]) if exc.args else type(exc).__name__)
+        return JSONResponse(result if result is not None else {"ok": True})
+
+    async def state(self, request: Request) -> Response:
+        return JSONResponse(self.emulator.state.dump())
+
+    async def channel(self, request: Request) -> Response:
+        action = request.path_params["action"]
+        if action not in ("join", "publish", "unpublish", "leave"):
+            return _error(f"unknown channel action {action!r}", 404)
+
+        def run(body: dict[str, Any]) -> Any:
+            channel = self.emulator.channel(_get(body, "cname", str))
+            uid = _get(body, "uid", (str, int))
+            if action == "publish":
+                audio = _get(body, "audio", bool, True)
+                channel.publish(uid, audio=audio, video=_get(body, "video", bool, True))
+            else:
+                getattr(channel, action)(uid)
+            users = channel.users
+            return {
+                "cname": channel.cname,
+                "users": {u: {"audio": p.audio, "video": p.video} for u, p in users.items()},
+            }
+
+        return await self._run(request, run)
+
+    async def fault(self, request: Request) -> Response:
+        kind = request.path_params["kind"]
+        faults = self.emulator.faults
+
+        def run(body: dict[str, Any]) -> Any:
+            sid = _get(body, "sid", str, None)
+            if kind == "fail":
+                faults.fail_next(
+                    _get(body, "endpoint", str),
+                    _get(body, "status", int),
+                    _get(body, "body", dict, None),
+                    times=_get(body, "times", int, 1),
+                    after_processing=_get(body, "after_processing", bool, False),
+                )
+            elif kind == "latency":
+                faults.add_latency(
+                    _get(body, "seconds", _NUMBER),
+                    _get(body, "endpoint", str, "*"),
+                    times=_get(body, "times", int, None),
+                )
+            elif kind == "drop":
+                faults.drop_connection(
+                    _get(body, "endpoint", str, "*"),
+                    times=_get(body, "times", int, 1),
+                    after_processing=_get(body, "after_processing", bool, False),
+                )
+            elif kind == "die":
+                faults.die_after(_get(body, "seconds", _NUMBER), sid=sid)
+            elif kind == "failover":
+                faults.failover(
+                    sid=sid,
+                    after=_get(body, "after", _NUMBER, 0.0),
+                    duration=_get(body, "duration", _NUMBER, 30.0),
+                )
+            elif kind == "abnormal-exit":
+                faults.abnormal_exit(sid=sid, after=_get(body, "after", _NUMBER, 0.0))
+            elif kind == "backup-upload":
+                faults.backup_upload(sid=sid)
+            else:
+                raise _BadControl(f"unknown fault {kind!r}")
+            return None
+
+        return await self._run(request, run)
+
+    async def clear_faults(self, request: Request) -> Response:
+        self.emulator.faults.clear()
+        return JSONResponse({"ok": True})
+
+    async def advance(self, request: Request) -> Response:
+        clock = self.emulator.clock
+        if not isinstance(clock, FakeClock):
+            return _error("the emulator runs on the real clock; start it with a FakeClock", 409)
+
+        def run(body: dict[str, Any]) -> Any:
+            now = clock.advance(_get(body, "seconds", _NUMBER))
+            self.emulator.state.settle()
+            return {"time": now}
+
+        return await self._run(request, run)
+
+    async def notifications(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.emulator.clear_notifications()
+            return JSONResponse({"ok": True})
+        items = [
+            {"body": n.body.decode("utf-8"), "headers": dict(n.headers)}
+            for n in self.emulator.notifications
+        ]
+        return JSONResponse({"notifications": items})
+
+
+def control_routes(emulator: Emulator) -> list[Route]:
+    """The routes mounted at ``/_emulator``."""
+    control = _Control(emulator)
+    return [
+        Route("/state", control.state, methods=["GET"]),
+        Route("/channels/{action}", control.channel, methods=["POST"]),
+        Route("/faults", control.clear_faults, methods=["DELETE"]),
+        Route("/faults/{kind}", control.fault, methods=["POST"]),
+        Route("/clock/advance", control.advance, methods=["POST"]),
+        Route("/notifications", control.notifications, methods=["GET", "DELETE"]),
+    ]

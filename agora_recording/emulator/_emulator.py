@@ -1,0 +1,218 @@
+"""The :class:`Emulator`: one emulated Cloud Recording service, its ASGI app and test controls."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+import httpx
+from starlette.applications import Starlette
+
+from ._app import build_app
+from ._channels import Channel
+from ._clock import Clock, FakeClock, SystemClock
+from ._faults import Faults
+from ._ids import IdMinter
+from ._notifications import DEFAULT_NOTIFICATION_SECRET, Notifier, SignedNotification
+from ._ratelimit import RateLimiter
+from ._recording import status_at
+from ._state import State, redact
+
+__all__ = ["DEFAULT_CUSTOMER_ID", "DEFAULT_CUSTOMER_SECRET", "Emulator", "RecordingInfo"]
+
+DEFAULT_CUSTOMER_ID = "emulator-customer-id"
+"""The customer ID an emulator accepts unless told otherwise."""
+DEFAULT_CUSTOMER_SECRET = "emulator-customer-secret"
+"""The customer secret an emulator accepts unless told otherwise."""
+
+
+@attrs.frozen(kw_only=True)
+class RecordingInfo:
+    """A read-only view of one recording, as the emulator sees it now."""
+
+    sid: str
+    resource_id: str
+    app_id: str
+    cname: str
+    uid: str
+    mode: str
+    status: int
+    running: bool
+    reachable: bool
+    exit_kind: str | None
+    files: tuple[str, ...]
+    started_at: float
+    client_request: dict[str, Any] = attrs.field(hash=False)
+    """The started ``clientRequest``, with credentials and tokens redacted."""
+
+
+class Emulator:
+    """An in-memory Agora Cloud Recording service.
+
+    ``emulator.app`` is its ASGI application (Starlette): mount it in-process with
+    ``httpx.ASGITransport`` or run it with :func:`agora_recording.emulator.serve`. The rest of
+    the object is the test-facing control surface: :meth:`channel` for simulated users,
+    :attr:`faults`, :attr:`notifications`, :meth:`recording`, and :meth:`advance` when the
+    ``clock`` is a :class:`FakeClock`.
+
+    Options: ``customer_id``/``customer_secret`` are the accepted Basic-auth credentials;
+    ``app_id`` restricts the accepted App ID (any when None); ``rate_limit`` is the request
+    quota per App ID per second (None: off); ``max_concurrent_recordings`` is the quota checked
+    at acquire (None: unlimited); ``startup_delay`` is how long status takes to climb from 0 to
+    5 and ``exit_window`` how long an exiting task reports 6-8 (or 20) before it is gone;
+    ``notification_secret`` signs NCS callbacks, which are logged in :attr:`notifications`,
+    passed to ``on_notification`` and, with ``notification_url``, POSTed there by
+    :meth:`deliver_notifications`; ``seed`` makes identifiers reproducible.
+    """
+
+    def __init__(
+        self,
+        *,
+        customer_id: str = DEFAULT_CUSTOMER_ID,
+        customer_secret: str = DEFAULT_CUSTOMER_SECRET,
+        app_id: str | None = None,
+        clock: Clock | None = None,
+        rate_limit: float | None = 10.0,
+        max_concurrent_recordings: int | None = 50,
+        startup_delay: float = 4.0,
+        exit_window: float = 3.0,
+        notification_secret: str = DEFAULT_NOTIFICATION_SECRET,
+        notification_url: str | None = None,
+        on_notification: Callable[[SignedNotification], object] | None = None,
+        notification_retry_delays: Sequence[float] = (0.0, 1.0, 2.0),
+        notification_timeout: float = 10.0,
+        seed: int | None = None,
+    ) -> None:
+        if startup_delay < 0 or exit_window < 0:
+            raise ValueError("startup_delay and exit_window must be >= 0")
+        self.customer_id = customer_id
+        self._customer_secret = customer_secret
+        self.app_id = app_id
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._rate_limiter = RateLimiter(rate_limit) if rate_limit is not None else None
+        self._minter = IdMinter(seed)
+        self._notifier = Notifier(
+            clock=self.clock,
+            minter=self._minter,
+            secret=notification_secret,
+            url=notification_url,
+            on_notification=on_notification,
+            retry_delays=notification_retry_delays,
+            timeout=notification_timeout,
+        )
+        self.state = State(
+            clock=self.clock,
+            minter=self._minter,
+            notifier=self._notifier,
+            max_concurrent_recordings=max_concurrent_recordings,
+            startup_delay=startup_delay,
+            exit_window=exit_window,
+        )
+        self.faults = Faults(self.state.apply_fault)
+        self.state.use_faults(self.faults.take_for_new_recording)
+        self.app: Starlette = build_app(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"Emulator(customer_id={self.customer_id!r}, app_id={self.app_id!r}, "
+            f"clock={self.clock!r})"
+        )
+
+    # -- gateway hooks (used by the app) -------------------------------------------------------
+
+    def credentials_match(self, customer_id: str, customer_secret: str) -> bool:
+        """Whether a Basic-auth pair is the configured one (constant-time)."""
+        same_id = hmac.compare_digest(customer_id.encode(), self.customer_id.encode())
+        same_secret = hmac.compare_digest(customer_secret.encode(), self._customer_secret.encode())
+        return same_id and same_secret
+
+    def app_id_allowed(self, app_id: str) -> bool:
+        """Whether the App ID in the path is accepted."""
+        return self.app_id is None or app_id == self.app_id
+
+    def rate_limit_delay(self, app_id: str) -> float | None:
+        """Take one request from ``app_id``'s quota: None if allowed, else seconds to wait."""
+        if self._rate_limiter is None:
+            return None
+        return self._rate_limiter.acquire(app_id, self.clock.time())
+
+    def new_request_id(self) -> str:
+        """A fresh ``X-Request-ID`` value."""
+        return self._minter.request_id()
+
+    # -- test controls -------------------------------------------------------------------------
+
+    def channel(self, cname: str) -> Channel:
+        """A handle to simulate users of channel ``cname`` (join, publish, unpublish, leave)."""
+        return Channel(self.state, cname)
+
+    def advance(self, seconds: float) -> float:
+        """Move a :class:`FakeClock` forward and settle timers; return the new time."""
+        if not isinstance(self.clock, FakeClock):
+            raise TypeError("advance() needs an emulator built with clock=FakeClock()")
+        now = self.clock.advance(seconds)
+        self.state.settle()
+        return now
+
+    def settle(self) -> None:
+        """Fire whatever timers fell due (idle exit, progress events) without a request."""
+        self.state.settle()
+
+    def recording(self, sid: str) -> RecordingInfo | None:
+        """The recording ``sid`` as it is now, or None once it is gone."""
+        return next((r for r in self.recordings() if r.sid == sid), None)
+
+    def recordings(self) -> list[RecordingInfo]:
+        """Every recording that still exists (running or in its exit window)."""
+        state = self.state
+        with state.lock:
+            now = state.settle()
+            views = []
+            for rec in state.recordings.values():
+                described = state.describe(rec, now)
+                views.append(
+                    RecordingInfo(
+                        sid=rec.sid,
+                        resource_id=rec.resource_id,
+                        app_id=rec.app_id,
+                        cname=rec.cname,
+                        uid=rec.uid,
+                        mode=rec.mode,
+                        status=status_at(rec, now),
+                        running=rec.running,
+                        reachable=rec.reachable(now),
+                        exit_kind=rec.exit_kind,
+                        files=tuple(described["files"]),
+                        started_at=rec.started_at,
+                        client_request=redact(rec.request),
+                    )
+                )
+            return views
+
+    @property
+    def notifications(self) -> list[SignedNotification]:
+        """Every NCS notification emitted so far, oldest first (signed, as sent)."""
+        return self._notifier.log
+
+    def event_types(self, sid: str | None = None) -> list[int]:
+        """The ``eventType`` of each notification so far (of one recording if ``sid``)."""
+        return [n.event_type for n in self.notifications if sid is None or n.sid == sid]
+
+    def clear_notifications(self) -> None:
+        """Forget the notifications logged so far."""
+        self._notifier.clear()
+
+    @property
+    def notification_url(self) -> str | None:
+        """Where notifications are POSTed, if anywhere."""
+        return self._notifier.url
+
+    async def deliver_notifications(self, *, client: httpx.AsyncClient | None = None) -> None:
+        """POST notifications to ``notification_url`` until cancelled (run it in a task group).
+
+        The standalone server runs this in its lifespan; :func:`agora_recording.testing.
+        emulated_client` runs it for the duration of the block when a URL is configured.
+        """
+        await self._notifier.deliver(self.state.settle, client=client)

@@ -1,0 +1,171 @@
+"""Recorded file names (§7) and the per-mode ``serverResponse`` shapes of query and stop (§4).
+
+Names follow the documented patterns: individual
+``<sid>_<cname>__uid_s_<uid>__uid_e_<type>.m3u8``; mix and web ``<sid>_<cname>.m3u8`` and
+``<sid>_<cname>_<index>.mp4``; a ``bak<n>_`` prefix after the n-th failover; the
+``storageConfig.fileNamePrefix`` path in front. The merged audio+video index of
+``streamMode: "standard"`` has no documented name; the emulator invents ``..._av.m3u8``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ._recording import Recording, Track, status_at
+
+__all__ = ["file_infos", "first_index_name", "query_response", "stop_response", "web_files"]
+
+_MIX_MP4_SECONDS = 2 * 3600  # a new composite MP4 about every two hours
+_WEB_UNSAFE = re.compile(r"[!@#$%^&*()+_.=\[\]{}~|,;:?<>]")
+_TRACK_TYPES = {"audio": "audio", "video": "video", "av": "audio_and_video"}
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def _bak(track: Track) -> str:
+    return f"bak{track.epoch - 1}_" if track.epoch else ""
+
+
+def _base(recording: Recording, track: Track) -> str:
+    cname = recording.cname
+    if recording.is_web:
+        cname = _WEB_UNSAFE.sub("-", cname)
+    return f"{recording.file_name_prefix}{_bak(track)}{recording.sid}_{cname}"
+
+
+def _track_end(recording: Recording, track: Track, now: float) -> float:
+    if track.ended_at is not None:
+        return track.ended_at
+    return recording.exit_at if recording.exit_at is not None else now
+
+
+def _mp4_count(recording: Recording, track: Track, now: float) -> int:
+    if track.kind == "web":
+        params = recording.service_param("web_recorder_service")
+        minutes = params.get("maxVideoDuration", 120)
+        length = float(minutes) * 60 if isinstance(minutes, (int, float)) else 7200.0
+        return 1 + int(recording.recorded_seconds(now) // max(length, 1.0))
+    return 1 + int((_track_end(recording, track, now) - track.started_at) // _MIX_MP4_SECONDS)
+
+
+def first_index_name(recording: Recording, track: Track) -> str:
+    """The M3U8 name of ``track`` (what NCS event 4 reports)."""
+    if track.kind in _TRACK_TYPES:
+        return f"{_base(recording, track)}__uid_s_{track.uid}__uid_e_{track.kind}.m3u8"
+    return f"{_base(recording, track)}.m3u8"
+
+
+def file_infos(recording: Recording, now: float) -> list[dict[str, Any]]:
+    """The ``fileList`` objects (``"json"`` mode) of an individual or mix recording."""
+    files: list[dict[str, Any]] = []
+    mix = recording.mode == "mix"
+    for track in recording.tracks:
+        names = [first_index_name(recording, track)]
+        if mix and "mp4" in recording.av_file_types:
+            count = _mp4_count(recording, track, now)
+            names += [f"{_base(recording, track)}_{i}.mp4" for i in range(count)]
+        for name in names:
+            files.append(
+                {
+                    "fileName": name,
+                    "trackType": _TRACK_TYPES.get(track.kind, "audio_and_video"),
+                    "uid": "0" if mix else track.uid,
+                    "mixedAllUser": mix,
+                    "isPlayable": True,
+                    "sliceStartTime": _ms(track.started_at),
+                }
+            )
+    return files
+
+
+def web_files(recording: Recording, now: float) -> list[dict[str, Any]]:
+    """The web recorder's ``fileList``: ``{filename, sliceStartTime}`` (lowercase key)."""
+    files: list[dict[str, Any]] = []
+    for track in recording.tracks:
+        start = _ms(track.started_at)
+        files.append({"filename": first_index_name(recording, track), "sliceStartTime": start})
+        if "mp4" in recording.av_file_types:
+            for index in range(_mp4_count(recording, track, now)):
+                name = f"{_base(recording, track)}_{index}.mp4"
+                files.append({"filename": name, "sliceStartTime": start})
+    return files
+
+
+def _service_state(recording: Recording, now: float) -> str:
+    if not recording.running:
+        return "exit"
+    return "inProgress" if status_at(recording, now) >= 4 else "init"
+
+
+def _slice_start(recording: Recording) -> int:
+    first = min((t.started_at for t in recording.tracks), default=recording.started_at)
+    return _ms(first)
+
+
+def _file_list(recording: Recording, now: float) -> dict[str, Any]:
+    """``fileListMode`` + ``fileList`` of an individual or mix recording."""
+    if recording.mode == "mix" and "mp4" not in recording.av_file_types:
+        if not recording.tracks:
+            return {"fileListMode": "string"}
+        return {
+            "fileListMode": "string",
+            "fileList": first_index_name(recording, recording.tracks[-1]),
+        }
+    return {"fileListMode": "json", "fileList": file_infos(recording, now)}
+
+
+def _web_recorder_state(recording: Recording, now: float) -> dict[str, Any]:
+    return {
+        "serviceName": "web_recorder_service",
+        "payload": {
+            "fileList": web_files(recording, now),
+            "onhold": recording.onhold,
+            "state": _service_state(recording, now),
+        },
+    }
+
+
+def _rtmp_state(recording: Recording, now: float) -> dict[str, Any]:
+    if not recording.running:
+        status = "disconnected"
+    elif recording.onhold:
+        status = "onhold"
+    else:
+        status = "publishing" if status_at(recording, now) >= 4 else "connecting"
+    return {
+        "serviceName": "rtmp_publish_service",
+        "payload": {
+            "outputs": [{"rtmpUrl": url, "status": status} for url in recording.rtmp_outputs],
+            "state": _service_state(recording, now),
+        },
+    }
+
+
+def query_response(recording: Recording, now: float) -> dict[str, Any]:
+    """The ``serverResponse`` of ``query`` for this recording's mode and configuration."""
+    status = status_at(recording, now)
+    if recording.is_web:
+        states = [_web_recorder_state(recording, now)]
+        if recording.rtmp_outputs:
+            states.append(_rtmp_state(recording, now))
+        return {"status": status, "extensionServiceState": states}
+    if recording.snapshot_only_shape:
+        return {"status": status, "sliceStartTime": _slice_start(recording)}
+    return {
+        "status": status,
+        **_file_list(recording, now),
+        "sliceStartTime": _slice_start(recording),
+    }
+
+
+def stop_response(recording: Recording, now: float, uploading_status: str) -> dict[str, Any]:
+    """The ``serverResponse`` of ``stop`` for this recording's mode and configuration."""
+    if recording.is_web:
+        upload = {"serviceName": "upload_service", "payload": {"uploadingStatus": uploading_status}}
+        return {"extensionServiceState": [upload, _web_recorder_state(recording, now)]}
+    if recording.snapshot_only_shape:
+        return {"uploadingStatus": uploading_status}
+    return {**_file_list(recording, now), "uploadingStatus": uploading_status}

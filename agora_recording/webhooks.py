@@ -1,0 +1,255 @@
+"""Agora Notification Center Service (NCS) callbacks: signing, verification and parsing.
+
+Agora POSTs a JSON envelope to your HTTPS endpoint for each recording event and signs the raw
+body twice with the NCS secret shown in Console (not the REST customer secret):
+``Agora-Signature`` is the lowercase hex HMAC-SHA1 and ``Agora-Signature-V2`` the HMAC-SHA256.
+Verify the raw bytes *before* parsing them::
+
+    from agora_recording import webhooks
+
+    async def agora_callback(request):  # e.g. a Starlette or FastAPI handler
+        body = await request.body()
+        if not webhooks.verify(body, request.headers, NCS_SECRET):
+            return Response(status_code=401)
+        note = webhooks.parse(body)
+        if note.event_type == webhooks.EventType.SESSION_EXIT:
+            ...
+        return JSONResponse({})  # answer 200 within 10 s, or Agora resends
+
+NCS may deliver an event twice or out of order: deduplicate on :attr:`Notification.dedupe_key`
+(``noticeId`` + ``notifyMs``) and order by ``payload.sequence``. The emulator in
+:mod:`agora_recording.emulator` sends exactly these envelopes, signed the same way.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .errors import AgoraError
+
+__all__ = [
+    "PRODUCT_ID_CLOUD_RECORDING",
+    "SIGNATURE_HEADER",
+    "SIGNATURE_V2_HEADER",
+    "EventType",
+    "InvalidNotificationError",
+    "Notification",
+    "parse",
+    "sign",
+    "signature_headers",
+    "verify",
+    "verify_and_parse",
+]
+
+SIGNATURE_HEADER = "Agora-Signature"
+"""Header holding the hex HMAC-SHA1 of the raw body."""
+SIGNATURE_V2_HEADER = "Agora-Signature-V2"
+"""Header holding the hex HMAC-SHA256 of the raw body."""
+PRODUCT_ID_CLOUD_RECORDING = 3
+"""``productId`` of Cloud Recording notifications."""
+
+
+class EventType(enum.IntEnum):
+    """``eventType`` of Cloud Recording notifications (its ``details.msgName`` in comments)."""
+
+    CLOUD_RECORDING_ERROR = 1  # cloud_recording_error
+    CLOUD_RECORDING_WARNING = 2  # cloud_recording_warning
+    CLOUD_RECORDING_STATUS_UPDATE = 3  # cloud_recording_status_update
+    CLOUD_RECORDING_FILE_INFOS = 4  # cloud_recording_file_infos
+    SESSION_EXIT = 11  # session_exit
+    SESSION_FAILOVER = 12  # session_failover
+    UPLOADER_STARTED = 30  # uploader_started
+    UPLOADED = 31  # uploaded
+    BACKUPED = 32  # backuped
+    UPLOADING_PROGRESS = 33  # uploading_progress
+    RECORDER_STARTED = 40  # recorder_started
+    RECORDER_LEAVE = 41  # recorder_leave
+    RECORDER_SLICE_START = 42  # recorder_slice_start
+    RECORDER_AUDIO_STREAM_STATE_CHANGED = 43
+    RECORDER_VIDEO_STREAM_STATE_CHANGED = 44
+    RECORDER_SNAPSHOT_FILE = 45  # recorder_snapshot_file
+    VOD_STARTED = 60
+    VOD_TRIGGERED = 61
+    WEB_RECORDER_STARTED = 70  # web_recorder_started
+    WEB_RECORDER_STOPPED = 71  # web_recorder_stopped
+    WEB_RECORDER_CAPABILITY_LIMIT = 72
+    WEB_RECORDER_RELOAD = 73
+    TRANSCODER_STARTED = 80
+    TRANSCODER_COMPLETED = 81
+    DOWNLOAD_FAILED = 90
+    RTMP_PUBLISH_STATUS = 100
+    POSTPONE_TRANSCODE_FINAL_RESULT = 1001
+
+
+class InvalidNotificationError(AgoraError, ValueError):
+    """A callback body is not an NCS envelope, or its signature does not match."""
+
+
+def sign(body: bytes, secret: str) -> tuple[str, str]:
+    """Return ``(hmac_sha1_hex, hmac_sha256_hex)`` of the raw ``body`` keyed with ``secret``."""
+    key = secret.encode("utf-8")
+    return (
+        hmac.new(key, body, hashlib.sha1).hexdigest(),
+        hmac.new(key, body, hashlib.sha256).hexdigest(),
+    )
+
+
+def signature_headers(body: bytes, secret: str) -> dict[str, str]:
+    """Return both signature headers, as Agora sends them, for ``body``."""
+    sha1, sha256 = sign(body, secret)
+    return {SIGNATURE_HEADER: sha1, SIGNATURE_V2_HEADER: sha256}
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """Look ``name`` up case-insensitively, whatever kind of mapping ``headers`` is."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    wanted = name.lower()
+    for key, candidate in headers.items():
+        if key.lower() == wanted:
+            return candidate
+    return None
+
+
+def verify(body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+    """Tell whether ``body`` carries a valid NCS signature in ``headers``.
+
+    ``Agora-Signature-V2`` (SHA-256) is checked when present, otherwise ``Agora-Signature``
+    (SHA-1); a request with neither header is refused. Comparison is constant-time.
+    """
+    sha1, sha256 = sign(body, secret)
+    received_v2 = _header(headers, SIGNATURE_V2_HEADER)
+    if received_v2 is not None:
+        return hmac.compare_digest(received_v2.strip().lower(), sha256)
+    received_v1 = _header(headers, SIGNATURE_HEADER)
+    if received_v1 is not None:
+        return hmac.compare_digest(received_v1.strip().lower(), sha1)
+    return False
+
+
+def _event_type(value: int) -> EventType | int:
+    try:
+        return EventType(value)
+    except ValueError:
+        return value
+
+
+@attrs.frozen(kw_only=True)
+class Notification:
+    """One NCS callback: the §6.2 envelope, with shortcuts into its ``payload``.
+
+    ``event_type`` is an :class:`EventType` when known and the plain number otherwise; ``sid``
+    comes from the envelope, or from ``payload.sid`` when the envelope has none.
+    """
+
+    notice_id: str
+    product_id: int | None = None
+    event_type: EventType | int
+    notify_ms: int | None = None
+    sid: str | None = None
+    payload: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+
+    @property
+    def dedupe_key(self) -> tuple[str, int | None]:
+        """``(noticeId, notifyMs)``: Agora's documented key for dropping duplicate deliveries."""
+        return (self.notice_id, self.notify_ms)
+
+    @property
+    def cname(self) -> str | None:
+        """Channel name of the recording (``payload.cname``)."""
+        return _opt_str(self.payload.get("cname"))
+
+    @property
+    def uid(self) -> str | None:
+        """Recorder UID (``payload.uid``); it changes after a high-availability failover."""
+        return _opt_str(self.payload.get("uid"))
+
+    @property
+    def sequence(self) -> int | None:
+        """Per-session serial number, from 0 (``payload.sequence``)."""
+        return _opt_int(self.payload.get("sequence"))
+
+    @property
+    def sendts(self) -> int | None:
+        """Unix milliseconds when the event happened (``payload.sendts``)."""
+        return _opt_int(self.payload.get("sendts"))
+
+    @property
+    def service_type(self) -> int | None:
+        """Which module reported the event (``payload.serviceType``)."""
+        return _opt_int(self.payload.get("serviceType"))
+
+    @property
+    def details(self) -> Mapping[str, Any]:
+        """Event-specific fields (``payload.details``); empty when absent."""
+        details = self.payload.get("details")
+        return details if isinstance(details, Mapping) else {}
+
+    @property
+    def msg_name(self) -> str | None:
+        """``payload.details.msgName``, e.g. ``"recorder_started"``."""
+        return _opt_str(self.details.get("msgName"))
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _opt_int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse(body: bytes | str | Mapping[str, Any]) -> Notification:
+    """Parse an NCS envelope (raw bytes, text or an already decoded dict).
+
+    Reads the current keys (``noticeId``, ``productId``, ``eventType``, ``notifyMs``, ``sid``,
+    ``payload``) and the pre-1.3.0 ``notificationId``. Raises :class:`InvalidNotificationError`
+    when the body is not a JSON object with an ``eventType`` number and a notice ID.
+    """
+    if isinstance(body, Mapping):
+        data: Any = body
+    else:
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidNotificationError("notification body is not JSON") from exc
+    if not isinstance(data, Mapping):
+        raise InvalidNotificationError("notification body is not a JSON object")
+    notice_id = data.get("noticeId", data.get("notificationId"))
+    event_type = _opt_int(data.get("eventType"))
+    if notice_id is None or event_type is None:
+        raise InvalidNotificationError("notification has no noticeId or eventType")
+    payload = data.get("payload")
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, Mapping):
+        raise InvalidNotificationError("notification payload is not an object")
+    sid = data.get("sid", payload.get("sid"))
+    return Notification(
+        notice_id=str(notice_id),
+        product_id=_opt_int(data.get("productId")),
+        event_type=_event_type(event_type),
+        notify_ms=_opt_int(data.get("notifyMs")),
+        sid=_opt_str(sid),
+        payload=dict(payload),
+    )
+
+
+def verify_and_parse(body: bytes, headers: Mapping[str, str], secret: str) -> Notification:
+    """Verify the signature of ``body``, then parse it; raise on a bad signature or body."""
+    if not verify(body, headers, secret):
+        raise InvalidNotificationError("notification signature does not match")
+    return parse(body)
