@@ -1,0 +1,950 @@
+"""`RecordingSession`: one cloud recording, from ``acquire`` to a stop that always happens.
+
+A recording bills until it is stopped, so the point of this module is that leaving an
+``async with`` block stops the recording whatever way the block was left. The contract, in the
+manner of trio-websocket's ``open_websocket``::
+
+    async with RecordingSession(client, cname="room", uid="42", mode=Mode.MIX,
+                                config=start_config) as session:
+        ...                       # recording; session.status / .files / .status_changes()
+    session.result                # the StopResponse (or None for a benign stop without body)
+
+**On enter.** ``acquire`` (with the ``scene`` the mode needs: 1 for web, 2 for individual
+recording with ``appsCollection.combinationPolicy = "postpone_transcoding"``; an explicit scene in
+``acquire_config`` wins, except that web must be 1), then ``start`` at once (a resource ID lives
+five minutes and the service asks for ``start`` within two seconds). ``session.handle`` is set
+from the moment ``start`` answers and stays set after exit. If ``acquire`` or ``start`` fails,
+its error propagates unchanged and nothing is stopped: there is nothing to stop. ``start`` is
+sent inside a shielded scope with the ``stop_timeout`` deadline, so cancellation cannot land
+between "the service created the recording" and "we learnt its ``sid``": if cancellation
+arrives during ``start``, the session waits for the answer, stops the recording it got, and then
+lets the cancellation propagate (a ``start`` with no answer by the deadline raises
+`RecordingFailedError`: the recording may exist without a known ``sid``). Cancellation during
+``acquire`` propagates at once and nothing is started (an unused resource ID expires by itself
+and costs nothing), so there is nothing to stop either.
+
+**In the background.** One task in one anyio task group per session polls ``query``: first
+``first_poll_delay`` seconds after ``start`` (the service recommends about 5 s; 0 for an adopted
+recording), then every ``poll_interval`` seconds, each poll bounded by ``poll_timeout``. The
+poller never raises: it records ``last_query``, ``status`` and ``files``, feeds
+``status_changes()`` iterators and the ``on_status`` callback, and watches for failure.
+
+**Failure detection** (noticed at the next poll after it happens):
+
+- not ``status`` 4 or 5 within ``start_timeout`` seconds of ``start`` (the documented 90 s);
+- ``404 failed to find worker`` for longer than ``failover_grace`` seconds: a shorter run of 404s
+  is high-availability failover in progress (up to 90 s) and is tolerated;
+- ``status`` 20, exited abnormally;
+- an exit we did not ask for: ``status`` 6, 7 or 8 (idle for ``maxIdleTime``, the recorder was
+  kicked out, web ``maxRecordingHour``), or the web recorder service reporting state ``exit``.
+  A poll must land while the service still reports the exit; once the task is gone ``query``
+  answers 404, which cannot be told from failover and counts as lost after the grace;
+- ``max_poll_errors`` failed polls in a row (transport errors, 5xx, timeouts after the client's
+  own retries). Fewer are counted in ``poll_errors`` and otherwise ignored.
+
+When one happens the poller stops, ``outcome`` records how the recording ended, ``wait()``
+returns, and, with ``fail_fast=True`` (the default) and nobody inside ``wait()``, the body is
+cancelled and the ``async with`` raises `RecordingFailedError` (reason, last status, handle,
+last query, cause) after the stop below. With ``fail_fast=False``, or when ``wait()`` returned
+the outcome, nothing is cancelled and nothing is raised for it.
+
+**On exit.** The poller is cancelled (a poll in flight is abandoned, never delaying the stop),
+then ``stop`` is sent exactly once, unless ``stop()`` already sent it, inside
+``anyio.move_on_after(stop_timeout, shield=True)``: on normal exit, on an exception in the body,
+on cancellation from outside (wherever it lands once ``start`` was sent: during ``start``, the
+body, a poll, the stop itself) and on ``KeyboardInterrupt``. Benign answers are results, not
+errors: 206/435 (nobody published), 400/49 (already exiting) and 404 (worker already gone) set
+``stop_outcome`` and leave ``result`` ``None``; a 200 sets ``result`` to the `StopResponse`.
+Then every ``status_changes()`` iterator ends.
+
+**What comes out of the block.**
+
+- The body's own exception, as itself: never wrapped in an ``ExceptionGroup``. A failed stop is
+  attached to it as a note (Python 3.11+) and kept in ``stop_error``; it never masks it.
+- Cancellation from outside propagates as cancellation.
+- A body that finished normally (or was cancelled for a failure): the undelivered
+  `RecordingFailedError` (a failed stop noted on it), else the stop's error if the stop failed
+  (an `AgoraError`; a stop that did not finish within ``stop_timeout`` is a `TransportError`),
+  else nothing; a cancellation that arrived during the shielded stop is raised after it.
+
+**Control.** ``update()`` and ``update_layout()`` while recording (serialized per session, as
+the service asks); ``stop()`` early, idempotent: concurrent and repeated calls send one request
+and share its result, and exit does not stop again. ``RecordingSession.adopt(client, handle)``
+takes over a recording started elsewhere (a stored handle after a worker restart): no acquire,
+no start, a first poll at once, and the same stop on exit.
+
+**Resources.** No threads; one task, two cancel scopes and a few small objects per session, so
+thousands of sessions can share one `RecordingClient`. Logs go to ``agora_recording.session``
+and name the ``sid``, never a configuration or a secret.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+import sys
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+
+import anyio
+import anyio.abc
+import anyio.lowlevel
+import attrs
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ._retry import describe_failure
+from .enums import CombinationPolicy, Mode, RecordingStatus, Scene, ServiceName, ServiceState
+from .errors import (
+    BadRequestError,
+    NoRecordedDataError,
+    NotFoundError,
+    RecordingFailedError,
+    TransportError,
+    UnexpectedResponseError,
+    ValidationError,
+)
+from .models import (
+    AcquireConfig,
+    QueryResponse,
+    RecordedFile,
+    RecordingHandle,
+    StartConfig,
+    StopResponse,
+    UpdateConfig,
+    UpdateLayoutConfig,
+    UpdateResponse,
+    WebRecorderPayload,
+)
+
+if sys.version_info >= (3, 11):
+    from builtins import BaseExceptionGroup
+else:  # pragma: no cover - anyio depends on this backport below 3.11
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from ._client import RecordingClient
+
+__all__ = [
+    "DEFAULT_POLL_INTERVAL",
+    "EndReason",
+    "RecordingSession",
+    "SessionOutcome",
+    "StatusChanges",
+    "StopOutcome",
+]
+
+_log = logging.getLogger("agora_recording.session")
+
+#: Seconds between polls unless ``maxIdleTime`` is shorter (then half of it): often enough to
+#: notice a death within a quarter of a minute, rarely enough that 50 sessions (the default
+#: concurrency quota) use a third of the App ID's 10 requests per second.
+DEFAULT_POLL_INTERVAL: Final = 15.0
+
+_HEALTHY: Final = frozenset({RecordingStatus.ALL_COMPONENTS_READY, RecordingStatus.IN_PROGRESS})
+_EXITING: Final = frozenset(
+    {
+        RecordingStatus.STOP_REQUESTED,
+        RecordingStatus.ALL_COMPONENTS_STOPPED,
+        RecordingStatus.EXITED,
+    }
+)
+
+Status = RecordingStatus | int
+StatusCallback = Callable[[Status], object]
+
+
+class EndReason(str, enum.Enum):
+    """How a recording ended, as `SessionOutcome.reason`."""
+
+    STOPPED = "stopped"
+    """We stopped it: ``stop()`` or the exit of the ``async with`` block."""
+    SERVICE_EXIT = "service_exit"
+    """The service ended it: status 6/7/8 or web state ``exit`` (idle, kicked, max hours)."""
+    EXITED_ABNORMALLY = "exited_abnormally"
+    """The service reported status 20."""
+    WORKER_LOST = "worker_lost"
+    """``query`` answered 404 for longer than the failover grace."""
+    START_TIMEOUT = "start_timeout"
+    """The recorder never reported status 4 or 5 within ``start_timeout``."""
+    UNOBSERVABLE = "unobservable"
+    """``query`` failed ``max_poll_errors`` times in a row."""
+
+
+class StopOutcome(str, enum.Enum):
+    """What the one ``stop`` request of a session came to, as ``session.stop_outcome``."""
+
+    STOPPED = "stopped"
+    """200: ``session.result`` holds the `StopResponse`."""
+    NO_RECORDED_DATA = "no_recorded_data"
+    """206 code 435: nobody published, so there are no files. Benign."""
+    ALREADY_EXITING = "already_exiting"
+    """400 code 49: the task was already exiting (idle exit, duplicate stop). Benign."""
+    ALREADY_GONE = "already_gone"
+    """404 failed to find worker: the task no longer exists. Benign."""
+    FAILED = "failed"
+    """The stop failed or did not finish in time; ``session.stop_error`` says why."""
+
+
+@attrs.frozen(kw_only=True)
+class SessionOutcome:
+    """How a session's recording ended: returned by ``wait()``, kept in ``session.outcome``.
+
+    ``error`` is the `RecordingFailedError` describing a failure (``None`` when we stopped it).
+    """
+
+    reason: EndReason
+    detail: str
+    status: Status | None = None
+    last_query: QueryResponse | None = None
+    error: RecordingFailedError | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True unless we stopped the recording ourselves."""
+        return self.reason is not EndReason.STOPPED
+
+
+class StatusChanges:
+    """An async iterator over a session's status: the current one, then each change.
+
+    Backed by its own memory object stream; it ends when the session exits. Closing it early
+    (``aclose()``, ``async with``, or dropping it) unsubscribes.
+    """
+
+    __slots__ = ("_receive",)
+
+    def __init__(self, receive: MemoryObjectReceiveStream[Status]) -> None:
+        self._receive = receive
+
+    def __aiter__(self) -> StatusChanges:
+        return self
+
+    async def __anext__(self) -> Status:
+        try:
+            return await self._receive.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            self._receive.close()
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        """Unsubscribe; the iterator ends."""
+        self._receive.close()
+
+    async def __aenter__(self) -> StatusChanges:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._receive.close()
+
+    def __del__(self) -> None:
+        # An abandoned iterator is harmless: release its stream instead of warning about it.
+        self._receive.close()
+
+
+class _State(enum.IntEnum):
+    NEW = 0
+    STARTING = 1
+    RUNNING = 2
+    CLOSED = 3
+
+
+class RecordingSession:
+    """One recording: acquire and start on enter, poll in the background, stop on exit.
+
+    See the module documentation for the full contract. Options (all keyword-only):
+
+    - ``config``: the start ``clientRequest`` (``None`` only for `adopt`);
+      ``acquire_config``: extra acquire options (region, ``resourceExpiredHour``...).
+    - ``poll_interval``: seconds between polls; default 15 s, or half of
+      ``recordingConfig.maxIdleTime`` when that is shorter. ``first_poll_delay``: 5 s.
+    - ``poll_timeout`` (15 s): deadline of one poll, retries included.
+    - ``start_timeout`` (90 s): the recorder must reach status 4 or 5 within it.
+    - ``failover_grace`` (120 s): how long ``query`` may answer 404 before the recording counts
+      as lost; high-availability failover takes up to 90 s, plus one poll of slack.
+    - ``max_poll_errors`` (8): failed polls in a row that count as losing the recording.
+    - ``stop_timeout`` (60 s): deadline of each shielded request (the stop, and a start that
+      cancellation interrupted). A synchronous stop waits for uploads (documented up to 20 s);
+      60 s is the client's default budget for one call, retries included.
+    - ``async_stop``: send ``async_stop=true`` (answer at once, uploads continue).
+    - ``on_status``: called synchronously with each new status; must not block.
+    - ``fail_fast`` (True): cancel the body and raise `RecordingFailedError` on failure.
+    - ``clock`` and ``sleep``: the poller's time source and sleep (tests inject a fake clock).
+    """
+
+    __slots__ = (
+        "_acquire_config",
+        "_async_stop",
+        "_client",
+        "_clock",
+        "_cname",
+        "_config",
+        "_consecutive_errors",
+        "_delivered",
+        "_ended",
+        "_fail_fast",
+        "_failover_grace",
+        "_first_poll_delay",
+        "_handle",
+        "_healthy",
+        "_last_query",
+        "_max_poll_errors",
+        "_mode",
+        "_not_found_since",
+        "_on_status",
+        "_outcome",
+        "_poll_errors",
+        "_poll_interval",
+        "_poll_scope",
+        "_poll_timeout",
+        "_polls",
+        "_result",
+        "_sleep",
+        "_start_timeout",
+        "_started_at",
+        "_state",
+        "_status",
+        "_stop_done",
+        "_stop_error",
+        "_stop_outcome",
+        "_stop_timeout",
+        "_subscribers",
+        "_task_group",
+        "_uid",
+        "_update_lock",
+        "_waiters",
+    )
+
+    def __init__(
+        self,
+        client: RecordingClient,
+        *,
+        cname: str,
+        uid: int | str,
+        mode: Mode | str,
+        config: StartConfig | None,
+        acquire_config: AcquireConfig | None = None,
+        poll_interval: float | None = None,
+        first_poll_delay: float = 5.0,
+        poll_timeout: float = 15.0,
+        start_timeout: float = 90.0,
+        failover_grace: float = 120.0,
+        max_poll_errors: int = 8,
+        stop_timeout: float = 60.0,
+        async_stop: bool = False,
+        on_status: StatusCallback | None = None,
+        fail_fast: bool = True,
+        clock: Callable[[], float] = anyio.current_time,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        if poll_interval is not None and poll_interval <= 0:
+            raise ValueError("poll_interval must be positive")
+        if min(poll_timeout, start_timeout, stop_timeout) <= 0:
+            raise ValueError("poll_timeout, start_timeout and stop_timeout must be positive")
+        if first_poll_delay < 0 or failover_grace < 0:
+            raise ValueError("first_poll_delay and failover_grace must be >= 0")
+        if max_poll_errors < 1:
+            raise ValueError("max_poll_errors must be at least 1")
+        self._client = client
+        self._cname = cname
+        self._uid = str(uid)
+        self._mode = Mode(mode)
+        self._config = config
+        self._acquire_config = acquire_config
+        self._poll_interval = (
+            poll_interval if poll_interval is not None else _default_poll_interval(config)
+        )
+        self._first_poll_delay = first_poll_delay
+        self._poll_timeout = poll_timeout
+        self._start_timeout = start_timeout
+        self._failover_grace = failover_grace
+        self._max_poll_errors = max_poll_errors
+        self._stop_timeout = stop_timeout
+        self._async_stop = async_stop
+        self._on_status = on_status
+        self._fail_fast = fail_fast
+        self._clock = clock
+        self._sleep = sleep
+
+        self._state = _State.NEW
+        self._handle: RecordingHandle | None = None
+        self._task_group: anyio.abc.TaskGroup | None = None
+        self._poll_scope: anyio.CancelScope | None = None
+        self._started_at = 0.0
+        self._last_query: QueryResponse | None = None
+        self._status: Status | None = None
+        self._healthy = False
+        self._not_found_since: float | None = None
+        self._polls = 0
+        self._poll_errors = 0
+        self._consecutive_errors = 0
+        self._subscribers: list[MemoryObjectSendStream[Status]] | None = None
+        self._outcome: SessionOutcome | None = None
+        self._ended: anyio.Event | None = None
+        self._waiters = 0
+        self._delivered = False
+        self._update_lock: anyio.Lock | None = None
+        self._stop_done: anyio.Event | None = None
+        self._result: StopResponse | None = None
+        self._stop_outcome: StopOutcome | None = None
+        self._stop_error: Exception | None = None
+
+    @classmethod
+    def adopt(
+        cls, client: RecordingClient, handle: RecordingHandle, **options: Any
+    ) -> RecordingSession:
+        """Take over a recording started elsewhere, e.g. a handle stored before a restart.
+
+        Entering the session sends no acquire and no start: it polls at once (unless
+        ``first_poll_delay`` says otherwise) and stops the recording on exit like its own.
+        ``options`` are the constructor's keyword options; ``start_timeout`` counts from adoption.
+        """
+        options.setdefault("first_poll_delay", 0.0)
+        session = cls(
+            client, cname=handle.cname, uid=handle.uid, mode=handle.mode, config=None, **options
+        )
+        session._handle = handle
+        return session
+
+    def __repr__(self) -> str:
+        sid = self._handle.sid if self._handle is not None else None
+        return (
+            f"<RecordingSession cname={self._cname!r} uid={self._uid!r} "
+            f"mode={self._mode.value} sid={sid!r} state={self._state.name.lower()}>"
+        )
+
+    # -- observation ---------------------------------------------------------------------------
+
+    @property
+    def handle(self) -> RecordingHandle | None:
+        """The recording's handle, from the moment ``start`` answered; kept after exit."""
+        return self._handle
+
+    @property
+    def status(self) -> Status | None:
+        """The latest status reported by ``query``, or ``None`` before the first answer."""
+        return self._status
+
+    @property
+    def last_query(self) -> QueryResponse | None:
+        """The latest successful ``query`` answer."""
+        return self._last_query
+
+    @property
+    def files(self) -> list[RecordedFile]:
+        """The recorded files: from the stop answer once there is one, else the latest query."""
+        if self._result is not None:
+            return self._result.files
+        return [] if self._last_query is None else self._last_query.files
+
+    @property
+    def polls(self) -> int:
+        """How many polls got an answer."""
+        return self._polls
+
+    @property
+    def poll_errors(self) -> int:
+        """How many polls failed with a transient error (404s during failover not counted)."""
+        return self._poll_errors
+
+    @property
+    def outcome(self) -> SessionOutcome | None:
+        """How the recording ended, once it has."""
+        return self._outcome
+
+    @property
+    def result(self) -> StopResponse | None:
+        """The `StopResponse` of our stop; ``None`` before it, or when the stop was benign."""
+        return self._result
+
+    @property
+    def stop_outcome(self) -> StopOutcome | None:
+        """What our stop request came to, once it finished."""
+        return self._stop_outcome
+
+    @property
+    def stop_error(self) -> Exception | None:
+        """The error of a stop that failed (raised by exit or ``stop()``, or noted on the body's
+        exception)."""
+        return self._stop_error
+
+    def status_changes(self) -> StatusChanges:
+        """Subscribe to status changes: ``async for status in session.status_changes(): ...``.
+
+        The iterator yields the current status first (when one is known), then every change; it
+        ends when the session exits. Each call makes an independent subscription.
+        """
+        send, receive = anyio.create_memory_object_stream[Status](math.inf)
+        if self._state is _State.CLOSED:
+            send.close()
+        else:
+            if self._status is not None:
+                send.send_nowait(self._status)
+            if self._subscribers is None:
+                self._subscribers = []
+            self._subscribers.append(send)
+        return StatusChanges(receive)
+
+    async def wait(self) -> SessionOutcome:
+        """Wait until the recording ends and return how: a service-side exit is not raised.
+
+        Returns when the service ends the recording (idle exit, ``maxRecordingHour``, death) or
+        when it is stopped. A failure returned here counts as delivered: it is not raised again.
+        """
+        if self._ended is None:
+            raise RuntimeError("the session has not been entered")
+        if self._outcome is None:
+            self._waiters += 1
+            try:
+                await self._ended.wait()
+            finally:
+                self._waiters -= 1
+        else:
+            # Still a checkpoint: a body already cancelled for a failure gets the failure raised.
+            await anyio.lowlevel.checkpoint()
+        assert self._outcome is not None
+        self._delivered = True
+        return self._outcome
+
+    # -- control -------------------------------------------------------------------------------
+
+    async def update(self, config: UpdateConfig) -> UpdateResponse:
+        """Change subscriptions, web ``onhold``, the CDN output or storage credentials."""
+        handle = self._running_handle()
+        async with self._lock():
+            return await self._client.update(handle, config)
+
+    async def update_layout(self, config: UpdateLayoutConfig) -> UpdateResponse:
+        """Change the layout of a mix recording."""
+        handle = self._running_handle()
+        async with self._lock():
+            return await self._client.update_layout(handle, config)
+
+    async def stop(self) -> StopResponse | None:
+        """Stop the recording now; exit then sends nothing more.
+
+        Idempotent: every call, concurrent or later, shares the one request's answer. Returns the
+        `StopResponse`, or ``None`` for a benign stop (see `stop_outcome`); raises a stop error.
+        """
+        if self._handle is None:
+            raise RuntimeError("the recording has not been started")
+        await self._stop_once()
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        if self._stop_error is not None:
+            raise self._stop_error
+        return self._result
+
+    # -- enter -----------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._state is not _State.NEW:
+            raise RuntimeError("a RecordingSession can be entered only once")
+        self._state = _State.STARTING
+        self._ended = anyio.Event()
+        if self._handle is None:
+            try:
+                await self._acquire_and_start()
+            except BaseException:
+                self._close()
+                raise
+        else:
+            _log.info("adopted recording sid=%s cname=%s", self._handle.sid, self._cname)
+        try:
+            # A cancellation that arrived during the shielded start lands here, sid in hand.
+            await anyio.lowlevel.checkpoint_if_cancelled()
+        except BaseException:
+            await self._stop_shielded()
+            self._close()
+            raise
+        self._started_at = self._clock()
+        self._poll_scope = anyio.CancelScope()
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        self._task_group.start_soon(self._poll_loop, name="agora-recording session poller")
+        self._state = _State.RUNNING
+        return self
+
+    async def _acquire_and_start(self) -> None:
+        config = self._config
+        if config is None:
+            raise ValueError("config is required to start a recording (or use adopt())")
+        acquired = await self._client.acquire(
+            self._cname, self._uid, config=self._acquire_request()
+        )
+        resource_id = acquired.resource_id
+        if not resource_id:
+            raise UnexpectedResponseError(
+                "acquire answered without a resourceId", endpoint="acquire"
+            )
+        # Shielded: once start is sent, the recording may exist; we must learn its sid to stop it.
+        with anyio.move_on_after(self._stop_timeout, shield=True) as scope:
+            started = await self._client.start(
+                resource_id, self._mode, self._cname, self._uid, config
+            )
+        if scope.cancelled_caught:
+            raise RecordingFailedError(
+                f"start did not answer within {self._stop_timeout:g} s; "
+                "the recording may exist without a known sid"
+            )
+        self._handle = started.handle
+        _log.info(
+            "started recording sid=%s cname=%s mode=%s",
+            self._handle.sid,
+            self._cname,
+            self._mode.value,
+        )
+
+    def _acquire_request(self) -> AcquireConfig | None:
+        """The user's acquire options, with the scene the mode needs filled in."""
+        requested = self._acquire_config
+        scene = _required_scene(self._mode, self._config)
+        if scene is None:
+            return requested
+        if requested is None:
+            return AcquireConfig(scene=scene)
+        if requested.scene is None:
+            return attrs.evolve(requested, scene=scene)
+        if scene is Scene.WEB and requested.scene != Scene.WEB:
+            raise ValidationError("clientRequest.scene", "web recording needs scene 1")
+        return requested
+
+    # -- background poll -------------------------------------------------------------------------
+
+    async def _poll_loop(self) -> None:
+        """Poll until failure or cancellation; never raises (a crash is logged and ends polling)."""
+        assert self._poll_scope is not None
+        delay = self._first_poll_delay
+        with self._poll_scope:
+            try:
+                while True:
+                    await self._sleep(delay)
+                    delay = self._poll_interval
+                    ending = await self._poll_once()
+                    if ending is not None:
+                        self._fail(ending)
+                        return
+            except Exception:
+                _log.exception("session poller crashed; polling stopped (sid=%s)", self._sid)
+
+    async def _poll_once(self) -> SessionOutcome | None:
+        handle = self._handle
+        assert handle is not None
+        try:
+            with anyio.fail_after(self._poll_timeout):
+                response = await self._client.query(handle)
+        except NotFoundError as exc:
+            if exc.worker_not_found:
+                return self._on_not_found(exc)
+            return self._on_poll_error(exc)
+        except Exception as exc:
+            return self._on_poll_error(exc)
+        return self._on_answer(response)
+
+    def _on_answer(self, response: QueryResponse) -> SessionOutcome | None:
+        self._polls += 1
+        self._last_query = response
+        self._consecutive_errors = 0
+        if self._not_found_since is not None:
+            _log.info("recording sid=%s found again after failover", self._sid)
+            self._not_found_since = None
+        status = response.status
+        if status is not None and status != self._status:
+            _log.debug("recording sid=%s status %s", self._sid, int(status))
+            self._status = status
+            self._notify(status)
+        if status == RecordingStatus.EXITED_ABNORMALLY:
+            return self._ending(EndReason.EXITED_ABNORMALLY, "the service reported status 20")
+        if status in _EXITING:
+            return self._ending(
+                EndReason.SERVICE_EXIT,
+                f"the service ended the recording (status {_status_name(status)})",
+            )
+        if _web_recorder_exited(response):
+            return self._ending(EndReason.SERVICE_EXIT, "the web recorder service exited")
+        if status in _HEALTHY:
+            self._healthy = True
+        return self._check_start_deadline()
+
+    def _on_not_found(self, error: NotFoundError) -> SessionOutcome | None:
+        now = self._clock()
+        since = self._not_found_since
+        if since is None:
+            _log.warning(
+                "recording sid=%s not found; tolerating %g s for failover",
+                self._sid,
+                self._failover_grace,
+            )
+            self._not_found_since = now
+        elif now - since >= self._failover_grace:
+            return self._ending(
+                EndReason.WORKER_LOST,
+                f"the recording was not found for {now - since:g} s, longer than the "
+                f"{self._failover_grace:g} s failover grace",
+                cause=error,
+            )
+        return self._check_start_deadline()
+
+    def _on_poll_error(self, error: Exception) -> SessionOutcome | None:
+        self._poll_errors += 1
+        self._consecutive_errors += 1
+        _log.warning(
+            "query of sid=%s failed (%d in a row): %s",
+            self._sid,
+            self._consecutive_errors,
+            describe_failure(error),
+        )
+        if self._consecutive_errors >= self._max_poll_errors:
+            return self._ending(
+                EndReason.UNOBSERVABLE,
+                f"query failed {self._consecutive_errors} times in a row",
+                cause=error,
+            )
+        return self._check_start_deadline()
+
+    def _check_start_deadline(self) -> SessionOutcome | None:
+        if self._healthy or self._clock() - self._started_at < self._start_timeout:
+            return None
+        return self._ending(
+            EndReason.START_TIMEOUT,
+            f"the recorder did not reach status 4 or 5 within {self._start_timeout:g} s",
+        )
+
+    def _ending(
+        self, reason: EndReason, detail: str, *, cause: BaseException | None = None
+    ) -> SessionOutcome:
+        error: RecordingFailedError | None = None
+        if reason is not EndReason.STOPPED:
+            error = RecordingFailedError(
+                detail,
+                handle=self._handle,
+                status=self._status,
+                last_query=self._last_query,
+                cause=cause,
+            )
+        return SessionOutcome(
+            reason=reason,
+            detail=detail,
+            status=self._status,
+            last_query=self._last_query,
+            error=error,
+        )
+
+    def _fail(self, outcome: SessionOutcome) -> None:
+        """Record a failure seen by the poller; cancel the body when the user asked for that."""
+        if self._outcome is not None or self._stop_done is not None:
+            return
+        _log.warning("recording sid=%s ended: %s", self._sid, outcome.detail)
+        self._end(outcome)
+        if self._fail_fast and self._waiters == 0 and self._task_group is not None:
+            self._task_group.cancel_scope.cancel()
+
+    def _notify(self, status: Status) -> None:
+        if self._on_status is not None:
+            try:
+                self._on_status(status)
+            except Exception:
+                _log.exception("on_status callback failed (sid=%s)", self._sid)
+        subscribers = self._subscribers
+        if subscribers:
+            for send in list(subscribers):
+                try:
+                    send.send_nowait(status)
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    subscribers.remove(send)
+
+    # -- stop and exit ---------------------------------------------------------------------------
+
+    async def _stop_once(self) -> None:
+        """Send stop the first time; later and concurrent callers wait for that one."""
+        if self._stop_done is not None:
+            await self._stop_done.wait()
+            return
+        done = self._stop_done = anyio.Event()
+        if self._poll_scope is not None:
+            self._poll_scope.cancel()
+        try:
+            await self._send_stop()
+        finally:
+            self._end(self._ending(EndReason.STOPPED, "stopped by the client"))
+            done.set()
+
+    async def _send_stop(self) -> None:
+        handle = self._handle
+        assert handle is not None
+        try:
+            with anyio.move_on_after(self._stop_timeout, shield=True) as scope:
+                self._result = await self._client.stop(handle, async_stop=self._async_stop)
+            if scope.cancelled_caught:
+                raise TransportError(
+                    f"stop did not finish within {self._stop_timeout:g} s", endpoint="stop"
+                )
+            outcome = StopOutcome.STOPPED
+        except Exception as exc:
+            benign = _benign_stop(exc)
+            if benign is None:
+                self._stop_outcome = StopOutcome.FAILED
+                self._stop_error = exc
+                _log.warning("stop of sid=%s failed: %s", handle.sid, describe_failure(exc))
+                return
+            outcome = benign
+        self._stop_outcome = outcome
+        _log.info("stopped recording sid=%s (%s)", handle.sid, outcome.value)
+
+    async def _stop_shielded(self) -> None:
+        """The exit's stop: never interrupted, bounded by the request's own deadline."""
+        with anyio.CancelScope(shield=True):
+            await self._stop_once()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        task_group, poll_scope = self._task_group, self._poll_scope
+        assert task_group is not None
+        assert poll_scope is not None
+        self._task_group = None
+        poll_scope.cancel()
+        error: BaseException | None
+        try:
+            absorbed = await task_group.__aexit__(exc_type, exc, tb)
+            error = None if absorbed else exc
+        except BaseException as raised:
+            error = _unwrap(raised)
+        stop_was_sent = self._stop_done is not None
+        await self._stop_shielded()
+        self._close()
+        stop_error = None if stop_was_sent else self._stop_error
+        outcome = self._outcome
+        failure = None
+        if self._fail_fast and not self._delivered and outcome is not None:
+            failure = outcome.error
+
+        if error is None:
+            if failure is not None:
+                if stop_error is not None:
+                    _add_note(failure, f"The stop sent on exit failed too: {stop_error!r}")
+                raise failure from failure.cause
+            if stop_error is not None:
+                raise stop_error
+            # A cancellation that arrived during the shielded stop propagates from here.
+            await anyio.lowlevel.checkpoint_if_cancelled()
+            return exc is not None  # our own cancellation (on failure) is absorbed
+        if not isinstance(error, anyio.get_cancelled_exc_class()):
+            if stop_error is not None:
+                _add_note(error, f"The stop sent on exit failed too: {stop_error!r}")
+            if failure is not None:
+                _add_note(error, f"The recording also failed: {failure}")
+        if error is exc:
+            return False
+        raise error
+
+    def _end(self, outcome: SessionOutcome) -> None:
+        if self._outcome is None:
+            self._outcome = outcome
+        if self._ended is not None:
+            self._ended.set()
+
+    def _close(self) -> None:
+        self._state = _State.CLOSED
+        if self._ended is not None:
+            self._ended.set()
+        subscribers, self._subscribers = self._subscribers, None
+        for send in subscribers or ():
+            send.close()
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    @property
+    def _sid(self) -> str | None:
+        return None if self._handle is None else self._handle.sid
+
+    def _running_handle(self) -> RecordingHandle:
+        if self._handle is None or self._state is not _State.RUNNING:
+            raise RuntimeError("the session is not recording")
+        if self._stop_done is not None:
+            raise RuntimeError("the recording has been stopped")
+        return self._handle
+
+    def _lock(self) -> anyio.Lock:
+        if self._update_lock is None:
+            self._update_lock = anyio.Lock()
+        return self._update_lock
+
+
+def _default_poll_interval(config: StartConfig | None) -> float:
+    """15 s, or half of ``maxIdleTime`` when that is shorter, so polls stay below it."""
+    recording = config.recording_config if config is not None else None
+    idle = recording.max_idle_time if recording is not None else None
+    if idle is None:
+        return DEFAULT_POLL_INTERVAL
+    return min(DEFAULT_POLL_INTERVAL, idle / 2)
+
+
+def _required_scene(mode: Mode, config: StartConfig | None) -> Scene | None:
+    """The acquire scene a start configuration needs, or ``None`` when the default fits."""
+    if mode is Mode.WEB:
+        return Scene.WEB
+    apps = config.apps_collection if config is not None else None
+    if (
+        mode is Mode.INDIVIDUAL
+        and apps is not None
+        and apps.combination_policy == CombinationPolicy.POSTPONE_TRANSCODING
+    ):
+        return Scene.POSTPONED
+    return None
+
+
+def _benign_stop(error: Exception) -> StopOutcome | None:
+    """What a stop error means when the recording is already over (§5.3), else ``None``."""
+    if isinstance(error, NoRecordedDataError):
+        return StopOutcome.NO_RECORDED_DATA
+    if isinstance(error, BadRequestError) and error.code == 49:
+        return StopOutcome.ALREADY_EXITING
+    if isinstance(error, NotFoundError) and error.worker_not_found:
+        return StopOutcome.ALREADY_GONE
+    return None
+
+
+def _web_recorder_exited(response: QueryResponse) -> bool:
+    server = response.server_response
+    for state in (server.extension_service_state if server is not None else None) or ():
+        payload = state.payload
+        if (
+            state.service_name == ServiceName.WEB_RECORDER_SERVICE
+            and isinstance(payload, WebRecorderPayload)
+            and payload.state == ServiceState.EXIT
+        ):
+            return True
+    return False
+
+
+def _status_name(status: Status) -> str:
+    if isinstance(status, RecordingStatus):
+        return f"{status.value}, {status.name.lower().replace('_', ' ')}"
+    return str(status)
+
+
+def _unwrap(error: BaseException) -> BaseException:
+    """The one meaningful exception inside (nested) single-exception groups from a task group.
+
+    Cancellations beside a real exception are dropped (the real one wins); several real ones
+    keep their group.
+    """
+    cancelled = anyio.get_cancelled_exc_class()
+    while isinstance(error, BaseExceptionGroup):
+        inners: tuple[BaseException, ...] = error.exceptions
+        real = [inner for inner in inners if not isinstance(inner, cancelled)]
+        if len(real) > 1:
+            break
+        error = real[0] if real else inners[0]
+    return error
+
+
+def _add_note(error: BaseException, note: str) -> None:
+    if sys.version_info >= (3, 11):
+        error.add_note(note)
