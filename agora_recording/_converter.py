@@ -20,16 +20,21 @@ Structuring is tolerant where the service (or its docs) is inconsistent, and str
 - ``serviceParam`` and ``payload`` are structured into the model their ``serviceName`` calls
   for; unknown services keep a plain dict.
 
-Every model's hooks are generated once, at import, by cattrs' ``make_dict_structure_fn`` and
-``make_dict_unstructure_fn`` with one ``override(rename=<wire key>)`` per field. Around that sit
-only small, flat helpers: type-checked fast paths for scalars, the string-or-list ``fileList``, and
-one thin wrapper per model that checks the body is an object and applies the fallback spellings
-and the service-name dispatch listed in `_FALLBACK_KEYS` and `_DISPATCHED`.
+Every model's hooks are generated once, at import, from its fields' metadata by one small code
+generator (`_compile`; the source is kept in `linecache`, so tracebacks show it). A generated
+structure function reads each wire key once, runs the field's hook (a type-checked scalar, a
+nested model, the string-or-list ``fileList``) and then the field's own attrs converter, exactly
+as ``__init__`` would, and stores the result on a blank instance; skipping ``__init__`` avoids
+keyword parsing, which is most of the cost of building a small frozen model. Fallback spellings
+and the service-name dispatch (`_FALLBACK_KEYS`, `_DISPATCHED`) run first, only for the models
+that have them. A generated unstructure function emits each field that is not ``None``.
 """
 
 from __future__ import annotations
 
 import enum
+import itertools
+import linecache
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -38,7 +43,6 @@ from typing import Any
 import attrs
 import cattrs
 from cattrs.fns import identity
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from . import models
 from .enums import ServiceName
@@ -187,6 +191,11 @@ _SCALAR_HOOKS: dict[Any, _StructureHook] = {
 
 _DICT_TYPES = (dict[str, Any], dict[str, Any] | None)
 
+# The JSON type each scalar hook passes through unchanged, tested inline by generated code.
+_EXACT_TYPES: dict[Any, type[Any]] = {
+    tp: exact for exact in (str, int, float, bool) for tp in (exact, exact | None)
+}
+
 
 def _plain(value: Any) -> Any:
     """Unstructure an ``Enum | plain`` field: the member's value, or the plain value."""
@@ -217,13 +226,8 @@ def _has_enum(tp: Any) -> bool:
 
 
 def _unstructure_plain_tuple(value: tuple[Any, ...]) -> list[Any]:
-    """Unstructure ``tuple[str, ...]`` and ``tuple[Enum | str, ...]``: a list of plain values."""
+    """Unstructure ``tuple[Enum | str, ...]``: a list of plain values."""
     return [_plain(item) for item in value]
-
-
-def _keep(value: Any, _: Any) -> Any:
-    """Structure hook for a value an outer hook has already structured."""
-    return value
 
 
 def _wire_key(cls: type[Any], name: str) -> str:
@@ -231,24 +235,60 @@ def _wire_key(cls: type[Any], name: str) -> str:
     return key
 
 
+def _field_wire_key(cls: type[Any], field: attrs.Attribute[Any]) -> str | None:
+    if WIRE not in field.metadata:
+        raise TypeError(f"{cls.__name__}.{field.name} declares no wire key")
+    key: str | None = field.metadata[WIRE]
+    return key
+
+
+def _slot_setter(cls: type[Any], field: attrs.Attribute[Any]) -> Callable[[Any, Any], None]:
+    """The slot's own ``__set__``: fills a field of a frozen, slotted model being built."""
+    setter: Callable[[Any, Any], None] = getattr(cls, field.name).__set__
+    return setter
+
+
+def _enum_members(field: attrs.Attribute[Any]) -> dict[Any, enum.Enum] | None:
+    """``{value: member}`` of an ``Enum | plain`` field, after checking its converter agrees."""
+    enums = [
+        arg
+        for arg in _non_none_args(field.type)
+        if isinstance(arg, type) and issubclass(arg, enum.Enum)
+    ]
+    if len(enums) != 1 or field.converter is None:
+        return None
+    members = {member.value: member for member in enums[0]}
+    convert = typing.cast(Callable[[Any], Any], field.converter)  # a plain function here
+    if any(convert(value) is not member for value, member in members.items()):
+        raise TypeError(f"{field.name}: the converter does not map values to members")
+    return members
+
+
+_SOURCE_IDS = itertools.count()
+
+
+def _compile(cls: type[Any], kind: str, lines: list[str], names: dict[str, Any]) -> Any:
+    """Define the one function in ``lines``; its source goes to linecache for tracebacks."""
+    source = "\n".join(lines) + "\n"
+    filename = f"<agora_recording {kind} {cls.__qualname__} #{next(_SOURCE_IDS)}>"
+    namespace = dict(names)
+    exec(compile(source, filename, "exec"), namespace)  # our own source, built above
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return namespace[f"{kind}_{cls.__name__}"]
+
+
 # -- hook factories ---------------------------------------------------------------------------
 
 
 def _build() -> cattrs.Converter:
-    conv = cattrs.Converter(
-        # Enum-typed and sequence-of-string fields hand the raw value to the model's own attrs
-        # converter, which maps known values to members and makes tuples; all other fields use
-        # the hooks chosen in `field_hooks`. Plain (non-detailed) validation keeps the generated
-        # code lean.
-        prefer_attrib_converters=True,
-        detailed_validation=False,
-        forbid_extra_keys=False,
-    )
+    # Models get the generated hooks below; these options only matter for the few other types
+    # cattrs handles (raw dicts, the payload union on the way out).
+    conv = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
 
     def model_tuple_structure(item: type[Any]) -> _StructureHook:
         item_hook = conv.get_structure_hook(item)
 
-        def structure_tuple(value: Any, _: Any) -> tuple[Any, ...] | None:
+        def structure_tuple(value: Any, _: Any = None) -> tuple[Any, ...] | None:
             if value is None:
                 return None
             if type(value) is not list:
@@ -268,7 +308,7 @@ def _build() -> cattrs.Converter:
     def file_list_structure(files: _StructureHook) -> _StructureHook:
         """``fileList``: the composite file name (``"string"`` mode) or a list of objects."""
 
-        def structure_file_list(value: Any, _: Any) -> Any:
+        def structure_file_list(value: Any, _: Any = None) -> Any:
             return value if type(value) is str else files(value, None)
 
         return structure_file_list
@@ -293,83 +333,125 @@ def _build() -> cattrs.Converter:
             return structure, unstructure
         if _has_enum(tp):
             return None, _plain
-        if any(typing.get_origin(arg) is tuple for arg in args):
-            return None, _unstructure_plain_tuple
+        if tuples := [arg for arg in args if typing.get_origin(arg) is tuple]:
+            # ``tuple[str, ...]`` needs only a list; enum items need their plain values.
+            (item, _) = typing.get_args(tuples[0])
+            return None, _unstructure_plain_tuple if _has_enum(item) else list
         return None, None
 
-    def field_overrides(cls: type[Any], *, structure: bool) -> dict[str, Any]:
-        """One ``override(rename=<wire key>, ...)`` per field, from the field's metadata."""
-        dispatched = _DISPATCHED[cls][1] if cls in _DISPATCHED else None
-        overrides: dict[str, Any] = {}
-        for field in attrs.fields(cls):
-            if WIRE not in field.metadata:
-                raise TypeError(f"{cls.__name__}.{field.name} declares no wire key")
-            wire = field.metadata[WIRE]
-            if wire is None:
-                overrides[field.name] = override(omit=True)
-                continue
-            struct_hook, unstruct_hook = field_hooks(field.type)
-            if field.name == dispatched:
-                struct_hook = _keep
-            if structure:
-                overrides[field.name] = override(rename=wire, struct_hook=struct_hook)
-            else:
-                overrides[field.name] = override(rename=wire, unstruct_hook=unstruct_hook)
-        return overrides
-
-    def dispatcher(cls: type[Any]) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
-        """Structure the field whose model follows the service name, before the rest."""
-        name_field, field_name, choices = _DISPATCHED[cls]
-        name_key, key = _wire_key(cls, name_field), _wire_key(cls, field_name)
+    def dispatcher(cls: type[Any]) -> Callable[[Any, Mapping[str, Any]], Any]:
+        """Structure the field whose model follows the service name in the same body."""
+        name_key = _wire_key(cls, _DISPATCHED[cls][0])
         hooks: dict[Any, tuple[_StructureHook, Any]] = {
-            name: (conv.get_structure_hook(model), model) for name, model in choices.items()
+            name: (conv.get_structure_hook(model), model)
+            for name, model in _DISPATCHED[cls][2].items()
         }
 
-        def dispatch(value: Mapping[str, Any]) -> Mapping[str, Any]:
-            raw = value.get(key)
-            if raw is None:
-                return value
-            hook, model = hooks.get(value.get(name_key), (_dict, None))
-            return {**value, key: hook(raw, model)}
+        def dispatch(value: Any, body: Mapping[str, Any]) -> Any:
+            if value is None:
+                return None
+            hook, model = hooks.get(body.get(name_key), (_dict, None))
+            return hook(value, model)
 
         return dispatch
 
     def structure_factory(cls: type[Any]) -> _StructureHook:
+        """``structure_<cls>(o)``: per field, wire value -> hook -> the field's attrs converter.
+
+        That is what ``cls(**kwargs)`` would compute, set directly on ``object.__new__(cls)``.
+        """
         attrs.resolve_types(cls)
-        generated = make_dict_structure_fn(cls, conv, **field_overrides(cls, structure=True))
-        fallbacks = _FALLBACK_KEYS.get(cls, ())
-        dispatch = dispatcher(cls) if cls in _DISPATCHED else None
-
-        if not fallbacks and dispatch is None:
-
-            def structure_model(value: Any, tp: Any) -> Any:
-                if type(value) is not dict:
-                    value = _require_mapping(value)
-                return generated(value, tp)
-
-            return structure_model
-
-        def structure_tolerant_model(value: Any, tp: Any) -> Any:
-            if type(value) is not dict:
-                value = _require_mapping(value)
-            for key, alternative in fallbacks:
-                if key not in value and alternative in value:
-                    value = {**value, key: value[alternative]}
-            if dispatch is not None:
-                value = dispatch(value)
-            return generated(value, tp)
-
-        return structure_tolerant_model
+        if hasattr(cls, "__attrs_post_init__") or any(f.validator for f in attrs.fields(cls)):
+            raise TypeError(f"{cls.__name__}: __init__ does more than convert; teach _converter")
+        fallbacks = dict(_FALLBACK_KEYS.get(cls, ()))
+        dispatched = _DISPATCHED[cls][1] if cls in _DISPATCHED else None
+        names: dict[str, Any] = {"new": object.__new__, "cls": cls, "mapping": _require_mapping}
+        lines = [
+            f"def structure_{cls.__name__}(o, _=None):",
+            "    if type(o) is not dict:",
+            "        o = mapping(o)",
+            "    self = new(cls)",
+        ]
+        for i, field in enumerate(attrs.fields(cls)):
+            wire = _field_wire_key(cls, field)
+            names[f"set{i}"] = _slot_setter(cls, field)
+            if wire is None:  # not on the wire: the default
+                names[f"default{i}"] = field.default
+                lines.append(f"    set{i}(self, default{i})")
+                continue
+            if field.default is attrs.NOTHING:
+                lines.append(f"    value = o[{wire!r}]")
+            elif wire in fallbacks:
+                lines.append(
+                    f"    value = o[{wire!r}] if {wire!r} in o else o.get({fallbacks[wire]!r})"
+                )
+            else:
+                lines.append(f"    value = o.get({wire!r})")
+            hook, _ = field_hooks(field.type)
+            if field.name == dispatched:
+                names[f"hook{i}"] = dispatcher(cls)
+                lines.append(f"    value = hook{i}(value, o)")
+            elif hook is not None:
+                names[f"hook{i}"] = hook
+                exact = _EXACT_TYPES.get(field.type)
+                if exact is None:
+                    lines.append(f"    value = hook{i}(value)")
+                else:  # the hook's own fast path, inlined
+                    names[f"type{i}"] = exact
+                    lines.append(f"    if type(value) is not type{i}:")
+                    lines.append(f"        value = hook{i}(value)")
+            elif models_ := [arg for arg in _non_none_args(field.type) if attrs.has(arg)]:
+                (model,) = models_
+                names[f"hook{i}"] = conv.get_structure_hook(model)
+                if field.default is attrs.NOTHING:
+                    lines.append(f"    value = hook{i}(value)")
+                else:
+                    lines.append("    if value is not None:")
+                    lines.append(f"        value = hook{i}(value)")
+            elif field.converter is None:
+                raise TypeError(f"{cls.__name__}.{field.name}: no structure rule")
+            if field.converter is not None:
+                names[f"convert{i}"] = field.converter
+                names[f"members{i}"] = members = _enum_members(field)
+                if members is None:
+                    lines.append(f"    value = convert{i}(value)")
+                else:  # a known plain value maps to its member, as the converter would map it
+                    lines.append(f"    member = members{i}.get(value)")
+                    lines.append(f"    value = convert{i}(value) if member is None else member")
+            lines.append(f"    set{i}(self, value)")
+        lines.append("    return self")
+        hook_fn: _StructureHook = _compile(cls, "structure", lines, names)
+        return hook_fn
 
     def unstructure_factory(cls: type[Any]) -> _UnstructureHook:
+        """``unstructure_<cls>(instance)``: every field that is not ``None``, under its wire key."""
         attrs.resolve_types(cls)
-        return make_dict_unstructure_fn(
-            cls,
-            conv,
-            # Needed explicitly: leave out every field still at its default (None).
-            _cattrs_omit_if_default=True,
-            **field_overrides(cls, structure=False),
-        )
+        names: dict[str, Any] = {"Enum": enum.Enum}
+        lines = [f"def unstructure_{cls.__name__}(instance):", "    res = {}"]
+        for i, field in enumerate(attrs.fields(cls)):
+            wire = _field_wire_key(cls, field)
+            if wire is None:
+                continue
+            _, hook = field_hooks(field.type)
+            if hook is None:
+                args = _non_none_args(field.type)
+                hook = conv.get_unstructure_hook(args[0] if len(args) == 1 else field.type)
+            if hook is identity:
+                value = "value"
+            elif hook is _plain:  # inlined: it runs for every enum field
+                value = "value._value_ if isinstance(value, Enum) else value"
+            else:
+                names[f"hook{i}"] = hook
+                value = f"hook{i}(value)"
+            if field.default is attrs.NOTHING:
+                lines.append(f"    value = instance.{field.name}")
+                lines.append(f"    res[{wire!r}] = {value}")
+            else:
+                lines.append(f"    if (value := instance.{field.name}) is not None:")
+                lines.append(f"        res[{wire!r}] = {value}")
+        lines.append("    return res")
+        hook_fn: _UnstructureHook = _compile(cls, "unstructure", lines, names)
+        return hook_fn
 
     conv.register_structure_hook_factory(attrs.has, structure_factory)
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)

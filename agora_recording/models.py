@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -118,7 +118,8 @@ def _member(cls: type[enum.Enum], value: _V) -> _V:
 
     Callers type ``value`` as ``Enum | plain``, so the member found is of the declared type.
     """
-    return cast(_V, cls._value2member_map_.get(value, value))
+    # Not `cast(...)`: this runs for every enum field of every model built, and cast is a call.
+    return cls._value2member_map_.get(value, value)  # type: ignore[return-value]
 
 
 def _as_tuple(value: Iterable[_T] | None) -> tuple[_T, ...] | None:
