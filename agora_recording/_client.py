@@ -36,7 +36,7 @@ from ._protocol import Endpoint, RequestSpec, build_request, parse_mode, parse_r
 from ._ratelimit import RateLimiter
 from ._retry import RetryPolicy, call_with_retries, describe_failure, moves_host
 from .enums import Mode, Region
-from .errors import AgoraError, TransportError, ValidationError
+from .errors import AgoraError, AlreadyStartedError, TransportError, ValidationError
 from .models import (
     AcquireConfig,
     AcquireResponse,
@@ -374,6 +374,17 @@ class RecordingClient:
             seconds = min(per_attempt, max(remaining, _MIN_ATTEMPT_TIMEOUT))
             try:
                 return await self._send(endpoint, spec, base, seconds, number, label)
+            except AlreadyStartedError:
+                if number > 1:
+                    # Our earlier attempt's answer was lost but the service acted on it: a
+                    # recording now runs whose sid we never learnt, so nobody can stop it.
+                    logger.warning(
+                        "%s: 201 code 7 on attempt %d: an earlier attempt started a recording "
+                        "whose sid is unknown; it runs until maxIdleTime",
+                        label,
+                        number,
+                    )
+                raise
             except Exception as exc:
                 if moves_host(exc):
                     cursor.advance()

@@ -135,6 +135,7 @@ __all__ = [
     "SessionOutcome",
     "StatusChanges",
     "StopOutcome",
+    "required_scene",
 ]
 
 _log = logging.getLogger("agora_recording.session")
@@ -600,7 +601,7 @@ class RecordingSession:
     def _acquire_request(self) -> AcquireConfig | None:
         """The user's acquire options, with the scene the mode needs filled in."""
         requested = self._acquire_config
-        scene = _required_scene(self._mode, self._config)
+        scene = required_scene(self._mode, self._config)
         if scene is None:
             return requested
         if requested is None:
@@ -885,8 +886,13 @@ def _default_poll_interval(config: StartConfig | None) -> float:
     return min(DEFAULT_POLL_INTERVAL, idle / 2)
 
 
-def _required_scene(mode: Mode, config: StartConfig | None) -> Scene | None:
-    """The acquire scene a start configuration needs, or ``None`` when the default fits."""
+def required_scene(mode: Mode, config: StartConfig | None) -> Scene | None:
+    """The acquire ``scene`` that ``start`` in ``mode`` with ``config`` needs, or ``None``.
+
+    1 for web recording; 2 for individual recording with postponed transcoding
+    (``appsCollection.combinationPolicy = "postpone_transcoding"``); ``None`` when the service
+    default (0) fits. Shared by the session's acquire and the CLI's.
+    """
     if mode is Mode.WEB:
         return Scene.WEB
     apps = config.apps_collection if config is not None else None
@@ -897,6 +903,10 @@ def _required_scene(mode: Mode, config: StartConfig | None) -> Scene | None:
     ):
         return Scene.POSTPONED
     return None
+
+
+# The former private name, kept because ``agora_recording._cli`` imports it.
+_required_scene = required_scene
 
 
 def _benign_stop(error: Exception) -> StopOutcome | None:

@@ -38,8 +38,8 @@ class AgoraError(Exception):
 class ValidationError(AgoraError, ValueError):
     """An argument breaks a documented rule; raised before any request is sent.
 
-    ``field`` names the offending field by its wire path (``clientRequest.recordingConfig.maxIdleTime``)
-    and ``rule`` says what the service accepts.
+    ``field`` names the offending field by its wire path
+    (``clientRequest.recordingConfig.maxIdleTime``) and ``rule`` says what the service accepts.
     """
 
     def __init__(self, field: str, rule: str) -> None:
@@ -150,7 +150,7 @@ class AuthenticationError(APIError):
 
 
 class NotFoundError(APIError):
-    """404: either the route did not match, or the recording ("worker") does not exist (any more)."""
+    """404: the route did not match, or the recording ("worker") does not exist (any more)."""
 
     @property
     def worker_not_found(self) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 from typing import Any
 
 import httpx
@@ -11,62 +10,11 @@ import pytest
 from agora_recording.emulator import Emulator
 from agora_recording.testing import DEFAULT_APP_ID, emulated_http
 
+from tests.helpers import BASE, STOP_BODY, acquire, path, start, start_request
+
 pytestmark = pytest.mark.anyio
 
-BASE = f"/v1/apps/{DEFAULT_APP_ID}/cloud_recording"
-STORAGE = {"vendor": 1, "region": 0, "bucket": "bucket", "accessKey": "ak", "secretKey": "sk"}
-WEB_SERVICE = {
-    "serviceName": "web_recorder_service",
-    "serviceParam": {
-        "url": "https://example.com",
-        "audioProfile": 0,
-        "videoWidth": 1280,
-        "videoHeight": 720,
-        "maxRecordingHour": 1,
-    },
-}
 ROUTE_404 = {"message": "no Route matched with those values"}
-
-
-def start_request(mode: str) -> dict[str, Any]:
-    """A minimal valid start clientRequest for ``mode`` (a fresh copy, free to modify)."""
-    if mode == "web":
-        services = [copy.deepcopy(WEB_SERVICE)]
-        return {
-            "storageConfig": dict(STORAGE),
-            "extensionServiceConfig": {"extensionServices": services},
-        }
-    config: dict[str, Any] = {"subscribeUidGroup": 0} if mode == "individual" else {}
-    return {"storageConfig": dict(STORAGE), "recordingConfig": config}
-
-
-async def acquire(
-    http: httpx.AsyncClient, cname: str = "room", uid: str = "99", **request: Any
-) -> str:
-    """Acquire and return the resource ID."""
-    response = await http.post(
-        f"{BASE}/acquire", json={"cname": cname, "uid": uid, "clientRequest": request}
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["resourceId"])
-
-
-async def start(
-    http: httpx.AsyncClient, mode: str = "individual", cname: str = "room", uid: str = "99"
-) -> tuple[str, str]:
-    """Acquire and start a recording; return ``(resourceId, sid)``."""
-    resource_id = await acquire(http, cname, uid, **({"scene": 1} if mode == "web" else {}))
-    response = await http.post(
-        f"{BASE}/resourceid/{resource_id}/mode/{mode}/start",
-        json={"cname": cname, "uid": uid, "clientRequest": start_request(mode)},
-    )
-    assert response.status_code == 200, response.text
-    return resource_id, str(response.json()["sid"])
-
-
-def path(resource_id: str, sid: str, verb: str, mode: str = "individual") -> str:
-    """The path of a sid-level endpoint."""
-    return f"{BASE}/resourceid/{resource_id}/sid/{sid}/mode/{mode}/{verb}"
 
 
 def anonymous() -> httpx.AsyncClient:
@@ -81,9 +29,6 @@ def basic(user: str, secret: str, scheme: str = "Basic") -> dict[str, str]:
     """An Authorization header."""
     token = base64.b64encode(f"{user}:{secret}".encode()).decode()
     return {"Authorization": f"{scheme} {token}"}
-
-
-STOP_BODY = {"cname": "room", "uid": "99", "clientRequest": {}}
 
 
 # -- gateway ---------------------------------------------------------------------------------
@@ -635,3 +580,48 @@ async def test_invalid_update_or_stop_body_is_code_2(
     assert response.status_code == 400
     assert response.json()["code"] == 2
     assert response.json()["reason"].startswith(verb.capitalize() + ": invalid clientRequest")
+
+
+@pytest.mark.parametrize(
+    ("verb", "status", "code", "reason"),
+    [
+        ("acquire", 500, 500, "internal_error"),
+        ("start", 206, 65, "request not completed"),
+        ("query", 206, 65, "request not completed"),
+        ("update", 206, 65, "request not completed"),
+        ("updateLayout", 206, 65, "request not completed"),
+        ("stop", 206, 65, "request not completed"),
+        ("query", 504, 62, "request timeout"),
+        ("update", 504, 62, "request timeout"),
+        ("updateLayout", 504, 62, "request timeout"),
+        ("stop", 504, 62, "request timeout"),
+    ],
+)
+async def test_injected_errors_on_each_endpoint_match_the_error_table(
+    verb: str, status: int, code: int, reason: str
+) -> None:
+    """A default injected fault answers each §5.3 row with its documented status, code, reason."""
+    async with emulated_http() as (http, emulator):
+        resource_id, sid = await start(http, "mix")
+        emulator.faults.fail_next(verb, status)
+        envelope = {"cname": "room", "uid": "99"}
+        if verb == "acquire":
+            response = await http.post(f"{BASE}/acquire", json={**envelope, "clientRequest": {}})
+        elif verb == "start":
+            response = await http.post(
+                f"{BASE}/resourceid/{resource_id}/mode/mix/start",
+                json={**envelope, "clientRequest": start_request("mix")},
+            )
+        elif verb == "query":
+            response = await http.get(path(resource_id, sid, verb, "mix"))
+        else:
+            request = {
+                "update": {"streamSubscribe": {"audioUidList": {"subscribeAudioUids": ["1"]}}},
+                "updateLayout": {"mixedVideoLayout": 1},
+                "stop": {},
+            }[verb]
+            response = await http.post(
+                path(resource_id, sid, verb, "mix"), json={**envelope, "clientRequest": request}
+            )
+    assert response.status_code == status
+    assert (response.json()["code"], response.json()["reason"]) == (code, reason)

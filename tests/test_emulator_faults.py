@@ -6,11 +6,11 @@ import anyio
 import httpx
 import pytest
 from agora_recording.emulator import Emulator
-from agora_recording.errors import NotFoundError, ServerError, TransportError
+from agora_recording.errors import AlreadyStartedError, NotFoundError, ServerError, TransportError
 from agora_recording.models import RecordingConfig, StartConfig, StartResponse, StorageConfig
 from agora_recording.testing import EmulatedService, emulated_client, emulated_http
 
-from tests.test_emulator_errors import BASE, STOP_BODY, path, start
+from tests.helpers import BASE, STOP_BODY, path, start
 
 pytestmark = pytest.mark.anyio
 
@@ -271,3 +271,19 @@ def test_clear_forgets_pending_faults() -> None:
     emulator.faults.clear()
     assert emulator.faults.plan("updateLayout").fail is None
     assert emulator.faults.take_for_new_recording() == []
+
+
+async def test_start_retried_after_a_lost_answer_warns_about_the_unknown_sid(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A start whose answer was lost is retried, gets 201/7, and the client warns of the orphan."""
+    caplog.set_level("WARNING", logger="agora_recording")
+    async with emulated_client() as service:
+        service.channel("room").publish(7)
+        service.emulator.faults.fail_next("start", 206, after_processing=True)
+        acquired = await service.client.acquire("room", "99")
+        assert acquired.resource_id is not None
+        with pytest.raises(AlreadyStartedError):
+            await service.client.start(acquired.resource_id, "individual", "room", "99", CONFIG)
+        assert len(service.emulator.recordings()) == 1
+    assert any("sid is unknown" in record.getMessage() for record in caplog.records)

@@ -8,31 +8,11 @@ import httpx
 import pytest
 from agora_recording.testing import emulated_http
 
-from tests.test_emulator_errors import BASE, STOP_BODY, STORAGE, acquire, path, start_request
+from tests.helpers import BASE, RAW_STORAGE, STOP_BODY, acquire, path, start_request, start_with
 
 pytestmark = pytest.mark.anyio
 
 EPOCH_MS = 1_704_067_200_000  # the FakeClock's default start, in ms
-
-
-async def start_with(
-    http: httpx.AsyncClient,
-    mode: str,
-    request: dict[str, Any],
-    cname: str = "room",
-    uid: str = "99",
-    **acquire_request: Any,
-) -> tuple[str, str]:
-    """Acquire and start with an explicit clientRequest; return ``(resourceId, sid)``."""
-    if mode == "web":
-        acquire_request.setdefault("scene", 1)
-    resource_id = await acquire(http, cname, uid, **acquire_request)
-    response = await http.post(
-        f"{BASE}/resourceid/{resource_id}/mode/{mode}/start",
-        json={"cname": cname, "uid": uid, "clientRequest": request},
-    )
-    assert response.status_code == 200, response.text
-    return resource_id, str(response.json()["sid"])
 
 
 async def server_response(
@@ -81,7 +61,7 @@ async def test_individual_files_per_publishing_user_and_track() -> None:
         channel.publish(8, video=False)
         channel.join(9)  # audience: no files
         request = start_request("individual")
-        request["storageConfig"] = {**STORAGE, "fileNamePrefix": ["dir1", "dir2"]}
+        request["storageConfig"] = {**RAW_STORAGE, "fileNamePrefix": ["dir1", "dir2"]}
         resource_id, sid = await start_with(http, "individual", request)
         emulator.advance(5)
         channel.publish(10, audio=False)  # a later publisher gets its own file at that time
@@ -205,8 +185,8 @@ def web_request(**param: Any) -> dict[str, Any]:
 
 
 async def test_web_query_and_stop_shapes() -> None:
-    """Web: extensionServiceState with the recorder's files and the CDN outputs; stop adds
-    upload_service. Special characters of cname become "-" in file names."""
+    """Web query shows the recorder's files and CDN outputs, stop adds upload_service, and a
+    cname's special characters become "-" in file names."""
     async with emulated_http() as (http, emulator):
         resource_id, sid = await start_with(
             http, "web", web_request(maxVideoDuration=30, maxRecordingHour=2), cname="my.page#1"

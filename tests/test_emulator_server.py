@@ -14,16 +14,19 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from agora_recording import RecordingClient, webhooks
+from agora_recording import RecordingClient, converter, webhooks
 from agora_recording.emulator import Emulator, EmulatorServer, FakeClock
 from agora_recording.errors import NotFoundError, TransportError
 from agora_recording.models import (
+    AcquireConfig,
     RecordingConfig,
     StartConfig,
     StorageConfig,
     UpdateLayoutConfig,
 )
 from agora_recording.testing import DEFAULT_APP_ID, serve
+
+from tests.helpers import start_request
 
 pytestmark = pytest.mark.anyio
 
@@ -73,6 +76,32 @@ async def test_full_mix_lifecycle_over_loopback_driven_by_control_routes() -> No
     assert [json.loads(n["body"])["eventType"] for n in listed] == [40, 30, 42, 4, 41, 31, 11]
     for note in listed:
         assert webhooks.verify(note["body"].encode(), note["headers"], "emulator-ncs-secret")
+
+
+@pytest.mark.parametrize("mode", ["individual", "mix", "web"])
+async def test_full_lifecycle_in_each_mode_over_loopback(mode: str) -> None:
+    """Over real HTTP a client acquires, starts, queries, stops and gets files in each mode."""
+    config = converter.structure(start_request(mode), StartConfig)
+    with serve() as served:
+        async with (
+            httpx.AsyncClient(base_url=served.url) as control,
+            client_for(served.url) as client,
+        ):
+            await control.post("/_emulator/channels/publish", json={"cname": "room", "uid": 7})
+            acquired = await client.acquire(
+                "room", "99", config=AcquireConfig(scene=1) if mode == "web" else None
+            )
+            assert acquired.resource_id is not None
+            started = await client.start(acquired.resource_id, mode, "room", "99", config)
+            await control.post("/_emulator/clock/advance", json={"seconds": 30})
+            queried = await client.query(started.handle)
+            stopped = await client.stop(started.handle)
+    assert started.handle.mode == mode
+    assert queried.status == 5
+    assert stopped.uploading_status == "uploaded"
+    assert stopped.files
+    sid = started.handle.sid
+    assert all(sid in (f.file_name or "") for f in stopped.files)
 
 
 async def test_fault_control_routes() -> None:

@@ -26,8 +26,18 @@ from agora_recording.errors import (
     TransportError,
 )
 
-from tests.test_client import IDS, STARTED, Script, mock_client, ok
-from tests.test_protocol import CNAME, RESOURCE_ID, START_CONFIGS, UID, handle_for
+from tests.helpers import (
+    CNAME,
+    IDS,
+    RESOURCE_ID,
+    START_CONFIGS,
+    STARTED,
+    UID,
+    Script,
+    handle_for,
+    mock_client,
+    ok,
+)
 
 QUERY_OK = {**STARTED, "serverResponse": {"status": 5}}
 

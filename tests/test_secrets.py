@@ -33,8 +33,19 @@ from agora_recording.models import (
     UpdateConfig,
 )
 
-from tests.test_client import CUSTOMER_ID, CUSTOMER_SECRET, IDS, STARTED, Script, mock_client, ok
-from tests.test_protocol import APP_ID, CNAME, RESOURCE_ID, UID
+from tests.helpers import (
+    APP_ID,
+    CNAME,
+    CUSTOMER_ID,
+    CUSTOMER_SECRET,
+    IDS,
+    RESOURCE_ID,
+    STARTED,
+    UID,
+    Script,
+    mock_client,
+    ok,
+)
 
 ACCESS_KEY = "AKIA-ACCESS-KEY-SENTINEL"
 SECRET_KEY = "SECRET-KEY-SENTINEL-0123"

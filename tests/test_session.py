@@ -930,3 +930,43 @@ async def test_five_hundred_sessions_on_one_client(kit: Kit) -> None:
         assert per_sid["stop", sid] == 1
         assert session.stop_outcome is StopOutcome.STOPPED
     assert len({session.handle.sid for session in sessions if session.handle}) == 500
+
+
+@pytest.mark.anyio
+async def test_session_logs_reprs_and_errors_leak_no_secret(
+    kit: Kit, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A session at DEBUG with every secret set, a failed poll and a failed stop leaks none."""
+    caplog.set_level("DEBUG")
+    secrets = ["RTC-TOKEN-SENTINEL", "ACCESS-SENTINEL", "SECRET-KEY-SENTINEL", "STS-SENTINEL"]
+    secrets += ["DECRYPT-SENTINEL", "c2FsdC1zZW50aW5lbC1zYWx0LXNlbnRpbmVsLXNhbHQtMDE="]
+    base = mix_config()
+    assert base.recording_config is not None
+    config = attrs.evolve(
+        base,
+        token=secrets[0],
+        storage_config=StorageConfig(
+            vendor=1,
+            region=0,
+            bucket="bucket",
+            access_key=secrets[1],
+            secret_key=secrets[2],
+            sts_token=secrets[3],
+            sts_expiration=1893456000,
+        ),
+        recording_config=attrs.evolve(
+            base.recording_config, decryption_mode=7, secret=secrets[4], salt=secrets[5]
+        ),
+    )
+    session = kit.session(config=config)
+    kit.emulator.faults.fail_next("query", 500, times=3)
+    kit.emulator.faults.fail_next("stop", 400, {"code": 2, "reason": "injected"})
+    error = await drive(kit, recording(kit, session, 31), advance=40)
+    assert isinstance(error, BadRequestError)
+    assert session.poll_errors == 1
+    texts = [repr(session), repr(session.outcome), repr(session.handle), str(error), repr(error)]
+    texts += [record.getMessage() + repr(record.__dict__) for record in caplog.records]
+    assert any(record.levelname == "DEBUG" for record in caplog.records)
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text
