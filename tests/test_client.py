@@ -1,6 +1,6 @@
-"""RecordingClient on a MockTransport: exact requests, lifecycle, configuration, early refusals.
+"""RecordingClient on a MockTransport: exact requests, errors, lifecycle, configuration, refusals.
 
-`Script` and `mock_client` at the top are shared with ``test_retry.py`` and ``test_secrets.py``.
+`Script` and `mock_client` come from ``tests/helpers.py``, shared with the retry and secret tests.
 """
 
 from __future__ import annotations
@@ -8,16 +8,22 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 from agora_recording._client import RecordingClient
+from agora_recording._protocol import Endpoint
 from agora_recording._ratelimit import RateLimiter
 from agora_recording.enums import Mode, Region
-from agora_recording.errors import AgoraError, ValidationError
+from agora_recording.errors import (
+    AgoraError,
+    APIError,
+    RateLimitError,
+    RequestNotCompletedError,
+    ServerError,
+    ValidationError,
+)
 from agora_recording.models import (
     AcquireConfig,
     RecordingConfig,
@@ -27,9 +33,13 @@ from agora_recording.models import (
     UpdateConfig,
 )
 
-from tests.test_protocol import (
+from tests.helpers import (
     APP_ID,
     CNAME,
+    CUSTOMER_ID,
+    CUSTOMER_SECRET,
+    ERROR_ROWS,
+    IDS,
     LAYOUT,
     LAYOUT_WIRE,
     MODES,
@@ -37,71 +47,21 @@ from tests.test_protocol import (
     SID,
     START_CONFIGS,
     START_WIRE,
+    STARTED,
     STORAGE,
     UID,
     UPDATE_CONFIGS,
     UPDATE_WIRE,
+    Script,
     envelope,
     handle_for,
+    mock_client,
+    never_called,
+    ok,
 )
 
-CUSTOMER_ID = "customer-id-1234"
-CUSTOMER_SECRET = "customer-secret-5678"
 BASIC = "Basic " + base64.b64encode(f"{CUSTOMER_ID}:{CUSTOMER_SECRET}".encode()).decode()
 PREFIX = f"https://api.sd-rtn.com/v1/apps/{APP_ID}/cloud_recording"
-IDS = {"cname": CNAME, "uid": UID, "resourceId": RESOURCE_ID}
-STARTED = {**IDS, "sid": SID}
-
-Outcome = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
-
-
-class Script:
-    """A MockTransport handler that answers from a list and records every request.
-
-    Each item is a response, an exception to raise, or a function of the request. When the list
-    runs out the last item repeats.
-    """
-
-    def __init__(self, *outcomes: Outcome) -> None:
-        self.outcomes = list(outcomes)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        outcome = self.outcomes.pop(0) if len(self.outcomes) > 1 else self.outcomes[0]
-        if isinstance(outcome, Exception):
-            raise outcome
-        if isinstance(outcome, httpx.Response):
-            return outcome
-        return outcome(request)
-
-    @property
-    def hosts(self) -> list[str]:
-        """The host of each request, in order."""
-        return [request.url.host for request in self.requests]
-
-
-def ok(body: Mapping[str, Any], status: int = 200, **headers: str) -> httpx.Response:
-    """A JSON response."""
-    return httpx.Response(status, json=body, headers=headers)
-
-
-def never_called(request: httpx.Request) -> httpx.Response:
-    """A handler for tests where no request may be sent."""
-    raise AssertionError(f"unexpected request {request.method} {request.url}")
-
-
-@asynccontextmanager
-async def mock_client(
-    handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any
-) -> AsyncIterator[RecordingClient]:
-    """A RecordingClient on a MockTransport, without rate limiting unless asked."""
-    kwargs.setdefault("rate_limit", None)
-    async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http,
-        RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, http_client=http, **kwargs) as client,
-    ):
-        yield client
 
 
 def assert_common_headers(request: httpx.Request) -> None:
@@ -247,6 +207,45 @@ async def test_stop_in_each_mode(mode: Mode, async_stop: bool) -> None:
     assert sent_json(request) == envelope({"async_stop": async_stop})
     assert response.uploading_status == "uploaded"
     assert [f.file_name for f in response.files] == ["a.m3u8"]
+
+
+async def _call_endpoint(client: RecordingClient, endpoint: Endpoint[Any]) -> object:
+    """Call ``endpoint`` through the client with the reference's identifiers (mix mode)."""
+    handle = handle_for(Mode.MIX)
+    if endpoint is Endpoint.ACQUIRE:
+        return await client.acquire(CNAME, UID)
+    if endpoint is Endpoint.START:
+        return await client.start(RESOURCE_ID, Mode.MIX, CNAME, UID, START_CONFIGS[Mode.MIX])
+    if endpoint is Endpoint.QUERY:
+        return await client.query(handle)
+    if endpoint is Endpoint.UPDATE:
+        return await client.update(handle, UPDATE_CONFIGS[Mode.MIX])
+    if endpoint is Endpoint.UPDATE_LAYOUT:
+        return await client.update_layout(handle, LAYOUT)
+    return await client.stop(handle)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("endpoint", "status", "body", "cls"), ERROR_ROWS)
+async def test_documented_errors_through_the_client(
+    endpoint: Endpoint[Any], status: int, body: dict[str, Any], cls: type[APIError]
+) -> None:
+    """Each §5.3 error row raises its class with every attribute, retried only when retryable."""
+    content = json.dumps(body).encode()
+    headers = {"X-Request-ID": "req-42", "Content-Type": "application/json"}
+    script = Script(httpx.Response(status, content=content, headers=headers))
+    async with mock_client(script) as client:
+        with pytest.raises(APIError) as info:
+            await _call_endpoint(client, endpoint)
+    error = info.value
+    assert type(error) is cls
+    assert (error.endpoint, error.status_code) == (endpoint.name, status)
+    assert error.code == body.get("code")
+    assert (error.reason, error.message) == (body.get("reason"), body.get("message"))
+    assert (error.request_id, error.body, dict(error.payload)) == ("req-42", content, body)
+    retried = cls in (RateLimitError, ServerError, RequestNotCompletedError)
+    assert len(script.requests) == (3 if retried else 1)  # stamina testing mode: 3 attempts
+    assert {request.url.path for request in script.requests} == {script.requests[0].url.path}
 
 
 @pytest.mark.anyio
