@@ -1,0 +1,171 @@
+"""What every verb shares: output to a terminal or a pipe, errors as one line, the async runner.
+
+Output rules: data goes to stdout, notes and errors to stderr. On a terminal the output uses
+rich (colour, tables, a live view); otherwise it is plain text, one fact per line; ``--json``
+prints one JSON document. An expected failure becomes a `CliError`: one line on stderr, naming
+the cause, Agora's ``code`` and the request ID, and an exit status (1 for failures of the
+service, the network or the recording, 2 for bad input), never a traceback. Messages come from
+the library's exceptions, which never carry a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import IO, Any, TypeVar
+
+import anyio
+import click
+from rich.console import Console
+
+from agora_recording.errors import (
+    AgoraError,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    RateLimitError,
+    RecordingFailedError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+    ValidationError,
+)
+
+if sys.version_info >= (3, 11):
+    from builtins import BaseExceptionGroup
+else:  # pragma: no cover - anyio depends on this backport below 3.11
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
+
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "CliError",
+    "Output",
+    "describe_error",
+    "run_async",
+]
+
+T = TypeVar("T")
+
+EXIT_FAILURE = 1
+"""The service, the network or the recording failed."""
+EXIT_USAGE = 2
+"""Bad input: options, configuration files, validation, missing environment variables."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C outside ``record`` (where Ctrl-C is the normal way to stop)."""
+
+
+class CliError(click.ClickException):
+    """An expected failure: printed as one ``error: ...`` line, then exit with ``exit_code``."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # type: ignore[misc]  # click declares it per class
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.secho(f"error: {self.format_message()}", err=True, fg="red")
+
+
+def _unwrap(error: BaseException) -> BaseException:
+    """The one exception inside (nested) single-exception groups, else the error itself."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
+
+
+def describe_error(error: BaseException) -> CliError | None:
+    """The `CliError` for an expected library failure, or ``None`` for a bug (keep traceback)."""
+    if isinstance(error, ValidationError):
+        return CliError(f"invalid {error.field}: {error.rule}", EXIT_USAGE)
+    if isinstance(error, AuthenticationError):
+        hint = "check AGORA_CUSTOMER_ID and AGORA_CUSTOMER_SECRET"
+        return CliError(f"authentication failed ({hint}): {error}")
+    if isinstance(error, NotFoundError):
+        if error.worker_not_found:
+            hint = "no such running recording: wrong sid/resource ID, or it has ended"
+        else:
+            hint = "no such endpoint: wrong App ID, mode or base URL"
+        return CliError(f"not found ({hint}): {error}")
+    if isinstance(error, RateLimitError):
+        return CliError(f"rate limited by the service: {error}")
+    if isinstance(error, BadRequestError):
+        return CliError(f"the service refused the request: {error}")
+    if isinstance(error, ServerError):
+        return CliError(f"the service failed: {error}")
+    if isinstance(error, APIError):
+        return CliError(f"the service answered with an error: {error}")
+    if isinstance(error, TransportError):
+        return CliError(f"could not reach the service: {error}")
+    if isinstance(error, UnexpectedResponseError):
+        request_id = f" (request ID {error.request_id})" if error.request_id else ""
+        return CliError(f"unexpected answer from the service: {error}{request_id}")
+    if isinstance(error, RecordingFailedError):
+        return CliError(str(error))
+    if isinstance(error, AgoraError):
+        return CliError(str(error))
+    return None
+
+
+def run_async(func: Callable[[], Awaitable[T]]) -> T:
+    """Run ``func`` on asyncio; turn expected failures into `CliError` and Ctrl-C into 130."""
+    try:
+        return anyio.run(func)
+    except CliError:
+        raise
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    except BaseException as exc:
+        error = _unwrap(exc)
+        if isinstance(error, CliError):
+            raise error from None
+        if isinstance(error, KeyboardInterrupt):
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        described = describe_error(error)
+        if described is None:
+            raise
+        raise described from None
+
+
+class Output:
+    """Where and how a verb prints: rich on a terminal, plain lines in a pipe, or JSON."""
+
+    def __init__(self, *, as_json: bool = False, stream: IO[str] | None = None) -> None:
+        self.as_json = as_json
+        out = stream if stream is not None else sys.stdout
+        self.rich = not as_json and _is_terminal(out)
+        self.console = Console(file=out, highlight=False, soft_wrap=True)
+
+    def line(self, text: str = "") -> None:
+        """Print a line of data (plain text, no markup)."""
+        if self.rich:
+            self.console.print(text, markup=False)
+        else:
+            click.echo(text)
+
+    def styled(self, markup: str, plain: str) -> None:
+        """Print rich ``markup`` on a terminal, ``plain`` elsewhere."""
+        if self.rich:
+            self.console.print(markup)
+        else:
+            click.echo(plain)
+
+    @staticmethod
+    def note(text: str) -> None:
+        """A remark for the human at the terminal, on stderr (never data)."""
+        click.echo(text, err=True)
+
+    def json(self, data: Any) -> None:
+        """Print one JSON document on stdout."""
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
