@@ -1,0 +1,241 @@
+"""Per-call overhead: ``client.query`` and ``client.start`` against raw httpx, same bytes.
+
+Both contenders share one ``httpx.AsyncClient`` on an ``httpx.MockTransport`` that answers
+canned bytes, so the network is out of the picture and what remains is each side's own work:
+
+- ours: ``RecordingClient(rate_limit=None)`` — build and validate the request, encode the
+  body, send it with Basic auth under a deadline, classify the answer and structure it into
+  the response model (start: the large mix configuration, 17 layout regions);
+- raw: a hand-written call — format the URL, ``json.dumps`` the same wire dict (checked to be
+  the same bytes), send with the same headers and auth, ``json.loads`` the answer.
+
+The figure is ours / raw per call (median of per-round ratios; aim: at most 1.3x). A breakdown
+of the pure parts (request building, response parsing) says where the difference comes from.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import anyio
+import httpx
+from agora_recording import Mode, RecordingClient, converter
+from agora_recording._protocol import Endpoint, build_request, parse_response
+
+from . import _payloads as p
+from ._harness import BenchResult, Ratio, Row, compare_async, fmt_seconds, ratio
+from ._profile import Profile, profiled_async
+
+__all__ = ["NAME", "run"]
+
+NAME: Final = "overhead"
+AIM: Final = 1.3
+_HEADERS: Final = {"content-type": "application/json", "x-request-id": "benchmark"}
+
+
+class _CannedService:
+    """The mock transport's handler: canned answers, and the last body each path received."""
+
+    def __init__(self) -> None:
+        self.query = p.dumps(p.mix_query_wire())
+        self.start = p.dumps(p.start_response_wire())
+        self.bodies: list[bytes] = []
+        self.keep = False
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.keep:
+            self.bodies.append(request.content)
+        content = self.start if request.url.path.endswith("/start") else self.query
+        return httpx.Response(200, content=content, headers=_HEADERS)
+
+
+def _raw_calls(
+    http: httpx.AsyncClient, start_wire: dict[str, Any]
+) -> tuple[Callable[[], Awaitable[object]], Callable[[], Awaitable[object]]]:
+    """A hand-written client for the same two calls: f-string URLs, json.dumps/json.loads."""
+    auth = httpx.BasicAuth(p.CUSTOMER_ID, p.CUSTOMER_SECRET)
+    get_headers = {"Accept": "application/json", "User-Agent": "raw-httpx-benchmark"}
+    post_headers = {**get_headers, "Content-Type": "application/json;charset=utf-8"}
+    app, rid, sid, cname, uid = p.APP_ID, p.RESOURCE_ID, p.SID, p.CNAME, p.UID
+
+    async def raw_query() -> object:
+        url = (
+            f"{p.BASE_URL}/v1/apps/{app}/cloud_recording/resourceid/{rid}/sid/{sid}/mode/mix/query"
+        )
+        response = await http.get(url, headers=get_headers, auth=auth)
+        if response.status_code != 200:
+            raise RuntimeError(response.status_code)
+        return json.loads(response.content)
+
+    async def raw_start() -> object:
+        url = f"{p.BASE_URL}/v1/apps/{app}/cloud_recording/resourceid/{rid}/mode/mix/start"
+        body = {"cname": cname, "uid": uid, "clientRequest": start_wire}
+        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        response = await http.post(url, content=content, headers=post_headers, auth=auth)
+        if response.status_code != 200:
+            raise RuntimeError(response.status_code)
+        return json.loads(response.content)
+
+    return raw_query, raw_start
+
+
+def _breakdown(number: int) -> dict[str, float]:
+    """Seconds per call of the pure steps on each side (no I/O)."""
+    config = p.mix_start_config()
+    start_wire = converter.unstructure(config)
+    handle = p.handle()
+    query_bytes = p.dumps(p.mix_query_wire())
+    start_bytes = p.dumps(p.start_response_wire())
+    steps: dict[str, Callable[[], object]] = {
+        "ours: build_request(query)": lambda: build_request(
+            Endpoint.QUERY, p.APP_ID, handle=handle
+        ),
+        "ours: parse_response(query)": lambda: parse_response(
+            Endpoint.QUERY, 200, _HEADERS, query_bytes
+        ),
+        "ours: build_request(start) [unstructure+validate+encode]": lambda: build_request(
+            Endpoint.START,
+            p.APP_ID,
+            resource_id=p.RESOURCE_ID,
+            mode=Mode.MIX,
+            cname=p.CNAME,
+            uid=p.UID,
+            config=config,
+        ),
+        "ours: converter.unstructure(start config)": lambda: converter.unstructure(config),
+        "ours: parse_response(start)": lambda: parse_response(
+            Endpoint.START, 200, _HEADERS, start_bytes
+        ),
+        "raw: json.loads(query)": lambda: json.loads(query_bytes),
+        "raw: json.dumps(start body)": lambda: json.dumps(
+            {"cname": p.CNAME, "uid": p.UID, "clientRequest": start_wire},
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode(),
+    }
+    result: dict[str, float] = {}
+    for name, step in steps.items():
+        for _ in range(number // 10):
+            step()
+        best = float("inf")
+        for _ in range(5):
+            began = time.perf_counter()
+            for _ in range(number):
+                step()
+            best = min(best, (time.perf_counter() - began) / number)
+        result[name] = best
+    return result
+
+
+async def _measure(quick: bool) -> BenchResult:
+    rounds, number = (5, 100) if quick else (25, 400)
+    service = _CannedService()
+    config = p.mix_start_config()
+    start_wire = converter.unstructure(config)
+    handle = p.handle()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(service)) as http:
+        client = RecordingClient(
+            p.APP_ID,
+            p.CUSTOMER_ID,
+            p.CUSTOMER_SECRET,
+            base_url=p.BASE_URL,
+            http_client=http,
+            rate_limit=None,
+        )
+        raw_query, raw_start = _raw_calls(http, start_wire)
+
+        async def ours_query() -> object:
+            return await client.query(handle)
+
+        async def ours_start() -> object:
+            return await client.start(p.RESOURCE_ID, Mode.MIX, p.CNAME, p.UID, config)
+
+        # Both sides must send the very same body.
+        service.keep = True
+        await ours_start()
+        await raw_start()
+        service.keep = False
+        if service.bodies[0] != service.bodies[1]:
+            raise AssertionError("ours and raw send different start bodies")
+        body_size = len(service.bodies[0])
+
+        results: dict[str, Ratio] = {}
+        for label, ours, raw in (
+            ("query", ours_query, raw_query),
+            ("start", ours_start, raw_start),
+        ):
+            timings = await compare_async(
+                [("ours", ours), ("raw httpx", raw)], rounds=rounds, number=number
+            )
+            results[label] = ratio(timings, "ours", "raw httpx", number)
+
+        profiles: dict[str, Profile] = {}
+        for label, ours in (("query", ours_query), ("start", ours_start)):
+            if results[label].median > AIM or not quick:
+
+                async def loop(call: Callable[[], Awaitable[object]] = ours) -> None:
+                    for _ in range(number * (2 if quick else 8)):
+                        await call()
+
+                profiles[label] = await profiled_async(loop)
+
+    breakdown = _breakdown(200 if quick else 2000)
+    rows: list[Row] = []
+    notes: list[str] = []
+    for label, result in results.items():
+        extra = result.per_op("ours") - result.per_op("other")
+        rows.append(
+            Row(
+                benchmark=NAME,
+                measure=f"client.{label}() per call: ours / raw httpx",
+                value=result.median,
+                unit="x",
+                context=f"{result.context()}; ours adds {fmt_seconds(extra)}/call",
+                aim=f"<= {AIM}x",
+                met=result.median <= AIM,
+            )
+        )
+        profile = profiles.get(label)
+        if profile is not None:
+            # Leave out the call chain itself (query -> _call -> _send...): it holds everything.
+            parts = [
+                (name, share)
+                for name, share in profile.inclusive_share(40, within="agora_recording")
+                if share < 0.8
+            ][:6]
+            packages = ", ".join(
+                f"{name} {share:.0%}" for name, share in profile.package_shares()[:5]
+            )
+            scopes = [
+                (name, share)
+                for name, share in profile.inclusive_share(40, within="anyio/")
+                if share < 0.8
+            ][:3]
+            notes.append(
+                f"ours, {label}: by package {packages}; inclusive in our code: "
+                + ", ".join(f"{name} {share:.0%}" for name, share in parts)
+                + "; in anyio: "
+                + ", ".join(f"{name} {share:.0%}" for name, share in scopes)
+            )
+    notes.append(
+        "pure steps per call: "
+        + ", ".join(f"{name} {fmt_seconds(seconds)}" for name, seconds in breakdown.items())
+    )
+    return BenchResult(
+        rows=rows,
+        details={
+            "ratios": {label: result.as_json() for label, result in results.items()},
+            "start_body_bytes": body_size,
+            "pure_steps_seconds_per_call": breakdown,
+            "profiles": {label: profile.as_json() for label, profile in profiles.items()},
+        },
+        notes=notes,
+    )
+
+
+def run(quick: bool) -> BenchResult:
+    """Measure per-call overhead; ``quick`` uses few rounds."""
+    return anyio.run(_measure, quick, backend="asyncio")
