@@ -10,6 +10,11 @@ Timeouts: every attempt gets ``timeout`` seconds (``stop_timeout`` for stop, who
 form waits for uploads, documented to take up to 20 s), and the whole call, retries and backoff
 included, gets ``call_timeout`` seconds (stop: at least three full attempts). The budget starts
 once the first attempt has its rate-limit slot, so queueing behind other calls does not eat it.
+Each attempt's ``timeout`` is enforced twice: httpx applies it to every connect, read, write and
+pool wait, and a cancel scope with that deadline bounds the attempt as a whole, since a server
+that trickles bytes can keep each read under httpx's limit forever. An attempt never gets more
+than what is left of the call's budget (but at least ``_MIN_ATTEMPT_TIMEOUT``), so ``timeout``
+must not exceed ``call_timeout``.
 
 Logged (to ``logging.getLogger("agora_recording")``): endpoint, host, attempt, status, code,
 elapsed time, a truncated resource ID, sid and request ID. Never bodies, headers or secrets.
@@ -168,6 +173,12 @@ class RecordingClient:
             else httpx.AsyncClient(timeout=httpx.Timeout(self.timeout), follow_redirects=False)
         )
         self._user_agent = _user_agent()
+        # Per-request constants, built once: the host name of each base URL (for log lines and
+        # errors) and the two header sets (with and without a JSON body).
+        self._host_names = {base: httpx.URL(base).host for base in self.hosts}
+        accept = {"Accept": "application/json", "User-Agent": self._user_agent}
+        self._headers_get = accept
+        self._headers_json = {**accept, "Content-Type": "application/json;charset=utf-8"}
         self._closed = False
         self._acquired_at: OrderedDict[str, float] = OrderedDict()
 
@@ -404,17 +415,19 @@ class RecordingClient:
         label: str,
     ) -> T:
         self._ensure_open()
-        host = httpx.URL(base).host
-        headers = {"Accept": "application/json", "User-Agent": self._user_agent}
-        if spec.body is not None:
-            headers["Content-Type"] = "application/json;charset=utf-8"
+        host = self._host_names[base]
+        headers = self._headers_get if spec.body is None else self._headers_json
         request = self._http.build_request(
             spec.method, base + spec.path, content=spec.body, headers=headers, timeout=seconds
         )
         began = anyio.current_time()
         try:
-            with anyio.fail_after(seconds):
+            # The attempt's own deadline (see the module docstring). A bare cancel scope costs
+            # less than ``anyio.fail_after``, which wraps the same scope in a generator.
+            with anyio.CancelScope(deadline=began + seconds) as scope:
                 response = await self._http.send(request, auth=self._auth)
+            if scope.cancelled_caught:
+                raise TimeoutError
         except httpx.HTTPError as exc:
             logger.debug(
                 "%s attempt %d on %s: %s after %.3f s",

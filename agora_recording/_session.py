@@ -25,9 +25,13 @@ and costs nothing), so there is nothing to stop either.
 
 **In the background.** One task in one anyio task group per session polls ``query``: first
 ``first_poll_delay`` seconds after ``start`` (the service recommends about 5 s; 0 for an adopted
-recording), then every ``poll_interval`` seconds, each poll bounded by ``poll_timeout``. The
-poller never raises: it records ``last_query``, ``status`` and ``files``, feeds
-``status_changes()`` iterators and the ``on_status`` callback, and watches for failure.
+recording) plus a random jitter in ``[0, poll_jitter]``, then every ``poll_interval`` seconds,
+each poll bounded by ``poll_timeout``. The jitter (default ``min(1 s, poll_interval / 10)``; 0
+turns it off; adopted recordings default to 0, polling at once) keeps sessions started in the same
+instant from polling in lockstep, which would queue their queries behind one another on the shared
+client and its rate limit at every interval. The poller never raises: it records
+``last_query``, ``status`` and ``files``, feeds ``status_changes()`` iterators and the
+``on_status`` callback, and watches for failure.
 
 **Failure detection** (noticed at the next poll after it happens):
 
@@ -83,6 +87,7 @@ from __future__ import annotations
 import enum
 import logging
 import math
+import random
 import sys
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -144,6 +149,12 @@ _log = logging.getLogger("agora_recording.session")
 #: notice a death within a quarter of a minute, rarely enough that 50 sessions (the default
 #: concurrency quota) use a third of the App ID's 10 requests per second.
 DEFAULT_POLL_INTERVAL: Final = 15.0
+
+#: The default first-poll jitter: a tenth of the poll interval, at most a second. Enough to spread
+#: a burst of sessions started together (1,000 aligned sessions otherwise queue ~100 ms deep at
+#: every poll) while keeping the first poll close to ``first_poll_delay``.
+POLL_JITTER_SHARE: Final = 0.1
+MAX_POLL_JITTER: Final = 1.0
 
 _HEALTHY: Final = frozenset({RecordingStatus.ALL_COMPONENTS_READY, RecordingStatus.IN_PROGRESS})
 _EXITING: Final = frozenset(
@@ -262,6 +273,9 @@ class RecordingSession:
       ``acquire_config``: extra acquire options (region, ``resourceExpiredHour``...).
     - ``poll_interval``: seconds between polls; default 15 s, or half of
       ``recordingConfig.maxIdleTime`` when that is shorter. ``first_poll_delay``: 5 s.
+    - ``poll_jitter``: the first poll waits a further random ``[0, poll_jitter]`` seconds so
+      sessions started together do not poll together; default ``min(1, poll_interval / 10)``,
+      0 for none (and for `adopt`, unless given).
     - ``poll_timeout`` (15 s): deadline of one poll, retries included.
     - ``start_timeout`` (90 s): the recorder must reach status 4 or 5 within it.
     - ``failover_grace`` (120 s): how long ``query`` may answer 404 before the recording counts
@@ -299,6 +313,7 @@ class RecordingSession:
         "_outcome",
         "_poll_errors",
         "_poll_interval",
+        "_poll_jitter",
         "_poll_scope",
         "_poll_timeout",
         "_polls",
@@ -330,6 +345,7 @@ class RecordingSession:
         acquire_config: AcquireConfig | None = None,
         poll_interval: float | None = None,
         first_poll_delay: float = 5.0,
+        poll_jitter: float | None = None,
         poll_timeout: float = 15.0,
         start_timeout: float = 90.0,
         failover_grace: float = 120.0,
@@ -347,6 +363,8 @@ class RecordingSession:
             raise ValueError("poll_timeout, start_timeout and stop_timeout must be positive")
         if first_poll_delay < 0 or failover_grace < 0:
             raise ValueError("first_poll_delay and failover_grace must be >= 0")
+        if poll_jitter is not None and not poll_jitter >= 0:
+            raise ValueError("poll_jitter must be >= 0")
         if max_poll_errors < 1:
             raise ValueError("max_poll_errors must be at least 1")
         self._client = client
@@ -359,6 +377,11 @@ class RecordingSession:
             poll_interval if poll_interval is not None else _default_poll_interval(config)
         )
         self._first_poll_delay = first_poll_delay
+        self._poll_jitter = (
+            poll_jitter
+            if poll_jitter is not None
+            else min(MAX_POLL_JITTER, POLL_JITTER_SHARE * self._poll_interval)
+        )
         self._poll_timeout = poll_timeout
         self._start_timeout = start_timeout
         self._failover_grace = failover_grace
@@ -404,6 +427,7 @@ class RecordingSession:
         ``options`` are the constructor's keyword options; ``start_timeout`` counts from adoption.
         """
         options.setdefault("first_poll_delay", 0.0)
+        options.setdefault("poll_jitter", 0.0)
         session = cls(
             client, cname=handle.cname, uid=handle.uid, mode=handle.mode, config=None, **options
         )
@@ -617,7 +641,7 @@ class RecordingSession:
     async def _poll_loop(self) -> None:
         """Poll until failure or cancellation; never raises (a crash is logged and ends polling)."""
         assert self._poll_scope is not None
-        delay = self._first_poll_delay
+        delay = self._first_poll_delay + self._poll_jitter * random.random()
         with self._poll_scope:
             try:
                 while True:

@@ -205,8 +205,10 @@ def _int_in(bounds: Bounds) -> _Rule:
 def _one_of(values: Sequence[str | int], where: str = "") -> _Rule:
     """Membership that keeps JSON kinds apart: ``true`` is not ``1`` and ``"1"`` is not ``1``."""
 
+    strings = isinstance(values[0], str)
+
     def accepts(value: object) -> bool:
-        same_kind = isinstance(value, str) if isinstance(values[0], str) else _is_int(value)
+        same_kind = isinstance(value, str) if strings else _is_int(value)
         return same_kind and value in values
 
     listed = ", ".join(_show(v) for v in values)
@@ -294,6 +296,57 @@ def _modes_text(modes: Sequence[str]) -> str:
     return " and ".join(modes) + (" mode" if len(modes) == 1 else " modes")
 
 
+# --- rules built once, at import (building one formats its message) -----------------------
+
+_R_VENDORS = _one_of(VENDORS)
+_R_STORAGE_REGION = _int_in(STORAGE_REGION)
+_R_STS_EXPIRATION = _int_in(STS_EXPIRATION)
+_R_SSE_VALUES = _one_of(SSE_VALUES)
+_R_CHANNEL_TYPES = _one_of(CHANNEL_TYPES)
+_R_STREAM_TYPES = _one_of(STREAM_TYPES)
+_R_STREAM_MODES = _one_of(STREAM_MODES)
+_R_DECRYPTION_MODES = _one_of(DECRYPTION_MODES)
+_R_AUDIO_PROFILES = _one_of(AUDIO_PROFILES)
+_R_VIDEO_STREAM_TYPES = _one_of(VIDEO_STREAM_TYPES)
+_R_MAX_IDLE_TIME = _int_in(MAX_IDLE_TIME)
+_R_SUBSCRIBE_UID_GROUPS = _one_of(SUBSCRIBE_UID_GROUPS)
+_R_TRANSCODING_SIDE = _int_in(TRANSCODING_SIDE)
+_R_TRANSCODING_FPS = _int_in(TRANSCODING_FPS)
+_R_TRANSCODING_BITRATE = _int_in(TRANSCODING_BITRATE)
+_R_MIXED_VIDEO_LAYOUTS = _one_of(MIXED_VIDEO_LAYOUTS)
+_R_RENDER_MODES = _one_of(RENDER_MODES)
+_R_HTTP_SCHEMES = _url(HTTP_SCHEMES)
+_R_AV_FILE_TYPES = _one_of(AV_FILE_TYPES)
+_R_CONFIG_ERROR_HANDLE_POLICIES = _one_of(CONFIG_ERROR_HANDLE_POLICIES)
+_R_WEB_VIDEO_SIDE = _int_in(WEB_VIDEO_SIDE)
+_R_MAX_RECORDING_HOUR = _int_in(MAX_RECORDING_HOUR)
+_R_WEB_VIDEO_BITRATE = _int_in(WEB_VIDEO_BITRATE)
+_R_WEB_VIDEO_FPS = _int_in(WEB_VIDEO_FPS)
+_R_MAX_VIDEO_DURATION = _int_in(MAX_VIDEO_DURATION)
+_R_READY_TIMEOUT = _int_in(READY_TIMEOUT)
+_R_RTMP_SCHEMES = _url(RTMP_SCHEMES)
+_R_COMBINATION_POLICIES = _one_of(COMBINATION_POLICIES)
+_R_TRANS_MODES = _one_of(TRANS_MODES)
+_R_CONTAINER_FORMATS = _one_of(CONTAINER_FORMATS)
+_R_SAMPLE_RATES = _one_of(SAMPLE_RATES)
+_R_AUDIO_CHANNELS = _one_of(AUDIO_CHANNELS)
+_R_SCENES = _one_of(SCENES)
+_R_RESOURCE_EXPIRED_HOUR = _int_in(RESOURCE_EXPIRED_HOUR)
+_R_ACQUIRE_REGIONS = _one_of(ACQUIRE_REGIONS)
+_R_REGION_AFFINITIES = _one_of(REGION_AFFINITIES)
+_R_CAPTURE_INTERVAL = _int_in(CAPTURE_INTERVAL)
+_R_CAPTURE_INTERVAL_LENIENT = _int_in(CAPTURE_INTERVAL_LENIENT)
+_R_WEB_SERVICES = _one_of((WEB_RECORDER_SERVICE, RTMP_PUBLISH_SERVICE), " in web mode")
+_R_MIX_SERVICES = _one_of((ALIYUN_VOD_SERVICE,), " in mix mode")
+_R_ANY_SERVICES = _one_of((WEB_RECORDER_SERVICE, RTMP_PUBLISH_SERVICE, ALIYUN_VOD_SERVICE))
+_R_SERVICE_ERROR_HANDLE_POLICIES: Final = MappingProxyType(
+    {
+        name: _one_of(policies, f" for {name}")
+        for name, policies in SERVICE_ERROR_HANDLE_POLICIES.items()
+    }
+)
+
+
 # --- the walker -------------------------------------------------------------------------------
 
 
@@ -336,13 +389,16 @@ class _Checker:
         required: bool = False,
         when: str = "",
     ) -> Any:
-        field = _at(path, key)
+        # The field path is only built when a rule fails: valid bodies are the common case.
         value = obj.get(key)
         if value is None:
             if required:
-                self.missing(field, rule.text, when)
+                self.missing(_at(path, key), rule.text, when)
             return None
-        return value if self.value(value, field, rule) else None
+        if rule.accepts(value):
+            return value
+        self.fail(_at(path, key), rule.text, value)
+        return None
 
     def as_mapping(self, value: object, field: str) -> Mapping[str, Any] | None:
         if isinstance(value, Mapping):
@@ -353,13 +409,15 @@ class _Checker:
     def mapping(
         self, obj: Mapping[str, Any], key: str, path: str, *, required: bool = False, when: str = ""
     ) -> Mapping[str, Any] | None:
-        field = _at(path, key)
         value = obj.get(key)
         if value is None:
             if required:
-                self.missing(field, "must be an object", when)
+                self.missing(_at(path, key), "must be an object", when)
             return None
-        return self.as_mapping(value, field)
+        if isinstance(value, Mapping):
+            return value
+        self.fail(_at(path, key), "must be an object", value)
+        return None
 
     def array(
         self,
@@ -373,23 +431,25 @@ class _Checker:
         required: bool = False,
     ) -> Sequence[Any] | None:
         """A list with ``low``..``high`` items, each passing ``item`` when one is given."""
-        field = _at(path, key)
-        shape = "must be " + _count_text(low, high)
         value = obj.get(key)
         if value is None:
             if required:
-                self.missing(field, shape, "")
+                self.missing(_at(path, key), "must be " + _count_text(low, high), "")
             return None
         if not isinstance(value, (list, tuple)):
-            self.fail(field, shape, value)
+            self.fail(_at(path, key), "must be " + _count_text(low, high), value)
             return None
         if len(value) < low or (high is not None and len(value) > high):
-            self.fail(field, f"{shape}, got {len(value)}")
+            self.fail(_at(path, key), f"must be {_count_text(low, high)}, got {len(value)}")
             return None
         if item is None:
             return value
-        good = [self.value(entry, f"{field}[{i}]", item) for i, entry in enumerate(value)]
-        return value if all(good) else None
+        good = True
+        for index, entry in enumerate(value):
+            if not item.accepts(entry):
+                self.fail(f"{_at(path, key)}[{index}]", item.text, entry)
+                good = False
+        return value if good else None
 
     def allowed_in(
         self, mode: str | None, obj: Mapping[str, Any], key: str, path: str, modes: Sequence[str]
@@ -412,19 +472,24 @@ class _Checker:
 # --- envelope ---------------------------------------------------------------------------------
 
 
+_WEB_CNAME_RULE: Final = f"must be a non-empty string of at most {WEB_CNAME_MAX_BYTES} bytes"
+_CHANNEL_CNAME_RULE: Final = (
+    f"must be a non-empty string of at most {CNAME_MAX_BYTES} bytes"
+    f' of a-z, A-Z, 0-9, space and the symbols "{CNAME_PUNCTUATION}"'
+)
+
+
 def _cname_problem(value: object, mode: str | None) -> str | None:
     """The rule ``value`` breaks as a channel name in ``mode``, or None."""
     channel = mode in ("individual", "mix")
     limit = CNAME_MAX_BYTES if channel else WEB_CNAME_MAX_BYTES
-    rule = f"must be a non-empty string of at most {limit} bytes"
-    if channel:
-        rule += f' of a-z, A-Z, 0-9, space and the symbols "{CNAME_PUNCTUATION}"'
+    rule = _CHANNEL_CNAME_RULE if channel else _WEB_CNAME_RULE
     if not isinstance(value, str) or not value:
         return f"{rule}, got {_show(value)}"
     size = len(value.encode("utf-8", "surrogatepass"))
     if size > limit:
         return f"{rule}, got {size} bytes"
-    if channel:
+    if channel and not CNAME_CHARACTERS.issuperset(value):
         for index, char in enumerate(value):
             if char not in CNAME_CHARACTERS:
                 return f"{rule}, got {_show(char)} at index {index}"
@@ -471,11 +536,11 @@ def _storage_config(c: _Checker, parent: Mapping[str, Any], path: str, *, requir
     storage = c.mapping(parent, "storageConfig", path, required=required)
     if storage is None:
         return
-    vendor = c.get(storage, "vendor", field, _one_of(VENDORS), required=True)
-    c.get(storage, "region", field, _int_in(STORAGE_REGION), required=True)
+    vendor = c.get(storage, "vendor", field, _R_VENDORS, required=True)
+    c.get(storage, "region", field, _R_STORAGE_REGION, required=True)
     for key in ("bucket", "accessKey", "secretKey"):
         c.get(storage, key, field, _STRING, required=True)
-    for key, rule in (("stsToken", _STRING), ("stsExpiration", _int_in(STS_EXPIRATION))):
+    for key, rule in (("stsToken", _STRING), ("stsExpiration", _R_STS_EXPIRATION)):
         given = c.get(storage, key, field, rule)
         if given is not None and vendor is not None and vendor not in STS_VENDORS:
             c.fail(
@@ -495,7 +560,7 @@ def _storage_config(c: _Checker, parent: Mapping[str, Any], path: str, *, requir
     if params is None and storage.get("extensionParams") is None:
         params = {}
     if params is not None:
-        c.get(params, "sse", params_field, _one_of(SSE_VALUES))
+        c.get(params, "sse", params_field, _R_SSE_VALUES)
         c.get(params, "tag", params_field, _STRING)
         needs_endpoint = vendor == S3_COMPATIBLE_VENDOR
         when = "when vendor is 11 (S3-compatible storage)"
@@ -528,11 +593,11 @@ def _recording_config(
     config = c.mapping(request, "recordingConfig", path, required=required, when=f"in {mode} mode")
     if config is None:
         return None
-    c.get(config, "channelType", field, _one_of(CHANNEL_TYPES))
-    stream_types = c.get(config, "streamTypes", field, _one_of(STREAM_TYPES))
+    c.get(config, "channelType", field, _R_CHANNEL_TYPES)
+    stream_types = c.get(config, "streamTypes", field, _R_STREAM_TYPES)
     if c.allowed_in(mode, config, "streamMode", field, ("individual",)):
-        c.get(config, "streamMode", field, _one_of(STREAM_MODES))
-    decryption = c.get(config, "decryptionMode", field, _one_of(DECRYPTION_MODES))
+        c.get(config, "streamMode", field, _R_STREAM_MODES)
+    decryption = c.get(config, "decryptionMode", field, _R_DECRYPTION_MODES)
     needs_secret = decryption is not None and decryption != 0
     when = "when decryptionMode is not 0"
     c.get(config, "secret", field, _STRING, required=needs_secret, when=when)
@@ -540,9 +605,9 @@ def _recording_config(
     when = "when decryptionMode is 7 or 8"
     c.get(config, "salt", field, _STRING, required=needs_salt, when=when)
     if c.allowed_in(mode, config, "audioProfile", field, ("mix",)):
-        c.get(config, "audioProfile", field, _one_of(AUDIO_PROFILES))
-    c.get(config, "videoStreamType", field, _one_of(VIDEO_STREAM_TYPES))
-    c.get(config, "maxIdleTime", field, _int_in(MAX_IDLE_TIME))
+        c.get(config, "audioProfile", field, _R_AUDIO_PROFILES)
+    c.get(config, "videoStreamType", field, _R_VIDEO_STREAM_TYPES)
+    c.get(config, "maxIdleTime", field, _R_MAX_IDLE_TIME)
     if c.allowed_in(mode, config, "transcodingConfig", field, ("mix",)):
         _transcoding_config(c, config, field)
     audio = _subscription_lists(c, config, field, "Audio")
@@ -551,7 +616,7 @@ def _recording_config(
         c.fail(_at(field, audio[0]), "must not be set when streamTypes is 1 (video only)")
     if stream_types == AUDIO_ONLY and video:
         c.fail(_at(field, video[0]), "must not be set when streamTypes is 0 (audio only)")
-    groups = _one_of(SUBSCRIBE_UID_GROUPS)
+    groups = _R_SUBSCRIBE_UID_GROUPS
     individual = mode == "individual"
     c.get(
         config, "subscribeUidGroup", field, groups, required=individual, when="in individual mode"
@@ -569,22 +634,22 @@ def _transcoding_config(c: _Checker, recording: Mapping[str, Any], path: str) ->
     config = c.mapping(recording, "transcodingConfig", path)
     if config is None:
         return
-    width = c.get(config, "width", field, _int_in(TRANSCODING_SIDE))
-    height = c.get(config, "height", field, _int_in(TRANSCODING_SIDE))
+    width = c.get(config, "width", field, _R_TRANSCODING_SIDE)
+    height = c.get(config, "height", field, _R_TRANSCODING_SIDE)
     if width is not None and height is not None and width * height > TRANSCODING_MAX_PIXELS:
         c.fail(
             field,
             f"width * height must be at most {TRANSCODING_MAX_PIXELS} (1920 * 1080), "
             f"got {width} * {height}",
         )
-    c.get(config, "fps", field, _int_in(TRANSCODING_FPS))
-    c.get(config, "bitrate", field, _int_in(TRANSCODING_BITRATE))
+    c.get(config, "fps", field, _R_TRANSCODING_FPS)
+    c.get(config, "bitrate", field, _R_TRANSCODING_BITRATE)
     _layout(c, config, field)
 
 
 def _layout(c: _Checker, obj: Mapping[str, Any], path: str) -> None:
     """§3.2.4-§3.4: the layout fields shared by transcodingConfig and updateLayout."""
-    layout = c.get(obj, "mixedVideoLayout", path, _one_of(MIXED_VIDEO_LAYOUTS))
+    layout = c.get(obj, "mixedVideoLayout", path, _R_MIXED_VIDEO_LAYOUTS)
     vertical = layout == VERTICAL_LAYOUT
     when = "when mixedVideoLayout is 2"
     c.get(obj, "maxResolutionUid", path, _UID, required=vertical, when=when)
@@ -607,7 +672,7 @@ def _layout_region(c: _Checker, item: object, field: str) -> None:
     for key in ("x_axis", "y_axis", "width", "height"):
         c.get(region, key, field, _UNIT, required=True)
     c.get(region, "alpha", field, _UNIT)
-    c.get(region, "render_mode", field, _one_of(RENDER_MODES))
+    c.get(region, "render_mode", field, _R_RENDER_MODES)
 
 
 def _user_background(c: _Checker, item: object, field: str) -> None:
@@ -615,8 +680,8 @@ def _user_background(c: _Checker, item: object, field: str) -> None:
     if background is None:
         return
     c.get(background, "uid", field, _UID, required=True)
-    c.get(background, "image_url", field, _url(HTTP_SCHEMES), required=True)
-    c.get(background, "render_mode", field, _one_of(RENDER_MODES))
+    c.get(background, "image_url", field, _R_HTTP_SCHEMES, required=True)
+    c.get(background, "render_mode", field, _R_RENDER_MODES)
 
 
 # --- recordingFileConfig, snapshotConfig ------------------------------------------------------
@@ -628,7 +693,7 @@ def _recording_file_config(c: _Checker, request: Mapping[str, Any], path: str) -
     config = c.mapping(request, "recordingFileConfig", path)
     if config is None:
         return
-    types = c.array(config, "avFileType", field, _one_of(AV_FILE_TYPES), low=1)
+    types = c.array(config, "avFileType", field, _R_AV_FILE_TYPES, low=1)
     if types is not None and "mp4" in types and "hls" not in types:
         c.fail(_at(field, "avFileType"), 'must include "hls" when it includes "mp4"')
 
@@ -647,8 +712,8 @@ def _snapshot_config(
     config = c.mapping(request, "snapshotConfig", path)
     if config is None:
         return
-    interval = CAPTURE_INTERVAL_LENIENT if c.lenient else CAPTURE_INTERVAL
-    c.get(config, "captureInterval", field, _int_in(interval))
+    interval = _R_CAPTURE_INTERVAL_LENIENT if c.lenient else _R_CAPTURE_INTERVAL
+    c.get(config, "captureInterval", field, interval)
     c.get(config, "fileType", field, _JPG_ONLY, required=True)
     if recording is None:
         return
@@ -686,18 +751,18 @@ def _extension_service_config(
     config = c.mapping(request, key, path, required=mode == "web", when="in web mode")
     if config is None:
         return
-    c.get(config, "errorHandlePolicy", field, _one_of(CONFIG_ERROR_HANDLE_POLICIES))
+    c.get(config, "errorHandlePolicy", field, _R_CONFIG_ERROR_HANDLE_POLICIES)
     c.get(config, "apiVersion", field, _STRING)
     services_field = _at(field, "extensionServices")
     services = c.array(
         config, "extensionServices", field, low=1, high=EXTENSION_SERVICES_MAX, required=True
     )
     if mode == "web":
-        names = _one_of((WEB_RECORDER_SERVICE, RTMP_PUBLISH_SERVICE), " in web mode")
+        names = _R_WEB_SERVICES
     elif mode == "mix":
-        names = _one_of((ALIYUN_VOD_SERVICE,), " in mix mode")
+        names = _R_MIX_SERVICES
     else:
-        names = _one_of((WEB_RECORDER_SERVICE, RTMP_PUBLISH_SERVICE, ALIYUN_VOD_SERVICE))
+        names = _R_ANY_SERVICES
     seen: list[str] = []
     for index, item in enumerate(services or ()):
         item_field = f"{services_field}[{index}]"
@@ -718,9 +783,9 @@ def _extension_service(c: _Checker, item: object, field: str, names: _Rule) -> s
     if service is None:
         return None
     name: str | None = c.get(service, "serviceName", field, names, required=True)
-    policies = SERVICE_ERROR_HANDLE_POLICIES.get(name or "")
+    policies = _R_SERVICE_ERROR_HANDLE_POLICIES.get(name or "")
     if policies is not None:
-        c.get(service, "errorHandlePolicy", field, _one_of(policies, f" for {name}"))
+        c.get(service, "errorHandlePolicy", field, policies)
     param = c.mapping(service, "serviceParam", field, required=True)
     param_field = _at(field, "serviceParam")
     if param is not None and name == WEB_RECORDER_SERVICE:
@@ -732,23 +797,23 @@ def _extension_service(c: _Checker, item: object, field: str, names: _Rule) -> s
 
 def _web_recorder_param(c: _Checker, param: Mapping[str, Any], field: str) -> None:
     """§3.2.8 ``serviceParam`` of ``web_recorder_service``."""
-    c.get(param, "url", field, _url(HTTP_SCHEMES), required=True)
-    c.get(param, "audioProfile", field, _one_of(AUDIO_PROFILES), required=True)
-    width = c.get(param, "videoWidth", field, _int_in(WEB_VIDEO_SIDE), required=True)
-    height = c.get(param, "videoHeight", field, _int_in(WEB_VIDEO_SIDE), required=True)
+    c.get(param, "url", field, _R_HTTP_SCHEMES, required=True)
+    c.get(param, "audioProfile", field, _R_AUDIO_PROFILES, required=True)
+    width = c.get(param, "videoWidth", field, _R_WEB_VIDEO_SIDE, required=True)
+    height = c.get(param, "videoHeight", field, _R_WEB_VIDEO_SIDE, required=True)
     if width is not None and height is not None and width * height > WEB_VIDEO_MAX_PIXELS:
         c.fail(
             field,
             f"videoWidth * videoHeight must be at most {WEB_VIDEO_MAX_PIXELS} (1920 * 1080), "
             f"got {width} * {height}",
         )
-    c.get(param, "maxRecordingHour", field, _int_in(MAX_RECORDING_HOUR), required=True)
-    c.get(param, "videoBitrate", field, _int_in(WEB_VIDEO_BITRATE))
-    c.get(param, "videoFps", field, _int_in(WEB_VIDEO_FPS))
+    c.get(param, "maxRecordingHour", field, _R_MAX_RECORDING_HOUR, required=True)
+    c.get(param, "videoBitrate", field, _R_WEB_VIDEO_BITRATE)
+    c.get(param, "videoFps", field, _R_WEB_VIDEO_FPS)
     c.get(param, "mobile", field, _BOOL)
-    c.get(param, "maxVideoDuration", field, _int_in(MAX_VIDEO_DURATION))
+    c.get(param, "maxVideoDuration", field, _R_MAX_VIDEO_DURATION)
     c.get(param, "onhold", field, _BOOL)
-    c.get(param, "readyTimeout", field, _int_in(READY_TIMEOUT))
+    c.get(param, "readyTimeout", field, _R_READY_TIMEOUT)
 
 
 def _rtmp_outputs(c: _Checker, obj: Mapping[str, Any], path: str) -> None:
@@ -758,7 +823,7 @@ def _rtmp_outputs(c: _Checker, obj: Mapping[str, Any], path: str) -> None:
         item_field = f"{_at(path, 'outputs')}[{index}]"
         output = c.as_mapping(item, item_field)
         if output is not None:
-            c.get(output, "rtmpUrl", item_field, _url(RTMP_SCHEMES), required=True)
+            c.get(output, "rtmpUrl", item_field, _R_RTMP_SCHEMES, required=True)
 
 
 # --- appsCollection, transcodeOptions ---------------------------------------------------------
@@ -771,7 +836,7 @@ def _postponed_transcoding(
     apps = c.mapping(request, "appsCollection", path)
     if apps is not None:
         apps_field = _at(path, "appsCollection")
-        c.get(apps, "combinationPolicy", apps_field, _one_of(COMBINATION_POLICIES))
+        c.get(apps, "combinationPolicy", apps_field, _R_COMBINATION_POLICIES)
     if not c.allowed_in(mode, request, "transcodeOptions", path, ("individual",)):
         return
     field = _at(path, "transcodeOptions")
@@ -782,19 +847,19 @@ def _postponed_transcoding(
     trans_mode = None
     if trans is not None:
         trans_field = _at(field, "transConfig")
-        trans_mode = c.get(trans, "transMode", trans_field, _one_of(TRANS_MODES), required=True)
+        trans_mode = c.get(trans, "transMode", trans_field, _R_TRANS_MODES, required=True)
     container = c.mapping(options, "container", field)
     if container is not None:
         container_field = _at(field, "container")
-        fmt = c.get(container, "format", container_field, _one_of(CONTAINER_FORMATS))
+        fmt = c.get(container, "format", container_field, _R_CONTAINER_FORMATS)
         if trans_mode == POSTPONE_TRANSCODING and fmt not in (None, "mp4"):
             c.fail(_at(container_field, "format"), 'must be "mp4" for postponeTranscoding', fmt)
     audio = c.mapping(options, "audio", field)
     if audio is not None:
         audio_field = _at(field, "audio")
-        c.get(audio, "sampleRate", audio_field, _one_of(SAMPLE_RATES))
+        c.get(audio, "sampleRate", audio_field, _R_SAMPLE_RATES)
         c.get(audio, "bitrate", audio_field, _STRING)
-        c.get(audio, "channels", audio_field, _one_of(AUDIO_CHANNELS))
+        c.get(audio, "channels", audio_field, _R_AUDIO_CHANNELS)
 
 
 # --- one function per endpoint ----------------------------------------------------------------
@@ -823,16 +888,16 @@ def _acquire(c: _Checker, mode: object, body: object, start_parameter: bool = Tr
     if request is None:
         return
     path = "clientRequest"
-    c.get(request, "scene", path, _one_of(SCENES))
-    c.get(request, "resourceExpiredHour", path, _int_in(RESOURCE_EXPIRED_HOUR))
+    c.get(request, "scene", path, _R_SCENES)
+    c.get(request, "resourceExpiredHour", path, _R_RESOURCE_EXPIRED_HOUR)
     if start_parameter:
         start = c.mapping(request, "startParameter", path)
         if start is not None:
             start_mode = hint or _scene_mode(request)
             _start_request(c, start_mode, start, _at(path, "startParameter"))
     c.array(request, "excludeResourceIds", path, _STRING)
-    c.get(request, "region", path, _one_of(ACQUIRE_REGIONS))
-    c.get(request, "regionAffinity", path, _one_of(REGION_AFFINITIES))
+    c.get(request, "region", path, _R_ACQUIRE_REGIONS)
+    c.get(request, "regionAffinity", path, _R_REGION_AFFINITIES)
 
 
 def _start(c: _Checker, mode: object, body: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any, NoReturn
 
 import anyio
@@ -10,6 +11,7 @@ import anyio.lowlevel
 import httpx
 import pytest
 import stamina
+from agora_recording._client import RecordingClient
 from agora_recording._ratelimit import RateLimiter
 from agora_recording._retry import RetryPolicy, call_with_retries, describe_failure, moves_host
 from agora_recording.enums import Mode, Region
@@ -135,6 +137,29 @@ async def test_read_timeout_is_a_retried_transport_error() -> None:
         response = await client.acquire(CNAME, UID)
     assert response.resource_id == RESOURCE_ID
     assert len(script.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_trickling_answer_is_cut_off_by_the_attempt_deadline() -> None:
+    """A body that starts but never ends is cut off at each attempt's own deadline."""
+    requests: list[httpx.Request] = []
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b"{"
+        await anyio.sleep_forever()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(200, content=trickle())
+
+    transport = httpx.MockTransport(handler)  # a mock transport enforces no httpx timeouts
+    async with httpx.AsyncClient(transport=transport) as http:
+        client = RecordingClient(
+            "app", "id", "secret", http_client=http, rate_limit=None, timeout=0.1
+        )
+        with pytest.raises(TransportError, match=r"timed out after 0\.1 s"):
+            await client.acquire(CNAME, UID)
+    assert len(requests) == 3  # every attempt (stamina's testing mode allows three) timed out
 
 
 @pytest.mark.anyio

@@ -17,6 +17,7 @@ import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -199,6 +200,7 @@ class Kit:
         options.setdefault("config", mix_config())
         options.setdefault("clock", self.timeline.now)
         options.setdefault("sleep", self.timeline.sleep)
+        options.setdefault("poll_jitter", 0.0)  # the timelines below assert exact poll times
         if options.pop("publisher", True):
             self.service.channel(options["cname"]).publish(7)
         return RecordingSession(self.client, **options)
@@ -673,6 +675,37 @@ async def test_persistent_poll_errors_fail_the_session(kit: Kit) -> None:
     assert session.outcome.reason is EndReason.UNOBSERVABLE
     assert session.poll_errors == 3
     assert kit.count("stop", session) == 1
+
+
+@pytest.mark.anyio
+async def test_default_jitter_delays_the_first_poll_by_up_to_a_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """By default the first poll waits first_poll_delay plus a random share of 1 s."""
+    monkeypatch.setattr("agora_recording._session.random", SimpleNamespace(random=lambda: 0.75))
+    async with make_kit() as kit:
+        session = kit.session(poll_jitter=None, first_poll_delay=5, poll_interval=15)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(recording(kit, session, 30))
+            await kit.timeline.advance(5.7)
+            assert kit.count("query", session) == 0
+            await kit.timeline.advance(0.1)  # 5.8 s: past 5 + 0.75 * min(1, 15 / 10)
+            assert kit.count("query", session) == 1
+            await kit.timeline.advance(15)  # later polls keep the plain interval
+            assert kit.count("query", session) == 2
+            await kit.timeline.advance(30)
+        assert kit.count("stop", session) == 1
+
+
+@pytest.mark.parametrize("jitter", [-0.5, float("nan")])
+def test_negative_poll_jitter_is_refused(jitter: float) -> None:
+    """A negative (or NaN) poll_jitter is a ValueError naming the option."""
+    client = RecordingClient("app", "id", "secret", base_url="http://127.0.0.1:9", rate_limit=None)
+    with pytest.raises(ValueError, match="poll_jitter"):
+        RecordingSession(
+            client, cname="room", uid="1", mode=Mode.MIX, config=mix_config(), poll_jitter=jitter
+        )
 
 
 # -- observation and control -------------------------------------------------------------------
