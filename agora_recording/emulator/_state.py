@@ -4,14 +4,19 @@ Each public method is one REST call (``acquire``, ``start``, ``query``, ``update
 ``update_layout``, ``stop``) taking the path parameters and the parsed JSON body and returning
 the success body, or raising :class:`ServiceError` with the documented status and body.
 
-Time-driven behaviour is lazy: before any call or channel change looks at the recordings, each
-is *settled* up to the clock's current time, replaying in order whatever fell due since (upload
-progress events, failovers, an idle exit, an injected death). No background task is needed and
-a fake clock can jump hours ahead.
+Time-driven behaviour is lazy: before any call or channel change looks at the recordings, every
+recording with something due is *settled* up to the clock's current time, replaying in order
+whatever fell due since (upload progress events, failovers, an idle exit, an injected death, the
+end of the exit window). A heap of each recording's next due time finds those recordings, and
+running counts and indexes answer the quota and conflict checks, so a request costs the same
+with ten recordings or ten thousand. No background task is needed and a fake clock can jump
+hours ahead.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -117,6 +122,17 @@ class State:
         self.recordings: dict[str, Recording] = {}
         self.channels: dict[str, ChannelState] = {}
         self._started_resources: dict[str, tuple[str, float]] = {}  # resource ID -> sid, acquired
+        self._started_by_age: list[tuple[float, str]] = []  # heap of (acquired, resource ID)
+        # Timers: the next due time of each recording, and a heap of (due, tie, sid) entries.
+        # An entry whose time is no longer the recording's due time is stale and skipped.
+        self._due: dict[str, float] = {}
+        self._timers: list[tuple[float, int, str]] = []
+        self._tie = itertools.count()
+        self._serial: dict[str, int] = {}  # sid -> start order, to settle in that order
+        # Indexes over running recordings (quota, task conflict) and recordings per channel.
+        self._running: dict[tuple[str, str, str], str] = {}  # (app ID, cname, uid) -> sid
+        self._running_per_app: dict[str, int] = {}
+        self._by_channel: dict[str, dict[str, Recording]] = {}  # cname -> sid -> recording
         self._take_faults: Callable[[], list[RecordingFault]] = list
 
     def use_faults(self, take: Callable[[], list[RecordingFault]]) -> None:
@@ -135,7 +151,7 @@ class State:
             raise _invalid("acquire", exc) from None
         request = _request(body)
         with self.lock:
-            now = self._settle_all()
+            now = self._settle_due()
             quota = self.max_concurrent_recordings
             if quota is not None and self._running_count(app_id) >= quota:
                 raise replies.service(400, 406, "vendor_over_load")
@@ -159,7 +175,7 @@ class State:
         """``start``: checks in the documented order (§9.3), then a new recording."""
         _validated("start", lambda: validation.check_envelope("start", mode, body))
         with self.lock:
-            now = self._settle_all()
+            now = self._settle_due()
             info = self._resource(resource_id)
             cname, uid = body.get("cname"), body.get("uid")
             if (info.app_id, info.cname, info.uid) != (app_id, cname, uid):
@@ -176,10 +192,7 @@ class State:
                 if started[0] in self.recordings:
                     raise replies.already_started()
                 raise replies.service(400, 432, "resource already used")
-            if any(
-                (r.app_id, r.cname, r.uid) == (app_id, cname, uid) and r.running
-                for r in self.recordings.values()
-            ):
+            if (app_id, cname, uid) in self._running:
                 raise replies.task_conflict()
             _validated("start", lambda: validation.check_start(mode, body, lenient=True))
             if (mode == "web") != (info.scene == 1):
@@ -188,12 +201,13 @@ class State:
                 )
             recording = self._new_recording(info, mode, request, now)
             self._started_resources[resource_id] = (recording.sid, info.acquired_at)
+            heapq.heappush(self._started_by_age, (info.acquired_at, resource_id))
         return {"cname": cname, "uid": uid, "resourceId": resource_id, "sid": recording.sid}
 
     def query(self, app_id: str, resource_id: str, sid: str, mode: str) -> dict[str, Any]:
         """``query``: status and files in the mode's ``serverResponse`` shape."""
         with self.lock:
-            now = self._settle_all()
+            now = self._settle_due()
             recording = self._find(app_id, resource_id, sid, mode, now)
             return {**self._ids(recording), "serverResponse": query_response(recording, now)}
 
@@ -202,7 +216,7 @@ class State:
     ) -> dict[str, Any]:
         """``update``: subscriptions (individual/mix), on-hold and CDN outputs (web), storage."""
         with self.lock:
-            now = self._settle_all()
+            now = self._settle_due()
             _validated("update", lambda: validation.check_update(mode, body))
             recording = self._find_running(app_id, resource_id, sid, mode, body, now)
             request = _request(body)
@@ -228,7 +242,7 @@ class State:
     ) -> dict[str, Any]:
         """``updateLayout`` (mix only): replace the whole layout, defaults applied."""
         with self.lock:
-            now = self._settle_all()
+            now = self._settle_due()
             _validated("updateLayout", lambda: validation.check_update_layout(mode, body))
             recording = self._find_running(app_id, resource_id, sid, mode, body, now)
             recording.layout = {**_LAYOUT_DEFAULTS, **_request(body)}
@@ -239,7 +253,7 @@ class State:
     ) -> dict[str, Any]:
         """``stop``: 49 when already exiting, 206/435 when nothing was recorded, else files."""
         with self.lock:
-            now = self._settle_all()
+            now = self._settle_due()
             _validated("stop", lambda: validation.check_stop(body, mode=mode))
             recording = self._find(app_id, resource_id, sid, mode, now)
             self._check_body_ids(recording, body)
@@ -251,6 +265,7 @@ class State:
                 uploading = "backuped" if recording.backup_upload else "uploaded"
             recorded = bool(recording.tracks)
             self._exit(recording, now, "stop", uploading=uploading)
+            self._schedule(recording)
             if not recorded:
                 raise replies.no_recorded_data().with_ids(**self._ids(recording))
             return {
@@ -269,7 +284,7 @@ class State:
     def change_presence(self, cname: str, uid: str, presence: Presence | None) -> None:
         """Apply a join/publish/unpublish/leave at the current time."""
         with self.lock:
-            now = self._settle_all()
+            now = self._settle_due()
             channel = self.channels.setdefault(cname, ChannelState())
             if presence is None:
                 channel.users.pop(uid, None)
@@ -277,24 +292,26 @@ class State:
                 channel.users[uid] = presence
             if not channel.users:
                 del self.channels[cname]
-            for recording in list(self.recordings.values()):
-                if recording.cname == cname and not recording.is_web and recording.running:
+            for recording in list(self._by_channel.get(cname, {}).values()):
+                if not recording.is_web and recording.running:
                     self._update_idle(recording, now)
                     self._record_sources(recording, now)
+                    self._schedule(recording)
 
     def apply_fault(self, sid: str, fault: RecordingFault) -> None:
         """Attach a recording fault to a live recording, timed from now."""
         with self.lock:
-            now = self._settle_all()
+            now = self._settle_due()
             recording = self.recordings.get(sid)
             if recording is None:
                 raise KeyError(f"no live recording with sid {sid!r}")
             self._attach_fault(recording, fault, now)
+            self._schedule(recording)
 
     def settle(self) -> float:
         """Bring every recording up to the current time; return that time."""
         with self.lock:
-            return self._settle_all()
+            return self._settle_due()
 
     def ids_for(self, sid: str) -> dict[str, str]:
         """``cname``/``uid`` of a known recording, for error bodies."""
@@ -305,7 +322,7 @@ class State:
     def dump(self) -> dict[str, Any]:
         """A JSON-ready picture of the state, credentials redacted."""
         with self.lock:
-            now = self._settle_all()
+            now = self._settle_due()
             return {
                 "time": now,
                 "recordings": [self.describe(r, now) for r in self.recordings.values()],
@@ -347,7 +364,7 @@ class State:
         }
 
     def _running_count(self, app_id: str) -> int:
-        return sum(1 for r in self.recordings.values() if r.app_id == app_id and r.running)
+        return self._running_per_app.get(app_id, 0)
 
     def _resource(self, resource_id: str) -> ResourceInfo:
         info = self.minter.decode_resource_id(resource_id)
@@ -410,6 +427,10 @@ class State:
             next_progress_at=now + _PROGRESS_INTERVAL,
         )
         self.recordings[recording.sid] = recording
+        self._serial[recording.sid] = next(self._tie)
+        self._by_channel.setdefault(recording.cname, {})[recording.sid] = recording
+        self._running[(recording.app_id, recording.cname, recording.uid)] = recording.sid
+        self._running_per_app[recording.app_id] = self._running_count(recording.app_id) + 1
         if mode == "web":
             web = recording.service_param("web_recorder_service")
             hours = web.get("maxRecordingHour")
@@ -439,6 +460,7 @@ class State:
             self._record_sources(recording, now)
         for fault in self._take_faults():
             self._attach_fault(recording, fault, now)
+        self._schedule(recording)
         return recording
 
     def _attach_fault(self, recording: Recording, fault: RecordingFault, base: float) -> None:
@@ -542,20 +564,49 @@ class State:
 
     # -- time ----------------------------------------------------------------------------------
 
-    def _settle_all(self) -> float:
+    def _settle_due(self) -> float:
+        """Settle the recordings that have something due; forget expired started resources."""
         now = self.clock.time()
-        for recording in list(self.recordings.values()):
+        due: list[Recording] = []
+        while self._timers and self._timers[0][0] <= now:
+            when, _, sid = heapq.heappop(self._timers)
+            if self._due.get(sid) == when:  # else stale: rescheduled or gone
+                del self._due[sid]
+                due.append(self.recordings[sid])
+        for recording in sorted(due, key=lambda r: self._serial[r.sid]):  # as they started
             self._settle(recording, now)
-        for resource_id, (_, acquired_at) in list(self._started_resources.items()):
-            if now - acquired_at > RESOURCE_LIFETIME:  # start answers 433 from now on anyway
-                del self._started_resources[resource_id]
+        while self._started_by_age and now - self._started_by_age[0][0] > RESOURCE_LIFETIME:
+            _, resource_id = heapq.heappop(self._started_by_age)
+            del self._started_resources[resource_id]  # start answers 433 from now on anyway
         return now
+
+    def _schedule(self, recording: Recording) -> None:
+        """Note when ``recording`` next has something due: a timed happening or being gone."""
+        times = [when for when, _, _ in self._pending(recording)]
+        if recording.gone_at is not None:
+            times.append(recording.gone_at)
+        due = min(times, default=None)
+        if due is None:
+            self._due.pop(recording.sid, None)
+        elif self._due.get(recording.sid) != due:
+            self._due[recording.sid] = due
+            heapq.heappush(self._timers, (due, next(self._tie), recording.sid))
+
+    def _forget(self, recording: Recording) -> None:
+        """The task no longer exists: drop it from the recordings and the indexes."""
+        del self.recordings[recording.sid]
+        del self._serial[recording.sid]
+        self._due.pop(recording.sid, None)
+        channel = self._by_channel[recording.cname]
+        del channel[recording.sid]
+        if not channel:
+            del self._by_channel[recording.cname]
 
     def _settle(self, recording: Recording, now: float) -> None:
         """Replay, in time order, everything that fell due for ``recording`` up to ``now``."""
         while True:
             if recording.gone(now):
-                del self.recordings[recording.sid]
+                self._forget(recording)
                 return
             due = sorted(
                 (when, order, action)
@@ -563,6 +614,7 @@ class State:
                 if when <= now
             )
             if not due:
+                self._schedule(recording)
                 return
             when, _, action = due[0]
             if action == "progress":
@@ -627,6 +679,13 @@ class State:
         self, recording: Recording, at: float, kind: ExitKind, *, uploading: str = "uploaded"
     ) -> None:
         """The task starts exiting at ``at``; emits the exit events of §6.4."""
+        if recording.running:
+            key = (recording.app_id, recording.cname, recording.uid)
+            if self._running.get(key) == recording.sid:
+                del self._running[key]
+            self._running_per_app[recording.app_id] -= 1
+            if not self._running_per_app[recording.app_id]:
+                del self._running_per_app[recording.app_id]
         recording.exit_at = at
         recording.exit_kind = kind
         recording.gone_at = at if kind == "died" else at + recording.exit_window
