@@ -8,6 +8,7 @@ emulator of the service for tests.
 
 from ._client import RecordingClient
 from ._converter import converter
+from ._ratelimit import RateLimiter
 from ._session import EndReason, RecordingSession, SessionOutcome, StatusChanges, StopOutcome
 from .enums import (
     AudioProfile,
@@ -109,6 +110,7 @@ __all__ = [
     "NotFoundError",
     "QueryResponse",
     "RateLimitError",
+    "RateLimiter",
     "RecordedFile",
     "RecordingClient",
     "RecordingConfig",
