@@ -331,17 +331,7 @@ def update(
     if not request:
         raise CliError("nothing to update: pass --config or an update option", EXIT_USAGE)
     config = structure(request, UpdateConfig, config_path or "the update options")
-    if dry_run:
-        show_dry_run(out, Endpoint.UPDATE, app_id, **_dry_ids(handle), config=config)
-        return
-    client = make_client(app_id, base_url, region)
-
-    async def go() -> Any:
-        async with client:
-            return await client.update(handle, config)
-
-    response = run_async(go)
-    _print_updated(out, handle, response, "updated")
+    _send_change(out, Endpoint.UPDATE, handle, config, dry_run, app_id, base_url, region)
 
 
 def _dry_ids(handle: RecordingHandle) -> dict[str, Any]:
@@ -354,10 +344,33 @@ def _dry_ids(handle: RecordingHandle) -> dict[str, Any]:
     }
 
 
-def _print_updated(out: Output, handle: RecordingHandle, response: Any, what: str) -> None:
+def _send_change(
+    out: Output,
+    endpoint: Endpoint[Any],
+    handle: RecordingHandle,
+    config: UpdateConfig | UpdateLayoutConfig,
+    dry_run: bool,
+    app_id: str | None,
+    base_url: str | None,
+    region: str | None,
+) -> None:
+    """Send an update or updateLayout (or only show it, for --dry-run) and print the answer."""
+    if dry_run:
+        show_dry_run(out, endpoint, app_id, **_dry_ids(handle), config=config)
+        return
+    client = make_client(app_id, base_url, region)
+
+    async def go() -> Any:
+        async with client:
+            if isinstance(config, UpdateLayoutConfig):
+                return await client.update_layout(handle, config)
+            return await client.update(handle, config)
+
+    response = run_async(go)
     if out.as_json:
         out.json({"handle": handle_json(handle), "response": converter.unstructure(response)})
     else:
+        what = "layout updated" if endpoint is Endpoint.UPDATE_LAYOUT else "updated"
         out.line(f"{what}: sid {handle.sid}")
 
 
@@ -409,17 +422,7 @@ def update_layout(
     }
     request.update({key: value for key, value in overrides.items() if value is not None})
     config = structure(request, UpdateLayoutConfig, config_path or "the layout options")
-    if dry_run:
-        show_dry_run(out, Endpoint.UPDATE_LAYOUT, app_id, **_dry_ids(handle), config=config)
-        return
-    client = make_client(app_id, base_url, region)
-
-    async def go() -> Any:
-        async with client:
-            return await client.update_layout(handle, config)
-
-    response = run_async(go)
-    _print_updated(out, handle, response, "layout updated")
+    _send_change(out, Endpoint.UPDATE_LAYOUT, handle, config, dry_run, app_id, base_url, region)
 
 
 # -- stop ---------------------------------------------------------------------------------------
