@@ -28,8 +28,9 @@ async def test_emulated_client_wires_a_client_to_a_fresh_emulator() -> None:
 async def test_emulated_client_turns_rate_limits_off() -> None:
     """Neither the emulator nor the client rate-limits by default: 30 calls in one instant pass."""
     async with testing.emulated_client() as service:
-        for _ in range(30):
-            await service.client.acquire("room", "1")
+        assert service.client._limiter is None
+        resource_ids = {(await service.client.acquire("room", "1")).resource_id for _ in range(30)}
+    assert len(resource_ids) == 30
 
 
 async def test_emulated_client_passes_emulator_and_client_options() -> None:
