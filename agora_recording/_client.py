@@ -6,15 +6,25 @@ client-side rate limiter, sends it through httpx with Basic auth set per request
 answer (`_protocol.parse_response`), and retries retryable failures through stamina
 (`_retry.call_with_retries`), failing over between hosts (`_hosts.failover_order`).
 
-Timeouts: every attempt gets ``timeout`` seconds (``stop_timeout`` for stop, whose synchronous
-form waits for uploads, documented to take up to 20 s), and the whole call, retries and backoff
-included, gets ``call_timeout`` seconds (stop: at least three full attempts). The budget starts
-once the first attempt has its rate-limit slot, so queueing behind other calls does not eat it.
-Each attempt's ``timeout`` is enforced twice: httpx applies it to every connect, read, write and
-pool wait, and a cancel scope with that deadline bounds the attempt as a whole, since a server
-that trickles bytes can keep each read under httpx's limit forever. An attempt never gets more
-than what is left of the call's budget (but at least ``_MIN_ATTEMPT_TIMEOUT``), so ``timeout``
-must not exceed ``call_timeout``.
+Quota: every attempt first waits for a slot of the client's share of the App ID's quota
+(`_ratelimit.RateLimiter`, 10 requests per second by default), in priority order: stops first,
+routine polls last. A 429 from the service slows the whole client down (``Retry-After``
+honoured) and is retried without spending an attempt (see ``_MAX_RATE_LIMITED``).
+
+Timeouts measure the service, never our own queue: every attempt gets ``timeout`` seconds, and
+the whole call, retries and backoff included, gets ``call_timeout`` seconds, extended by every
+second the call spent waiting for its slot. Each attempt's ``timeout`` is enforced twice: httpx
+applies it to every connect, read, write and pool wait, and a cancel scope with that deadline
+bounds the attempt as a whole, since a server that trickles bytes can keep each read under
+httpx's limit forever. An attempt never gets more than what is left of the call's budget (but
+at least ``_MIN_ATTEMPT_TIMEOUT``), so ``timeout`` must not exceed ``call_timeout``.
+
+Stops: `RecordingClient.ensure_stopped` repeats and verifies a stop until the service confirms
+it (rules in ``_stopping``), for up to ``stop_timeout`` seconds of service time; each stop
+attempt gets ``_STOP_ATTEMPT_TIMEOUT`` (a synchronous stop waits for uploads). Every recording
+started (or adopted by a session) through the client is listed by `RecordingClient.unconfirmed`
+until its stop is confirmed; `aclose` logs each one left and raises
+`UnconfirmedRecordingsError` for those whose stop failed.
 
 Logged (to ``logging.getLogger("agora_recording")``): endpoint, host, attempt, status, code,
 elapsed time, a truncated resource ID, sid and request ID. Never bodies, headers or secrets.
@@ -27,8 +37,7 @@ import math
 import os
 import platform
 from collections import OrderedDict
-from collections.abc import Mapping
-from time import monotonic
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -37,11 +46,30 @@ import attrs
 import httpx
 
 from ._hosts import HostCursor, failover_order, parse_region
+from ._polling import PollBudget
 from ._protocol import Endpoint, RequestSpec, build_request, parse_mode, parse_response
-from ._ratelimit import RateLimiter
+from ._ratelimit import Limiter, Priority, RateLimiter
 from ._retry import RetryPolicy, call_with_retries, describe_failure, moves_host
+from ._stopping import (
+    FAILOVER_WINDOW,
+    StopConfirmation,
+    StopOutcome,
+    UnconfirmedRecording,
+    UnconfirmedRegistry,
+    Verdict,
+    stop_verdict,
+)
 from .enums import Mode, Region
-from .errors import AgoraError, AlreadyStartedError, TransportError, ValidationError
+from .errors import (
+    AgoraError,
+    AlreadyStartedError,
+    NotFoundError,
+    RateLimitError,
+    StopUnconfirmedError,
+    TransportError,
+    UnconfirmedRecordingsError,
+    ValidationError,
+)
 from .models import (
     AcquireConfig,
     AcquireResponse,
@@ -70,6 +98,29 @@ _VALIDITY_MARGIN = 10.0
 _REMEMBERED_RESOURCES = 256
 # However short the remaining budget, an attempt gets at least this long to complete.
 _MIN_ATTEMPT_TIMEOUT = 1.0
+# One stop attempt: a synchronous stop waits for the uploads to finish before answering.
+_STOP_ATTEMPT_TIMEOUT = 30.0
+# 429s in a row one call absorbs (each slows the whole client down) before it gives up.
+_MAX_RATE_LIMITED = 20
+# Waits between the attempts of a confirmed stop, and between its failover re-checks.
+_STOP_BACKOFF_MAX = 10.0
+_FAILOVER_CHECKS = (5.0, 10.0, 15.0)
+
+
+class _Budget:
+    """Seconds of *service* time a call may take: waiting for our own quota is given back."""
+
+    __slots__ = ("clock", "deadline")
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = anyio.current_time) -> None:
+        self.clock = clock
+        self.deadline = clock() + seconds
+
+    def left(self) -> float:
+        return self.deadline - self.clock()
+
+    def credit(self, queued: float) -> None:
+        self.deadline += queued
 
 
 def _seconds(name: str, value: float) -> float:
@@ -118,8 +169,11 @@ class RecordingClient:
     ``http_client`` is borrowed, never closed; without one the client owns an
     ``httpx.AsyncClient`` and closes it in `aclose` (or on leaving ``async with``).
     ``rate_limit`` caps requests per second (the service allows 10 per App ID); pass a shared
-    `RateLimiter` to cap several clients together, or ``None`` to turn it off. ``attempts`` is
-    the most attempts one call makes (retries follow Agora's guidance; see ``_retry``).
+    limiter (`RateLimiter`, or `agora_recording.redis.RedisRateLimiter` across processes) to
+    cap several clients together, or ``None`` to turn it off. ``poll_share`` is the share of
+    that rate routine polls of all sessions may use together (see `PollBudget`).
+    ``attempts`` is the most attempts one call makes (retries follow Agora's guidance; see
+    ``_retry``); ``stop_timeout`` is how long `ensure_stopped` may take, in service time.
     """
 
     def __init__(
@@ -132,9 +186,10 @@ class RecordingClient:
         region: Region | str | None = None,
         http_client: httpx.AsyncClient | None = None,
         timeout: float = 10.0,
-        stop_timeout: float = 30.0,
+        stop_timeout: float = 180.0,
         call_timeout: float = 60.0,
-        rate_limit: float | RateLimiter | None = 10.0,
+        rate_limit: float | Limiter | None = 10.0,
+        poll_share: float = 0.5,
         attempts: int = 5,
     ) -> None:
         self.app_id = _credential("app_id", app_id)
@@ -155,7 +210,8 @@ class RecordingClient:
             self._retry = RetryPolicy(attempts=attempts)
         except ValueError:
             raise ValidationError("attempts", "must be an integer >= 1") from None
-        if rate_limit is None or isinstance(rate_limit, RateLimiter):
+        self._limiter: Limiter | None
+        if rate_limit is None or isinstance(rate_limit, Limiter):
             self._limiter = rate_limit
         else:
             try:
@@ -164,6 +220,12 @@ class RecordingClient:
                 raise ValidationError(
                     "rate_limit", "must be a positive number of requests per second, or None"
                 ) from None
+        try:
+            self.poll_budget = PollBudget(
+                None if self._limiter is None else self._limiter.rate, share=poll_share
+            )
+        except ValueError as exc:
+            raise ValidationError("poll_share", str(exc)) from None
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise TypeError("http_client must be an httpx.AsyncClient")
         self._owns_http = http_client is None
@@ -181,6 +243,7 @@ class RecordingClient:
         self._headers_json = {**accept, "Content-Type": "application/json;charset=utf-8"}
         self._closed = False
         self._acquired_at: OrderedDict[str, float] = OrderedDict()
+        self._registry = UnconfirmedRegistry()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> RecordingClient:
@@ -225,6 +288,11 @@ class RecordingClient:
         """Whether `aclose` has been called."""
         return self._closed
 
+    @property
+    def limiter(self) -> Limiter | None:
+        """The limiter every request waits on (``None`` when the rate limit is off)."""
+        return self._limiter
+
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""
         return f"<RecordingClient app_id={self.app_id!r} base_url={self.base_url!r}{state}>"
@@ -239,15 +307,43 @@ class RecordingClient:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        await self._close(raise_unconfirmed=exc is None)
 
     async def aclose(self) -> None:
-        """Close the client (idempotent); an owned httpx client is closed, a borrowed one not."""
+        """Close the client (idempotent); an owned httpx client is closed, a borrowed one not.
+
+        What `unconfirmed` still lists is logged, one line each with the command that stops
+        it: at ERROR a recording whose stop was tried and never confirmed, at WARNING one that
+        was started and never stopped here (left running on purpose, say, for another process).
+        If any stop failed, `UnconfirmedRecordingsError` is raised listing those (leaving
+        ``async with`` because of another exception only logs them).
+        """
+        await self._close(raise_unconfirmed=True)
+
+    async def _close(self, *, raise_unconfirmed: bool) -> None:
         if self._closed:
             return
         self._closed = True
         if self._owns_http:
             await self._http.aclose()
+        failed = self._registry.report()
+        if failed and raise_unconfirmed:
+            raise UnconfirmedRecordingsError(failed)
+
+    def unconfirmed(self) -> list[UnconfirmedRecording]:
+        """Recordings started (or adopted) through this client whose stop is not confirmed.
+
+        A recording enters the list when ``start`` answers with its ``sid`` (or a session adopts
+        it) and leaves it when the service confirms its stop (see `ensure_stopped`); each entry
+        holds the handle and the last stop error. Running recordings are listed too: it is the
+        list of what could bill if this process died now.
+        """
+        return list(self._registry)
+
+    def track(self, handle: RecordingHandle) -> None:
+        """List a recording started elsewhere in `unconfirmed` until its stop is confirmed
+        (sessions do this when they adopt one)."""
+        self._registry.add(_handle(handle))
 
     def _ensure_open(self) -> None:
         if self._closed:
@@ -261,7 +357,9 @@ class RecordingClient:
     ) -> AcquireResponse:
         """Reserve a recording resource; its ``resource_id`` must be used by `start` in 5 min."""
         spec = build_request(Endpoint.ACQUIRE, self.app_id, cname=cname, uid=uid, config=config)
-        response = await self._call(Endpoint.ACQUIRE, spec, label=_label(Endpoint.ACQUIRE))
+        response = await self._call(
+            Endpoint.ACQUIRE, spec, label=_label(Endpoint.ACQUIRE), priority=Priority.ACQUIRE
+        )
         if response.resource_id:
             self._remember(response.resource_id)
         return response
@@ -277,7 +375,8 @@ class RecordingClient:
         """Start recording; the response's ``.handle`` addresses the recording from then on.
 
         Retries never outlive the resource ID's 5-minute validity (when it was acquired by this
-        client). A repeated start raises `AlreadyStartedError` (201, code 7).
+        client). A repeated start raises `AlreadyStartedError` (201, code 7). From its answer
+        on, the recording is listed by `unconfirmed` until a stop is confirmed.
         """
         wire_mode = parse_mode(mode)
         spec = build_request(
@@ -292,32 +391,56 @@ class RecordingClient:
         retry_until = math.inf
         acquired = self._acquired_at.get(resource_id)
         if acquired is not None:
-            left = acquired + _RESOURCE_VALIDITY - _VALIDITY_MARGIN - monotonic()
-            retry_until = anyio.current_time() + left
+            retry_until = acquired + _RESOURCE_VALIDITY - _VALIDITY_MARGIN
         response = await self._call(
             Endpoint.START,
             spec,
             label=_label(Endpoint.START, resource_id),
+            priority=Priority.START,
             retry_until=retry_until,
         )
         self._acquired_at.pop(resource_id, None)
-        return attrs.evolve(
+        started = attrs.evolve(
             response,
             mode=wire_mode,
             resource_id=response.resource_id or resource_id,
             cname=response.cname or cname,
             uid=response.uid or str(uid),
         )
+        self._registry.add(started.handle)
+        return started
 
-    async def query(self, handle: RecordingHandle) -> QueryResponse:
-        """Ask for the recording's status and files."""
+    async def query(
+        self,
+        handle: RecordingHandle,
+        *,
+        priority: Priority = Priority.POLL,
+        budget: float | None = None,
+    ) -> QueryResponse:
+        """Ask for the recording's status and files.
+
+        ``priority`` places the request in the client's quota: sessions send the polls that
+        decide whether a recording came up or died as `Priority.HEALTH`. ``budget`` replaces
+        ``call_timeout`` for this call (seconds of service time, retries included).
+        """
         spec = build_request(Endpoint.QUERY, self.app_id, handle=_handle(handle))
-        return await self._call(Endpoint.QUERY, spec, label=_handle_label(Endpoint.QUERY, handle))
+        return await self._call(
+            Endpoint.QUERY,
+            spec,
+            label=_handle_label(Endpoint.QUERY, handle),
+            priority=priority,
+            budget=None if budget is None else _Budget(_seconds("budget", budget)),
+        )
 
     async def update(self, handle: RecordingHandle, config: UpdateConfig) -> UpdateResponse:
         """Change subscriptions (individual/mix), web recording or CDN settings, or STS keys."""
         spec = build_request(Endpoint.UPDATE, self.app_id, handle=_handle(handle), config=config)
-        return await self._call(Endpoint.UPDATE, spec, label=_handle_label(Endpoint.UPDATE, handle))
+        return await self._call(
+            Endpoint.UPDATE,
+            spec,
+            label=_handle_label(Endpoint.UPDATE, handle),
+            priority=Priority.UPDATE,
+        )
 
     async def update_layout(
         self, handle: RecordingHandle, config: UpdateLayoutConfig
@@ -327,23 +450,102 @@ class RecordingClient:
             Endpoint.UPDATE_LAYOUT, self.app_id, handle=_handle(handle), config=config
         )
         return await self._call(
-            Endpoint.UPDATE_LAYOUT, spec, label=_handle_label(Endpoint.UPDATE_LAYOUT, handle)
+            Endpoint.UPDATE_LAYOUT,
+            spec,
+            label=_handle_label(Endpoint.UPDATE_LAYOUT, handle),
+            priority=Priority.UPDATE,
         )
 
     async def stop(self, handle: RecordingHandle, *, async_stop: bool = False) -> StopResponse:
-        """Stop recording; synchronously (waiting for uploads) unless ``async_stop``."""
-        if not isinstance(async_stop, bool):
-            raise ValidationError("async_stop", "must be a bool")
-        spec = build_request(
-            Endpoint.STOP, self.app_id, handle=_handle(handle), async_stop=async_stop
-        )
-        return await self._call(
+        """Send one stop (with the usual retries); synchronous (waiting for uploads) unless
+        ``async_stop``.
+
+        This is the raw endpoint: a 404 here does not prove the recording is gone (it may be
+        failing over). `ensure_stopped` repeats and verifies until the service confirms.
+        """
+        spec = self._stop_spec(handle, async_stop)
+        response = await self._call(
             Endpoint.STOP,
             spec,
             label=_handle_label(Endpoint.STOP, handle),
-            attempt_timeout=self.stop_timeout,
-            budget=max(self.call_timeout, 3 * self.stop_timeout),
+            priority=Priority.STOP,
+            attempt_timeout=_STOP_ATTEMPT_TIMEOUT,
+            budget=_Budget(max(self.call_timeout, _STOP_ATTEMPT_TIMEOUT)),
         )
+        self._registry.confirmed(handle)
+        return response
+
+    async def ensure_stopped(
+        self,
+        handle: RecordingHandle,
+        *,
+        async_stop: bool = False,
+        stop_timeout: float | None = None,
+        clock: Callable[[], float] = anyio.current_time,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> StopConfirmation:
+        """Stop the recording and return only once the service has confirmed it.
+
+        Repeats the stop through transport errors, 5xx, 429 (honouring ``Retry-After``) and
+        answers it cannot read, and re-checks a 404 with ``query`` for the whole failover
+        window, stopping again when the recording answers. Takes at most ``stop_timeout`` s
+        (default `stop_timeout`) of service time; time waiting for the client's quota does not
+        count, and stops go before every other request. Raises `StopUnconfirmedError` (the
+        recording stays in `unconfirmed`) when the budget runs out or the service refuses the
+        stop (401, 403, other 400s). ``clock`` and ``sleep`` are the event loop's unless a test
+        injects its own.
+        """
+        spec = self._stop_spec(handle, async_stop)
+        seconds = self.stop_timeout if stop_timeout is None else stop_timeout
+        budget = _Budget(_seconds("stop_timeout", seconds), clock)
+        label = _handle_label(Endpoint.STOP, handle)
+        self._registry.add(handle)
+        retries = 0
+        while True:
+            try:
+                response = await self._call(
+                    Endpoint.STOP,
+                    spec,
+                    label=label,
+                    priority=Priority.STOP,
+                    attempt_timeout=_STOP_ATTEMPT_TIMEOUT,
+                    budget=budget,
+                    single=True,
+                )
+            except (AgoraError, RecursionError) as exc:
+                failure: BaseException = exc
+            else:
+                return self._confirmed(
+                    handle, StopConfirmation(outcome=StopOutcome.STOPPED, response=response)
+                )
+            verdict = stop_verdict(failure)
+            if isinstance(verdict, StopOutcome):
+                return self._confirmed(handle, StopConfirmation(outcome=verdict))
+            if verdict is Verdict.FINAL:
+                raise self._unconfirmed(handle, failure, "the service refused the stop")
+            if verdict is Verdict.VERIFY and isinstance(failure, NotFoundError):
+                if await self._verify_gone(handle, budget, failure, sleep):
+                    return self._confirmed(
+                        handle, StopConfirmation(outcome=StopOutcome.ALREADY_GONE)
+                    )
+                retries = 0
+                continue  # the recording answers again: stop it again
+            retries += 1
+            wait = self._retry.backoff(retries, failure)
+            if isinstance(failure, RateLimitError) and self._limiter is not None:
+                wait = 0.0  # the limiter already holds every request for the Retry-After
+            wait = min(wait, _STOP_BACKOFF_MAX, max(0.0, budget.left()))
+            if budget.left() <= 0:
+                raise self._unconfirmed(handle, failure, "the stop budget ran out")
+            logger.warning(
+                "%s: not confirmed (%s); trying again in %.1f s",
+                label,
+                describe_failure(failure),
+                wait,
+            )
+            await sleep(wait)
+            if budget.left() <= 0:
+                raise self._unconfirmed(handle, failure, "the stop budget ran out")
 
     def session(self, **kwargs: Any) -> RecordingSession:
         """Return a `RecordingSession` on this client (``async with`` it); see its docs."""
@@ -352,13 +554,102 @@ class RecordingClient:
         return RecordingSession(self, **kwargs)
 
     # ------------------------------------------------------------------------------------
+    # Confirmed stops
+
+    def _stop_spec(self, handle: RecordingHandle, async_stop: bool) -> RequestSpec:
+        if not isinstance(async_stop, bool):
+            raise ValidationError("async_stop", "must be a bool")
+        return build_request(
+            Endpoint.STOP, self.app_id, handle=_handle(handle), async_stop=async_stop
+        )
+
+    def _confirmed(
+        self, handle: RecordingHandle, confirmation: StopConfirmation
+    ) -> StopConfirmation:
+        self._registry.confirmed(handle)
+        logger.info("stop of sid %s confirmed: %s", handle.sid, confirmation.outcome.value)
+        return confirmation
+
+    def _unconfirmed(
+        self, handle: RecordingHandle, error: BaseException, why: str
+    ) -> StopUnconfirmedError:
+        cause = error if isinstance(error, AgoraError) else None
+        if cause is not None:
+            self._registry.failed(handle, cause)
+        failure = StopUnconfirmedError(
+            f"stop of sid {handle.sid} not confirmed: {why} (last: {describe_failure(error)}); "
+            "the recording may still be running",
+            handle=handle,
+            last_error=error,
+        )
+        failure.__cause__ = error
+        logger.error(
+            "stop of sid %s (resource %s, cname %s, uid %s) not confirmed: %s (%s)",
+            handle.sid,
+            handle.resource_id,
+            handle.cname,
+            handle.uid,
+            why,
+            describe_failure(error),
+        )
+        return failure
+
+    async def _verify_gone(
+        self,
+        handle: RecordingHandle,
+        budget: _Budget,
+        first: NotFoundError,
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> bool:
+        """After a 404 to stop: True once 404 held for the failover window, False when the
+        recording answered ``query`` again (so it must be stopped again)."""
+        clock = budget.clock
+        since = clock()
+        spec = build_request(Endpoint.QUERY, self.app_id, handle=handle)
+        label = _handle_label(Endpoint.QUERY, handle)
+        checks = 0
+        while True:
+            waited = clock() - since
+            if waited >= FAILOVER_WINDOW:
+                return True
+            delay = _FAILOVER_CHECKS[min(checks, len(_FAILOVER_CHECKS) - 1)]
+            delay = min(delay, FAILOVER_WINDOW - waited)
+            checks += 1
+            if budget.left() < delay:
+                raise self._unconfirmed(
+                    handle, first, "404 did not hold for the failover window within the budget"
+                )
+            await sleep(delay)
+            try:
+                await self._call(
+                    Endpoint.QUERY,
+                    spec,
+                    label=label,
+                    priority=Priority.STOP,
+                    budget=budget,
+                    single=True,
+                )
+            except NotFoundError as exc:
+                if exc.worker_not_found:
+                    continue
+                return False
+            except (AgoraError, RecursionError):
+                continue  # no evidence either way; keep watching
+            logger.warning("sid %s answers again after a 404 to stop: stopping again", handle.sid)
+            return False
+
+    # ------------------------------------------------------------------------------------
     # Sending
 
     def _remember(self, resource_id: str) -> None:
-        self._acquired_at[resource_id] = monotonic()
+        self._acquired_at[resource_id] = anyio.current_time()
         self._acquired_at.move_to_end(resource_id)
         while len(self._acquired_at) > _REMEMBERED_RESOURCES:
             self._acquired_at.popitem(last=False)
+
+    async def _slot(self, priority: Priority, budget: _Budget) -> None:
+        if self._limiter is not None:
+            budget.credit(await self._limiter.acquire(priority))
 
     async def _call(
         self,
@@ -366,43 +657,58 @@ class RecordingClient:
         spec: RequestSpec,
         *,
         label: str,
+        priority: Priority,
         attempt_timeout: float | None = None,
-        budget: float | None = None,
+        budget: _Budget | None = None,
         retry_until: float = math.inf,
+        single: bool = False,
     ) -> T:
+        """Send with retries. ``single``: one attempt (429s still absorbed), for callers that
+        run their own retry loop."""
         self._ensure_open()
         per_attempt = attempt_timeout if attempt_timeout is not None else self.timeout
-        if self._limiter is not None:
-            await self._limiter.acquire()
-        deadline = anyio.current_time() + (budget if budget is not None else self.call_timeout)
+        budget = budget if budget is not None else _Budget(self.call_timeout)
         cursor = HostCursor(self.hosts)
 
         async def attempt(number: int) -> T:
-            if number > 1 and self._limiter is not None:
-                await self._limiter.acquire()
-            base = cursor.current
-            remaining = deadline - anyio.current_time()
-            seconds = min(per_attempt, max(remaining, _MIN_ATTEMPT_TIMEOUT))
-            try:
-                return await self._send(endpoint, spec, base, seconds, number, label)
-            except AlreadyStartedError:
-                if number > 1:
-                    # Our earlier attempt's answer was lost but the service acted on it: a
-                    # recording now runs whose sid we never learnt, so nobody can stop it.
-                    logger.warning(
-                        "%s: 201 code 7 on attempt %d: an earlier attempt started a recording "
-                        "whose sid is unknown; it runs until maxIdleTime",
-                        label,
-                        number,
-                    )
-                raise
-            except Exception as exc:
-                if moves_host(exc):
-                    cursor.advance()
-                raise
+            limited = 0
+            while True:
+                await self._slot(priority, budget)
+                base = cursor.current
+                seconds = min(per_attempt, max(budget.left(), _MIN_ATTEMPT_TIMEOUT))
+                try:
+                    return await self._send(endpoint, spec, base, seconds, number, label)
+                except RateLimitError as exc:
+                    limiter = self._limiter
+                    if limiter is None:
+                        raise
+                    limiter.penalize(exc.retry_after)
+                    limited += 1
+                    if limited >= _MAX_RATE_LIMITED or budget.left() <= 0:
+                        raise
+                except AlreadyStartedError:
+                    if number > 1:
+                        # Our earlier attempt's answer was lost but the service acted on it: a
+                        # recording now runs whose sid we never learnt, so nobody can stop it.
+                        logger.warning(
+                            "%s: 201 code 7 on attempt %d: an earlier attempt started a "
+                            "recording whose sid is unknown; it runs until maxIdleTime",
+                            label,
+                            number,
+                        )
+                    raise
+                except Exception as exc:
+                    if moves_host(exc):
+                        cursor.advance()
+                    raise
 
+        if single:
+            return await attempt(1)
         return await call_with_retries(
-            attempt, policy=self._retry, retry_until=min(deadline, retry_until), label=label
+            attempt,
+            policy=self._retry,
+            retry_until=lambda: min(budget.deadline, retry_until),
+            label=label,
         )
 
     async def _send(

@@ -1,41 +1,130 @@
-"""A client-side request rate limiter: the service allows 10 requests per second per App ID.
+"""The client's share of the App ID's request quota: 10 requests per second, in priority order.
 
-The algorithm is GCRA (the generic cell rate algorithm, a token bucket kept as one timestamp):
-the limiter remembers the *theoretical arrival time* of the next request. A caller reserves the
-next free slot in one synchronous step (no await between reading and writing the timestamp, so no
-lock is needed on a single event loop) and then sleeps exactly until its slot. Slots go out in
-call order, so the limiter is fair; each waiter costs one timer, never a polling loop, so
-thousands of concurrent callers are cheap. There is no background task.
+Agora allows 10 requests per second per App ID and answers 429 above that. Every request of a
+`RecordingClient` waits here for a slot first. Slots are spaced as GCRA does (the generic cell
+rate algorithm: one timestamp, the *theoretical arrival time* of the next slot), but a free slot
+goes to the most important waiter rather than the oldest:
 
-The clock and the sleep function are injectable so tests can run on a fake clock.
+=====================  ==========================================================================
+`Priority`             why it goes before the ones below it
+=====================  ==========================================================================
+``STOP``               a recording that should have ended bills until its stop lands
+``HEALTH`` (reserved)  up to ``health_share`` of the rate: the polls that decide whether a
+                       recording came up or died, so the 90 s health rule holds at any fleet size
+``START``              a resource ID lives 5 minutes; an acquired resource must be started
+``ACQUIRE``            a new recording
+``UPDATE``             ``update`` and ``updateLayout`` of a running recording
+``HEALTH``             health polls beyond their reserved share
+``POLL``               routine polls: they pause while anything else waits (a drain of stops)
+=====================  ==========================================================================
+
+Within one priority, waiters go first come, first served. A waiter that is cancelled leaves the
+queue at once (and a slot granted to it but not used is given back), so abandoned requests never
+push later ones back. Only one waiter at a time holds a timer (the one that will hand out the
+next slot); the others wait on an event, so there is no polling loop and no background task, and
+thousands of waiters are cheap. Time is the event loop's (`anyio.current_time`), so the limiter
+runs in virtual time under Trio's ``MockClock`` or asyncio with ``looptime``.
+
+The service's own 429 slows the whole client: `Limiter.penalize` holds every slot until the
+``Retry-After`` has passed and halves the rate, which then recovers linearly to the configured
+rate over ``recovery`` seconds. The quota is shared with other processes and tools on the same
+App ID, so our own cap alone cannot prevent 429s.
 """
 
 from __future__ import annotations
 
+import enum
+import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections import deque
+from typing import Protocol, runtime_checkable
 
 import anyio
 
-__all__ = ["RateLimiter"]
+__all__ = ["Limiter", "Priority", "RateLimiter"]
+
+logger = logging.getLogger("agora_recording")
+
+
+class Priority(enum.IntEnum):
+    """Which requests get the quota first (lower goes first); see the module docstring."""
+
+    STOP = 0
+    START = 1
+    ACQUIRE = 2
+    UPDATE = 3
+    HEALTH = 4
+    POLL = 5
+
+
+@runtime_checkable
+class Limiter(Protocol):
+    """What `RecordingClient` needs of a limiter: `RateLimiter`, or a shared one (Redis)."""
+
+    @property
+    def rate(self) -> float:
+        """The configured requests per second."""
+        ...
+
+    async def acquire(self, priority: Priority = Priority.POLL) -> float:
+        """Wait for a slot; return the seconds spent waiting in the queue."""
+        ...
+
+    def penalize(self, retry_after: float | None) -> None:
+        """The service answered 429: hold requests for ``retry_after`` and slow down."""
+        ...
+
+    def waiting(self, priority: Priority | None = None) -> int:
+        """How many requests wait now (of one priority, or all)."""
+        ...
+
+
+class _Waiter:
+    __slots__ = ("event", "gone", "granted", "priority")
+
+    def __init__(self, priority: Priority) -> None:
+        self.priority = priority
+        self.event = anyio.Event()
+        self.granted = False
+        self.gone = False
+
+
+#: The least the rate falls to after repeated 429s, as a share of the configured rate.
+_MIN_FACTOR = 1 / 16
 
 
 class RateLimiter:
-    """Space calls evenly at ``rate`` per second, letting ``burst`` calls through back to back.
+    """Space requests at ``rate`` per second, handing each slot to the most important waiter.
 
-    ``clock`` returns seconds (default: the event loop's clock, `anyio.current_time`) and
-    ``sleep`` waits that many seconds (default `anyio.sleep`); both work under asyncio and Trio.
+    ``burst`` requests may go back to back after a quiet spell. ``health_share`` is the share
+    of ``rate`` reserved for `Priority.HEALTH` polls ahead of starts and acquires. After a 429,
+    the rate halves and climbs back to ``rate`` over ``recovery`` seconds.
     """
 
-    __slots__ = ("_clock", "_interval", "_sleep", "_tat", "_tolerance", "burst", "rate")
+    __slots__ = (
+        "_factor",
+        "_factor_at",
+        "_health_interval",
+        "_health_tat",
+        "_holder",
+        "_live",
+        "_queues",
+        "_rate",
+        "_tat",
+        "_tolerance",
+        "burst",
+        "health_share",
+        "recovery",
+        "stats",
+    )
 
     def __init__(
         self,
         rate: float,
         *,
         burst: int = 1,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
+        health_share: float = 0.5,
+        recovery: float = 30.0,
     ) -> None:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)):
             raise TypeError("rate must be a number of requests per second")
@@ -43,34 +132,159 @@ class RateLimiter:
             raise ValueError("rate must be a positive, finite number of requests per second")
         if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
             raise ValueError("burst must be a positive integer")
-        self.rate = float(rate)
+        if not 0 <= health_share <= 1:
+            raise ValueError("health_share must be between 0 and 1")
+        if not recovery > 0:
+            raise ValueError("recovery must be a positive number of seconds")
+        self._rate = float(rate)
         self.burst = burst
-        self._interval = 1.0 / self.rate
-        self._tolerance = (burst - 1) * self._interval
-        self._clock = clock if clock is not None else anyio.current_time
-        self._sleep = sleep if sleep is not None else anyio.sleep
+        self.health_share = float(health_share)
+        self.recovery = float(recovery)
+        self._tolerance = (burst - 1) / self._rate
+        self._health_interval = math.inf if health_share == 0 else 1 / (self._rate * health_share)
         self._tat = -math.inf
+        self._health_tat = -math.inf
+        self._factor = 1.0
+        self._factor_at = -math.inf
+        self._queues: tuple[deque[_Waiter], ...] = tuple(deque() for _ in Priority)
+        self._live = [0] * len(Priority)
+        self._holder: _Waiter | None = None
+        #: Slots granted per priority and 429 penalties taken, for metrics and benchmarks.
+        self.stats: dict[str, int] = {p.name.lower(): 0 for p in Priority} | {"penalties": 0}
+
+    @property
+    def rate(self) -> float:
+        """The configured requests per second."""
+        return self._rate
+
+    def current_rate(self) -> float:
+        """The rate in force now: lower than `rate` for a while after a 429."""
+        return self._rate * self._factor_now(anyio.current_time())
 
     def __repr__(self) -> str:
-        return f"RateLimiter(rate={self.rate!r}, burst={self.burst!r})"
+        return f"RateLimiter(rate={self._rate!r}, burst={self.burst!r})"
 
-    def reserve(self) -> float:
-        """Take the next free slot and return how many seconds to wait for it (0 if none)."""
-        now = self._clock()
-        tat = max(self._tat, now)
-        self._tat = tat + self._interval
-        return max(0.0, tat - self._tolerance - now)
+    def waiting(self, priority: Priority | None = None) -> int:
+        """How many requests wait now (of one priority, or all)."""
+        return sum(self._live) if priority is None else self._live[priority]
 
-    async def acquire(self) -> None:
-        """Wait for this caller's turn. A cancelled waiter gives its slot back when it can."""
-        delay = self.reserve()
-        if delay <= 0:
+    # -- the slot clock -----------------------------------------------------------------------
+
+    def _factor_now(self, now: float) -> float:
+        if self._factor >= 1.0:
+            return 1.0
+        grown = self._factor + (now - self._factor_at) / self.recovery
+        return min(1.0, grown)
+
+    def _next_slot(self) -> float:
+        return self._tat - self._tolerance
+
+    def _take(self, now: float, priority: Priority) -> None:
+        interval = 1.0 / (self._rate * self._factor_now(now))
+        self._tat = max(self._tat, now) + interval
+        if priority is Priority.HEALTH:
+            self._health_tat = max(self._health_tat, now) + self._health_interval
+        self.stats[priority.name.lower()] += 1
+
+    def _give_back(self, priority: Priority) -> None:
+        self._tat -= 1.0 / (self._rate * self._factor_now(anyio.current_time()))
+        if priority is Priority.HEALTH:
+            self._health_tat -= self._health_interval
+        self.stats[priority.name.lower()] -= 1
+
+    def penalize(self, retry_after: float | None) -> None:
+        """The service answered 429: hold every slot for ``retry_after`` s and halve the rate."""
+        now = anyio.current_time()
+        factor = max(_MIN_FACTOR, self._factor_now(now) / 2)
+        self._factor, self._factor_at = factor, now
+        pause = retry_after if retry_after is not None and retry_after > 0 else 1.0
+        self._tat = max(self._tat, now + pause + self._tolerance)
+        self.stats["penalties"] += 1
+        logger.info(
+            "429 from the service: pausing %.1f s, then %.1f requests/s recovering to %g",
+            pause,
+            self._rate * factor,
+            self._rate,
+        )
+
+    # -- queue --------------------------------------------------------------------------------
+
+    def _best(self, now: float) -> _Waiter | None:
+        """The waiter that gets the next slot, without removing it."""
+        stops = self._queues[Priority.STOP]
+        if self._live[Priority.STOP]:
+            return _front(stops)
+        if self._live[Priority.HEALTH] and self._health_tat <= now:
+            return _front(self._queues[Priority.HEALTH])
+        for priority in Priority:
+            if self._live[priority]:
+                return _front(self._queues[priority])
+        return None
+
+    def _grant_next(self, now: float) -> _Waiter | None:
+        best = self._best(now)
+        if best is None:
+            return None
+        queue = self._queues[best.priority]
+        queue.popleft()
+        self._live[best.priority] -= 1
+        best.granted = True
+        self._take(now, best.priority)
+        best.event.set()
+        return best
+
+    def _wake_holder(self) -> None:
+        """Make sure some live waiter holds the timer (after the holder left)."""
+        if self._holder is not None:
             return
-        reserved_until = self._tat
+        best = self._best(math.inf)
+        if best is not None:
+            best.event.set()
+
+    async def acquire(self, priority: Priority = Priority.POLL) -> float:
+        """Wait for a slot for a request of ``priority``; return the seconds spent waiting."""
+        began = anyio.current_time()
+        if not any(self._live) and self._next_slot() <= began:
+            self._take(began, priority)
+            return 0.0
+        waiter = _Waiter(priority)
+        self._queues[priority].append(waiter)
+        self._live[priority] += 1
         try:
-            await self._sleep(delay)
+            while not waiter.granted:
+                if self._holder is None:
+                    self._holder = waiter
+                if self._holder is waiter:
+                    now = anyio.current_time()
+                    delay = self._next_slot() - now
+                    if delay <= 0:
+                        self._holder = None
+                        self._grant_next(now)
+                        self._wake_holder()
+                        continue
+                    with anyio.move_on_after(delay):
+                        await waiter.event.wait()
+                else:
+                    await waiter.event.wait()
+                if not waiter.granted:
+                    waiter.event = anyio.Event()
         except BaseException:
-            # Only the latest reservation can be returned without moving anyone else's slot.
-            if self._tat == reserved_until:
-                self._tat -= self._interval
+            if self._holder is waiter:
+                self._holder = None
+            if waiter.granted:
+                self._give_back(priority)
+            else:
+                waiter.gone = True
+                self._live[priority] -= 1
+            self._wake_holder()
             raise
+        if self._holder is waiter:  # pragma: no cover - a granted waiter never holds the timer
+            self._holder = None
+        return anyio.current_time() - began
+
+
+def _front(queue: deque[_Waiter]) -> _Waiter:
+    """The first waiter still waiting (cancelled ones are dropped lazily)."""
+    while queue[0].gone:
+        queue.popleft()
+    return queue[0]

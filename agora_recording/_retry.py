@@ -97,15 +97,17 @@ async def call_with_retries(
     attempt: Callable[[int], Awaitable[T]],
     *,
     policy: RetryPolicy,
-    retry_until: float,
+    retry_until: float | Callable[[], float],
     label: str,
     clock: Callable[[], float] = anyio.current_time,
 ) -> T:
     """Run ``attempt(1)``; on a retryable failure, retry through stamina until done.
 
     ``attempt`` receives the 1-based attempt number. No retry starts whose backoff would end
-    after ``retry_until`` (a ``clock()`` time): the caller's budget, or for start the end of the
-    resource ID's validity. ``label`` names the call in log lines (endpoint and IDs, no secrets).
+    after ``retry_until`` (a ``clock()`` time, or a function giving it, since a call's budget
+    grows by the time it waited for the client's quota): the caller's budget, or for start the
+    end of the resource ID's validity. ``label`` names the call in log lines (endpoint and
+    IDs, no secrets).
     """
     try:
         return await attempt(1)
@@ -121,7 +123,8 @@ async def call_with_retries(
         if not is_retryable(exc):
             return False
         delay = policy.backoff(len(waits) + 1, exc)
-        if clock() + delay >= retry_until:
+        until = retry_until() if callable(retry_until) else retry_until
+        if clock() + delay >= until:
             logger.debug("%s: not retrying after %s: out of time", label, describe_failure(exc))
             return False
         waits.append(delay)

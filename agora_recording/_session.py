@@ -99,14 +99,13 @@ import anyio.lowlevel
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._ratelimit import Priority
 from ._retry import describe_failure
+from ._stopping import StopOutcome
 from .enums import CombinationPolicy, Mode, RecordingStatus, Scene, ServiceName, ServiceState
 from .errors import (
-    BadRequestError,
-    NoRecordedDataError,
     NotFoundError,
     RecordingFailedError,
-    TransportError,
     UnexpectedResponseError,
     ValidationError,
 )
@@ -156,6 +155,10 @@ DEFAULT_POLL_INTERVAL: Final = 15.0
 POLL_JITTER_SHARE: Final = 0.1
 MAX_POLL_JITTER: Final = 1.0
 
+#: Seconds between health polls: until the recorder is healthy, through a run of 404s
+#: (failover) and through a run of failed polls. They use the quota share reserved for them.
+HEALTH_POLL_INTERVAL: Final = 10.0
+
 _HEALTHY: Final = frozenset({RecordingStatus.ALL_COMPONENTS_READY, RecordingStatus.IN_PROGRESS})
 _EXITING: Final = frozenset(
     {
@@ -184,21 +187,6 @@ class EndReason(str, enum.Enum):
     """The recorder never reported status 4 or 5 within ``start_timeout``."""
     UNOBSERVABLE = "unobservable"
     """``query`` failed ``max_poll_errors`` times in a row."""
-
-
-class StopOutcome(str, enum.Enum):
-    """What the one ``stop`` request of a session came to, as ``session.stop_outcome``."""
-
-    STOPPED = "stopped"
-    """200: ``session.result`` holds the `StopResponse`."""
-    NO_RECORDED_DATA = "no_recorded_data"
-    """206 code 435: nobody published, so there are no files. Benign."""
-    ALREADY_EXITING = "already_exiting"
-    """400 code 49: the task was already exiting (idle exit, duplicate stop). Benign."""
-    ALREADY_GONE = "already_gone"
-    """404 failed to find worker: the task no longer exists. Benign."""
-    FAILED = "failed"
-    """The stop failed or did not finish in time; ``session.stop_error`` says why."""
 
 
 @attrs.frozen(kw_only=True)
@@ -299,7 +287,9 @@ class RecordingSession:
         "_config",
         "_consecutive_errors",
         "_delivered",
+        "_effective_interval",
         "_ended",
+        "_errors_since",
         "_fail_fast",
         "_failover_grace",
         "_first_poll_delay",
@@ -310,12 +300,14 @@ class RecordingSession:
         "_mode",
         "_not_found_since",
         "_on_status",
+        "_outage_timeout",
         "_outcome",
         "_poll_errors",
         "_poll_interval",
         "_poll_jitter",
         "_poll_scope",
         "_poll_timeout",
+        "_polling",
         "_polls",
         "_result",
         "_sleep",
@@ -348,9 +340,10 @@ class RecordingSession:
         poll_jitter: float | None = None,
         poll_timeout: float = 15.0,
         start_timeout: float = 90.0,
-        failover_grace: float = 120.0,
+        failover_grace: float = 90.0,
         max_poll_errors: int = 8,
-        stop_timeout: float = 60.0,
+        outage_timeout: float = 120.0,
+        stop_timeout: float | None = None,
         async_stop: bool = False,
         on_status: StatusCallback | None = None,
         fail_fast: bool = True,
@@ -359,8 +352,10 @@ class RecordingSession:
     ) -> None:
         if poll_interval is not None and poll_interval <= 0:
             raise ValueError("poll_interval must be positive")
-        if min(poll_timeout, start_timeout, stop_timeout) <= 0:
-            raise ValueError("poll_timeout, start_timeout and stop_timeout must be positive")
+        if min(poll_timeout, start_timeout, outage_timeout) <= 0:
+            raise ValueError("poll_timeout, start_timeout and outage_timeout must be positive")
+        if stop_timeout is not None and stop_timeout <= 0:
+            raise ValueError("stop_timeout must be positive")
         if first_poll_delay < 0 or failover_grace < 0:
             raise ValueError("first_poll_delay and failover_grace must be >= 0")
         if poll_jitter is not None and not poll_jitter >= 0:
@@ -387,6 +382,7 @@ class RecordingSession:
         self._failover_grace = failover_grace
         self._max_poll_errors = max_poll_errors
         self._stop_timeout = stop_timeout
+        self._outage_timeout = outage_timeout
         self._async_stop = async_stop
         self._on_status = on_status
         self._fail_fast = fail_fast
@@ -405,6 +401,9 @@ class RecordingSession:
         self._polls = 0
         self._poll_errors = 0
         self._consecutive_errors = 0
+        self._errors_since: float | None = None
+        self._effective_interval = self._poll_interval
+        self._polling = False
         self._subscribers: list[MemoryObjectSendStream[Status]] | None = None
         self._outcome: SessionOutcome | None = None
         self._ended: anyio.Event | None = None
@@ -464,6 +463,12 @@ class RecordingSession:
         if self._result is not None:
             return self._result.files
         return [] if self._last_query is None else self._last_query.files
+
+    @property
+    def effective_poll_interval(self) -> float:
+        """Seconds between routine polls now: ``poll_interval``, stretched when the sessions of
+        the client need more than its poll budget (see `RecordingClient.poll_budget`)."""
+        return self._effective_interval
 
     @property
     def polls(self) -> int:
@@ -576,6 +581,7 @@ class RecordingSession:
                 self._close()
                 raise
         else:
+            self._client.track(self._handle)
             _log.info("adopted recording sid=%s cname=%s", self._handle.sid, self._cname)
         try:
             # A cancellation that arrived during the shielded start lands here, sid in hand.
@@ -605,14 +611,11 @@ class RecordingSession:
                 "acquire answered without a resourceId", endpoint="acquire"
             )
         # Shielded: once start is sent, the recording may exist; we must learn its sid to stop it.
-        with anyio.move_on_after(self._stop_timeout, shield=True) as scope:
+        # The client bounds the service's time (``call_timeout``); waiting for our own quota
+        # does not count, so a crowded client never abandons a start the service processed.
+        with anyio.CancelScope(shield=True):
             started = await self._client.start(
                 resource_id, self._mode, self._cname, self._uid, config
-            )
-        if scope.cancelled_caught:
-            raise RecordingFailedError(
-                f"start did not answer within {self._stop_timeout:g} s; "
-                "the recording may exist without a known sid"
             )
         self._handle = started.handle
         _log.info(
@@ -642,24 +645,43 @@ class RecordingSession:
         """Poll until failure or cancellation; never raises (a crash is logged and ends polling)."""
         assert self._poll_scope is not None
         delay = self._first_poll_delay + self._poll_jitter * random.random()
+        budget = self._client.poll_budget
         with self._poll_scope:
+            budget.join()
             try:
                 while True:
                     await self._sleep(delay)
-                    delay = self._poll_interval
                     ending = await self._poll_once()
                     if ending is not None:
                         self._fail(ending)
                         return
+                    delay = self._next_poll_delay()
             except Exception:
                 _log.exception("session poller crashed; polling stopped (sid=%s)", self._sid)
+            finally:
+                budget.leave()
+
+    def _in_health_phase(self) -> bool:
+        """Polls that decide whether the recording came up or died: before it is healthy,
+        during a run of 404s (failover) and during a run of failed polls."""
+        return (
+            not self._healthy or self._not_found_since is not None or self._errors_since is not None
+        )
+
+    def _next_poll_delay(self) -> float:
+        if self._in_health_phase():
+            return min(self._poll_interval, HEALTH_POLL_INTERVAL)
+        self._effective_interval = self._client.poll_budget.interval(self._poll_interval)
+        return self._effective_interval
 
     async def _poll_once(self) -> SessionOutcome | None:
         handle = self._handle
         assert handle is not None
+        priority = Priority.HEALTH if self._in_health_phase() else Priority.POLL
         try:
-            with anyio.fail_after(self._poll_timeout):
-                response = await self._client.query(handle)
+            response = await self._client.query(
+                handle, priority=priority, budget=self._poll_timeout
+            )
         except NotFoundError as exc:
             if exc.worker_not_found:
                 return self._on_not_found(exc)
@@ -672,6 +694,7 @@ class RecordingSession:
         self._polls += 1
         self._last_query = response
         self._consecutive_errors = 0
+        self._errors_since = None
         if self._not_found_since is not None:
             _log.info("recording sid=%s found again after failover", self._sid)
             self._not_found_since = None
@@ -695,6 +718,8 @@ class RecordingSession:
 
     def _on_not_found(self, error: NotFoundError) -> SessionOutcome | None:
         now = self._clock()
+        self._consecutive_errors = 0
+        self._errors_since = None
         since = self._not_found_since
         if since is None:
             _log.warning(
@@ -704,32 +729,51 @@ class RecordingSession:
             )
             self._not_found_since = now
         elif now - since >= self._failover_grace:
+            if self._healthy:
+                what = (
+                    "the recorder exited (idle for maxIdleTime, or ended by the service) "
+                    "or its worker was lost"
+                )
+            else:
+                what = (
+                    "the recorder never reported status 4 or 5: it most likely exited at once "
+                    "(a wrong token or storage credentials, a uid already in the channel, a "
+                    "wrong channelType, or nobody publishing within maxIdleTime)"
+                )
             return self._ending(
                 EndReason.WORKER_LOST,
-                f"the recording was not found for {now - since:g} s, longer than the "
-                f"{self._failover_grace:g} s failover grace",
+                f"query answered 404 for {now - since:g} s, longer than the "
+                f"{self._failover_grace:g} s failover grace: {what}",
                 cause=error,
             )
-        return self._check_start_deadline()
+        return None
 
     def _on_poll_error(self, error: Exception) -> SessionOutcome | None:
+        now = self._clock()
         self._poll_errors += 1
         self._consecutive_errors += 1
+        if self._errors_since is None:
+            self._errors_since = now
         _log.warning(
             "query of sid=%s failed (%d in a row): %s",
             self._sid,
             self._consecutive_errors,
             describe_failure(error),
         )
-        if self._consecutive_errors >= self._max_poll_errors:
+        lasted = now - self._errors_since
+        if self._consecutive_errors >= self._max_poll_errors or (
+            self._consecutive_errors > 1 and lasted >= self._outage_timeout
+        ):
             return self._ending(
                 EndReason.UNOBSERVABLE,
-                f"query failed {self._consecutive_errors} times in a row",
+                f"query failed {self._consecutive_errors} times in a row over {lasted:g} s: "
+                "the service cannot be reached, so the recording's state is unknown",
                 cause=error,
             )
-        return self._check_start_deadline()
+        return None
 
     def _check_start_deadline(self) -> SessionOutcome | None:
+        """Judged only on the service's answers: a status short of 4 or 5, seen too late."""
         if self._healthy or self._clock() - self._started_at < self._start_timeout:
             return None
         return self._ending(
@@ -800,23 +844,21 @@ class RecordingSession:
         handle = self._handle
         assert handle is not None
         try:
-            with anyio.move_on_after(self._stop_timeout, shield=True) as scope:
-                self._result = await self._client.stop(handle, async_stop=self._async_stop)
-            if scope.cancelled_caught:
-                raise TransportError(
-                    f"stop did not finish within {self._stop_timeout:g} s", endpoint="stop"
-                )
-            outcome = StopOutcome.STOPPED
+            confirmation = await self._client.ensure_stopped(
+                handle,
+                async_stop=self._async_stop,
+                stop_timeout=self._stop_timeout,
+                clock=self._clock,
+                sleep=self._sleep,
+            )
         except Exception as exc:
-            benign = _benign_stop(exc)
-            if benign is None:
-                self._stop_outcome = StopOutcome.FAILED
-                self._stop_error = exc
-                _log.warning("stop of sid=%s failed: %s", handle.sid, describe_failure(exc))
-                return
-            outcome = benign
-        self._stop_outcome = outcome
-        _log.info("stopped recording sid=%s (%s)", handle.sid, outcome.value)
+            # The client logged it at ERROR and keeps the handle in `client.unconfirmed()`.
+            self._stop_outcome = StopOutcome.FAILED
+            self._stop_error = exc
+            return
+        self._result = confirmation.response
+        self._stop_outcome = confirmation.outcome
+        _log.info("stopped recording sid=%s (%s)", handle.sid, confirmation.outcome.value)
 
     async def _stop_shielded(self) -> None:
         """The exit's stop: never interrupted, bounded by the request's own deadline."""
@@ -931,17 +973,6 @@ def required_scene(mode: Mode, config: StartConfig | None) -> Scene | None:
 
 # The former private name, kept because ``agora_recording._cli`` imports it.
 _required_scene = required_scene
-
-
-def _benign_stop(error: Exception) -> StopOutcome | None:
-    """What a stop error means when the recording is already over (§5.3), else ``None``."""
-    if isinstance(error, NoRecordedDataError):
-        return StopOutcome.NO_RECORDED_DATA
-    if isinstance(error, BadRequestError) and error.code == 49:
-        return StopOutcome.ALREADY_EXITING
-    if isinstance(error, NotFoundError) and error.worker_not_found:
-        return StopOutcome.ALREADY_GONE
-    return None
 
 
 def _web_recorder_exited(response: QueryResponse) -> bool:

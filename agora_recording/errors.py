@@ -16,7 +16,9 @@
     │   ├── NotFoundError           404: route not matched, or "failed to find worker"
     │   ├── RateLimitError          429: over the request quota
     │   └── ServerError             5xx: internal error, no resources, request timeout
-    └── RecordingFailedError        a recording died or never came up (raised by sessions)
+    ├── RecordingFailedError        a recording died or never came up (raised by sessions)
+    ├── StopUnconfirmedError        no confirmed stop within the stop budget: may still run
+    └── UnconfirmedRecordingsError  a client closed while recordings had no confirmed stop
 
 Exception messages never contain a request body, a header or a secret: they name the
 endpoint, the HTTP status, Agora's ``code`` and ``reason`` and the request ID.
@@ -190,3 +192,36 @@ class RecordingFailedError(AgoraError):
         self.cause = cause
         where = f" (sid {handle.sid})" if handle is not None else ""
         super().__init__(f"recording failed{where}: {reason}")
+
+
+class StopUnconfirmedError(AgoraError):
+    """The service never confirmed a stop within its budget: the recording may still run.
+
+    ``handle`` names the recording (stop it later with ``agora-recording stop`` or
+    `RecordingClient.ensure_stopped`); ``last_error`` is the last failure seen. The handle stays
+    in `RecordingClient.unconfirmed` until a stop is confirmed.
+    """
+
+    def __init__(
+        self, message: str, *, handle: RecordingHandle, last_error: BaseException | None
+    ) -> None:
+        self.handle = handle
+        self.last_error = last_error
+        super().__init__(message)
+
+
+class UnconfirmedRecordingsError(AgoraError):
+    """A client was closed while recordings it started had no confirmed stop.
+
+    ``recordings`` lists them (`UnconfirmedRecording`: handle and last error); each was also
+    logged at ERROR level so an operator can stop it.
+    """
+
+    def __init__(self, recordings: tuple[Any, ...]) -> None:
+        self.recordings = recordings
+        sids = ", ".join(r.handle.sid for r in recordings[:5])
+        more = f" and {len(recordings) - 5} more" if len(recordings) > 5 else ""
+        super().__init__(
+            f"closed with {len(recordings)} recording(s) whose stop was never confirmed: "
+            f"sid {sids}{more}"
+        )

@@ -1,0 +1,183 @@
+"""Confirmed stops: a recording counts as stopped only when the service says so.
+
+A recording bills until it is stopped, and several answers to ``stop`` do not prove that it
+stopped. This module holds the rules (pure functions over answers) and the registry of
+recordings whose stop is not confirmed yet; `RecordingClient.ensure_stopped` runs the loop.
+
+==========================================  ===============================================
+Answer to ``stop``                          Meaning
+==========================================  ===============================================
+200 with the documented body                confirmed: ``STOPPED``
+206 + code 435                              confirmed: ``NO_RECORDED_DATA`` (nobody published)
+400 + code 49                               confirmed: ``ALREADY_EXITING``
+404 "failed to find worker"                 not yet: during a high-availability failover
+                                            ``stop`` answers 404 for up to 90 s and the task
+                                            then runs on. ``query`` re-checks; the stop is
+                                            repeated when the recording answers again, and
+                                            counts as ``ALREADY_GONE`` once 404 has held for
+                                            the whole failover window.
+transport error, 5xx, 429, 206 + code 65,   unknown: retried with backoff (``Retry-After``
+an undocumented 2xx or an unreadable body   honoured) for the whole stop budget
+other 4xx (401, 403, 400 other codes)       final: raised; the recording stays unconfirmed
+==========================================  ===============================================
+
+The failover window (90 s) and the behaviour of ``stop`` and ``query`` during a failover are
+from Agora's "Cloud Recording high availability" FAQ and the RESTful API's response status codes.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import shlex
+from collections.abc import Iterator
+
+import attrs
+
+from ._protocol import is_retryable
+from .enums import Mode
+from .errors import (
+    AgoraError,
+    BadRequestError,
+    NoRecordedDataError,
+    NotFoundError,
+    UnexpectedResponseError,
+)
+from .models import RecordingHandle, StopResponse
+
+__all__ = [
+    "FAILOVER_WINDOW",
+    "StopConfirmation",
+    "StopOutcome",
+    "UnconfirmedRecording",
+    "UnconfirmedRegistry",
+    "stop_verdict",
+]
+
+_log = logging.getLogger("agora_recording")
+
+#: Seconds a high-availability failover may take; 404s shorter than this prove nothing.
+FAILOVER_WINDOW = 90.0
+
+
+class StopOutcome(str, enum.Enum):
+    """What a stop came to."""
+
+    STOPPED = "stopped"
+    """The service answered 200: stopped, with the files in the `StopResponse`."""
+    NO_RECORDED_DATA = "no_recorded_data"
+    """206 code 435: stopped; nobody published, so nothing was recorded."""
+    ALREADY_EXITING = "already_exiting"
+    """400 code 49: the recording was already stopping."""
+    ALREADY_GONE = "already_gone"
+    """404 held for the whole failover window: the recording no longer exists."""
+    FAILED = "failed"
+    """Not confirmed: the stop failed and the recording may still run."""
+
+
+class Verdict(enum.Enum):
+    """What to do after one answer to ``stop`` (see the module docstring)."""
+
+    RETRY = "retry"
+    VERIFY = "verify"
+    FINAL = "final"
+
+
+def stop_verdict(error: BaseException) -> StopOutcome | Verdict:
+    """Classify a failed ``stop`` attempt: a confirmed outcome, or what to do next."""
+    if isinstance(error, NoRecordedDataError):
+        return StopOutcome.NO_RECORDED_DATA
+    if isinstance(error, BadRequestError) and error.code == 49:
+        return StopOutcome.ALREADY_EXITING
+    if isinstance(error, NotFoundError) and error.worker_not_found:
+        return Verdict.VERIFY
+    if is_retryable(error) or isinstance(error, (UnexpectedResponseError, RecursionError)):
+        return Verdict.RETRY
+    return Verdict.FINAL
+
+
+@attrs.frozen(kw_only=True)
+class StopConfirmation:
+    """A confirmed stop: its ``outcome`` and, for ``STOPPED``, the service's ``response``."""
+
+    outcome: StopOutcome
+    response: StopResponse | None = None
+
+
+@attrs.frozen(kw_only=True)
+class UnconfirmedRecording:
+    """A recording started (or adopted) through a client whose stop is not confirmed yet."""
+
+    handle: RecordingHandle
+    last_error: AgoraError | None = None
+    """The last stop failure, or ``None`` while no stop has been tried."""
+
+    def stop_command(self) -> str:
+        """The CLI command that stops it (credentials come from the environment)."""
+        h = self.handle
+        parts = ["--resource-id", h.resource_id, "--sid", h.sid, "--mode", str(Mode(h.mode).value)]
+        parts += ["--cname", h.cname, "--uid", h.uid]
+        return "agora-recording stop " + " ".join(shlex.quote(part) for part in parts)
+
+
+class UnconfirmedRegistry:
+    """The recordings of one client that are running or whose stop was never confirmed."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], UnconfirmedRecording] = {}
+
+    def add(self, handle: RecordingHandle) -> None:
+        """Track a recording from the moment its ``sid`` is known."""
+        key = (handle.resource_id, handle.sid)
+        if key not in self._entries:
+            self._entries[key] = UnconfirmedRecording(handle=handle)
+
+    def failed(self, handle: RecordingHandle, error: AgoraError) -> None:
+        """Keep the last stop failure beside the handle."""
+        self._entries[(handle.resource_id, handle.sid)] = UnconfirmedRecording(
+            handle=handle, last_error=error
+        )
+
+    def confirmed(self, handle: RecordingHandle) -> None:
+        """Forget a recording whose stop the service confirmed."""
+        self._entries.pop((handle.resource_id, handle.sid), None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[UnconfirmedRecording]:
+        return iter(list(self._entries.values()))
+
+    def report(self) -> tuple[UnconfirmedRecording, ...]:
+        """Log what is left when the client closes; return the recordings whose stop failed.
+
+        A recording whose stop was tried and never confirmed is logged at ERROR; one that was
+        started but never stopped through this client (say, left running on purpose for
+        another process to stop) at WARNING. Both lines carry the IDs and the command that
+        stops it, never a secret.
+        """
+        failed = []
+        for entry in self:
+            h = entry.handle
+            if entry.last_error is not None:
+                failed.append(entry)
+                level, what = logging.ERROR, "stop never confirmed"
+                detail = f"last error: {type(entry.last_error).__name__}"
+            else:
+                level, what, detail = logging.WARNING, "left running", "no stop was sent"
+            _log.log(
+                level,
+                "recording %s: resource_id=%s sid=%s cname=%s uid=%s mode=%s (%s); "
+                "stop it with: %s",
+                what,
+                h.resource_id,
+                h.sid,
+                h.cname,
+                h.uid,
+                Mode(h.mode).value,
+                detail,
+                entry.stop_command(),
+            )
+        return tuple(failed)
