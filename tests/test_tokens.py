@@ -134,6 +134,17 @@ def test_reference_vectors_are_reproduced_byte_for_byte(uid: int | str, expected
     assert _reference(uid) == expected
 
 
+def test_publisher_service_is_packed_as_in_agoras_multi_service_token() -> None:
+    """A publisher's RTC service (four privileges) has the exact bytes of Agora's reference."""
+    token = build_rtc_token(
+        APP_ID, CERT, CHANNEL, UID, token_expire=EXPIRE, issued_at=ISSUED_AT, salt=SALT
+    )
+    services_offset = 2 + 32 + 2 + 32 + 4 + 4 + 4 + 2
+    ours = _raw(token)[services_offset:]
+    assert len(ours) == 2 + 2 + 4 * 6 + 2 + len(CHANNEL) + 2 + len(str(UID))
+    assert _raw(REF_MULTI)[services_offset : services_offset + len(ours)] == ours
+
+
 @pytest.mark.parametrize("token", [REF_UID, REF_UID_0, REF_MULTI, REF_EXTENDED])
 def test_reference_tokens_verify_with_their_certificate_only(token: str) -> None:
     """Agora's tokens pass verification with the right certificate and fail with another."""
