@@ -418,36 +418,26 @@ def _decode(token: str) -> tuple[ParsedToken, bytes]:
     salt = reader.u32("salt")
     count = reader.u16("service count")
     services: list[ServiceGrant] = []
-    for index in range(count):
+    while len(services) < count:
         service_type = reader.u16("service type")
         if service_type not in _LAYOUTS:
-            return _parsed(app_id, issued_at, expire, salt, services, count - index, signature), (
-                content
-            )
+            break  # its fields, and so every later service, cannot be located
         services.append(reader.service(service_type))
-    if not reader.at_end:
-        raise TokenFormatError(f"token has {reader.remaining} unexpected bytes after its services")
-    return _parsed(app_id, issued_at, expire, salt, services, 0, signature), content
-
-
-def _parsed(
-    app_id: str,
-    issued_at: int,
-    expire: int,
-    salt: int,
-    services: list[ServiceGrant],
-    unparsed: int,
-    signature: bytes,
-) -> ParsedToken:
-    return ParsedToken(
+    else:
+        if not reader.at_end:
+            raise TokenFormatError(
+                f"token has {reader.remaining} unexpected bytes after its services"
+            )
+    parsed = ParsedToken(
         app_id=app_id,
         issued_at=issued_at,
         expire=expire,
         salt=salt,
         services=tuple(services),
-        unparsed_services=unparsed,
+        unparsed_services=count - len(services),
         signature=signature,
     )
+    return parsed, content
 
 
 # What follows the privilege map, per service type: "c" channel name, "u" user, "s" another
