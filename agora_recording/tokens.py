@@ -239,7 +239,7 @@ class ParsedToken:
         grant = self.rtc
         if grant is None or Privilege.JOIN_CHANNEL not in grant.privileges:
             return False
-        wanted = "" if uid == 0 else str(uid)
+        wanted = "" if uid == 0 else _uid_text(uid)
         return grant.channel_name == channel_name and grant.user in ("", wanted)
 
 
@@ -593,7 +593,7 @@ def _packed_uid(uid: object) -> bytes:
     """The uid as the token stores it: decimal text, ``b""`` for 0, or the account's UTF-8."""
     if isinstance(uid, int) and not isinstance(uid, bool):
         _check_int(uid, "uid", 0, UINT32_MAX)
-        return b"" if uid == 0 else str(uid).encode()
+        return b"" if uid == 0 else _uid_text(uid).encode()
     if not isinstance(uid, str):
         raise ValidationError("uid", f"must be an int or a str account, got {type(uid).__name__}")
     rule = (
@@ -613,3 +613,8 @@ def _role(role: object) -> Role:
     if isinstance(role, int) and not isinstance(role, bool) and role in _ROLE_PRIVILEGES:
         return Role(role)
     raise ValidationError("role", f"must be Role.PUBLISHER or Role.SUBSCRIBER, got {role!r}")
+
+
+def _uid_text(uid: int | str) -> str:
+    """Decimal text of an int uid (an IntEnum too, on every Python), or the account itself."""
+    return uid if isinstance(uid, str) else int.__repr__(int(uid))
