@@ -221,7 +221,7 @@ class ParsedToken:
 
     @property
     def rtc(self) -> ServiceGrant | None:
-        """The first RTC service, the one a channel join is checked against, or None."""
+        """The first RTC service, the one :meth:`grants_join` and :func:`check_token` judge."""
         for grant in self.services:
             if grant.type == ServiceType.RTC:
                 return grant
