@@ -99,8 +99,8 @@ async def test_a_missing_forged_or_wrongly_keyed_signature_is_refused_401(
 
 
 async def test_a_truncated_body_fails_its_signature_or_its_parse() -> None:
-    """A body cut short in transit no longer matches its signature (401); cut short before
-    signing, it is not JSON (400). Neither is published."""
+    """A body cut short in transit fails its signature (401), one cut short before signing is
+    not JSON (400), and neither is published."""
     receiver, events = setup()
     body = encoded()
     status, _ = await receiver.handle(body[:-10], signed(body))
