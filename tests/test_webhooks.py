@@ -8,7 +8,8 @@ import pytest
 from agora_recording import webhooks
 from agora_recording.errors import AgoraError
 
-# The §6.5 test vector: the old body (with eventMs) reproduces the documented digests.
+# The test vector of Agora's signature guide: its older body (with eventMs) reproduces the
+# published digests.
 VECTOR_SECRET = "secret"
 VECTOR_BODY = (
     b'{"eventMs":1560408533119,"eventType":10,"noticeId":"4eb720f0-8da7-11e9-a43e-53f411c2761f",'
@@ -36,7 +37,7 @@ ENVELOPE = {
 
 
 def test_sign_reproduces_the_documented_test_vector() -> None:
-    """sign() gives the SHA-1 and SHA-256 digests published for the §6.5 vector."""
+    """sign() gives the SHA-1 and SHA-256 digests published in Agora's signature guide."""
     assert webhooks.sign(VECTOR_BODY, VECTOR_SECRET) == (VECTOR_SHA1, VECTOR_SHA256)
 
 
@@ -84,7 +85,7 @@ def test_verify_refuses_another_secret_or_a_changed_body() -> None:
 
 
 def test_parse_reads_the_envelope_and_payload_shortcuts() -> None:
-    """parse() maps the §6.2 envelope onto Notification with payload shortcuts."""
+    """parse() maps the NCS envelope onto Notification with payload shortcuts."""
     note = webhooks.parse(json.dumps(ENVELOPE).encode())
     assert note.notice_id == "31aeb35a9245cbd977cfe18b438b75ed"
     assert note.product_id == webhooks.PRODUCT_ID_CLOUD_RECORDING

@@ -1,24 +1,9 @@
-"""Agora Notification Center Service (NCS) callbacks: signing, verification and parsing.
+"""The NCS envelope: signing, signature verification and parsing (pure functions, no I/O).
 
-Agora POSTs a JSON envelope to your HTTPS endpoint for each recording event and signs the raw
-body twice with the NCS secret shown in Console (not the REST customer secret):
-``Agora-Signature`` is the lowercase hex HMAC-SHA1 and ``Agora-Signature-V2`` the HMAC-SHA256.
-Verify the raw bytes *before* parsing them::
-
-    from agora_recording import webhooks
-
-    async def agora_callback(request):  # e.g. a Starlette or FastAPI handler
-        body = await request.body()
-        if not webhooks.verify(body, request.headers, NCS_SECRET):
-            return Response(status_code=401)
-        note = webhooks.parse(body)
-        if note.event_type == webhooks.EventType.SESSION_EXIT:
-            ...
-        return JSONResponse({})  # answer 200 within 10 s, or Agora resends
-
-NCS may deliver an event twice or out of order: deduplicate on :attr:`Notification.dedupe_key`
-(``noticeId`` + ``notifyMs``) and order by ``payload.sequence``. The emulator in
-:mod:`agora_recording.emulator` sends exactly these envelopes, signed the same way.
+Agora signs the raw body of each callback with the NCS secret shown in Console (not the REST
+customer secret): ``Agora-Signature`` is the lowercase hex HMAC-SHA1 and ``Agora-Signature-V2``
+the HMAC-SHA256. Envelope, headers and event types are described in Agora's "Receive
+notifications" guide: https://docs.agora.io/en/cloud-recording/develop/receive-notifications
 """
 
 from __future__ import annotations
@@ -32,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from .errors import AgoraError
+from agora_recording.errors import AgoraError
 
 __all__ = [
     "PRODUCT_ID_CLOUD_RECORDING",
@@ -128,11 +113,17 @@ def verify(body: bytes, headers: Mapping[str, str], secret: str) -> bool:
     sha1, sha256 = sign(body, secret)
     received_v2 = _header(headers, SIGNATURE_V2_HEADER)
     if received_v2 is not None:
-        return hmac.compare_digest(received_v2.strip().lower(), sha256)
+        return _same_digest(received_v2, sha256)
     received_v1 = _header(headers, SIGNATURE_HEADER)
     if received_v1 is not None:
-        return hmac.compare_digest(received_v1.strip().lower(), sha1)
+        return _same_digest(received_v1, sha1)
     return False
+
+
+def _same_digest(received: str, expected: str) -> bool:
+    """Compare in constant time, as bytes: a non-ASCII forged header mismatches, never crashes."""
+    candidate = received.strip().lower().encode("utf-8", "replace")
+    return hmac.compare_digest(candidate, expected.encode("ascii"))
 
 
 def _event_type(value: int) -> EventType | int:
@@ -144,7 +135,7 @@ def _event_type(value: int) -> EventType | int:
 
 @attrs.frozen(kw_only=True)
 class Notification:
-    """One NCS callback: the §6.2 envelope, with shortcuts into its ``payload``.
+    """One NCS callback: the documented envelope, with shortcuts into its ``payload``.
 
     ``event_type`` is an :class:`EventType` when known and the plain number otherwise; ``sid``
     comes from the envelope, or from ``payload.sid`` when the envelope has none.

@@ -1,0 +1,233 @@
+"""The HTTP side of NCS: check a callback, answer it fast, publish it (``NotificationReceiver``).
+
+A plain ASGI application, without Starlette: ``agora_recording.webhooks`` then needs only the
+core dependencies, any ASGI framework or server can host it (FastAPI, Starlette, uvicorn or
+hypercorn alone), and it reads the body itself, so it can refuse an oversized or slow body
+before buffering it (``await request.body()`` in a framework handler reads it all first).
+:meth:`NotificationReceiver.handle` holds the same checks for frameworks that are not ASGI.
+
+The checks, in order: method (405 unless POST), size (413), read time (408), signature
+(401: ``Agora-Signature-V2`` when present, else ``Agora-Signature``, against every secret, in
+constant time, over the raw bytes before any parsing), nesting depth and envelope (400). A valid
+callback is published to the hub without waiting and answered 200 with a small JSON body, so
+Agora (which resends when no 200 comes within 10 seconds) gets its answer at once; a replayed
+one is answered 200 too but reaches no subscriber twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from typing import Any
+
+import anyio
+
+from agora_recording.errors import ValidationError
+
+from ._envelope import InvalidNotificationError, parse, verify
+from ._hub import NotificationHub
+
+__all__ = ["NotificationReceiver"]
+
+logger = logging.getLogger("agora_recording.webhooks")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_OPEN = frozenset(b"[{")
+_CLOSE = frozenset(b"]}")
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+
+
+def _answer(**fields: object) -> bytes:
+    return json.dumps(fields, separators=(",", ":")).encode()
+
+
+_ACCEPTED = _answer(ok=True)
+_DUPLICATE = _answer(ok=True, duplicate=True)
+
+
+def _nested_deeper_than(body: bytes, limit: int) -> bool:
+    """Tell whether JSON ``body`` nests arrays/objects more than ``limit`` deep (no parsing).
+
+    Deep nesting would exhaust the parser's recursion; a linear scan that skips strings
+    refuses it first. Bodies with few brackets are not scanned at all.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == _BACKSLASH:
+                escaped = True
+            elif byte == _QUOTE:
+                in_string = False
+        elif byte == _QUOTE:
+            in_string = True
+        elif byte in _OPEN:
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in _CLOSE:
+            depth -= 1
+    return False
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
+    pass
+
+
+class NotificationReceiver:
+    """Verify NCS callbacks and publish them to a :class:`NotificationHub`; an ASGI app.
+
+    ``secret`` is the NCS secret from Agora Console, or several (during a rotation any one
+    matches). ``max_body_size`` (bytes), ``read_timeout`` (seconds to receive the whole body)
+    and ``max_depth`` (nesting of the JSON) bound what a caller can make us do. Mount it in
+    FastAPI or Starlette, run it alone with an ASGI server, or call :meth:`handle` from any
+    other framework. The secrets never appear in ``repr`` or logs.
+    """
+
+    def __init__(
+        self,
+        hub: NotificationHub,
+        secret: str | Sequence[str],
+        *,
+        max_body_size: int = 64 * 1024,
+        read_timeout: float = 5.0,
+        max_depth: int = 32,
+    ) -> None:
+        secrets = (secret,) if isinstance(secret, str) else tuple(secret)
+        if not secrets or not all(isinstance(s, str) and s for s in secrets):
+            raise ValidationError("secret", "give the NCS secret (a non-empty string) or several")
+        if max_body_size < 1:
+            raise ValidationError("max_body_size", "must be at least 1")
+        if read_timeout <= 0:
+            raise ValidationError("read_timeout", "must be positive")
+        if max_depth < 1:
+            raise ValidationError("max_depth", "must be at least 1")
+        self.hub = hub
+        self._secrets = secrets
+        self.max_body_size = max_body_size
+        self.read_timeout = read_timeout
+        self.max_depth = max_depth
+
+    def __repr__(self) -> str:
+        return (
+            f"NotificationReceiver(hub={self.hub!r}, secrets=<{len(self._secrets)} hidden>, "
+            f"max_body_size={self.max_body_size})"
+        )
+
+    async def handle(self, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        """Check one callback and publish it; return ``(status, json_body)`` to answer with.
+
+        200 accepted (or a duplicate, published once); 401 bad or missing signature; 400 not a
+        JSON envelope or nested too deep; 413 too large. ``headers`` may be any mapping
+        (names are matched case-insensitively). Never waits on a consumer.
+        """
+        if len(body) > self.max_body_size:
+            return self._refuse(413, "body too large", logging.INFO)
+        verified = False
+        for secret in self._secrets:  # check them all: the time taken does not tell which
+            verified |= verify(body, headers, secret)
+        if not verified:
+            return self._refuse(401, "bad or missing signature", logging.WARNING)
+        if _nested_deeper_than(body, self.max_depth):
+            return self._refuse(400, "body nested too deep", logging.WARNING)
+        try:
+            note = parse(body)
+        except InvalidNotificationError as exc:
+            return self._refuse(400, str(exc), logging.WARNING)
+        if self.hub.publish(note):
+            return 200, _ACCEPTED
+        logger.debug("duplicate NCS callback %s answered without publishing", note.notice_id)
+        return 200, _DUPLICATE
+
+    @staticmethod
+    def _refuse(status: int, reason: str, level: int) -> tuple[int, bytes]:
+        logger.log(level, "refused an NCS callback (%d): %s", status, reason)
+        return status, _answer(error=reason)
+
+    # -- ASGI ----------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry point: HTTP requests, plus lifespan so it can run alone."""
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope.get("method") != "POST":
+            reply = self._refuse(405, "only POST is accepted", logging.INFO)
+            await _respond(send, *reply, extra=[(b"allow", b"POST")])
+            return
+        headers: dict[str, str] = {}
+        for name, value in scope.get("headers", ()):
+            headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        declared = headers.get("content-length")
+        if declared is not None:
+            if not (declared.strip().isascii() and declared.strip().isdigit()):
+                await _respond(send, *self._refuse(400, "bad Content-Length", logging.INFO))
+                return
+            if int(declared) > self.max_body_size:
+                await _respond(send, *self._refuse(413, "body too large", logging.INFO))
+                return
+        try:
+            with anyio.fail_after(self.read_timeout):
+                body = await self._read_body(receive)
+        except TimeoutError:
+            await _respond(send, *self._refuse(408, "body not received in time", logging.INFO))
+            return
+        except _TooLarge:
+            await _respond(send, *self._refuse(413, "body too large", logging.INFO))
+            return
+        except _Disconnected:
+            return
+        await _respond(send, *await self.handle(body, headers))
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_size:
+                raise _TooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+async def _respond(
+    send: Send, status: int, body: bytes, *, extra: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *extra,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
