@@ -84,11 +84,12 @@ broken connection as an ``httpx.TransportError`` too (``RemoteProtocolError`` or
 from __future__ import annotations
 
 from ._channels import Channel, Presence
-from ._clock import Clock, FakeClock, SystemClock
+from ._clock import Clock, FakeClock, LoopClock, SystemClock
 from ._emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET, Emulator, RecordingInfo
 from ._faults import Faults
 from ._notifications import DEFAULT_NOTIFICATION_SECRET, SignedNotification
 from ._server import EmulatorServer, serve
+from ._stats import Stats
 
 __all__ = [
     "DEFAULT_CUSTOMER_ID",
@@ -100,9 +101,11 @@ __all__ = [
     "EmulatorServer",
     "FakeClock",
     "Faults",
+    "LoopClock",
     "Presence",
     "RecordingInfo",
     "SignedNotification",
+    "Stats",
     "SystemClock",
     "serve",
 ]
