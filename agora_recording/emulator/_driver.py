@@ -27,20 +27,25 @@ class Wakeup:
         self._thread = threading.get_ident()
         self._pending = False
         self._event: anyio.Event | None = None
+        self._until: float | None = None  # clock time the driver sleeps until
 
-    def ring(self) -> None:
-        """Ask the driver to look again now."""
+    def ring(self, due: float) -> None:
+        """Tell the driver something falls due at clock time ``due``: it wakes up now unless it
+        was going to wake up by then anyway."""
+        if self._until is not None and due >= self._until:
+            return
         self._pending = True
         if self._event is not None and threading.get_ident() == self._thread:
             self._event.set()
 
-    async def wait(self, seconds: float) -> None:
-        """Sleep up to ``seconds``, or until rung (at once if rung meanwhile)."""
+    async def wait(self, seconds: float, until: float) -> None:
+        """Sleep up to ``seconds`` (until clock time ``until``), or until rung."""
         if not self._pending:
             self._event = anyio.Event()
+            self._until = until
             with anyio.move_on_after(seconds):
                 await self._event.wait()
-            self._event = None
+            self._event = self._until = None
         self._pending = False
 
 
@@ -59,5 +64,6 @@ async def drive(
         if work is not None:
             await work()
         due = next_due()
-        wait = poll_interval if due is None else min(poll_interval, max(0.0, due - now()))
-        await wakeup.wait(wait)
+        current = now()
+        wait = poll_interval if due is None else min(poll_interval, max(0.0, due - current))
+        await wakeup.wait(wait, current + wait)

@@ -110,7 +110,7 @@ class Notifier:
         self._order = itertools.count()
         self._held: list[_Delivery] = []  # reordered: released after the next one is queued
         self.counts: Counter[str] = Counter()
-        self.on_queue: Callable[[], None] | None = None
+        self.on_queue: Callable[[float], None] | None = None
         """Called (lock held) whenever a delivery is queued: wakes the driver loop."""
 
     def __repr__(self) -> str:
@@ -169,7 +169,7 @@ class Notifier:
             late.due = max(late.due, delivery.due)
             self._push(late)
         if self.on_queue is not None:
-            self.on_queue()
+            self.on_queue(delivery.due)
 
     def _push(self, delivery: _Delivery) -> None:
         heapq.heappush(self._outbox, (delivery.due, next(self._order), delivery))

@@ -134,7 +134,7 @@ class State:
         self._running_per_app: dict[str, int] = {}
         self._by_channel: dict[str, dict[str, Recording]] = {}  # cname -> sid -> recording
         self._take_faults: Callable[[], list[RecordingFault]] = list
-        self.on_schedule: Callable[[], None] | None = None
+        self.on_schedule: Callable[[float], None] | None = None
         """Called (lock held) when a timer is set: wakes a driver sleeping until the next one."""
 
     def use_faults(self, take: Callable[[], list[RecordingFault]]) -> None:
@@ -602,7 +602,7 @@ class State:
             self._due[recording.sid] = due
             heapq.heappush(self._timers, (due, next(self._tie), recording.sid))
             if self.on_schedule is not None:
-                self.on_schedule()
+                self.on_schedule(due)
 
     def _forget(self, recording: Recording) -> None:
         """The task no longer exists: drop it from the recordings and the indexes."""
