@@ -84,7 +84,7 @@ broken connection as an ``httpx.TransportError`` too (``RemoteProtocolError`` or
 from __future__ import annotations
 
 from ._channels import Channel, Presence
-from ._clock import Clock, FakeClock, LoopClock, SystemClock
+from ._clock import DEFAULT_FAKE_EPOCH, Clock, FakeClock, LoopClock, SystemClock
 from ._emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET, Emulator, RecordingInfo
 from ._faults import Faults
 from ._notifications import DEFAULT_NOTIFICATION_SECRET, SignedNotification
@@ -94,6 +94,7 @@ from ._stats import Stats
 __all__ = [
     "DEFAULT_CUSTOMER_ID",
     "DEFAULT_CUSTOMER_SECRET",
+    "DEFAULT_FAKE_EPOCH",
     "DEFAULT_NOTIFICATION_SECRET",
     "Channel",
     "Clock",

@@ -255,7 +255,7 @@ class Emulator:
         exit, the end of a failover or ``maxRecordingHour`` emits its notifications (to the
         log and ``on_notification``) at the very time it happens. Run it in a task group;
         :func:`agora_recording.testing.virtual_service` does. ``poll_interval`` bounds each
-        sleep (default 1 s of a :class:`LoopClock`, else 0.1 s) so changes made from other
+        sleep (default 30 s of a :class:`LoopClock`, else 0.1 s) so changes made from other
         threads are seen.
         """
         await self._drive(None, poll_interval)
@@ -279,7 +279,7 @@ class Emulator:
 
     async def _drive(self, client: httpx.AsyncClient | None, poll_interval: float | None) -> None:
         if poll_interval is None:
-            poll_interval = 1.0 if isinstance(self.clock, LoopClock) else 0.1
+            poll_interval = 30.0 if isinstance(self.clock, LoopClock) else 0.1
         notifier = self._notifier
         wakeup = Wakeup()
         self.state.on_schedule = notifier.on_queue = wakeup.ring
