@@ -62,12 +62,13 @@ just sleeps. Under Trio, with anyio's pytest plugin::
     async def test_a_thousand_recordings_for_an_hour() -> None:
         async with virtual_service(max_concurrent_recordings=None) as service:
             async def record(n: int) -> None:
+                await anyio.sleep(n * 0.3)                # starts spread over 5 minutes
                 service.channel(f"room-{n}").publish(1)
                 async with service.client.session(
                     cname=f"room-{n}", uid="9", mode=Mode.INDIVIDUAL, config=CONFIG,
                     poll_interval=600,
                 ):
-                    await anyio.sleep(3600)               # virtual: returns at once
+                    await anyio.sleep(3600)               # virtual: no real waiting
 
             async with anyio.create_task_group() as group:
                 for n in range(1000):
@@ -86,18 +87,21 @@ plugin, give it as the loop factory; with pytest-asyncio, mark the test instead:
 
     # or, with pytest-asyncio:  @pytest.mark.asyncio  @pytest.mark.looptime
 
-Real time is spent only on the work itself: each request costs a fraction of a millisecond
-in-process, and with the quota on a fleet sends at most 10 requests per virtual second, so a
-thousand sessions polling every 10 minutes for an hour is about 9,000 requests. Keep the
-client's poll interval realistic (polling faster than the quota allows only stretches the
-polls). What to assert afterwards: ``service.emulator.running_recordings()`` (nothing left
-billing), ``service.emulator.stats`` (requests, 429s, share of quota per App ID),
+Real time is spent only on the work itself: each request costs a millisecond or two
+in-process, and with the quota on a fleet sends at most 10 requests per virtual second. The
+example above is 9,000 requests and 60,000 progress notifications and runs in about 15 real
+seconds; an hour of 50 sessions takes about one. Keep the client's poll interval realistic
+(polling faster than the quota allows only stretches the polls).
+
+Afterwards assert on ``service.emulator.running_recordings()`` (nothing left billing),
+``service.emulator.stats`` (requests, 429s, share of quota per App ID) and
 ``service.emulator.notifications``. To see how the fleet copes with another process using
-the same App ID, ``service.emulator.add_competing_load(app_id, rate)``; to see it through a
-bad hour, the faults in ``service.emulator.faults`` (``fail_for``, ``failover``,
-``drop_notifications``...). Deadlines and sleeps inside the client use the loop clock too,
-so a 30 s timeout is 30 virtual seconds. Do not mix in ``time.sleep`` or threads: only the
-event loop's clock is virtual.
+the same App ID, call ``service.emulator.add_competing_load(app_id, rate)``; to put it
+through a bad hour, use the faults in ``service.emulator.faults`` (``fail_for``,
+``failover``, ``drop_notifications``...). To have notifications delivered to your webhook
+receiver, pass it as ``notification_app``. Deadlines and sleeps inside the client use the
+loop clock too, so a 30 s timeout is 30 virtual seconds. Do not mix in ``time.sleep`` or
+threads: only the event loop's clock is virtual.
 
 Everything the emulator does is documented in :mod:`agora_recording.emulator`.
 """

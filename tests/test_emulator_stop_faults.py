@@ -198,3 +198,37 @@ def test_fail_for_ends_by_itself_and_json_helper() -> None:
     assert answer is not None
     assert answer.json() == {"code": 500, "reason": "internal_error"}
     assert json.loads(answer.body) == answer.json()
+
+
+async def test_control_routes_for_new_faults_load_and_stats() -> None:
+    """Out-of-process tests reach fail-for, raw answers, delivery faults, competing load and
+    stats through the /_emulator control routes."""
+    async with emulated_http(rate_limit=10) as (http, emulator):
+        resource_id, sid = await start(http)
+        fail_for = await http.post(
+            "/_emulator/faults/fail-for", json={"seconds": 5, "endpoint": "stop"}
+        )
+        stopped = await http.post(path(resource_id, sid, "stop"), json=STOP_BODY)
+        emulator.faults.clear()
+        raw = await http.post(
+            "/_emulator/faults/fail",
+            json={"endpoint": "query", "status": 200, "raw": "<p>", "content_type": "text/html"},
+        )
+        page = await http.get(path(resource_id, sid, "query"))
+        delivery = await http.post(
+            "/_emulator/faults/notifications", json={"kind": "delay", "seconds": 2, "times": None}
+        )
+        unknown = await http.post("/_emulator/faults/notifications", json={"kind": "lose"})
+        load = await http.post("/_emulator/competing-load", json={"app_id": "a", "rate": 3})
+        cleared = await http.delete("/_emulator/competing-load")
+        stats = (await http.get("/_emulator/stats")).json()
+        reset = await http.delete("/_emulator/stats")
+    assert fail_for.status_code == raw.status_code == delivery.status_code == 200
+    assert stopped.status_code == 503
+    assert (page.status_code, page.text) == (200, "<p>")
+    assert unknown.status_code == 400
+    assert load.json() == {"app_id": "a", "load": 3.0}
+    assert cleared.status_code == reset.status_code == 200
+    assert stats["requests"][BASE.split("/")[3]]["stop"]["statuses"] == {"503": 1}
+    assert emulator.faults.delivery_plan(40, None).delay == 2
+    assert emulator.stats.requests() == 0

@@ -11,6 +11,7 @@ import looptime
 import pytest
 from agora_recording import Mode
 from agora_recording.emulator import DEFAULT_FAKE_EPOCH, LoopClock, SignedNotification
+from agora_recording.errors import NotFoundError
 from agora_recording.models import (
     AcquireConfig,
     ExtensionService,
@@ -25,6 +26,7 @@ from agora_recording.testing import (
     DEFAULT_CUSTOMER_ID,
     DEFAULT_CUSTOMER_SECRET,
     EmulatedService,
+    emulated_client,
     virtual_service,
 )
 from trio.testing import MockClock
@@ -271,3 +273,39 @@ async def _tries_for(service: EmulatedService, *, seconds: float) -> list[int]:
         statuses.append((await acquire_raw(service)).status_code)
         await anyio.sleep(0.05)
     return statuses
+
+
+async def test_emulated_client_on_a_loop_clock_settles_lazily() -> None:
+    """emulated_client(clock=LoopClock()) needs no driver for what requests look at: status and
+    an injected death follow virtual time on the next query."""
+    async with emulated_client(clock=LoopClock()) as service:
+        service.emulator.faults.die_after(60)
+        service.channel("room").publish(7)
+        acquired = await service.client.acquire("room", "99")
+        assert acquired.resource_id is not None
+        started = await service.client.start(
+            acquired.resource_id, "individual", cname="room", uid="99", config=CONFIG
+        )
+        await anyio.sleep(5)
+        healthy = await service.client.query(started.handle)
+        await anyio.sleep(60)
+        with pytest.raises(NotFoundError):
+            await service.client.query(started.handle)
+    assert healthy.status == 5
+
+
+async def test_virtual_service_stops_its_driver_on_exit() -> None:
+    """Leaving virtual_service cancels the timer driver: the loop has nothing left to run and
+    timers set later fire only when someone looks."""
+    async with virtual_service() as service:
+        service.channel("room").join(7)
+        acquired = await service.client.acquire("room", "99")
+        assert acquired.resource_id is not None
+        await service.client.start(
+            acquired.resource_id, "individual", cname="room", uid="99", config=CONFIG
+        )
+    seen = len(service.emulator.notifications)
+    await anyio.sleep(600)
+    assert len(service.emulator.notifications) == seen
+    service.emulator.settle()
+    assert len(service.emulator.notifications) > seen
