@@ -309,3 +309,32 @@ async def test_virtual_service_stops_its_driver_on_exit() -> None:
     assert len(service.emulator.notifications) == seen
     service.emulator.settle()
     assert len(service.emulator.notifications) > seen
+
+
+async def test_a_second_driver_leaving_does_not_deafen_the_first() -> None:
+    """With an extra run_timers() started and stopped beside virtual_service's driver, a timer
+    set afterwards still fires at its exact virtual instant."""
+    emitted: list[tuple[int, float]] = []
+    async with virtual_service(
+        on_notification=lambda n: emitted.append((n.event_type, anyio.current_time()))
+    ) as service:
+        async with anyio.create_task_group() as group:
+            group.start_soon(lambda: service.emulator.run_timers())
+            await anyio.sleep(1)
+            group.cancel_scope.cancel()
+        service.channel("room").join(7)
+        acquired = await service.client.acquire("room", "99")
+        assert acquired.resource_id is not None
+        config = StartConfig(
+            storage_config=CONFIG.storage_config,
+            recording_config=RecordingConfig(subscribe_uid_group=0, max_idle_time=5),
+        )
+        await service.client.start(
+            acquired.resource_id, "individual", cname="room", uid="99", config=config
+        )
+        await anyio.sleep(7)
+        emptied = anyio.current_time()
+        service.channel("room").leave(7)
+        await anyio.sleep(100)
+    exits = [at - emptied for event, at in emitted if event == 41]
+    assert exits == [pytest.approx(5)]

@@ -118,6 +118,8 @@ class Emulator:
             exit_window=exit_window,
         )
         self.faults = Faults(self.state.apply_fault, clock=self.clock)
+        self._wakeups: set[Wakeup] = set()  # of the running driver loops
+        self.state.on_schedule = self._notifier.on_queue = self._wake_drivers
         self.state.use_faults(self.faults.take_for_new_recording)
         self.app: Starlette = build_app(self)
 
@@ -144,6 +146,10 @@ class Emulator:
         if self._rate_limiter is None:
             return None
         return self._rate_limiter.acquire(app_id, self.clock.time())
+
+    def _wake_drivers(self, due: float) -> None:
+        for wakeup in list(self._wakeups):
+            wakeup.ring(due)
 
     def _delivery_plan(self, event_type: int, sid: str | None) -> DeliveryPlan:
         return self.faults.delivery_plan(event_type, sid)
@@ -282,7 +288,7 @@ class Emulator:
             poll_interval = 30.0 if isinstance(self.clock, LoopClock) else 0.1
         notifier = self._notifier
         wakeup = Wakeup()
-        self.state.on_schedule = notifier.on_queue = wakeup.ring
+        self._wakeups.add(wakeup)
 
         def next_due() -> float | None:
             times = [self.state.next_due(), notifier.next_due() if client else None]
@@ -302,4 +308,4 @@ class Emulator:
                 work=deliver,
             )
         finally:
-            self.state.on_schedule = notifier.on_queue = None
+            self._wakeups.discard(wakeup)
