@@ -169,7 +169,8 @@ def _advance(clock: Clock, emulator: Emulator, seconds: float) -> float:
 
 @attrs.frozen
 class EmulatedService:
-    """What :func:`emulated_client` yields: the wired ``client`` and its ``emulator``."""
+    """What :func:`emulated_client` and :func:`virtual_service` yield: the wired ``client`` and
+    its ``emulator``."""
 
     client: RecordingClient
     emulator: Emulator
@@ -178,7 +179,8 @@ class EmulatedService:
 
     @property
     def clock(self) -> Clock:
-        """The emulator's clock (a :class:`FakeClock` unless another was passed)."""
+        """The emulator's clock (by default a :class:`FakeClock` for :func:`emulated_client`, a
+        :class:`LoopClock` for :func:`virtual_service`)."""
         return self.emulator.clock
 
     def channel(self, cname: str) -> Channel:
@@ -186,7 +188,8 @@ class EmulatedService:
         return self.emulator.channel(cname)
 
     def advance(self, seconds: float) -> float:
-        """Move the fake clock forward; timers (status, idle exit, expiry) follow."""
+        """Move the fake clock forward; timers (status, idle exit, expiry) follow. (On a
+        :class:`LoopClock` this raises TypeError: sleep instead.)"""
         return _advance(self.clock, self.emulator, seconds)
 
 

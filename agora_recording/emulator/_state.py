@@ -316,8 +316,8 @@ class State:
             return self._settle_due()
 
     def next_due(self) -> float | None:
-        """The clock time of the earliest pending timer (a status change, an exit, an NCS
-        event), or None; :meth:`settle` at that time makes it happen."""
+        """The clock time of the earliest pending timer (an exit, a failover, an NCS progress
+        event, a task disappearing), or None; :meth:`settle` at that time makes it happen."""
         with self.lock:
             while self._timers and self._due.get(self._timers[0][2]) != self._timers[0][0]:
                 heapq.heappop(self._timers)  # stale: rescheduled or gone
