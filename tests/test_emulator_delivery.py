@@ -4,10 +4,10 @@ wrong signatures, and exit events delivered when they happen."""
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import anyio
-import looptime
 import pytest
 from agora_recording import webhooks
 from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET, Emulator
@@ -24,11 +24,20 @@ CONFIG = StartConfig(
 )
 
 
-@pytest.fixture(params=["trio-mockclock", "asyncio-looptime"])
+# looptime needs Python 3.11+; Trio's MockClock runs everywhere.
+VIRTUAL_BACKENDS = [
+    "trio-mockclock",
+    *(["asyncio-looptime"] if sys.version_info >= (3, 11) else []),
+]
+
+
+@pytest.fixture(params=VIRTUAL_BACKENDS)
 def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
     """Run each test under Trio's autojumping MockClock and under an asyncio looptime loop."""
     if request.param == "trio-mockclock":
         return "trio", {"clock": MockClock(autojump_threshold=0)}
+    import looptime  # here: it is only installed on Python 3.11+
+
     return "asyncio", {"loop_factory": looptime.new_event_loop}
 
 
