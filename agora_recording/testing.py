@@ -37,6 +37,71 @@ What the helpers set up:
 * :func:`serve` runs the same emulator behind uvicorn on ``127.0.0.1`` and a free port in a
   background thread, for tests that need real HTTP (or another process) to reach it; drive it
   with the ``/_emulator/...`` control routes or directly through ``served.emulator``.
+* :func:`virtual_service` wires the same pair on a :class:`LoopClock`, with the service's
+  10 requests per second quota on, for fleets in virtual time (below).
+
+Testing a fleet in virtual time
+-------------------------------
+
+Under a virtual clock the event loop jumps straight to the next timer whenever every task is
+waiting, so an hour of polling, idle exits and failovers takes seconds. :func:`virtual_service`
+puts the emulator on a :class:`LoopClock` (Unix time following the running loop's clock) and
+runs its timer driver for the duration of the block, so statuses climb, idle recordings exit,
+failovers end and NCS notifications go out at the virtual instant they happen, and the
+per-App-ID quota refills with virtual time: nobody calls ``advance()``, the code under test
+just sleeps. Under Trio, with anyio's pytest plugin::
+
+    import anyio, pytest, trio.testing
+    from agora_recording.testing import virtual_service
+
+    @pytest.fixture
+    def anyio_backend():
+        return "trio", {"clock": trio.testing.MockClock(autojump_threshold=0)}
+
+    @pytest.mark.anyio
+    async def test_a_thousand_recordings_for_an_hour() -> None:
+        async with virtual_service(max_concurrent_recordings=None) as service:
+            async def record(n: int) -> None:
+                await anyio.sleep(n * 0.3)                # starts spread over 5 minutes
+                service.channel(f"room-{n}").publish(1)
+                async with service.client.session(
+                    cname=f"room-{n}", uid="9", mode=Mode.INDIVIDUAL, config=CONFIG,
+                    poll_interval=600,
+                ):
+                    await anyio.sleep(3600)               # virtual: no real waiting
+
+            async with anyio.create_task_group() as group:
+                for n in range(1000):
+                    group.start_soon(record, n)
+            assert service.emulator.running_recordings() == []
+            assert service.emulator.stats.rate_limited() == 0
+
+Under asyncio, make the loop with ``looptime`` (``pip install looptime``). With anyio's
+plugin, give it as the loop factory; with pytest-asyncio, mark the test instead::
+
+    import looptime
+
+    @pytest.fixture
+    def anyio_backend():
+        return "asyncio", {"loop_factory": looptime.new_event_loop}
+
+    # or, with pytest-asyncio:  @pytest.mark.asyncio  @pytest.mark.looptime
+
+Real time is spent only on the work itself: each request costs a millisecond or two
+in-process, and with the quota on a fleet sends at most 10 requests per virtual second. The
+example above is 9,000 requests and 60,000 progress notifications and runs in about 15 real
+seconds; an hour of 50 sessions takes about one. Keep the client's poll interval realistic
+(polling faster than the quota allows only stretches the polls).
+
+Afterwards assert on ``service.emulator.running_recordings()`` (nothing left billing),
+``service.emulator.stats`` (requests, 429s, share of quota per App ID) and
+``service.emulator.notifications``. To see how the fleet copes with another process using
+the same App ID, call ``service.emulator.add_competing_load(app_id, rate)``; to put it
+through a bad hour, use the faults in ``service.emulator.faults`` (``fail_for``,
+``failover``, ``drop_notifications``...). To have notifications delivered to your webhook
+receiver, pass it as ``notification_app``. Deadlines and sleeps inside the client use the
+loop clock too, so a 30 s timeout is 30 virtual seconds. Do not mix in ``time.sleep`` or
+threads: only the event loop's clock is virtual.
 
 Everything the emulator does is documented in :mod:`agora_recording.emulator`.
 """
@@ -48,8 +113,10 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import anyio
 import attrs
 import httpx
+from starlette.types import ASGIApp
 
 from agora_recording import RecordingClient
 
@@ -61,26 +128,40 @@ from .emulator import (
     Emulator,
     EmulatorServer,
     FakeClock,
+    LoopClock,
 )
 
 __all__ = [
     "DEFAULT_APP_ID",
     "DEFAULT_CUSTOMER_ID",
     "DEFAULT_CUSTOMER_SECRET",
+    "NOTIFICATION_URL",
     "EmulatedService",
     "Emulator",
     "FakeClock",
+    "LoopClock",
     "ServedEmulator",
     "emulated_client",
     "emulated_http",
     "serve",
+    "virtual_service",
 ]
 
 DEFAULT_APP_ID = "emulator-app-id"
 """The App ID :func:`emulated_client` uses unless told otherwise."""
 
 
+NOTIFICATION_URL = "http://notifications.invalid/agora"
+"""Where :func:`virtual_service` tells the emulator to POST notifications when it is given a
+``notification_app`` (the requests go to that app in-process, never to the network)."""
+
+
 def _advance(clock: Clock, emulator: Emulator, seconds: float) -> float:
+    if isinstance(clock, LoopClock):
+        raise TypeError(
+            "advance() needs a FakeClock; on a LoopClock time follows the event loop: "
+            "await anyio.sleep(seconds) instead"
+        )
     if not isinstance(clock, FakeClock):
         raise TypeError("advance() needs the emulator to run on a FakeClock")
     return emulator.advance(seconds)
@@ -88,7 +169,8 @@ def _advance(clock: Clock, emulator: Emulator, seconds: float) -> float:
 
 @attrs.frozen
 class EmulatedService:
-    """What :func:`emulated_client` yields: the wired ``client`` and its ``emulator``."""
+    """What :func:`emulated_client` and :func:`virtual_service` yield: the wired ``client`` and
+    its ``emulator``."""
 
     client: RecordingClient
     emulator: Emulator
@@ -97,7 +179,8 @@ class EmulatedService:
 
     @property
     def clock(self) -> Clock:
-        """The emulator's clock (a :class:`FakeClock` unless another was passed)."""
+        """The emulator's clock (by default a :class:`FakeClock` for :func:`emulated_client`, a
+        :class:`LoopClock` for :func:`virtual_service`)."""
         return self.emulator.clock
 
     def channel(self, cname: str) -> Channel:
@@ -105,7 +188,8 @@ class EmulatedService:
         return self.emulator.channel(cname)
 
     def advance(self, seconds: float) -> float:
-        """Move the fake clock forward; timers (status, idle exit, expiry) follow."""
+        """Move the fake clock forward; timers (status, idle exit, expiry) follow. (On a
+        :class:`LoopClock` this raises TypeError: sleep instead.)"""
         return _advance(self.clock, self.emulator, seconds)
 
 
@@ -135,6 +219,60 @@ async def emulated_client(
         client = RecordingClient(app_id, emulator.customer_id, secret, http_client=http, **options)
         async with client:
             yield EmulatedService(client=client, emulator=emulator, http_client=http)
+
+
+@asynccontextmanager
+async def virtual_service(
+    *,
+    app_id: str = DEFAULT_APP_ID,
+    clock: LoopClock | None = None,
+    client_options: Mapping[str, Any] | None = None,
+    notification_app: ASGIApp | None = None,
+    **emulator_options: Any,
+) -> AsyncIterator[EmulatedService]:
+    """Yield a ``RecordingClient`` wired to a fresh emulator living on the event loop's clock.
+
+    Unlike :func:`emulated_client`, time is not moved by hand: the emulator runs on ``clock``
+    (a new :class:`LoopClock` by default), its rate limit stays on (10 requests per second per
+    App ID, as the service's; ``rate_limit=None`` turns it off) and its timer driver runs for
+    the duration of the block, so run the block under a virtual clock (see the module
+    docstring) and let the code under test sleep. The client keeps its own default
+    client-side rate limit; ``client_options`` go to ``RecordingClient``.
+
+    ``notification_app`` is an ASGI application receiving the NCS notifications (for example
+    a webhook receiver): they are POSTed to it in-process at :data:`NOTIFICATION_URL`, signed
+    with ``notification_secret``, with the service's resends and any delivery faults.
+    ``emulator_options`` go to :class:`Emulator`.
+    """
+    if notification_app is not None:
+        emulator_options.setdefault("notification_url", NOTIFICATION_URL)
+    emulator = Emulator(clock=clock if clock is not None else LoopClock(), **emulator_options)
+    secret = emulator_options.get("customer_secret", DEFAULT_CUSTOMER_SECRET)
+    options: dict[str, Any] = {"base_url": "http://emulator.invalid"}
+    options.update(client_options or {})
+    transport = httpx.ASGITransport(app=emulator.app)
+    async with (
+        httpx.AsyncClient(transport=transport) as http,
+        _notification_client(notification_app) as receiver_http,
+        anyio.create_task_group() as group,
+    ):
+        if receiver_http is not None:
+            group.start_soon(lambda: emulator.deliver_notifications(client=receiver_http))
+        else:
+            group.start_soon(lambda: emulator.run_timers())
+        client = RecordingClient(app_id, emulator.customer_id, secret, http_client=http, **options)
+        async with client:
+            yield EmulatedService(client=client, emulator=emulator, http_client=http)
+        group.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def _notification_client(app: ASGIApp | None) -> AsyncIterator[httpx.AsyncClient | None]:
+    if app is None:
+        yield None
+        return
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http:
+        yield http
 
 
 @asynccontextmanager

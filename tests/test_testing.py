@@ -114,3 +114,17 @@ def test_serve_reports_a_port_it_cannot_bind() -> None:
         port = taken.getsockname()[1]
         with pytest.raises(RuntimeError, match="did not start"), testing.serve(port=port):
             pass
+
+
+async def test_virtual_service_wires_a_loop_clock_and_keeps_the_quota_on() -> None:
+    """virtual_service yields a client on an emulator whose clock is a LoopClock, whose
+    10 req/s quota is on, and whose client keeps its own rate limit."""
+    async with testing.virtual_service(app_id="fleet") as service:
+        acquired = await service.client.acquire("room", "1")
+        assert isinstance(service.clock, testing.LoopClock)
+        assert service.emulator.stats.rate == 10.0
+        assert service.client._limiter is not None
+        assert service.emulator.stats.requests("fleet", "acquire") == 1
+    assert acquired.resource_id
+    assert service.client.closed
+    assert {"LoopClock", "virtual_service", "NOTIFICATION_URL"} <= set(testing.__all__)

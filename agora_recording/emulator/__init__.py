@@ -47,13 +47,27 @@ What it does, following ``cloud-recording-api.md`` (EMU notes included):
   ``uploaded``, ``backuped`` (fault) or ``unknown`` (``async_stop``).
 * **Time.** Everything time-driven is computed lazily from the injectable ``clock`` whenever
   something looks, so a :class:`FakeClock` can jump past 5 minutes, ``maxIdleTime`` or
-  ``resourceExpiredHour`` without sleeping.
-* **Faults.** ``emulator.faults``: ``fail_next``, ``add_latency``, ``drop_connection``,
-  ``die_after``, ``failover``, ``abnormal_exit`` (status 20), ``backup_upload``.
+  ``resourceExpiredHour`` without sleeping. A :class:`LoopClock` follows the running event
+  loop's clock instead: under Trio's ``MockClock`` or asyncio with ``looptime`` the emulator
+  lives in the virtual time of the code under test, quota included. ``run_timers()`` (or
+  ``deliver_notifications()``) sleeps until the next timer so that exits, failovers and
+  progress events are emitted at the instant they happen even when nobody asks.
+* **Faults.** ``emulator.faults``: ``fail_next`` (a status with a JSON body, or ``raw`` bytes
+  of any ``content_type``, extra ``headers``, ``retry_after``), ``fail_for`` (every call for
+  a span of the clock: bursts of 503), ``add_latency``, ``drop_connection``, ``die_after``,
+  ``failover`` (a stop sent meanwhile gets 404 ``failed to find worker`` and is lost: the
+  recording goes on), ``abnormal_exit`` (status 20), ``backup_upload``; and for NCS
+  deliveries ``drop_notifications``, ``duplicate_notifications``, ``delay_notifications``,
+  ``reorder_notifications``, ``sign_notifications_with``.
+* **Quota and load.** ``emulator.stats`` counts calls per App ID, endpoint and status, and
+  the 429s of the quota; ``emulator.add_competing_load(app_id, rate)`` makes another
+  (simulated) process use ``rate`` requests per second of the App ID's quota.
+  ``emulator.running_recordings()`` lists what is still running (and billing).
 * **Notifications.** NCS envelopes signed with both headers (``notification_secret``), in the
   order 40, 30 at start, 42 per recorded track and 4 at the first file (web: 70), 33 every
   60 s (coalesced when the clock jumps), 12 after a failover, and 41, 31 (or 32), 11 at exit
-  (web: 71, 31, 11). Logged in ``emulator.notifications``; POSTed to ``notification_url`` with
+  (web: 71, 31, 11; abnormal: 1, 11); each carries the recording's ``sid`` in the envelope
+  and the payload. Logged in ``emulator.notifications``; POSTed to ``notification_url`` with
   3 resends by :meth:`Emulator.deliver_notifications`, which the server's lifespan runs.
 
 Control routes (JSON, no auth), for tests that drive a separate server process:
@@ -63,7 +77,12 @@ Control routes (JSON, no auth), for tests that drive a separate server process:
 ``POST /_emulator/channels/join``            ``{"cname", "uid"}``; also ``publish`` (with
                                              ``audio``/``video``), ``unpublish``, ``leave``
 ``POST /_emulator/faults/fail``              ``{"endpoint", "status", "body"?, "times"?,
-                                             "after_processing"?}``
+                                             "after_processing"?, "raw"?, "content_type"?,
+                                             "headers"?, "retry_after"?}``
+``POST /_emulator/faults/fail-for``          ``{"seconds", "endpoint"?, "status"?, ...}``
+``POST /_emulator/faults/notifications``     ``{"kind": "drop"|"duplicate"|"delay"|
+                                             "reorder"|"secret", "times"?, "event_type"?,
+                                             "sid"?, "seconds"?, "secret"?}``
 ``POST /_emulator/faults/latency``           ``{"seconds", "endpoint"?, "times"?}``
 ``POST /_emulator/faults/drop``              ``{"endpoint"?, "times"?, "after_processing"?}``
 ``POST /_emulator/faults/die``               ``{"seconds", "sid"?}``
@@ -73,6 +92,9 @@ Control routes (JSON, no auth), for tests that drive a separate server process:
 ``DELETE /_emulator/faults``                 forget pending faults
 ``POST /_emulator/clock/advance``            ``{"seconds"}``; 409 unless the clock is fake
 ``GET|DELETE /_emulator/notifications``      signed notifications as sent (body text, headers)
+``GET|DELETE /_emulator/stats``              request counts per App ID and endpoint,
+                                             notification delivery counts
+``POST|DELETE /_emulator/competing-load``    ``{"app_id", "rate"}``: add (or clear) load
 ===========================================  =================================================
 
 A dropped connection (fault) sends the status line and headers, then closes the connection:
@@ -84,15 +106,17 @@ broken connection as an ``httpx.TransportError`` too (``RemoteProtocolError`` or
 from __future__ import annotations
 
 from ._channels import Channel, Presence
-from ._clock import Clock, FakeClock, SystemClock
+from ._clock import DEFAULT_FAKE_EPOCH, Clock, FakeClock, LoopClock, SystemClock
 from ._emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET, Emulator, RecordingInfo
 from ._faults import Faults
 from ._notifications import DEFAULT_NOTIFICATION_SECRET, SignedNotification
 from ._server import EmulatorServer, serve
+from ._stats import Stats
 
 __all__ = [
     "DEFAULT_CUSTOMER_ID",
     "DEFAULT_CUSTOMER_SECRET",
+    "DEFAULT_FAKE_EPOCH",
     "DEFAULT_NOTIFICATION_SECRET",
     "Channel",
     "Clock",
@@ -100,9 +124,11 @@ __all__ = [
     "EmulatorServer",
     "FakeClock",
     "Faults",
+    "LoopClock",
     "Presence",
     "RecordingInfo",
     "SignedNotification",
+    "Stats",
     "SystemClock",
     "serve",
 ]

@@ -31,8 +31,9 @@ from agora_recording.enums import Mode
 
 from . import _replies as replies
 from ._control import control_routes
-from ._faults import DropConnection
+from ._faults import DropConnection, FailAnswer
 from ._ratelimit import RateLimiter
+from ._stats import DROPPED
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
@@ -88,6 +89,19 @@ def _error_response(error: replies.ServiceError) -> JSONResponse:
     return JSONResponse(error.body, status_code=error.status, headers=error.headers)
 
 
+def _fault_response(answer: FailAnswer) -> Response:
+    return Response(
+        answer.body,
+        status_code=answer.status,
+        media_type=answer.content_type,
+        headers=dict(answer.headers),
+    )
+
+
+class _QuotaExceeded(replies.ServiceError):
+    """The 429 of the per-App-ID quota (counted apart from injected 429s)."""
+
+
 class _Api:
     """The REST endpoints, bound to one emulator."""
 
@@ -121,7 +135,8 @@ class _Api:
         delay = self.emulator.rate_limit_delay(app_id)
         if delay is not None:
             headers = {"Retry-After": RateLimiter.retry_after_header(delay)}
-            raise replies.gateway(429, "API rate limit exceeded", headers)
+            limited = replies.gateway(429, "API rate limit exceeded", headers)
+            raise _QuotaExceeded(limited.status, limited.body, limited.headers)
 
     @staticmethod
     async def _json_body(request: Request) -> dict[str, Any]:
@@ -148,18 +163,41 @@ class _Api:
         mode = params.get("mode")
         if mode is not None and mode not in _MODES:
             return _error_response(replies.no_route())
+        app_id = params["app_id"]
+        stats = self.emulator.stats
         try:
-            self._admit(request, params["app_id"])
+            self._admit(request, app_id)
         except replies.ServiceError as error:
+            limited = isinstance(error, _QuotaExceeded)
+            stats.record(app_id, endpoint, error.status, rate_limited=limited)
             return _error_response(error)
+        try:
+            response = await self._answer(request, endpoint, handler, has_body=has_body)
+        except DropConnection:
+            stats.record(app_id, endpoint, DROPPED, rate_limited=False)
+            raise
+        stats.record(app_id, endpoint, response.status_code, rate_limited=False)
+        return response
+
+    async def _answer(
+        self,
+        request: Request,
+        endpoint: str,
+        handler: Callable[[dict[str, Any]], dict[str, Any]],
+        *,
+        has_body: bool,
+    ) -> Response:
+        """Faults first, then the state machine (a request past the gateway checks)."""
         plan = self.emulator.faults.plan(endpoint)
         if plan.latency:
             await anyio.sleep(plan.latency)
         if plan.drop and not plan.drop_after_processing:
             raise DropConnection
         if plan.fail is not None and not plan.fail_after_processing:
-            return JSONResponse(plan.fail[1], status_code=plan.fail[0])
+            return _fault_response(plan.fail)
         body: dict[str, Any] = {}
+        params = request.path_params
+        response: Response
         try:
             if has_body:
                 body = await self._json_body(request)
@@ -170,7 +208,7 @@ class _Api:
         if plan.drop:
             raise DropConnection
         if plan.fail is not None:
-            return JSONResponse(plan.fail[1], status_code=plan.fail[0])
+            return _fault_response(plan.fail)
         return response
 
     def _with_ids(

@@ -100,6 +100,15 @@ class _Control:
         kind = request.path_params["kind"]
         faults = self.emulator.faults
 
+        def answer(body: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "after_processing": _get(body, "after_processing", bool, False),
+                "raw": _get(body, "raw", str, None),
+                "content_type": _get(body, "content_type", str, None),
+                "headers": _get(body, "headers", dict, None),
+                "retry_after": _get(body, "retry_after", _NUMBER, None),
+            }
+
         def run(body: dict[str, Any]) -> Any:
             sid = _get(body, "sid", str, None)
             if kind == "fail":
@@ -108,8 +117,18 @@ class _Control:
                     _get(body, "status", int),
                     _get(body, "body", dict, None),
                     times=_get(body, "times", int, 1),
-                    after_processing=_get(body, "after_processing", bool, False),
+                    **answer(body),
                 )
+            elif kind == "fail-for":
+                faults.fail_for(
+                    _get(body, "seconds", _NUMBER),
+                    _get(body, "endpoint", str, "*"),
+                    _get(body, "status", int, 503),
+                    _get(body, "body", dict, None),
+                    **answer(body),
+                )
+            elif kind == "notifications":
+                self._delivery_fault(body)
             elif kind == "latency":
                 faults.add_latency(
                     _get(body, "seconds", _NUMBER),
@@ -137,6 +156,53 @@ class _Control:
             else:
                 raise _BadControl(f"unknown fault {kind!r}")
             return None
+
+        return await self._run(request, run)
+
+    def _delivery_fault(self, body: dict[str, Any]) -> None:
+        faults = self.emulator.faults
+        which = _get(body, "kind", str)
+        narrow = {
+            "times": _get(body, "times", int, None) if "times" in body else 1,
+            "event_type": _get(body, "event_type", int, None),
+            "sid": _get(body, "sid", str, None),
+        }
+        if which == "drop":
+            faults.drop_notifications(**narrow)
+        elif which == "duplicate":
+            faults.duplicate_notifications(**narrow)
+        elif which == "reorder":
+            faults.reorder_notifications(**narrow)
+        elif which == "delay":
+            faults.delay_notifications(_get(body, "seconds", _NUMBER), **narrow)
+        elif which == "secret":
+            faults.sign_notifications_with(_get(body, "secret", str), **narrow)
+        else:
+            raise _BadControl(f"unknown notification fault {which!r}")
+
+    async def stats(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.emulator.stats.clear()
+            return JSONResponse({"ok": True})
+        return JSONResponse(
+            {
+                "requests": self.emulator.stats.as_dict(),
+                "deliveries": self.emulator.delivery_counts,
+            }
+        )
+
+    async def competing_load(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.emulator.clear_competing_load()
+            return JSONResponse({"ok": True})
+
+        def run(body: dict[str, Any]) -> Any:
+            app_id = _get(body, "app_id", str)
+            try:
+                total = self.emulator.add_competing_load(app_id, _get(body, "rate", _NUMBER))
+            except RuntimeError as exc:
+                raise _BadControl(str(exc)) from None
+            return {"app_id": app_id, "load": total}
 
         return await self._run(request, run)
 
@@ -177,4 +243,6 @@ def control_routes(emulator: Emulator) -> list[Route]:
         Route("/faults/{kind}", control.fault, methods=["POST"]),
         Route("/clock/advance", control.advance, methods=["POST"]),
         Route("/notifications", control.notifications, methods=["GET", "DELETE"]),
+        Route("/stats", control.stats, methods=["GET", "DELETE"]),
+        Route("/competing-load", control.competing_load, methods=["POST", "DELETE"]),
     ]

@@ -12,13 +12,15 @@ from starlette.applications import Starlette
 
 from ._app import build_app
 from ._channels import Channel
-from ._clock import Clock, FakeClock, SystemClock
-from ._faults import Faults
+from ._clock import Clock, FakeClock, LoopClock, SystemClock
+from ._driver import Wakeup, drive
+from ._faults import DeliveryPlan, Faults
 from ._ids import IdMinter
 from ._notifications import DEFAULT_NOTIFICATION_SECRET, Notifier, SignedNotification
 from ._ratelimit import RateLimiter
 from ._recording import status_at
 from ._state import State, redact
+from ._stats import Stats
 
 __all__ = ["DEFAULT_CUSTOMER_ID", "DEFAULT_CUSTOMER_SECRET", "Emulator", "RecordingInfo"]
 
@@ -54,8 +56,10 @@ class Emulator:
     ``emulator.app`` is its ASGI application (Starlette): mount it in-process with
     ``httpx.ASGITransport`` or run it with :func:`agora_recording.emulator.serve`. The rest of
     the object is the test-facing control surface: :meth:`channel` for simulated users,
-    :attr:`faults`, :attr:`notifications`, :meth:`recording`, and :meth:`advance` when the
-    ``clock`` is a :class:`FakeClock`.
+    :attr:`faults`, :attr:`notifications`, :meth:`recording`, :meth:`running_recordings`,
+    :attr:`stats`, :meth:`add_competing_load`, and :meth:`advance` when the ``clock`` is a
+    :class:`FakeClock`. With a :class:`LoopClock` time follows the event loop instead, and
+    :meth:`run_timers` (or :meth:`deliver_notifications`) makes timed events happen on time.
 
     Options: ``customer_id``/``customer_secret`` are the accepted Basic-auth credentials;
     ``app_id`` restricts the accepted App ID (any when None); ``rate_limit`` is the request
@@ -92,6 +96,8 @@ class Emulator:
         self.app_id = app_id
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._rate_limiter = RateLimiter(rate_limit) if rate_limit is not None else None
+        self.stats = Stats(rate_limit)
+        """Requests and 429s per App ID and endpoint (see :class:`Stats`)."""
         self._minter = IdMinter(seed)
         self._notifier = Notifier(
             clock=self.clock,
@@ -101,6 +107,7 @@ class Emulator:
             on_notification=on_notification,
             retry_delays=notification_retry_delays,
             timeout=notification_timeout,
+            delivery_plan=self._delivery_plan,
         )
         self.state = State(
             clock=self.clock,
@@ -110,7 +117,9 @@ class Emulator:
             startup_delay=startup_delay,
             exit_window=exit_window,
         )
-        self.faults = Faults(self.state.apply_fault)
+        self.faults = Faults(self.state.apply_fault, clock=self.clock)
+        self._wakeups: set[Wakeup] = set()  # of the running driver loops
+        self.state.on_schedule = self._notifier.on_queue = self._wake_drivers
         self.state.use_faults(self.faults.take_for_new_recording)
         self.app: Starlette = build_app(self)
 
@@ -138,6 +147,13 @@ class Emulator:
             return None
         return self._rate_limiter.acquire(app_id, self.clock.time())
 
+    def _wake_drivers(self, due: float) -> None:
+        for wakeup in list(self._wakeups):
+            wakeup.ring(due)
+
+    def _delivery_plan(self, event_type: int, sid: str | None) -> DeliveryPlan:
+        return self.faults.delivery_plan(event_type, sid)
+
     def new_request_id(self) -> str:
         """A fresh ``X-Request-ID`` value."""
         return self._minter.request_id()
@@ -159,6 +175,29 @@ class Emulator:
     def settle(self) -> None:
         """Fire whatever timers fell due (idle exit, progress events) without a request."""
         self.state.settle()
+
+    def add_competing_load(self, app_id: str, rate: float) -> float:
+        """Simulate another process sharing ``app_id``'s quota: from now on it takes ``rate``
+        requests per second from the App ID's rate-limit bucket (computed lazily from the
+        clock; no task runs). Calls add up; a negative ``rate`` takes load away. Returns the
+        total competing load on ``app_id``. Needs the emulator's ``rate_limit``.
+        """
+        if self._rate_limiter is None:
+            raise RuntimeError("add_competing_load() needs an emulator with a rate_limit")
+        return self._rate_limiter.add_load(app_id, rate, self.clock.time())
+
+    def clear_competing_load(self) -> None:
+        """Remove every competing load (the quota is the callers' alone again)."""
+        if self._rate_limiter is not None:
+            self._rate_limiter.clear_load(self.clock.time())
+
+    def running_recordings(self) -> list[RecordingInfo]:
+        """The recordings still running (not stopped, not exiting): what is still billing.
+
+        A recording past ``resourceExpiredHour`` is unreachable through the API but still
+        runs, so it is included; one in its exit window is not.
+        """
+        return [info for info in self.recordings() if info.running]
 
     def recording(self, sid: str) -> RecordingInfo | None:
         """The recording ``sid`` as it is now, or None once it is gone."""
@@ -209,10 +248,64 @@ class Emulator:
         """Where notifications are POSTed, if anywhere."""
         return self._notifier.url
 
-    async def deliver_notifications(self, *, client: httpx.AsyncClient | None = None) -> None:
-        """POST notifications to ``notification_url`` until cancelled (run it in a task group).
+    @property
+    def delivery_counts(self) -> dict[str, int]:
+        """Counts of HTTP notification deliveries: ``attempts``, ``delivered``,
+        ``duplicated``, ``dropped`` (by a fault) and ``gave_up`` (no 200 after the resends)."""
+        return dict(self._notifier.counts)
 
-        The standalone server runs this in its lifespan; :func:`agora_recording.testing.
-        emulated_client` runs it for the duration of the block when a URL is configured.
+    async def run_timers(self, *, poll_interval: float | None = None) -> None:
+        """Make timed events happen when they fall due on the clock, until cancelled.
+
+        Without it they happen lazily, whenever a request or a test looks; with it an idle
+        exit, the end of a failover or ``maxRecordingHour`` emits its notifications (to the
+        log and ``on_notification``) at the very time it happens. Run it in a task group;
+        :func:`agora_recording.testing.virtual_service` does. ``poll_interval`` bounds each
+        sleep (default 30 s of a :class:`LoopClock`, else 0.1 s) so changes made from other
+        threads are seen.
         """
-        await self._notifier.deliver(self.state.settle, client=client)
+        await self._drive(None, poll_interval)
+
+    async def deliver_notifications(
+        self, *, client: httpx.AsyncClient | None = None, poll_interval: float | None = None
+    ) -> None:
+        """Run the timers (see :meth:`run_timers`) and POST notifications to
+        ``notification_url`` when they are due, until cancelled (run it in a task group).
+
+        The standalone server runs this in its lifespan. ``client`` is the ``httpx.AsyncClient``
+        to POST with (for instance on ``httpx.ASGITransport`` of an in-process receiver);
+        without it one is made for the duration.
+        """
+        self._notifier.check_url()
+        if client is None:
+            async with httpx.AsyncClient() as own:
+                await self._drive(own, poll_interval)
+        else:
+            await self._drive(client, poll_interval)
+
+    async def _drive(self, client: httpx.AsyncClient | None, poll_interval: float | None) -> None:
+        if poll_interval is None:
+            poll_interval = 30.0 if isinstance(self.clock, LoopClock) else 0.1
+        notifier = self._notifier
+        wakeup = Wakeup()
+        self._wakeups.add(wakeup)
+
+        def next_due() -> float | None:
+            times = [self.state.next_due(), notifier.next_due() if client else None]
+            return min((t for t in times if t is not None), default=None)
+
+        async def deliver() -> None:
+            if client is not None:
+                await notifier.deliver_due(client)
+
+        try:
+            await drive(
+                now=self.clock.time,
+                settle=self.state.settle,
+                next_due=next_due,
+                wakeup=wakeup,
+                poll_interval=poll_interval,
+                work=deliver,
+            )
+        finally:
+            self._wakeups.discard(wakeup)

@@ -3,18 +3,23 @@
 Each event becomes the documented envelope (``noticeId``, ``productId`` 3, ``eventType``,
 ``notifyMs``, ``sid``, ``payload``), serialized once and signed with both ``Agora-Signature``
 headers. It is always kept in an in-process log (what tests read) and handed to an optional
-callback. When a receiver URL is configured it is also queued for :meth:`Notifier.deliver`,
-a loop the server runs inside its lifespan: it POSTs each envelope and resends up to three
-times when the receiver does not answer 200 within 10 s (``notifyMs`` and the signatures are
-renewed on every attempt, as the service does).
+callback. When a receiver URL is configured it is also queued for delivery, which
+:meth:`Notifier.deliver_due` performs when the emulator's driver loop calls it (the server runs
+that loop inside its lifespan): it POSTs each envelope and resends up to three times when the
+receiver does not answer 200 within 10 s (``notifyMs`` and the signatures are renewed on every
+attempt, as the service does). Delivery faults (see :mod:`._faults`) may drop, duplicate,
+delay, reorder or mis-sign a delivery; the log always holds each notification once, as
+emitted.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import logging
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -25,6 +30,7 @@ import httpx
 from agora_recording import webhooks
 
 from ._clock import Clock
+from ._faults import DeliveryPlan
 from ._ids import IdMinter
 
 __all__ = ["DEFAULT_NOTIFICATION_SECRET", "Notifier", "SignedNotification"]
@@ -61,6 +67,19 @@ def _dumps(envelope: Mapping[str, Any]) -> bytes:
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+@attrs.define
+class _Delivery:
+    """One queued delivery: the envelope and what the delivery faults decided for it."""
+
+    envelope: dict[str, Any]
+    due: float
+    plan: DeliveryPlan
+
+
+def _no_faults(event_type: int, sid: str | None) -> DeliveryPlan:
+    return DeliveryPlan()
+
+
 class Notifier:
     """Builds, signs, logs and (optionally) delivers NCS envelopes."""
 
@@ -75,6 +94,7 @@ class Notifier:
         retry_delays: Sequence[float] = (0.0, 1.0, 2.0),
         timeout: float = 10.0,
         keep: int = 10_000,
+        delivery_plan: Callable[[int, str | None], DeliveryPlan] = _no_faults,
     ) -> None:
         self._clock = clock
         self._minter = minter
@@ -83,9 +103,15 @@ class Notifier:
         self._on_notification = on_notification
         self._retry_delays = tuple(retry_delays)
         self._timeout = timeout
+        self._delivery_plan = delivery_plan
         self._lock = threading.Lock()
         self._log: deque[SignedNotification] = deque(maxlen=keep)
-        self._outbox: deque[dict[str, Any]] = deque()
+        self._outbox: list[tuple[float, int, _Delivery]] = []  # heap by (due, queue order)
+        self._order = itertools.count()
+        self._held: list[_Delivery] = []  # reordered: released after the next one is queued
+        self.counts: Counter[str] = Counter()
+        self.on_queue: Callable[[float], None] | None = None
+        """Called (lock held) whenever a delivery is queued: wakes the driver loop."""
 
     def __repr__(self) -> str:
         return f"Notifier(url={self.url!r}, logged={len(self._log)})"
@@ -120,18 +146,43 @@ class Notifier:
             },
         }
         signed = self._sign(envelope)
+        plan = self._delivery_plan(event_type, sid) if self.url is not None else None
         with self._lock:
             self._log.append(signed)
-            if self.url is not None:
-                self._outbox.append(envelope)
+            if plan is not None:
+                self._queue(_Delivery(envelope, self._clock.time() + plan.delay, plan))
         if self._on_notification is not None:
             self._on_notification(signed)
         return signed
 
-    def _sign(self, envelope: Mapping[str, Any]) -> SignedNotification:
+    def _queue(self, delivery: _Delivery) -> None:
+        """Queue a delivery as its plan says (lock held)."""
+        if not delivery.plan.copies:
+            self.counts["dropped"] += 1
+            return
+        if delivery.plan.reorder:
+            self._held.append(delivery)
+            return
+        self._push(delivery)
+        held, self._held = self._held, []
+        for late in held:  # after the one that followed them
+            late.due = max(late.due, delivery.due)
+            self._push(late)
+        if self.on_queue is not None:
+            self.on_queue(delivery.due)
+
+    def _push(self, delivery: _Delivery) -> None:
+        heapq.heappush(self._outbox, (delivery.due, next(self._order), delivery))
+
+    def next_due(self) -> float | None:
+        """When the earliest queued delivery is due on the clock, or None."""
+        with self._lock:
+            return self._outbox[0][0] if self._outbox else None
+
+    def _sign(self, envelope: Mapping[str, Any], secret: str | None = None) -> SignedNotification:
         body = _dumps(envelope)
         headers = {"Content-Type": "application/json"}
-        headers.update(webhooks.signature_headers(body, self._secret))
+        headers.update(webhooks.signature_headers(body, secret or self._secret))
         return SignedNotification(body=body, headers=headers)
 
     @property
@@ -145,58 +196,52 @@ class Notifier:
         with self._lock:
             self._log.clear()
 
-    async def deliver(
-        self,
-        settle: Callable[[], object],
-        *,
-        client: httpx.AsyncClient | None = None,
-        poll_interval: float = 0.1,
-    ) -> None:
-        """POST queued envelopes to ``url`` until cancelled, settling timers between rounds.
-
-        ``settle`` lets time-driven events (idle exit, upload progress) fire with nobody
-        calling the API. Meant to run in a task group (the server's lifespan).
-        """
+    def check_url(self) -> str:
+        """The receiver URL, or RuntimeError when none is configured."""
         if self.url is None:
             raise RuntimeError("no notification URL is configured")
-        if client is None:
-            async with httpx.AsyncClient() as own_client:
-                await self._deliver_forever(self.url, settle, own_client, poll_interval)
-        else:
-            await self._deliver_forever(self.url, settle, client, poll_interval)
+        return self.url
 
-    async def _deliver_forever(
-        self,
-        url: str,
-        settle: Callable[[], object],
-        client: httpx.AsyncClient,
-        poll_interval: float,
-    ) -> None:
+    async def deliver_due(self, client: httpx.AsyncClient) -> None:
+        """POST every queued envelope that is due on the clock, in due order."""
+        url = self.check_url()
         while True:
-            settle()
-            while True:
-                with self._lock:
-                    envelope = self._outbox.popleft() if self._outbox else None
-                if envelope is None:
-                    break
-                await self._post(url, client, envelope)
-            await anyio.sleep(poll_interval)
+            with self._lock:
+                if not self._outbox or self._outbox[0][0] > self._clock.time():
+                    return
+                _, _, delivery = heapq.heappop(self._outbox)
+            await self._post(url, client, delivery)
 
-    async def _post(self, url: str, client: httpx.AsyncClient, envelope: dict[str, Any]) -> bool:
-        """One delivery: the first attempt plus a resend after each delay, until a 200."""
+    async def _post(self, url: str, client: httpx.AsyncClient, delivery: _Delivery) -> bool:
+        """One delivery: the first attempt plus a resend after each delay, until a 200; then
+        any duplicate copies, byte for byte the same as the attempt that got through."""
+        envelope, plan = delivery.envelope, delivery.plan
         for attempt, delay in enumerate((0.0, *self._retry_delays)):
             if delay:
                 await anyio.sleep(delay)
             envelope["notifyMs"] = round(self._clock.time() * 1000)
-            signed = self._sign(envelope)
-            try:
-                with anyio.fail_after(self._timeout):
-                    response = await client.post(url, content=signed.body, headers=signed.headers)
-            except (httpx.HTTPError, TimeoutError) as exc:
-                logger.debug("notification attempt %d failed: %s", attempt + 1, type(exc).__name__)
-                continue
-            if response.status_code == 200:
+            signed = self._sign(envelope, plan.secret)
+            if await self._send(url, client, signed, attempt):
+                self.counts["delivered"] += 1
+                for _ in range(plan.copies - 1):
+                    if await self._send(url, client, signed, attempt):
+                        self.counts["duplicated"] += 1
                 return True
-            logger.debug("notification attempt %d got HTTP %d", attempt + 1, response.status_code)
+        self.counts["gave_up"] += 1
         logger.warning("gave up delivering notification %s", envelope["noticeId"])
+        return False
+
+    async def _send(
+        self, url: str, client: httpx.AsyncClient, signed: SignedNotification, attempt: int
+    ) -> bool:
+        self.counts["attempts"] += 1
+        try:
+            with anyio.fail_after(self._timeout):
+                response = await client.post(url, content=signed.body, headers=signed.headers)
+        except (httpx.HTTPError, TimeoutError) as exc:
+            logger.debug("notification attempt %d failed: %s", attempt + 1, type(exc).__name__)
+            return False
+        if response.status_code == 200:
+            return True
+        logger.debug("notification attempt %d got HTTP %d", attempt + 1, response.status_code)
         return False

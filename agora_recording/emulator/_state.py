@@ -134,6 +134,8 @@ class State:
         self._running_per_app: dict[str, int] = {}
         self._by_channel: dict[str, dict[str, Recording]] = {}  # cname -> sid -> recording
         self._take_faults: Callable[[], list[RecordingFault]] = list
+        self.on_schedule: Callable[[float], None] | None = None
+        """Called (lock held) when a timer is set: wakes a driver sleeping until the next one."""
 
     def use_faults(self, take: Callable[[], list[RecordingFault]]) -> None:
         """Connect the source of faults waiting for the next recording."""
@@ -312,6 +314,14 @@ class State:
         """Bring every recording up to the current time; return that time."""
         with self.lock:
             return self._settle_due()
+
+    def next_due(self) -> float | None:
+        """The clock time of the earliest pending timer (an exit, a failover, an NCS progress
+        event, a task disappearing), or None; :meth:`settle` at that time makes it happen."""
+        with self.lock:
+            while self._timers and self._due.get(self._timers[0][2]) != self._timers[0][0]:
+                heapq.heappop(self._timers)  # stale: rescheduled or gone
+            return self._timers[0][0] if self._timers else None
 
     def ids_for(self, sid: str) -> dict[str, str]:
         """``cname``/``uid`` of a known recording, for error bodies."""
@@ -591,6 +601,8 @@ class State:
         elif self._due.get(recording.sid) != due:
             self._due[recording.sid] = due
             heapq.heappush(self._timers, (due, next(self._tie), recording.sid))
+            if self.on_schedule is not None:
+                self.on_schedule(due)
 
     def _forget(self, recording: Recording) -> None:
         """The task no longer exists: drop it from the recordings and the indexes."""
