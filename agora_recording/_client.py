@@ -174,6 +174,7 @@ class RecordingClient:
     that rate routine polls of all sessions may use together (see `PollBudget`).
     ``attempts`` is the most attempts one call makes (retries follow Agora's guidance; see
     ``_retry``); ``stop_timeout`` is how long `ensure_stopped` may take, in service time.
+    ``app_certificate`` (never logged or shown) lets sessions mint the recorder's RTC token.
     """
 
     def __init__(
@@ -191,8 +192,12 @@ class RecordingClient:
         rate_limit: float | Limiter | None = 10.0,
         poll_share: float = 0.5,
         attempts: int = 5,
+        app_certificate: str | None = None,
     ) -> None:
         self.app_id = _credential("app_id", app_id)
+        self.app_certificate = (
+            None if app_certificate is None else _credential("app_certificate", app_certificate)
+        )
         if not all(ch.isalnum() or ch in "-_" for ch in app_id):
             raise ValidationError("app_id", "may only hold letters, digits, '-' and '_'")
         self._auth = httpx.BasicAuth(
@@ -249,7 +254,8 @@ class RecordingClient:
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> RecordingClient:
         """Build a client from ``AGORA_APP_ID``, ``AGORA_CUSTOMER_ID``, ``AGORA_CUSTOMER_SECRET``.
 
-        Optional ``AGORA_BASE_URL`` and ``AGORA_REGION`` pick the hosts. ``environ`` defaults to
+        Optional ``AGORA_BASE_URL`` and ``AGORA_REGION`` pick the hosts; an optional
+        ``AGORA_APP_CERTIFICATE`` lets sessions mint the recorder's token. ``environ`` defaults to
         ``os.environ``; other keyword arguments go to the constructor. A missing or empty
         required variable raises `ValidationError` naming it.
         """
@@ -267,6 +273,9 @@ class RecordingClient:
         base_url = env.get("AGORA_BASE_URL", "").strip()
         if base_url and "base_url" not in kwargs:
             kwargs["base_url"] = base_url
+        certificate = env.get("AGORA_APP_CERTIFICATE", "").strip()
+        if certificate and "app_certificate" not in kwargs:
+            kwargs["app_certificate"] = certificate
         region = env.get("AGORA_REGION", "").strip()
         if region and "region" not in kwargs:
             try:

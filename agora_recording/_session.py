@@ -89,6 +89,7 @@ import logging
 import math
 import random
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
@@ -99,6 +100,7 @@ import anyio.lowlevel
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._credentials import CredentialsCallback, SessionCredentials, StorageCredentialsProvider
 from ._ratelimit import Priority
 from ._retry import describe_failure
 from ._stopping import StopOutcome
@@ -187,6 +189,8 @@ class EndReason(str, enum.Enum):
     """The recorder never reported status 4 or 5 within ``start_timeout``."""
     UNOBSERVABLE = "unobservable"
     """``query`` failed ``max_poll_errors`` times in a row."""
+    CREDENTIALS_EXPIRING = "credentials_expiring"
+    """The storage credentials could not be refreshed and were about to expire."""
 
 
 @attrs.frozen(kw_only=True)
@@ -276,6 +280,11 @@ class RecordingSession:
     - ``on_status``: called synchronously with each new status; must not block.
     - ``fail_fast`` (True): cancel the body and raise `RecordingFailedError` on failure.
     - ``clock`` and ``sleep``: the poller's time source and sleep (tests inject a fake clock).
+    - Credentials (see ``agora_recording._credentials``): ``app_certificate`` (default: the
+      client's) mints the recorder's token unless ``config.token`` is set, which is checked
+      instead; ``expected_duration`` (seconds) sizes and checks it; ``storage_credentials``, an
+      async callable returning ``StorageCredentials``, refreshes STS keys every 60 minutes with
+      ``update``; ``on_credentials`` is told each refresh outcome; ``wall_clock`` is Unix time.
     """
 
     __slots__ = (
@@ -286,6 +295,7 @@ class RecordingSession:
         "_cname",
         "_config",
         "_consecutive_errors",
+        "_credentials",
         "_delivered",
         "_effective_interval",
         "_ended",
@@ -347,6 +357,11 @@ class RecordingSession:
         async_stop: bool = False,
         on_status: StatusCallback | None = None,
         fail_fast: bool = True,
+        app_certificate: str | None = None,
+        expected_duration: float | None = None,
+        storage_credentials: StorageCredentialsProvider | None = None,
+        on_credentials: CredentialsCallback | None = None,
+        wall_clock: Callable[[], float] = time.time,
         clock: Callable[[], float] = anyio.current_time,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
@@ -388,6 +403,14 @@ class RecordingSession:
         self._fail_fast = fail_fast
         self._clock = clock
         self._sleep = sleep
+        self._credentials = SessionCredentials.from_options(
+            client,
+            app_certificate=app_certificate,
+            expected_duration=expected_duration,
+            storage_credentials=storage_credentials,
+            on_credentials=on_credentials,
+            wall_clock=wall_clock,
+        )
 
         self._state = _State.NEW
         self._handle: RecordingHandle | None = None
@@ -595,6 +618,7 @@ class RecordingSession:
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
         self._task_group.start_soon(self._poll_loop, name="agora-recording session poller")
+        self._task_group.start_soon(self._credentials.refresh_loop, self, self._credentials_failed)
         self._state = _State.RUNNING
         return self
 
@@ -602,6 +626,10 @@ class RecordingSession:
         config = self._config
         if config is None:
             raise ValueError("config is required to start a recording (or use adopt())")
+        # The recorder's token minted or checked, STS keys fetched: bad credentials fail here.
+        config = await self._credentials.prepare(
+            self._client.app_id, self._cname, self._uid, self._mode, config, self._sleep
+        )
         acquired = await self._client.acquire(
             self._cname, self._uid, config=self._acquire_request()
         )
@@ -810,6 +838,17 @@ class RecordingSession:
         if self._fail_fast and self._waiters == 0 and self._task_group is not None:
             self._task_group.cancel_scope.cancel()
 
+    def _credentials_failed(self, error: RecordingFailedError) -> None:
+        """The storage credentials could not be refreshed before their expiry drew near."""
+        outcome = SessionOutcome(
+            reason=EndReason.CREDENTIALS_EXPIRING,
+            detail=error.reason,
+            status=self._status,
+            last_query=self._last_query,
+            error=error,
+        )
+        self._fail(outcome)
+
     def _notify(self, status: Status) -> None:
         if self._on_status is not None:
             try:
@@ -876,6 +915,7 @@ class RecordingSession:
         assert poll_scope is not None
         self._task_group = None
         poll_scope.cancel()
+        self._credentials.cancel()
         error: BaseException | None
         try:
             absorbed = await task_group.__aexit__(exc_type, exc, tb)

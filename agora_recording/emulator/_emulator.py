@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from ._app import build_app
 from ._channels import Channel
 from ._clock import Clock, FakeClock, LoopClock, SystemClock
+from ._credentials import check_certificate
 from ._driver import Wakeup, drive
 from ._faults import DeliveryPlan, Faults
 from ._ids import IdMinter
@@ -48,6 +49,10 @@ class RecordingInfo:
     started_at: float
     client_request: dict[str, Any] = attrs.field(hash=False)
     """The started ``clientRequest``, with credentials and tokens redacted."""
+    storage_expires_at: float | None = None
+    """When the STS storage credentials in force expire (None: no STS token)."""
+    upload_failed_at: float | None = None
+    """When uploads to the bucket first failed because those credentials had expired."""
 
 
 class Emulator:
@@ -69,6 +74,14 @@ class Emulator:
     ``notification_secret`` signs NCS callbacks, which are logged in :attr:`notifications`,
     passed to ``on_notification`` and, with ``notification_url``, POSTed there by
     :meth:`deliver_notifications`; ``seed`` makes identifiers reproducible.
+
+    ``app_certificate`` (32 hex characters; never shown) makes the emulator judge the
+    recorder's ``clientRequest.token`` as a project with an App Certificate does: a missing or
+    bad token lets ``start`` answer 200, then the task exits (NCS error 110, or 109 when
+    expired) and ``query`` answers 404; a good one ends the recording when it expires. STS
+    storage credentials (``stsToken``/``stsExpiration``) are tracked with or without it:
+    unrefreshed past their expiry, uploads fail (NCS uploader error 47) and ``stop`` answers
+    ``uploadingStatus: "backuped"``.
     """
 
     def __init__(
@@ -88,6 +101,7 @@ class Emulator:
         notification_retry_delays: Sequence[float] = (0.0, 1.0, 2.0),
         notification_timeout: float = 10.0,
         seed: int | None = None,
+        app_certificate: str | None = None,
     ) -> None:
         if startup_delay < 0 or exit_window < 0:
             raise ValueError("startup_delay and exit_window must be >= 0")
@@ -116,6 +130,7 @@ class Emulator:
             max_concurrent_recordings=max_concurrent_recordings,
             startup_delay=startup_delay,
             exit_window=exit_window,
+            app_certificate=check_certificate(app_certificate),
         )
         self.faults = Faults(self.state.apply_fault, clock=self.clock)
         self._wakeups: set[Wakeup] = set()  # of the running driver loops
@@ -226,6 +241,8 @@ class Emulator:
                         files=tuple(described["files"]),
                         started_at=rec.started_at,
                         client_request=redact(rec.request),
+                        storage_expires_at=rec.sts_expires_at,
+                        upload_failed_at=rec.upload_failed_at,
                     )
                 )
             return views

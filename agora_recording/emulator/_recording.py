@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 TrackKind = Literal["audio", "video", "av", "mix", "web"]
-ExitKind = Literal["stop", "idle", "max_hour", "abnormal", "died"]
+ExitKind = Literal["stop", "idle", "max_hour", "abnormal", "died", "token"]
 
 # Startup progression as fractions of ``startup_delay``: status 0 at start, 5 at the end.
 _STARTUP_STEPS: Sequence[tuple[float, int]] = (
@@ -94,6 +94,13 @@ class Recording:
     failovers: list[Failover] = attrs.field(factory=list)
     epoch: int = 0
     backup_upload: bool = False
+    # Credentials: the token's verdict (an exit at ``token_exit_at`` with ``token_error``) and
+    # the STS expiry of the storage credentials (None: keys that do not expire).
+    token_exit_at: float | None = None
+    token_error: int = 0
+    token_message: str = ""
+    sts_expires_at: float | None = None
+    upload_failed_at: float | None = None
     # Notifications.
     ncs_uid: str = ""
     sequence: int = 0

@@ -28,6 +28,7 @@ from agora_recording.webhooks import EventType
 from . import _replies as replies
 from ._channels import ChannelState, Presence
 from ._clock import Clock
+from ._credentials import judge_token, sts_expiry
 from ._faults import RecordingFault
 from ._files import file_infos, first_index_name, query_response, stop_response, web_files
 from ._ids import IdMinter, ResourceInfo, digest
@@ -111,8 +112,10 @@ class State:
         max_concurrent_recordings: int | None,
         startup_delay: float,
         exit_window: float,
+        app_certificate: str | None = None,
     ) -> None:
         self.clock = clock
+        self.app_certificate = app_certificate
         self.minter = minter
         self.notifier = notifier
         self.max_concurrent_recordings = max_concurrent_recordings
@@ -237,6 +240,10 @@ class State:
             rtmp = request.get("rtmpPublishConfig")
             if isinstance(rtmp, Mapping):
                 recording.rtmp_outputs = _rtmp_urls(rtmp)
+            storage = request.get("storageConfig")
+            if isinstance(storage, Mapping):
+                recording.sts_expires_at = sts_expiry(storage)
+                self._schedule(recording)
             return self._ids(recording)
 
     def update_layout(
@@ -468,6 +475,19 @@ class State:
             self._emit(recording, 30, {"status": 0}, now)
             self._update_idle(recording, now)
             self._record_sources(recording, now)
+        recording.sts_expires_at = sts_expiry(request.get("storageConfig"))
+        if self.app_certificate is not None and not recording.is_web:
+            verdict = judge_token(
+                request,
+                app_id=recording.app_id,
+                app_certificate=self.app_certificate,
+                cname=recording.cname,
+                uid=recording.uid,
+                now=now,
+            )
+            recording.token_exit_at = verdict.at
+            recording.token_error = verdict.code
+            recording.token_message = verdict.message
         for fault in self._take_faults():
             self._attach_fault(recording, fault, now)
         self._schedule(recording)
@@ -650,6 +670,10 @@ class State:
                 pending.append((failover.end, 0, f"failover-end:{index}"))
         if recording.die_at is not None:
             pending.append((recording.die_at, 1, "die"))
+        if recording.token_exit_at is not None:
+            pending.append((recording.token_exit_at, 1, "token"))
+        if recording.sts_expires_at is not None and recording.upload_failed_at is None:
+            pending.append((recording.sts_expires_at, 2, "sts_expired"))
         if recording.abnormal_at is not None:
             pending.append((recording.abnormal_at, 2, "abnormal"))
         if recording.recording_until is not None:
@@ -680,12 +704,30 @@ class State:
                 self._record_sources(recording, at)
         elif action == "die":
             self._exit(recording, at, "died")
+        elif action == "token":
+            self._exit(recording, at, "token")
+        elif action == "sts_expired":
+            self._storage_expired(recording, at)
         elif action == "abnormal":
             self._exit(recording, at, "abnormal")
         elif action == "max_hour":
             self._exit(recording, at, "max_hour")
         elif action == "idle":
             self._exit(recording, at, "idle")
+
+    def _storage_expired(self, recording: Recording, at: float) -> None:
+        """The STS credentials expired unrefreshed: uploads to the bucket fail from now on."""
+        recording.upload_failed_at = at
+        recording.backup_upload = True
+        error = {
+            "module": 1,
+            "errorLevel": 3,
+            "errorCode": 47,
+            "stat": 0,
+            "errorMsg": "upload failed: storage credentials expired",
+        }
+        self._emit(recording, 1, error, at)
+        self._emit(recording, 2, {"module": 1, "warnCode": 32}, at)
 
     def _exit(
         self, recording: Recording, at: float, kind: ExitKind, *, uploading: str = "uploaded"
@@ -700,11 +742,23 @@ class State:
                 del self._running_per_app[recording.app_id]
         recording.exit_at = at
         recording.exit_kind = kind
-        recording.gone_at = at if kind == "died" else at + recording.exit_window
+        recording.gone_at = at if kind in ("died", "token") else at + recording.exit_window
         if recording.active_since is not None:
             recording.active_seconds += max(0.0, at - recording.active_since)
             recording.active_since = None
         if kind == "died":
+            self._emit(recording, 11, {"exitStatus": 1}, at)
+            return
+        if kind == "token":
+            error = {
+                "module": 0,
+                "errorLevel": 5,
+                "errorCode": recording.token_error,
+                "stat": 0,
+                "errorMsg": recording.token_message,
+            }
+            self._emit(recording, 1, error, at)
+            self._emit(recording, 41, {"leaveCode": 0}, at)
             self._emit(recording, 11, {"exitStatus": 1}, at)
             return
         if kind == "abnormal":
