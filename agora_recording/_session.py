@@ -15,18 +15,25 @@ recording with ``appsCollection.combinationPolicy = "postpone_transcoding"``; an
 five minutes and the service asks for ``start`` within two seconds). ``session.handle`` is set
 from the moment ``start`` answers and stays set after exit. If ``acquire`` or ``start`` fails,
 its error propagates unchanged and nothing is stopped: there is nothing to stop. ``start`` is
-sent inside a shielded scope with the ``stop_timeout`` deadline, so cancellation cannot land
-between "the service created the recording" and "we learnt its ``sid``": if cancellation
-arrives during ``start``, the session waits for the answer, stops the recording it got, and then
-lets the cancellation propagate (a ``start`` with no answer by the deadline raises
-`RecordingFailedError`: the recording may exist without a known ``sid``). Cancellation during
+sent inside a shielded scope, so cancellation cannot land between "the service created the
+recording" and "we learnt its ``sid``": if cancellation arrives during ``start``, the session
+waits for the answer, stops the recording it got, and then lets the cancellation propagate.
+The client bounds how long the *service* may take to answer (``call_timeout``); time spent
+waiting for the client's share of the App ID quota never counts. Cancellation during
 ``acquire`` propagates at once and nothing is started (an unused resource ID expires by itself
 and costs nothing), so there is nothing to stop either.
 
 **In the background.** One task in one anyio task group per session polls ``query``: first
 ``first_poll_delay`` seconds after ``start`` (the service recommends about 5 s; 0 for an adopted
-recording) plus a random jitter in ``[0, poll_jitter]``, then every ``poll_interval`` seconds,
-each poll bounded by ``poll_timeout``. The jitter (default ``min(1 s, poll_interval / 10)``; 0
+recording) plus a random jitter in ``[0, poll_jitter]``. *Health polls* (until the recorder
+reports status 4 or 5, through a run of 404s and through a run of failed polls) follow every
+``HEALTH_POLL_INTERVAL`` (10 s) and use the share of the client's quota reserved for them, so
+the 90 s health rule and the failover grace hold at any fleet size. *Routine polls* follow every
+``effective_poll_interval``: ``poll_interval``, stretched when the client's sessions together
+would need more than its poll budget (half the quota by default: 1,000 sessions at 10 requests
+per second poll every 200 s; see ``RecordingClient.poll_budget``); they go last in the quota
+and pause while stops wait. Each poll's retries are bounded by ``poll_timeout`` of service
+time. The jitter (default ``min(1 s, poll_interval / 10)``; 0
 turns it off; adopted recordings default to 0, polling at once) keeps sessions started in the same
 instant from polling in lockstep, which would queue their queries behind one another on the shared
 client and its rate limit at every interval. The poller never raises: it records
@@ -35,16 +42,21 @@ client and its rate limit at every interval. The poller never raises: it records
 
 **Failure detection** (noticed at the next poll after it happens):
 
-- not ``status`` 4 or 5 within ``start_timeout`` seconds of ``start`` (the documented 90 s);
-- ``404 failed to find worker`` for longer than ``failover_grace`` seconds: a shorter run of 404s
-  is high-availability failover in progress (up to 90 s) and is tolerated;
+- an answer with a ``status`` short of 4 or 5 ``start_timeout`` seconds after ``start`` (the
+  documented 90 s). Judged only on the service's answers: polls that fail say nothing about it;
+- ``404 failed to find worker`` for longer than ``failover_grace`` seconds (90 s, the documented
+  failover window): a shorter run of 404s is high-availability failover in progress and is
+  tolerated. The error says what 404 can mean: an exit (idle for ``maxIdleTime``, ended by the
+  service) or a lost worker for a recorder that was healthy; for one that never was, the
+  documented causes of an early exit (token, storage credentials, uid clash, ``channelType``);
 - ``status`` 20, exited abnormally;
 - an exit we did not ask for: ``status`` 6, 7 or 8 (idle for ``maxIdleTime``, the recorder was
   kicked out, web ``maxRecordingHour``), or the web recorder service reporting state ``exit``.
   A poll must land while the service still reports the exit; once the task is gone ``query``
   answers 404, which cannot be told from failover and counts as lost after the grace;
-- ``max_poll_errors`` failed polls in a row (transport errors, 5xx, timeouts after the client's
-  own retries). Fewer are counted in ``poll_errors`` and otherwise ignored.
+- a query outage: ``max_poll_errors`` failed polls in a row, or failed polls (two or more) for
+  ``outage_timeout`` seconds (120 s), reported as ``UNOBSERVABLE`` (the service cannot be
+  reached), never as a start timeout. Fewer are counted in ``poll_errors`` and ignored.
 
 When one happens the poller stops, ``outcome`` records how the recording ended, ``wait()``
 returns, and, with ``fail_fast=True`` (the default) and nobody inside ``wait()``, the body is
@@ -53,13 +65,19 @@ last query, cause) after the stop below. With ``fail_fast=False``, or when ``wai
 the outcome, nothing is cancelled and nothing is raised for it.
 
 **On exit.** The poller is cancelled (a poll in flight is abandoned, never delaying the stop),
-then ``stop`` is sent exactly once, unless ``stop()`` already sent it, inside
-``anyio.move_on_after(stop_timeout, shield=True)``: on normal exit, on an exception in the body,
-on cancellation from outside (wherever it lands once ``start`` was sent: during ``start``, the
-body, a poll, the stop itself) and on ``KeyboardInterrupt``. Benign answers are results, not
-errors: 206/435 (nobody published), 400/49 (already exiting) and 404 (worker already gone) set
-``stop_outcome`` and leave ``result`` ``None``; a 200 sets ``result`` to the `StopResponse`.
-Then every ``status_changes()`` iterator ends.
+then the recording is stopped once (unless ``stop()`` already did), in a shielded scope, through
+`RecordingClient.ensure_stopped`: on normal exit, on an exception in the body, on cancellation
+from outside (wherever it lands once ``start`` was sent: during ``start``, the body, a poll, the
+stop itself) and on ``KeyboardInterrupt``. Stops go before every other request in the
+client's quota. **A stop counts as done only when the service confirms it:** 200 (``result``
+is the `StopResponse`), 206/435 (nobody published) or 400/49 (already exiting), or a 404 that
+still holds after the 90 s failover window, re-checked with ``query`` (``ALREADY_GONE``); a 404
+whose recording answers again is stopped again. Transport errors, 5xx, 429 (``Retry-After``
+honoured) and answers that cannot be read are retried with backoff for the whole
+``stop_timeout`` (the client's, 180 s of service time by default). ``stop_outcome`` says which.
+A stop that is never confirmed is ``FAILED``: its `StopUnconfirmedError` names the handle, was
+logged at ERROR, and the handle stays in ``client.unconfirmed()``. Then every
+``status_changes()`` iterator ends.
 
 **What comes out of the block.**
 
@@ -67,15 +85,17 @@ Then every ``status_changes()`` iterator ends.
   attached to it as a note (Python 3.11+) and kept in ``stop_error``; it never masks it.
 - Cancellation from outside propagates as cancellation.
 - A body that finished normally (or was cancelled for a failure): the undelivered
-  `RecordingFailedError` (a failed stop noted on it), else the stop's error if the stop failed
-  (an `AgoraError`; a stop that did not finish within ``stop_timeout`` is a `TransportError`),
-  else nothing; a cancellation that arrived during the shielded stop is raised after it.
+  `RecordingFailedError` (a failed stop noted on it), else the `StopUnconfirmedError` if the
+  stop was not confirmed, else nothing; a cancellation that arrived during the shielded stop is
+  raised after it. When the block was cancelled from outside, an unconfirmed stop is not
+  raised (the cancellation is), but it was logged at ERROR and stays in ``client.unconfirmed()``.
 
 **Control.** ``update()`` and ``update_layout()`` while recording (serialized per session, as
 the service asks); ``stop()`` early, idempotent: concurrent and repeated calls send one request
 and share its result, and exit does not stop again. ``RecordingSession.adopt(client, handle)``
 takes over a recording started elsewhere (a stored handle after a worker restart): no acquire,
-no start, a first poll at once, and the same stop on exit.
+no start, a first poll at once, the handle listed in ``client.unconfirmed()``, and the same stop
+on exit.
 
 **Resources.** No threads; one task, two cancel scopes and a few small objects per session, so
 thousands of sessions can share one `RecordingClient`. Logs go to ``agora_recording.session``
@@ -266,12 +286,12 @@ class RecordingSession:
       0 for none (and for `adopt`, unless given).
     - ``poll_timeout`` (15 s): deadline of one poll, retries included.
     - ``start_timeout`` (90 s): the recorder must reach status 4 or 5 within it.
-    - ``failover_grace`` (120 s): how long ``query`` may answer 404 before the recording counts
-      as lost; high-availability failover takes up to 90 s, plus one poll of slack.
-    - ``max_poll_errors`` (8): failed polls in a row that count as losing the recording.
-    - ``stop_timeout`` (60 s): deadline of each shielded request (the stop, and a start that
-      cancellation interrupted). A synchronous stop waits for uploads (documented up to 20 s);
-      60 s is the client's default budget for one call, retries included.
+    - ``failover_grace`` (90 s): how long ``query`` may answer 404 before the recording counts
+      as lost; high-availability failover takes up to 90 s.
+    - ``max_poll_errors`` (8) and ``outage_timeout`` (120 s): failed polls in a row, or seconds
+      of failed polls, that count as losing sight of the recording.
+    - ``stop_timeout`` (the client's, 180 s by default): how long the confirmed stop may take,
+      in service time (waiting for the client's quota does not count).
     - ``async_stop``: send ``async_stop=true`` (answer at once, uploads continue).
     - ``on_status``: called synchronously with each new status; must not block.
     - ``fail_fast`` (True): cancel the body and raise `RecordingFailedError` on failure.
