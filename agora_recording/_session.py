@@ -140,6 +140,7 @@ from .models import (
     UpdateLayoutConfig,
     UpdateResponse,
     WebRecorderPayload,
+    WebRecorderServiceParam,
 )
 
 if sys.version_info >= (3, 11):
@@ -178,6 +179,10 @@ MAX_POLL_JITTER: Final = 1.0
 #: Seconds between health polls: until the recorder is healthy, through a run of 404s
 #: (failover) and through a run of failed polls. They use the quota share reserved for them.
 HEALTH_POLL_INTERVAL: Final = 10.0
+
+#: Seconds after a web recording's ``maxRecordingHour`` runs out that a poll is placed, to see
+#: the exit while the service still reports it.
+END_POLL_DELAY: Final = 1.0
 
 _HEALTHY: Final = frozenset({RecordingStatus.ALL_COMPONENTS_READY, RecordingStatus.IN_PROGRESS})
 _EXITING: Final = frozenset(
@@ -690,9 +695,18 @@ class RecordingSession:
 
     def _next_poll_delay(self) -> float:
         if self._in_health_phase():
-            return min(self._poll_interval, HEALTH_POLL_INTERVAL)
-        self._effective_interval = self._client.poll_budget.interval(self._poll_interval)
-        return self._effective_interval
+            delay = min(self._poll_interval, HEALTH_POLL_INTERVAL)
+        else:
+            self._effective_interval = self._client.poll_budget.interval(self._poll_interval)
+            delay = self._effective_interval
+        # A web recording ends by itself after maxRecordingHour and reports its exit only for
+        # a few seconds before query answers 404: poll just after that moment to see it.
+        hours = _max_recording_hour(self._config)
+        if hours is not None:
+            until_end = self._started_at + hours * 3600 - self._clock()
+            if 0 < until_end < delay:
+                return until_end + END_POLL_DELAY
+        return delay
 
     async def _poll_once(self) -> SessionOutcome | None:
         handle = self._handle
@@ -996,6 +1010,16 @@ def required_scene(mode: Mode, config: StartConfig | None) -> Scene | None:
 
 # The former private name, kept because ``agora_recording._cli`` imports it.
 _required_scene = required_scene
+
+
+def _max_recording_hour(config: StartConfig | None) -> int | None:
+    """The web recorder's ``maxRecordingHour``, when the start configuration sets one."""
+    extensions = config.extension_service_config if config is not None else None
+    for service in (extensions.extension_services if extensions is not None else None) or ():
+        param = service.service_param
+        if isinstance(param, WebRecorderServiceParam):
+            return param.max_recording_hour
+    return None
 
 
 def _web_recorder_exited(response: QueryResponse) -> bool:

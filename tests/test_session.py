@@ -598,6 +598,19 @@ async def test_web_recorder_exit_raises(kit: Kit) -> None:
 
 
 @pytest.mark.anyio
+async def test_web_max_recording_hour_exit_is_seen_as_an_exit_not_a_lost_worker() -> None:
+    """A poll lands just after maxRecordingHour, so the web exit is named as such, promptly."""
+    async with make_kit(exit_window=3) as kit:
+        session = kit.session(mode=Mode.WEB, config=web_config(), poll_interval=600)
+        began = kit.timeline.now()
+        error = await drive(kit, forever(session), advance=3700)
+        assert isinstance(error, RecordingFailedError)
+        assert session.outcome is not None
+        assert session.outcome.reason is EndReason.SERVICE_EXIT
+        assert kit.timeline.now() - began < 3600 + 10
+
+
+@pytest.mark.anyio
 async def test_wait_returns_the_outcome_of_a_service_exit() -> None:
     """wait() returns how the service ended the recording, and nothing is raised for it."""
     async with make_kit(exit_window=30) as kit:
