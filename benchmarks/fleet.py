@@ -37,8 +37,6 @@ from typing import Any
 import anyio
 import httpx
 import trio
-from trio.testing import MockClock
-
 from agora_recording import Mode, RecordingSession
 from agora_recording.models import (
     RecordingConfig,
@@ -47,6 +45,7 @@ from agora_recording.models import (
     StorageConfig,
 )
 from agora_recording.testing import DEFAULT_APP_ID, virtual_service
+from trio.testing import MockClock
 
 CONFIG = StartConfig(
     storage_config=StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s"),
