@@ -89,6 +89,10 @@ class _Waiter:
         self.gone = False
 
 
+#: The longest a 429's ``Retry-After`` holds the whole client: a larger value (a misbehaving
+#: proxy, say) must not freeze every stop for an hour.
+MAX_PAUSE = 60.0
+
 #: The least the rate falls to after repeated 429s, as a share of the configured rate.
 _MIN_FACTOR = 1 / 16
 
@@ -198,10 +202,12 @@ class RateLimiter:
         self.stats[priority.name.lower()] -= 1
 
     def penalize(self, retry_after: float | None) -> None:
-        """The service answered 429: hold every slot for ``retry_after`` s and halve the rate."""
+        """The service answered 429: hold every slot for ``retry_after`` s (1 s when absent, at
+        most `MAX_PAUSE`) and halve the rate."""
         now = anyio.current_time()
         factor = max(_MIN_FACTOR, self._factor_now(now) / 2)
         pause = retry_after if retry_after is not None and retry_after > 0 else 1.0
+        pause = min(pause, MAX_PAUSE)
         self._factor, self._factor_at = factor, now + pause
         self._tat = max(self._tat, now + pause + self._tolerance)
         self._pause = (now, now + pause)
