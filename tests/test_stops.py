@@ -1,4 +1,4 @@
-"""Stops that always land: against the emulator's faults, in virtual time, under Trio and asyncio."""
+"""Stops that always land: against the emulator's faults, in virtual time, on Trio and asyncio."""
 
 from __future__ import annotations
 
