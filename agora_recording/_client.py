@@ -85,6 +85,7 @@ from .models import (
 
 if TYPE_CHECKING:
     from ._session import RecordingSession
+    from .webhooks import NotificationHub
 
 __all__ = ["RecordingClient"]
 
@@ -174,6 +175,8 @@ class RecordingClient:
     that rate routine polls of all sessions may use together (see `PollBudget`).
     ``attempts`` is the most attempts one call makes (retries follow Agora's guidance; see
     ``_retry``); ``stop_timeout`` is how long `ensure_stopped` may take, in service time.
+    ``notifications`` is a `agora_recording.webhooks.NotificationHub` that every session of
+    this client follows (sessions may also take their own).
     """
 
     def __init__(
@@ -191,6 +194,7 @@ class RecordingClient:
         rate_limit: float | Limiter | None = 10.0,
         poll_share: float = 0.5,
         attempts: int = 5,
+        notifications: NotificationHub | None = None,
     ) -> None:
         self.app_id = _credential("app_id", app_id)
         if not all(ch.isalnum() or ch in "-_" for ch in app_id):
@@ -244,6 +248,8 @@ class RecordingClient:
         self._closed = False
         self._acquired_at: OrderedDict[str, float] = OrderedDict()
         self._registry = UnconfirmedRegistry()
+        #: The hub every session of this client follows for notifications (or ``None``).
+        self.notifications = notifications
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> RecordingClient:

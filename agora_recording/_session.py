@@ -119,12 +119,15 @@ import anyio.lowlevel
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._events import EventFacts, Exit, read_event
 from ._ratelimit import Priority
 from ._retry import describe_failure
 from ._stopping import StopOutcome
 from .enums import CombinationPolicy, Mode, RecordingStatus, Scene, ServiceName, ServiceState
 from .errors import (
+    AlreadyStartedError,
     NotFoundError,
+    OrphanedStartError,
     RecordingFailedError,
     UnexpectedResponseError,
     ValidationError,
@@ -152,6 +155,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from ._client import RecordingClient
+    from .webhooks import NotificationHub, Subscription
 
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
@@ -183,6 +187,10 @@ HEALTH_POLL_INTERVAL: Final = 10.0
 #: Seconds after a web recording's ``maxRecordingHour`` runs out that a poll is placed, to see
 #: the exit while the service still reports it.
 END_POLL_DELAY: Final = 1.0
+
+#: Seconds between routine polls while notifications flow for a healthy recording: a safety net
+#: only. With no notification for ``events_silence`` seconds, polling returns to normal.
+SAFETY_NET_INTERVAL: Final = 1800.0
 
 _HEALTHY: Final = frozenset({RecordingStatus.ALL_COMPONENTS_READY, RecordingStatus.IN_PROGRESS})
 _EXITING: Final = frozenset(
@@ -315,16 +323,22 @@ class RecordingSession:
         "_effective_interval",
         "_ended",
         "_errors_since",
+        "_events_silence",
         "_fail_fast",
         "_failover_grace",
         "_first_poll_delay",
         "_handle",
         "_healthy",
+        "_hub",
+        "_idle_leave",
+        "_last_event_at",
+        "_last_poll_at",
         "_last_query",
         "_max_poll_errors",
         "_mode",
         "_not_found_since",
         "_on_status",
+        "_orphan_wait",
         "_outage_timeout",
         "_outcome",
         "_poll_errors",
@@ -345,6 +359,7 @@ class RecordingSession:
         "_stop_outcome",
         "_stop_timeout",
         "_subscribers",
+        "_subscription",
         "_task_group",
         "_uid",
         "_update_lock",
@@ -372,6 +387,9 @@ class RecordingSession:
         async_stop: bool = False,
         on_status: StatusCallback | None = None,
         fail_fast: bool = True,
+        notifications: NotificationHub | None = None,
+        events_silence: float = 180.0,
+        orphan_wait: float = 30.0,
         clock: Callable[[], float] = anyio.current_time,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
@@ -413,6 +431,13 @@ class RecordingSession:
         self._fail_fast = fail_fast
         self._clock = clock
         self._sleep = sleep
+        self._hub = notifications if notifications is not None else client.notifications
+        self._events_silence = events_silence
+        self._orphan_wait = orphan_wait
+        self._subscription: Subscription | None = None
+        self._last_event_at: float | None = None
+        self._last_poll_at: float | None = None
+        self._idle_leave = False
 
         self._state = _State.NEW
         self._handle: RecordingHandle | None = None
@@ -599,6 +624,13 @@ class RecordingSession:
             raise RuntimeError("a RecordingSession can be entered only once")
         self._state = _State.STARTING
         self._ended = anyio.Event()
+        if self._hub is not None:
+            # Subscribed before start, so even the first events (and the sid, should the start
+            # answer be lost) arrive.
+            if self._handle is None:
+                self._subscription = self._hub.subscribe(cname=self._cname, uid=self._uid)
+            else:
+                self._subscription = self._hub.subscribe(sid=self._handle.sid)
         if self._handle is None:
             try:
                 await self._acquire_and_start()
@@ -620,6 +652,8 @@ class RecordingSession:
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
         self._task_group.start_soon(self._poll_loop, name="agora-recording session poller")
+        if self._subscription is not None:
+            self._task_group.start_soon(self._event_loop, name="agora-recording session events")
         self._state = _State.RUNNING
         return self
 
@@ -638,17 +672,137 @@ class RecordingSession:
         # Shielded: once start is sent, the recording may exist; we must learn its sid to stop it.
         # The client bounds the service's time (``call_timeout``); waiting for our own quota
         # does not count, so a crowded client never abandons a start the service processed.
-        with anyio.CancelScope(shield=True):
-            started = await self._client.start(
-                resource_id, self._mode, self._cname, self._uid, config
-            )
+        try:
+            with anyio.CancelScope(shield=True):
+                started = await self._client.start(
+                    resource_id, self._mode, self._cname, self._uid, config
+                )
+        except AlreadyStartedError as exc:
+            raise await self._orphaned(resource_id) from exc
         self._handle = started.handle
+        if self._subscription is not None:
+            self._subscription.bind(self._handle.sid)
         _log.info(
             "started recording sid=%s cname=%s mode=%s",
             self._handle.sid,
             self._cname,
             self._mode.value,
         )
+
+    async def _orphaned(self, resource_id: str) -> OrphanedStartError:
+        """A start whose answer was lost was acted on (the retry got 201 code 7): a recording
+        runs whose sid we never learnt. With notifications, learn it from the first event for
+        our (cname, uid) within ``orphan_wait`` and stop it; either way, say what happened."""
+        where = f"resource {resource_id}, cname {self._cname!r}, uid {self._uid}"
+        subscription = self._subscription
+        if subscription is None:
+            return OrphanedStartError(
+                f"the start answer was lost but the service started the recording ({where}); "
+                "its sid is unknown, so it runs until maxIdleTime. Find it by its cname and uid "
+                "in Agora's notifications (NCS) or Console, then stop it with its sid; pass "
+                "notifications= to let the session do this",
+                handle=None,
+                stopped=False,
+            )
+        with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(self._orphan_wait):
+                while subscription.sid is None:
+                    await subscription.__anext__()
+            sid = subscription.sid
+            if sid is None:
+                return OrphanedStartError(
+                    f"the start answer was lost but the service started the recording ({where}) "
+                    f"and no notification named its sid within {self._orphan_wait:g} s; it runs "
+                    "until maxIdleTime",
+                    handle=None,
+                    stopped=False,
+                )
+            handle = RecordingHandle(
+                resource_id=resource_id, sid=sid, mode=self._mode, cname=self._cname, uid=self._uid
+            )
+            self._client.track(handle)
+            _log.warning("start answer lost: found sid=%s from notifications; stopping it", sid)
+            try:
+                done = await self._client.ensure_stopped(
+                    handle, stop_timeout=self._stop_timeout, clock=self._clock, sleep=self._sleep
+                )
+            except Exception as exc:
+                failure = OrphanedStartError(
+                    f"the start answer was lost; the recording it started (sid {sid}, {where}) "
+                    f"was found but its stop was not confirmed: {exc}",
+                    handle=handle,
+                    stopped=False,
+                )
+                failure.__context__ = exc
+                return failure
+        return OrphanedStartError(
+            f"the start answer was lost; the recording it started (sid {sid}, {where}) was "
+            f"found through notifications and stopped ({done.outcome.value}); start again",
+            handle=handle,
+            stopped=True,
+        )
+
+    async def _event_loop(self) -> None:
+        """Apply notifications as they arrive; never raises."""
+        subscription = self._subscription
+        assert subscription is not None
+        try:
+            async for note in subscription:
+                ending = self._on_event(read_event(note))
+                if ending is not None:
+                    self._fail(ending)
+                    return
+        except Exception:
+            _log.exception("session event consumer crashed (sid=%s)", self._sid)
+
+    def _on_event(self, facts: EventFacts) -> SessionOutcome | None:
+        """What an event means for the recording: the same judgement as a poll's answer."""
+        self._last_event_at = self._clock()
+        if facts.healthy:
+            self._healthy = True
+        if facts.status is not None:
+            self._set_status(_status_value(facts.status))
+            if facts.status in _HEALTHY:
+                self._healthy = True
+        if facts.failover:
+            _log.info("recording sid=%s is failing over (notification)", self._sid)
+        if facts.idle_leave:
+            self._idle_leave = True
+        if facts.fatal is not None:
+            _log.warning("recording sid=%s reported a fatal error: %s", self._sid, facts.fatal)
+        if facts.exit is None or self._stop_done is not None:
+            return None
+        if facts.exit is Exit.ABNORMAL:
+            return self._ending(
+                EndReason.EXITED_ABNORMALLY, "the service reported an abnormal exit (session_exit)"
+            )
+        detail = {
+            Exit.MAX_RECORDING_HOUR: "the web recording reached maxRecordingHour",
+            Exit.WEB_FAILED: "the web recorder stopped on an error",
+        }.get(facts.exit)
+        if detail is None:
+            detail = (
+                "the recorder exited after nobody published for maxIdleTime"
+                if self._idle_leave
+                else "the service ended the recording (session_exit)"
+            )
+        return self._ending(EndReason.SERVICE_EXIT, detail)
+
+    def _events_cover(self) -> float | None:
+        """While notifications flow for a healthy recording, routine polls are only a safety
+        net: the seconds until the next one is due, or ``None`` to poll as usual."""
+        if self._subscription is None or self._last_event_at is None:
+            return None
+        if self._in_health_phase():
+            return None
+        now = self._clock()
+        silent_at = self._last_event_at + self._events_silence
+        if now >= silent_at:
+            return None
+        last_poll = self._last_poll_at if self._last_poll_at is not None else self._started_at
+        due = max(last_poll + SAFETY_NET_INTERVAL, now)
+        wait = min(due, silent_at) - now
+        return wait if wait > 0 else None
 
     def _acquire_request(self) -> AcquireConfig | None:
         """The user's acquire options, with the scene the mode needs filled in."""
@@ -676,6 +830,11 @@ class RecordingSession:
             try:
                 while True:
                     await self._sleep(delay)
+                    covered = self._events_cover()
+                    if covered is not None:
+                        delay = covered
+                        continue
+                    self._last_poll_at = self._clock()
                     ending = await self._poll_once()
                     if ending is not None:
                         self._fail(ending)
@@ -733,10 +892,8 @@ class RecordingSession:
             _log.info("recording sid=%s found again after failover", self._sid)
             self._not_found_since = None
         status = response.status
-        if status is not None and status != self._status:
-            _log.debug("recording sid=%s status %s", self._sid, int(status))
-            self._status = status
-            self._notify(status)
+        if status is not None:
+            self._set_status(status)
         if status == RecordingStatus.EXITED_ABNORMALLY:
             return self._ending(EndReason.EXITED_ABNORMALLY, "the service reported status 20")
         if status in _EXITING:
@@ -844,6 +1001,12 @@ class RecordingSession:
         if self._fail_fast and self._waiters == 0 and self._task_group is not None:
             self._task_group.cancel_scope.cancel()
 
+    def _set_status(self, status: Status) -> None:
+        if status != self._status:
+            _log.debug("recording sid=%s status %s", self._sid, int(status))
+            self._status = status
+            self._notify(status)
+
     def _notify(self, status: Status) -> None:
         if self._on_status is not None:
             try:
@@ -913,6 +1076,8 @@ class RecordingSession:
         assert poll_scope is not None
         self._task_group = None
         poll_scope.cancel()
+        if self._subscription is not None:
+            self._subscription.close()  # ends the event consumer
         error: BaseException | None
         try:
             absorbed = await task_group.__aexit__(exc_type, exc, tb)
@@ -955,6 +1120,8 @@ class RecordingSession:
 
     def _close(self) -> None:
         self._state = _State.CLOSED
+        if self._subscription is not None:
+            self._subscription.close()
         if self._ended is not None:
             self._ended.set()
         subscribers, self._subscribers = self._subscribers, None
@@ -1033,6 +1200,13 @@ def _web_recorder_exited(response: QueryResponse) -> bool:
         ):
             return True
     return False
+
+
+def _status_value(value: int) -> Status:
+    try:
+        return RecordingStatus(value)
+    except ValueError:
+        return value
 
 
 def _status_name(status: Status) -> str:

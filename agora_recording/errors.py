@@ -17,6 +17,7 @@
     │   ├── RateLimitError          429: over the request quota
     │   └── ServerError             5xx: internal error, no resources, request timeout
     ├── RecordingFailedError        a recording died or never came up (raised by sessions)
+    │   └── OrphanedStartError      a lost start answer left a recording with no known sid
     ├── StopUnconfirmedError        no confirmed stop within the stop budget: may still run
     └── UnconfirmedRecordingsError  a client closed while recordings had no confirmed stop
 
@@ -225,3 +226,17 @@ class UnconfirmedRecordingsError(AgoraError):
             f"closed with {len(recordings)} recording(s) whose stop was never confirmed: "
             f"sid {sids}{more}"
         )
+
+
+class OrphanedStartError(RecordingFailedError):
+    """A start's answer was lost, but the service had started the recording (201 code 7).
+
+    With notifications the session learns the recording's sid from its first event and stops
+    it: then ``handle`` names it and ``stopped`` is True. Without them (or when no event came)
+    ``handle`` is None and the recording runs until ``maxIdleTime``; the message names the
+    resource ID, channel and UID to look for.
+    """
+
+    def __init__(self, reason: str, *, handle: RecordingHandle | None, stopped: bool) -> None:
+        super().__init__(reason, handle=handle)
+        self.stopped = stopped
