@@ -474,8 +474,6 @@ def _build() -> cattrs.Converter:
         def structure_file_list(value: Any, _: Any = None) -> Any:
             if type(value) is str:
                 return value
-            if isinstance(value, (dict, str, int, float)):  # a single object is not a list
-                raise _wrong("a string or a JSON array", value)
             return files(value, None)
 
         return structure_file_list
@@ -543,8 +541,6 @@ def _build() -> cattrs.Converter:
             "cls": cls,
             "mapping": _require_mapping,
             "located": _located,
-            "INT_MIN": INT_MIN,
-            "INT_MAX": INT_MAX,
         }
         # Line number (1-based) -> wire key, so a failure is located from its traceback alone.
         keys: dict[int, str] = {}
@@ -584,7 +580,7 @@ def _build() -> cattrs.Converter:
                     exact = int if found[1] is _int else str
                 if exact is int:  # the hook's own fast path, inlined, with the 64-bit range
                     lines.append("    if type(value) is int:")
-                    lines.append("        if value > INT_MAX or value < INT_MIN:")
+                    lines.append(f"        if value > {INT_MAX} or value < {INT_MIN}:")
                     lines.append(f"            value = hook{i}(value)")
                     lines.append("    elif value is not None:")
                     lines.append(f"        value = hook{i}(value)")
