@@ -386,24 +386,23 @@ _NOT_BRACKET_OR_QUOTE = bytes(c for c in _ALL_BYTES if c not in b'[]{}"')
 _NOT_BRACKET = bytes(c for c in _ALL_BYTES if c not in b"[]{}")
 _ONE_KIND = bytes.maketrans(b"{}", b"[]")
 _TOO_DEEP = b"[" * (MAX_DEPTH + 1)
+_LONG = 4096
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def _within_depth(content: bytes) -> bool:
+def _within_depth(content: bytes, marks: bytes) -> bool:
     """Whether ``content`` nests arrays and objects at most `MAX_DEPTH` deep (before decoding).
 
-    Exact for valid JSON: keep only brackets and quotes (one C pass over the body; most
-    answers stop here, having too few brackets), drop the strings, fold ``{}`` into ``[]``, then
+    ``marks`` is ``content`` with only its brackets and quotes: one C pass over the body, after
+    which most answers need nothing more, having too few opening brackets to nest that deep
+    (the caller checks). Exact for valid JSON: drop the strings, fold ``{}`` into ``[]``, then
     peel the innermost pairs level by level: valid JSON is empty after as many peels as it is
     deep. Strings are dropped by removing adjacent quote pairs: if any quote survives, a bracket
     sits inside a string (a channel name may hold one) and the strings are cut out exactly
     instead. Malformed bodies may be refused here. Each peel is one C pass over the brackets, so
     a hostile 8 MiB body costs at most 64 such passes.
     """
-    marks = content.translate(None, _NOT_BRACKET_OR_QUOTE)
-    if len(marks) - marks.count(b'"') <= MAX_DEPTH:  # too few brackets to nest that deep
-        return True
     if b"\\" in content and b'\\"' in content:  # escaped quotes: find strings the slow way
         brackets = _JSON_STRING.sub(b"", content).translate(_ONE_KIND, _NOT_BRACKET)
     else:
@@ -416,7 +415,7 @@ def _within_depth(content: bytes) -> bool:
     for _ in range(MAX_DEPTH):
         if not brackets:
             return True
-        if _TOO_DEEP in brackets:  # a run of opening brackets: no need to peel on
+        if len(brackets) > _LONG and _TOO_DEEP in brackets:  # hostile: stop peeling early
             return False
         peeled = brackets.replace(b"[]", b"")
         if len(peeled) == len(brackets):  # unbalanced: not JSON
@@ -436,7 +435,8 @@ def _load(content: bytes) -> tuple[dict[str, Any] | None, str]:
     """The body's JSON object, or ``None`` and why it cannot be read."""
     if len(content) > MAX_BODY_BYTES:
         return None, f"a {len(content)}-byte body, over the {MAX_BODY_BYTES >> 20} MiB limit"
-    if not _within_depth(content):
+    marks = content.translate(None, _NOT_BRACKET_OR_QUOTE)
+    if marks.count(b"[") + marks.count(b"{") > MAX_DEPTH and not _within_depth(content, marks):
         return None, f"a body that is not JSON or nests deeper than {MAX_DEPTH} levels"
     if content.startswith(_UTF8_BOM):
         content = content[3:]
@@ -546,18 +546,6 @@ def parse_response(
     raise _api_error(endpoint, status_code, headers, content, payload)
 
 
-# The fields of which an answer must hold one, to say which resource or recording it is about.
-_IDENTIFIES: Mapping[str, tuple[str, ...]] = {
-    "acquire": ("resource_id",),
-    "start": ("sid",),
-    "stop": ("resource_id", "sid"),
-}
-_MISSING: Mapping[str, str] = {
-    "acquire": "no resourceId, so recording cannot start",
-    "start": "no sid, so the recording cannot be addressed",
-}
-
-
 def _success(
     endpoint: Endpoint[T],
     status_code: int,
@@ -589,10 +577,15 @@ def _success(
         raise unexpected(f"a {name} whose {where} is wrong: {exc.rule}", exc.field) from exc
     except Exception as exc:  # a bug or a custom hook: still an AgoraError for the caller
         raise unexpected(f"a JSON body that does not match {name}") from exc
-    identifiers = _IDENTIFIES.get(endpoint.name, ())
-    if identifiers and not any(getattr(result, key) for key in identifiers):
-        missing = _MISSING.get(endpoint.name, "neither resourceId nor sid, so no recording")
-        raise unexpected(missing)
+    # The answers that create or end something must say what (see the module docstring).
+    if endpoint is Endpoint.START and not getattr(result, "sid", None):
+        raise unexpected("no sid, so the recording cannot be addressed")
+    if endpoint is Endpoint.ACQUIRE and not getattr(result, "resource_id", None):
+        raise unexpected("no resourceId, so recording cannot start")
+    if endpoint is Endpoint.STOP and not (
+        getattr(result, "resource_id", None) or getattr(result, "sid", None)
+    ):
+        raise unexpected("neither resourceId nor sid, so it confirms no recording")
     return result
 
 
