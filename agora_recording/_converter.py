@@ -297,19 +297,39 @@ def _nest(path: str, exc: BaseException) -> ValidationError:
         rule = "is required" if isinstance(exc, KeyError) else f"is invalid ({type(exc).__name__})"
         error = ValidationError(path, rule)
         error.__cause__ = exc
+    error.__suppress_context__ = True  # one error per failure, not one per nesting level
     return error
 
 
-def _located(exc: Exception, keys: Mapping[int, str]) -> ValidationError:
-    """Locate ``exc`` caught by a generated function: its line there names the wire key."""
+# What a generated function knows about a source line: its field's wire key, the fallback
+# spelling, and the field's plain type check (to explain a failure that is not our own).
+_LineInfo = tuple[str, "str | None", "_StructureHook | None"]
+
+
+def _located(exc: Exception, lines: Mapping[int, _LineInfo], o: Any) -> ValidationError:
+    """Locate ``exc`` caught by a generated function: its line there names the wire key.
+
+    A failure that is not one of our rules (a dict lookup of an unhashable enum value) is
+    explained by running the field's type check again on the raw value.
+    """
     traceback = exc.__traceback__
-    key = keys.get(traceback.tb_lineno) if traceback is not None else None
-    if key is None and isinstance(exc, ValidationError):
-        return exc
-    return _nest(key or "", exc)
+    info = lines.get(traceback.tb_lineno) if traceback is not None else None
+    if info is None:
+        return exc if isinstance(exc, ValidationError) else _nest("", exc)
+    wire, fallback, check = info
+    if check is not None and not isinstance(exc, ValidationError):
+        try:
+            check(o[wire] if wire in o else o.get(fallback) if fallback else None, None)
+        except ValidationError as explained:
+            error = _nest(wire, explained)
+            error.__cause__ = exc
+            return error
+        except Exception:  # the original failure is reported below
+            pass
+    return _nest(wire, exc)
 
 
-def _at_index(exc: Exception, items: list[Any], hook: _StructureHook, item: Any) -> Exception:
+def _at_index(exc: Exception, items: list[Any], hook: _StructureHook, item: Any) -> ValidationError:
     """Find which item of a list failed (only after a failure: hooks are pure, so rerun them)."""
     for index, element in enumerate(items):
         try:
@@ -330,7 +350,8 @@ def _plain_tuple_hook(item_hook: _StructureHook) -> _StructureHook:
         try:
             return tuple([item_hook(element, None) for element in value])
         except Exception as exc:
-            raise _at_index(exc, list(value), item_hook, None) from None
+            error = _at_index(exc, list(value), item_hook, None)
+            raise error from error.__cause__
 
     return structure_plain_tuple
 
@@ -456,7 +477,8 @@ def _build() -> cattrs.Converter:
             try:
                 return tuple([item_hook(element, item) for element in value])
             except Exception as exc:
-                raise _at_index(exc, list(value), item_hook, item) from None
+                error = _at_index(exc, list(value), item_hook, item)
+                raise error from error.__cause__
 
         return structure_tuple
 
@@ -542,8 +564,8 @@ def _build() -> cattrs.Converter:
             "mapping": _require_mapping,
             "located": _located,
         }
-        # Line number (1-based) -> wire key, so a failure is located from its traceback alone.
-        keys: dict[int, str] = {}
+        # Line number (1-based) -> its field, so a failure is located from its traceback alone.
+        keys: dict[int, _LineInfo] = {}
         names["keys"] = keys
         lines = [
             f"def structure_{cls.__name__}(o, _=None):",
@@ -576,8 +598,27 @@ def _build() -> cattrs.Converter:
                 names[f"hook{i}"] = hook
                 exact = _EXACT_TYPES.get(field.type)
                 found = _plain_hook(field.type)
-                if found is not None:  # an enum field: its plain type inline, else the hook
-                    exact = int if found[1] is _int else str
+                members = _enum_members(field) if found is not None else None
+                if found is not None and members is not None:
+                    # An enum field: a known value is its member at once (a bool equals 0 or 1
+                    # but is refused); anything else is type-checked, then converted.
+                    check = found[1]
+                    names[f"convert{i}"] = field.converter
+                    names[f"members{i}"] = members
+                    unknown = "member is None"
+                    if check is _int:
+                        unknown += " or type(value) is bool"
+                    lines.append(f"    member = members{i}.get(value)")
+                    lines.append(f"    if {unknown}:")
+                    lines.append("        if value is not None:")
+                    lines.append(f"            value = hook{i}(value)")
+                    lines.append(f"        value = convert{i}(value)")
+                    lines.append("    else:")
+                    lines.append("        value = member")
+                    lines.append(f"    set{i}(self, value)")
+                    info = (wire, fallbacks.get(wire), check)
+                    keys.update(dict.fromkeys(range(first_line, len(lines) + 1), info))
+                    continue
                 if exact is int:  # the hook's own fast path, inlined, with the 64-bit range
                     lines.append("    if type(value) is int:")
                     lines.append(f"        if value > {INT_MAX} or value < {INT_MIN}:")
@@ -609,10 +650,15 @@ def _build() -> cattrs.Converter:
                     lines.append(f"    member = members{i}.get(value)")
                     lines.append(f"    value = convert{i}(value) if member is None else member")
             lines.append(f"    set{i}(self, value)")
-            keys.update(dict.fromkeys(range(first_line, len(lines) + 1), wire))
+            scalar = hook if hook in _SCALAR_HOOKS.values() else None
+            keys.update(
+                dict.fromkeys(
+                    range(first_line, len(lines) + 1), (wire, fallbacks.get(wire), scalar)
+                )
+            )
         lines.append("    return self")
         lines.append("  except Exception as exc:")
-        lines.append("    raise located(exc, keys) from None")
+        lines.append("    raise located(exc, keys, o)")
         hook_fn: _StructureHook = _compile(cls, "structure", lines, names)
         return hook_fn
 
