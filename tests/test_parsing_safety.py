@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import attrs
@@ -135,6 +138,41 @@ def test_non_json_success_body_is_unexpected_response(
     error = _unexpected(endpoint, content)
     assert "not UTF-8 JSON" in str(error)
     assert error.body == content
+
+
+_SMALL_STACK_SCRIPT = textwrap.dedent(
+    """
+    import threading
+    from agora_recording._protocol import Endpoint, parse_response
+    from agora_recording.errors import UnexpectedResponseError
+
+    def parse(levels):
+        body = b"[" * levels + b"]" * levels
+        try:
+            parse_response(Endpoint.STOP, 200, {}, body)
+        except UnexpectedResponseError:
+            print("refused", levels)
+
+    threading.stack_size(256 * 1024)
+    for levels in (5_000, 50_000):
+        worker = threading.Thread(target=parse, args=(levels,))
+        worker.start()
+        worker.join()
+    """
+)
+
+
+def test_deep_bodies_are_refused_before_the_decoder_can_exhaust_a_small_stack() -> None:
+    """In a thread with a 256 KiB stack, deep bodies are refused instead of crashing the process."""
+    result = subprocess.run(
+        [sys.executable, "-c", _SMALL_STACK_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[:2] == ["refused 5000", "refused 50000"]
 
 
 def test_html_excerpt_is_one_short_line() -> None:
