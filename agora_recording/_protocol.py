@@ -29,8 +29,8 @@ a wrong base URL) is not trusted to send what the docs promise:
 - a body nesting arrays and objects deeper than `MAX_DEPTH` (64) levels is not parsed. The
   documented answers nest at most 7 levels. The depth is measured on the raw bytes before
   decoding (the decoder recurses in C, and a deep enough body can crash a thread with a small
-  stack), for the price of one `bytes.translate` pass when the body holds more than 64
-  brackets; ``RecursionError`` is caught as well;
+  stack), for the price of one `bytes.translate` pass over the body, plus a pass over its
+  quotes when it holds more than 64 opening brackets; ``RecursionError`` is caught as well;
 - the body must be UTF-8 JSON (``NaN`` and ``Infinity`` are not JSON) holding an object, and
   every value must have its documented type (see `agora_recording._converter` for the rules:
   ``status: true``, ``5.5`` or ``10**30`` are refused, ``"5"`` is 5, an unknown integer stays);
@@ -45,7 +45,8 @@ the ``request_id`` (``X-Request-ID``), a short ``excerpt`` of the body with cred
 masked, ``field`` (the wire path of a value of the wrong type) and ``body`` (the first 64 KiB).
 Something answered with success but did not say what happened, so the outcome is unknown: a stop
 may or may not have been applied. For an error status the status decides the class as above; a
-body that cannot be read only leaves ``code`` and ``reason`` unset.
+body that cannot be read only leaves ``code`` and ``reason`` unset. Every exception keeps at
+most the first 64 KiB of a body, and the first 500 characters of a ``reason`` or ``message``.
 """
 
 from __future__ import annotations
