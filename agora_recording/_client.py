@@ -518,7 +518,7 @@ class RecordingClient:
                     budget=budget,
                     single=True,
                 )
-            except (AgoraError, RecursionError) as exc:
+            except AgoraError as exc:
                 failure: BaseException = exc
             else:
                 return self._confirmed(
@@ -639,7 +639,7 @@ class RecordingClient:
                 if exc.worker_not_found:
                     continue
                 return False
-            except (AgoraError, RecursionError):
+            except AgoraError:
                 continue  # no evidence either way; keep watching
             logger.warning("sid %s answers again after a 404 to stop: stopping again", handle.sid)
             return False
