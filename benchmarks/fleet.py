@@ -8,6 +8,10 @@ seconds to minutes of real time. Two scenarios per N:
   half after a random 10-60 minutes;
 - ``churn``: sessions arrive at a constant rate over an hour and record 10-60 minutes each.
 
+``--events`` runs each fleet a second time with the sessions fed by notifications (the emulator
+POSTs signed NCS events to a `NotificationReceiver` whose hub the client follows), to compare
+the ``query`` requests polling needs with and without them.
+
 ``--competing RATE`` adds another process's load on the same App ID (the emulator drains that
 many requests per second from the quota), which our client only learns about through 429s.
 
@@ -76,7 +80,9 @@ def _plan(n: int, scenario: str, rng: random.Random) -> list[tuple[float, float 
     return plan
 
 
-async def _fleet(n: int, scenario: str, competing: float, seed: int) -> dict[str, Any]:
+async def _fleet(
+    n: int, scenario: str, competing: float, seed: int, events: bool
+) -> dict[str, Any]:
     rng = random.Random(seed)
     plan = _plan(n, scenario, rng)
     entered_at: dict[str, float] = {}
@@ -88,14 +94,27 @@ async def _fleet(n: int, scenario: str, competing: float, seed: int) -> dict[str
     abandoned: list[str] = []
     outcomes: Counter[str] = Counter()
     started = 0
+    queries = 0
 
     async def on_response(response: httpx.Response) -> None:
+        nonlocal queries
         parts = response.request.url.path.split("/")
+        queries += parts[-1] == "query"
         if parts[-1] == "query" and response.status_code == 200:
             sid = parts[parts.index("sid") + 1]
             first_poll.setdefault(sid, anyio.current_time())
 
-    async with virtual_service(max_concurrent_recordings=None, startup_delay=4.0) as service:
+    options: dict[str, Any] = {}
+    if events:
+        from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET
+        from agora_recording.webhooks import NotificationHub, NotificationReceiver
+
+        hub = NotificationHub()
+        options["notification_app"] = NotificationReceiver(hub, DEFAULT_NOTIFICATION_SECRET)
+        options["client_options"] = {"notifications": hub}
+    async with virtual_service(
+        max_concurrent_recordings=None, startup_delay=4.0, **options
+    ) as service:
         service.http_client.event_hooks["response"].append(on_response)
         if competing:
             service.emulator.add_competing_load(DEFAULT_APP_ID, competing)
@@ -145,7 +164,8 @@ async def _fleet(n: int, scenario: str, competing: float, seed: int) -> dict[str
     never_polled = sum(1 for sid in entered_at if sid not in first_poll)
     return {
         "n": n,
-        "scenario": scenario,
+        "scenario": scenario + (" + events" if events else ""),
+        "queries": queries,
         "competing": competing,
         "started": started,
         "failed_sessions": dict(failures),
@@ -168,11 +188,13 @@ async def _fleet(n: int, scenario: str, competing: float, seed: int) -> dict[str
     }
 
 
-def run_one(n: int, scenario: str, competing: float, seed: int) -> dict[str, Any]:
+def run_one(
+    n: int, scenario: str, competing: float, seed: int, events: bool = False
+) -> dict[str, Any]:
     """Run one fleet in virtual time and return its figures (plus the real seconds it took)."""
     began = time.perf_counter()
     result: dict[str, Any] = trio.run(
-        _fleet, n, scenario, competing, seed, clock=MockClock(autojump_threshold=0)
+        _fleet, n, scenario, competing, seed, events, clock=MockClock(autojump_threshold=0)
     )
     result["real_seconds"] = time.perf_counter() - began
     return result
@@ -193,6 +215,7 @@ COLUMNS = [
     ("poll interval s", "poll_interval_median", "{:.0f}"),
     ("stop latency p50/p99/max s", "stop_latency", "{}"),
     ("quota used", "quota_share", "{:.0%}"),
+    ("queries", "queries", "{:,}"),
 ]
 
 
@@ -256,13 +279,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline", metavar="REF")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--events", action="store_true", help="also run each fleet fed by notifications"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.n, args.scenario = [100], ["burst"]
     results = [
-        run_one(n, scenario, args.competing, args.seed)
+        run_one(n, scenario, args.competing, args.seed, events)
         for n in args.n
         for scenario in args.scenario
+        for events in ((False, True) if args.events else (False,))
     ]
     if args.json:
         print(json.dumps(results))
