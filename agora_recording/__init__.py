@@ -8,8 +8,10 @@ emulator of the service for tests.
 
 from ._client import RecordingClient
 from ._converter import converter
-from ._ratelimit import RateLimiter
-from ._session import EndReason, RecordingSession, SessionOutcome, StatusChanges, StopOutcome
+from ._polling import PollBudget
+from ._ratelimit import Limiter, Priority, RateLimiter
+from ._session import EndReason, RecordingSession, SessionOutcome, StatusChanges
+from ._stopping import StopConfirmation, StopOutcome, UnconfirmedRecording
 from .enums import (
     AudioProfile,
     AvFileType,
@@ -36,11 +38,14 @@ from .errors import (
     BadRequestError,
     NoRecordedDataError,
     NotFoundError,
+    OrphanedStartError,
     RateLimitError,
     RecordingFailedError,
     RequestNotCompletedError,
     ServerError,
+    StopUnconfirmedError,
     TransportError,
+    UnconfirmedRecordingsError,
     UnexpectedResponseError,
     ValidationError,
 )
@@ -104,10 +109,14 @@ __all__ = [
     "ExtensionService",
     "ExtensionServiceConfig",
     "LayoutRegion",
+    "Limiter",
     "MixedVideoLayout",
     "Mode",
     "NoRecordedDataError",
     "NotFoundError",
+    "OrphanedStartError",
+    "PollBudget",
+    "Priority",
     "QueryResponse",
     "RateLimitError",
     "RateLimiter",
@@ -133,8 +142,10 @@ __all__ = [
     "StartResponse",
     "StatusChanges",
     "StopConfig",
+    "StopConfirmation",
     "StopOutcome",
     "StopResponse",
+    "StopUnconfirmedError",
     "StorageConfig",
     "StreamMode",
     "StreamSubscribe",
@@ -145,6 +156,8 @@ __all__ = [
     "TranscodeOptions",
     "TranscodingConfig",
     "TransportError",
+    "UnconfirmedRecording",
+    "UnconfirmedRecordingsError",
     "UnexpectedResponseError",
     "UpdateConfig",
     "UpdateLayoutConfig",

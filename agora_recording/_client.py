@@ -85,6 +85,7 @@ from .models import (
 
 if TYPE_CHECKING:
     from ._session import RecordingSession
+    from .webhooks import NotificationHub
 
 __all__ = ["RecordingClient"]
 
@@ -175,6 +176,8 @@ class RecordingClient:
     ``attempts`` is the most attempts one call makes (retries follow Agora's guidance; see
     ``_retry``); ``stop_timeout`` is how long `ensure_stopped` may take, in service time.
     ``app_certificate`` (never logged or shown) lets sessions mint the recorder's RTC token.
+    ``notifications`` is a `agora_recording.webhooks.NotificationHub` that every session of
+    this client follows (sessions may also take their own).
     """
 
     def __init__(
@@ -193,6 +196,7 @@ class RecordingClient:
         poll_share: float = 0.5,
         attempts: int = 5,
         app_certificate: str | None = None,
+        notifications: NotificationHub | None = None,
     ) -> None:
         self.app_id = _credential("app_id", app_id)
         self.app_certificate = (
@@ -249,6 +253,8 @@ class RecordingClient:
         self._closed = False
         self._acquired_at: OrderedDict[str, float] = OrderedDict()
         self._registry = UnconfirmedRegistry()
+        #: The hub every session of this client follows for notifications (or ``None``).
+        self.notifications = notifications
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> RecordingClient:
@@ -521,7 +527,7 @@ class RecordingClient:
                     budget=budget,
                     single=True,
                 )
-            except (AgoraError, RecursionError) as exc:
+            except AgoraError as exc:
                 failure: BaseException = exc
             else:
                 return self._confirmed(
@@ -642,7 +648,7 @@ class RecordingClient:
                 if exc.worker_not_found:
                     continue
                 return False
-            except (AgoraError, RecursionError):
+            except AgoraError:
                 continue  # no evidence either way; keep watching
             logger.warning("sid %s answers again after a 404 to stop: stopping again", handle.sid)
             return False

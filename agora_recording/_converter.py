@@ -6,19 +6,35 @@ their plain values and tuples become lists. ``converter.structure(wire, Model)``
 and round-trips losslessly: an absent field stays absent, a field set to the service default stays
 set.
 
-Structuring is tolerant where the service (or its docs) is inconsistent, and strict about shape:
+Structuring is tolerant where the service (or its docs) is inconsistent, and strict about types:
 
 - unknown keys are ignored; every response field is optional;
 - ``fileList`` is a string or a list of objects, told apart by shape;
 - ``fileName`` falls back to ``filename`` (and the web ``filename`` to ``fileName``);
 - ``payload`` falls back to the OpenAPI's ``playload``;
-- ``uploadingStatus: "unknow"`` means ``UploadingStatus.UNKNOWN``; ``status: "5"`` means 5;
+- ``uploadingStatus: "unknow"`` means ``UploadingStatus.UNKNOWN``;
 - requests may spell ``unsubscribeAudioUids``/``unsubscribeVideoUids`` in lowercase;
-- a value of the wrong shape (``fileList: 3``, ``status: "abc"``, an object where a list
-  belongs) raises one of `STRUCTURE_ERRORS` for the protocol layer to wrap.
-
 - ``serviceParam`` and ``payload`` are structured into the model their ``serviceName`` calls
   for; unknown services keep a plain dict.
+
+The type rules, the same for every model and every integer field (``status``,
+``sliceStartTime``, ``vendor``...):
+
+- an integer field takes a JSON integer in the signed 64-bit range, an integral float (``5.0``
+  is 5) or a string of ASCII decimal digits (the 2020 docs print ``"status": "5"``); a boolean,
+  a fraction, a non-finite or larger number, or any other string is refused;
+- an enum field keeps a value the enum does not know, as its plain type: ``status: 42`` is the
+  integer 42 (a newer service state), while ``status: true`` or ``status: 5.5`` is refused;
+- a string field takes a string, or an integer as its decimal text (a numeric ``uid``); enum
+  string fields (``trackType``...) take strings only;
+- a number field takes a finite number; a boolean field ``true``/``false`` (or 0/1);
+- a list field takes a JSON array (never a string or an object), and each item is checked.
+
+Anything else raises `agora_recording.errors.ValidationError` (an `AgoraError` and a
+``ValueError``) whose ``field`` is the wire path of the offending value
+(``serverResponse.fileList[3].sliceStartTime``), and whose message never quotes the value; it is
+in `STRUCTURE_ERRORS`, which callers catch. The path costs nothing until something fails: the
+generated code maps the failing source line back to its wire key.
 
 Every model's hooks are generated once, at import, from its fields' metadata by one small code
 generator (`_compile`; the source is kept in `linecache`, so tracebacks show it). A generated
@@ -35,6 +51,7 @@ from __future__ import annotations
 import enum
 import itertools
 import linecache
+import math
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -46,6 +63,7 @@ from cattrs.fns import identity
 
 from . import models
 from .enums import ServiceName
+from .errors import ValidationError
 from .models import (
     WIRE,
     AudioUidList,
@@ -65,13 +83,15 @@ from .models import (
 __all__ = ["STRUCTURE_ERRORS", "converter"]
 
 STRUCTURE_ERRORS: tuple[type[Exception], ...] = (
+    ValidationError,
     cattrs.BaseValidationError,
     ValueError,
     TypeError,
     KeyError,
 )
-"""What ``converter.structure`` raises for a body of the wrong shape (KeyError: a required
-request field is missing)."""
+"""What ``converter.structure`` may raise for a body of the wrong shape. For every model it is
+a `ValidationError` naming the wire path; the rest are kept for callers written against older
+releases."""
 
 _StructureHook = Callable[[Any, Any], Any]
 _UnstructureHook = Callable[[Any], Any]
@@ -112,51 +132,109 @@ _DISPATCHED: dict[type[Any], tuple[str, str, dict[ServiceName, type[Any]]]] = {
 }
 
 
-def _wrong(expected: str, value: object) -> TypeError:
-    return TypeError(f"expected {expected}, got {type(value).__name__}")
+INT_MIN = -(2**63)
+INT_MAX = 2**63 - 1
+"""The integers the converter accepts: what a 64-bit service can send."""
+
+_JSON_KINDS: dict[type[Any], str] = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    list: "an array",
+    tuple: "an array",
+    dict: "an object",
+    type(None): "null",
+}
 
 
-def _require_mapping(value: Any) -> Mapping[str, Any]:
+def _kind(value: object) -> str:
+    """The JSON name of ``value``'s type, for messages that must not quote the value."""
+    kind = _JSON_KINDS.get(type(value))
+    if kind is None:
+        return "an object" if isinstance(value, Mapping) else type(value).__name__
+    return kind
+
+
+def _wrong(expected: str, value: object) -> ValidationError:
+    """A type error at the current position; the generated code prefixes the wire path."""
+    return ValidationError("", f"expected {expected}, got {_kind(value)}")
+
+
+def _require_mapping(value: Any, cls: type[Any] | None = None) -> Mapping[str, Any]:
     if type(value) is dict or isinstance(value, Mapping):
         return value
-    raise _wrong("a JSON object", value)
+    what = "a JSON object" if cls is None else f"a JSON object ({cls.__name__})"
+    raise _wrong(what, value)
 
 
 # -- scalar hooks: fast paths for the exact JSON type, checked coercion otherwise ---------------
 
 
 def _str(value: Any, _: Any = None) -> str | None:
-    """Strings as is; numbers (a numeric ``uid``) as their text; anything else is an error."""
+    """Strings as is; an integer (a numeric ``uid``) as its decimal text; the rest is refused."""
     if type(value) is str or value is None:
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(_int(value))
     raise _wrong("a string", value)
 
 
-def _int(value: Any, _: Any = None) -> int | None:
-    """Integers as is; numeric strings and integral floats converted; the rest is an error."""
-    if type(value) is int or value is None:
+def _text(value: Any, _: Any = None) -> str | None:
+    """Strings only: the plain type of enum string fields (``trackType``, ``mode``...)."""
+    if value is None or isinstance(value, str):
         return value
+    raise _wrong("a string", value)
+
+
+def _decimal(text: str) -> int:
+    digits = text[1:] if text[:1] == "-" else text
+    if 0 < len(digits) <= 19 and digits.isascii() and digits.isdigit():
+        number = int(text)
+        if INT_MIN <= number <= INT_MAX:
+            return number
+    raise ValidationError("", "expected an integer, got a string that is not one")
+
+
+def _int(value: Any, _: Any = None) -> int | None:
+    """Integers in 64 bits; integral floats and decimal strings converted; the rest refused."""
+    if type(value) is int:
+        if INT_MIN <= value <= INT_MAX:
+            return value
+        raise ValidationError("", "expected an integer within 64 bits, got a larger one")
+    if value is None:
+        return None
     if isinstance(value, bool):
         raise _wrong("an integer", value)
+    if isinstance(value, int):  # an IntEnum member, given from Python
+        return _int(int(value))
     if isinstance(value, float):
         if not value.is_integer():
-            raise ValueError(f"expected an integer, got {value!r}")
-        return int(value)
+            raise ValidationError("", "expected an integer, got a fraction or a non-finite number")
+        return _int(int(value))
     if isinstance(value, str):
-        return int(value)
+        return _decimal(value)
     raise _wrong("an integer", value)
 
 
 def _float(value: Any, _: Any = None) -> float | None:
-    """Numbers as is (an integer stays an integer, so ``"alpha": 1`` round-trips exactly)."""
-    if type(value) is float or type(value) is int or value is None:
+    """Finite numbers (an integer stays an integer, so ``"alpha": 1`` round-trips exactly)."""
+    if (type(value) is float and math.isfinite(value)) or value is None:
         return value
+    if type(value) is int:
+        return _int(value)
     if isinstance(value, bool):
         raise _wrong("a number", value)
     if isinstance(value, (int, float, str)):
-        return float(value)
+        try:
+            number = float(value)
+        except ValueError:
+            raise _wrong("a number", value) from None
+        if math.isfinite(number):
+            return number
+        raise ValidationError("", "expected a finite number")
     raise _wrong("a number", value)
 
 
@@ -191,10 +269,113 @@ _SCALAR_HOOKS: dict[Any, _StructureHook] = {
 
 _DICT_TYPES = (dict[str, Any], dict[str, Any] | None)
 
-# The JSON type each scalar hook passes through unchanged, tested inline by generated code.
+# The JSON type each scalar hook passes through unchanged, tested inline by generated code
+# (integers also need their range checked; floats always go through the hook, for finiteness).
 _EXACT_TYPES: dict[Any, type[Any]] = {
-    tp: exact for exact in (str, int, float, bool) for tp in (exact, exact | None)
+    tp: exact for exact in (str, int, bool) for tp in (exact, exact | None)
 }
+
+
+def _join(path: str, inner: str) -> str:
+    if not inner:
+        return path
+    if not path or inner.startswith("["):
+        return path + inner
+    return f"{path}.{inner}"
+
+
+def _nest(path: str, exc: BaseException) -> ValidationError:
+    """``exc``, raised at ``path`` (a wire key or ``[index]``), as a `ValidationError`.
+
+    Only our own rules are quoted: other exceptions may carry the offending value in their
+    message, so they are named by type (and kept as the cause).
+    """
+    if isinstance(exc, ValidationError):
+        error = ValidationError(_join(path, exc.field), exc.rule)
+        error.__cause__ = exc.__cause__
+    else:
+        rule = "is required" if isinstance(exc, KeyError) else f"is invalid ({type(exc).__name__})"
+        error = ValidationError(path, rule)
+        error.__cause__ = exc
+    error.__suppress_context__ = True  # one error per failure, not one per nesting level
+    return error
+
+
+# What a generated function knows about a source line: its field's wire key, the fallback
+# spelling, and the field's plain type check (to explain a failure that is not our own).
+_LineInfo = tuple[str, "str | None", "_StructureHook | None"]
+
+
+def _located(exc: Exception, lines: Mapping[int, _LineInfo], o: Any) -> ValidationError:
+    """Locate ``exc`` caught by a generated function: its line there names the wire key.
+
+    A failure that is not one of our rules (a dict lookup of an unhashable enum value) is
+    explained by running the field's type check again on the raw value.
+    """
+    traceback = exc.__traceback__
+    info = lines.get(traceback.tb_lineno) if traceback is not None else None
+    if info is None:
+        return exc if isinstance(exc, ValidationError) else _nest("", exc)
+    wire, fallback, check = info
+    if check is not None and not isinstance(exc, ValidationError):
+        try:
+            check(o[wire] if wire in o else o.get(fallback) if fallback else None, None)
+        except ValidationError as explained:
+            error = _nest(wire, explained)
+            error.__cause__ = exc
+            return error
+        except Exception:  # the original failure is reported below
+            pass
+    return _nest(wire, exc)
+
+
+def _at_index(exc: Exception, items: list[Any], hook: _StructureHook, item: Any) -> ValidationError:
+    """Find which item of a list failed (only after a failure: hooks are pure, so rerun them)."""
+    for index, element in enumerate(items):
+        try:
+            hook(element, item)
+        except Exception as again:  # re-raised below as a located ValidationError
+            return _nest(f"[{index}]", again)
+    return _nest("", exc)
+
+
+def _plain_tuple_hook(item_hook: _StructureHook) -> _StructureHook:
+    """``tuple[str, ...]``-like fields: a JSON array whose items pass ``item_hook``."""
+
+    def structure_plain_tuple(value: Any, _: Any = None) -> tuple[Any, ...] | None:
+        if value is None:
+            return None
+        if type(value) is not list and type(value) is not tuple:
+            raise _wrong("a JSON array", value)
+        try:
+            return tuple([item_hook(element, None) for element in value])
+        except Exception as exc:
+            error = _at_index(exc, list(value), item_hook, None)
+            raise error from error.__cause__
+
+    return structure_plain_tuple
+
+
+def _enum_hook(cls: type[enum.Enum], plain: _StructureHook) -> _StructureHook:
+    """An ``Enum | plain`` field: a member as is, else the plain type's checked value."""
+
+    def structure_enum_or_plain(value: Any, _: Any = None) -> Any:
+        return value if isinstance(value, cls) else plain(value, None)
+
+    return structure_enum_or_plain
+
+
+def _plain_hook(tp: Any) -> tuple[type[enum.Enum], _StructureHook] | None:
+    """For an ``Enum | int`` or ``Enum | str`` type: the enum and the plain type's hook."""
+    args = _non_none_args(tp)
+    enums = [arg for arg in args if isinstance(arg, type) and issubclass(arg, enum.Enum)]
+    if len(enums) != 1:
+        return None
+    if int in args:
+        return enums[0], _int
+    if str in args:
+        return enums[0], _text
+    return None
 
 
 def _plain(value: Any) -> Any:
@@ -291,9 +472,13 @@ def _build() -> cattrs.Converter:
         def structure_tuple(value: Any, _: Any = None) -> tuple[Any, ...] | None:
             if value is None:
                 return None
-            if type(value) is not list:
+            if type(value) is not list and type(value) is not tuple:
                 raise _wrong("a JSON array", value)
-            return tuple([item_hook(element, item) for element in value])
+            try:
+                return tuple([item_hook(element, item) for element in value])
+            except Exception as exc:
+                error = _at_index(exc, list(value), item_hook, item)
+                raise error from error.__cause__
 
         return structure_tuple
 
@@ -309,7 +494,9 @@ def _build() -> cattrs.Converter:
         """``fileList``: the composite file name (``"string"`` mode) or a list of objects."""
 
         def structure_file_list(value: Any, _: Any = None) -> Any:
-            return value if type(value) is str else files(value, None)
+            if type(value) is str:
+                return value
+            return files(value, None)
 
         return structure_file_list
 
@@ -332,11 +519,16 @@ def _build() -> cattrs.Converter:
                 return file_list_structure(structure), file_list_unstructure(unstructure)
             return structure, unstructure
         if _has_enum(tp):
-            return None, _plain
+            found = _plain_hook(tp)
+            return (None if found is None else _enum_hook(*found)), _plain
         if tuples := [arg for arg in args if typing.get_origin(arg) is tuple]:
             # ``tuple[str, ...]`` needs only a list; enum items need their plain values.
             (item, _) = typing.get_args(tuples[0])
-            return None, _unstructure_plain_tuple if _has_enum(item) else list
+            if _has_enum(item):
+                found = _plain_hook(item)
+                item_hook = _text if found is None else _enum_hook(*found)
+                return _plain_tuple_hook(item_hook), _unstructure_plain_tuple
+            return _plain_tuple_hook(_SCALAR_HOOKS.get(item, _text)), list
         return None, None
 
     def dispatcher(cls: type[Any]) -> Callable[[Any, Mapping[str, Any]], Any]:
@@ -350,7 +542,8 @@ def _build() -> cattrs.Converter:
         def dispatch(value: Any, body: Mapping[str, Any]) -> Any:
             if value is None:
                 return None
-            hook, model = hooks.get(body.get(name_key), (_dict, None))
+            name = body.get(name_key)
+            hook, model = hooks.get(name, (_dict, None)) if type(name) is str else (_dict, None)
             return hook(value, model)
 
         return dispatch
@@ -365,14 +558,24 @@ def _build() -> cattrs.Converter:
             raise TypeError(f"{cls.__name__}: __init__ does more than convert; teach _converter")
         fallbacks = dict(_FALLBACK_KEYS.get(cls, ()))
         dispatched = _DISPATCHED[cls][1] if cls in _DISPATCHED else None
-        names: dict[str, Any] = {"new": object.__new__, "cls": cls, "mapping": _require_mapping}
+        names: dict[str, Any] = {
+            "new": object.__new__,
+            "cls": cls,
+            "mapping": _require_mapping,
+            "located": _located,
+        }
+        # Line number (1-based) -> its field, so a failure is located from its traceback alone.
+        keys: dict[int, _LineInfo] = {}
+        names["keys"] = keys
         lines = [
             f"def structure_{cls.__name__}(o, _=None):",
+            "  try:",
             "    if type(o) is not dict:",
-            "        o = mapping(o)",
+            "        o = mapping(o, cls)",
             "    self = new(cls)",
         ]
         for i, field in enumerate(attrs.fields(cls)):
+            first_line = len(lines) + 1
             wire = _field_wire_key(cls, field)
             names[f"set{i}"] = _slot_setter(cls, field)
             if wire is None:  # not on the wire: the default
@@ -394,12 +597,40 @@ def _build() -> cattrs.Converter:
             elif hook is not None:
                 names[f"hook{i}"] = hook
                 exact = _EXACT_TYPES.get(field.type)
-                if exact is None:
-                    lines.append(f"    value = hook{i}(value)")
-                else:  # the hook's own fast path, inlined
-                    names[f"type{i}"] = exact
-                    lines.append(f"    if type(value) is not type{i}:")
+                found = _plain_hook(field.type)
+                members = _enum_members(field) if found is not None else None
+                if found is not None and members is not None:
+                    # An enum field: a known value is its member at once (a bool equals 0 or 1
+                    # but is refused); anything else is type-checked, then converted.
+                    check = found[1]
+                    names[f"convert{i}"] = field.converter
+                    names[f"members{i}"] = members
+                    unknown = "member is None"
+                    if check is _int:
+                        unknown += " or type(value) is bool"
+                    lines.append(f"    member = members{i}.get(value)")
+                    lines.append(f"    if {unknown}:")
+                    lines.append("        if value is not None:")
+                    lines.append(f"            value = hook{i}(value)")
+                    lines.append(f"        value = convert{i}(value)")
+                    lines.append("    else:")
+                    lines.append("        value = member")
+                    lines.append(f"    set{i}(self, value)")
+                    info = (wire, fallbacks.get(wire), check)
+                    keys.update(dict.fromkeys(range(first_line, len(lines) + 1), info))
+                    continue
+                if exact is int:  # the hook's own fast path, inlined, with the 64-bit range
+                    lines.append("    if type(value) is int:")
+                    lines.append(f"        if value > {INT_MAX} or value < {INT_MIN}:")
+                    lines.append(f"            value = hook{i}(value)")
+                    lines.append("    elif value is not None:")
                     lines.append(f"        value = hook{i}(value)")
+                elif exact is not None:
+                    names[f"type{i}"] = exact
+                    lines.append(f"    if type(value) is not type{i} and value is not None:")
+                    lines.append(f"        value = hook{i}(value)")
+                else:
+                    lines.append(f"    value = hook{i}(value)")
             elif models_ := [arg for arg in _non_none_args(field.type) if attrs.has(arg)]:
                 (model,) = models_
                 names[f"hook{i}"] = conv.get_structure_hook(model)
@@ -419,7 +650,15 @@ def _build() -> cattrs.Converter:
                     lines.append(f"    member = members{i}.get(value)")
                     lines.append(f"    value = convert{i}(value) if member is None else member")
             lines.append(f"    set{i}(self, value)")
+            scalar = hook if hook in _SCALAR_HOOKS.values() else None
+            keys.update(
+                dict.fromkeys(
+                    range(first_line, len(lines) + 1), (wire, fallbacks.get(wire), scalar)
+                )
+            )
         lines.append("    return self")
+        lines.append("  except Exception as exc:")
+        lines.append("    raise located(exc, keys, o)")
         hook_fn: _StructureHook = _compile(cls, "structure", lines, names)
         return hook_fn
 

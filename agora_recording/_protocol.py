@@ -17,13 +17,43 @@ place that reads Agora's classification (HTTP status *and* body ``code``)::
     429                       -> RateLimitError (retry_after from Retry-After)
     5xx                       -> ServerError (codes 15, 62, 500, 501, 502, 504)
     anything else             -> APIError
-    2xx that is not JSON, not an object, or not the model -> UnexpectedResponseError
+    other 2xx                 -> the response model, unless the body holds an error ``code``
+    2xx we cannot read        -> UnexpectedResponseError (see below)
+
+Bodies are read defensively, because whatever answers (the service, a proxy, a captive portal,
+a wrong base URL) is not trusted to send what the docs promise:
+
+- a body over `MAX_BODY_BYTES` (8 MiB) is not parsed. An individual-mode ``query`` or
+  ``stop`` lists every file of every user, about 150 bytes each, so 8 MiB is room for some
+  fifty thousand files, far beyond a real recording, while still bounding what one answer costs;
+- a body nesting arrays and objects deeper than `MAX_DEPTH` (64) levels is not parsed. The
+  documented answers nest at most 7 levels. The depth is measured on the raw bytes before
+  decoding (the decoder recurses in C, and a deep enough body can crash a thread with a small
+  stack), for the price of one `bytes.translate` pass over the body, plus a pass over its
+  quotes when it holds more than 64 opening brackets; ``RecursionError`` is caught as well;
+- the body must be UTF-8 JSON (``NaN`` and ``Infinity`` are not JSON) holding an object, and
+  every value must have its documented type (see `agora_recording._converter` for the rules:
+  ``status: true``, ``5.5`` or ``10**30`` are refused, ``"5"`` is 5, an unknown integer stays);
+- the answers that create or end something must say what: ``resourceId`` for acquire, ``sid``
+  for start, and ``resourceId`` or ``sid`` for stop (every documented stop answer echoes both).
+  A stop answer is what confirms a recording ended, so a body that names no recording cannot
+  confirm anything. Query, update and updateLayout answers are read with every field optional,
+  as the docs ask: a poll is an observation, taken again at the next poll.
+
+A 2xx that fails any of these raises `UnexpectedResponseError` with the HTTP ``status_code``,
+the ``request_id`` (``X-Request-ID``), a short ``excerpt`` of the body with credential-like values
+masked, ``field`` (the wire path of a value of the wrong type) and ``body`` (the first 64 KiB).
+Something answered with success but did not say what happened, so the outcome is unknown: a stop
+may or may not have been applied. For an error status the status decides the class as above; a
+body that cannot be read only leaves ``code`` and ``reason`` unset. Every exception keeps at
+most the first 64 KiB of a body, and the first 500 characters of a ``reason`` or ``message``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -64,6 +94,8 @@ from .models import (
 )
 
 __all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_DEPTH",
     "Endpoint",
     "RequestSpec",
     "build_request",
@@ -321,24 +353,129 @@ def _as_code(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
+        return value if -(2**63) <= value < 2**63 else None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and len(value) <= 24 and value.strip().lstrip("-").isdigit():
         return int(value.strip())
     return None
 
 
+_TEXT_KEPT = 500
+
+
 def _as_text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _load_object(content: bytes) -> dict[str, Any] | None:
-    try:
-        payload = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
+    """Agora's ``reason`` or the gateway's ``message``: a string, its first 500 characters."""
+    if not isinstance(value, str):
         return None
-    return payload if isinstance(payload, dict) else None
+    return value if len(value) <= _TEXT_KEPT else value[:_TEXT_KEPT] + "..."
+
+
+# -- reading a body: size, depth, JSON ---------------------------------------------------------
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""Bodies larger than this are not parsed (see the module docstring for the reasoning)."""
+
+MAX_DEPTH = 64
+"""Bodies nesting arrays and objects deeper than this are not parsed."""
+
+_BODY_KEPT = 64 * 1024  # what an exception keeps of a body
+_EXCERPT_CHARS = 200
+
+_ALL_BYTES = bytes(range(256))
+_NOT_BRACKET_OR_QUOTE = bytes(c for c in _ALL_BYTES if c not in b'[]{}"')
+_NOT_BRACKET = bytes(c for c in _ALL_BYTES if c not in b"[]{}")
+_ONE_KIND = bytes.maketrans(b"{}", b"[]")
+_TOO_DEEP = b"[" * (MAX_DEPTH + 1)
+_LONG = 4096
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _within_depth(content: bytes, marks: bytes) -> bool:
+    """Whether ``content`` nests arrays and objects at most `MAX_DEPTH` deep (before decoding).
+
+    ``marks`` is ``content`` with only its brackets and quotes: one C pass over the body, after
+    which most answers need nothing more, having too few opening brackets to nest that deep
+    (the caller checks). Exact for valid JSON: drop the strings, fold ``{}`` into ``[]``, then
+    peel the innermost pairs level by level: valid JSON is empty after as many peels as it is
+    deep. Strings are dropped by removing adjacent quote pairs: if any quote survives, a bracket
+    sits inside a string (a channel name may hold one) and the strings are cut out exactly
+    instead. Malformed bodies may be refused here. Each peel is one C pass over the brackets, so
+    a hostile 8 MiB body costs at most 64 such passes.
+    """
+    if b"\\" in content and b'\\"' in content:  # escaped quotes: find strings the slow way
+        brackets = _JSON_STRING.sub(b"", content).translate(_ONE_KIND, _NOT_BRACKET)
+    else:
+        marks = marks.replace(b'""', b"")
+        if b'"' in marks:  # a bracket inside a string: drop every string exactly
+            outside = b"".join(content.split(b'"')[::2])
+            brackets = outside.translate(_ONE_KIND, _NOT_BRACKET)
+        else:
+            brackets = marks.translate(_ONE_KIND)
+    for _ in range(MAX_DEPTH):
+        if not brackets:
+            return True
+        if len(brackets) > _LONG and _TOO_DEEP in brackets:  # hostile: stop peeling early
+            return False
+        peeled = brackets.replace(b"[]", b"")
+        if len(peeled) == len(brackets):  # unbalanced: not JSON
+            return False
+        brackets = peeled
+    return not brackets
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def _load(content: bytes) -> tuple[dict[str, Any] | None, str]:
+    """The body's JSON object, or ``None`` and why it cannot be read."""
+    if len(content) > MAX_BODY_BYTES:
+        return None, f"a {len(content)}-byte body, over the {MAX_BODY_BYTES >> 20} MiB limit"
+    marks = content.translate(None, _NOT_BRACKET_OR_QUOTE)
+    if marks.count(b"[") + marks.count(b"{") > MAX_DEPTH and not _within_depth(content, marks):
+        return None, f"a body that is not JSON or nests deeper than {MAX_DEPTH} levels"
+    if content.startswith(_UTF8_BOM):
+        content = content[3:]
+    try:
+        payload = _DECODER.decode(content.decode("utf-8"))
+    except (ValueError, RecursionError):  # includes JSONDecodeError and UnicodeDecodeError
+        return None, "a body that is not UTF-8 JSON"
+    if type(payload) is not dict:
+        return None, "a body that is not a JSON object"
+    return payload, ""
+
+
+_SECRET_KEY_NAMES = (
+    r"[\w-]*(?:secret|token|key|password|passwd|salt|signature|credential|auth)[\w-]*"
+)
+_SECRET_VALUE = re.compile(
+    rf"""(?ix)
+    (["']?{_SECRET_KEY_NAMES}["']?\s*[:=]\s*)      # a credential-like key and its separator
+    ("(?:[^"\\]|\\.)*"?|'[^']*'?|[^\s,;&<>}}\]]+)  # its value, quoted or bare, maybe cut
+    """
+)
+_AUTH_VALUE = re.compile(r"(?i)\b(basic|bearer|digest)\s+[\w+/=.~-]+")
+
+
+def _excerpt(content: bytes) -> str:
+    """The start of a body as one line of text for logs, credential-like values masked.
+
+    A misdirected request can come back echoed (a debugging proxy, a wrong base URL), and a
+    start body holds storage keys and tokens, so values of keys that look like credentials and
+    ``Basic``/``Bearer`` values are replaced by ``***`` before the text is cut.
+    """
+    text = content[: _EXCERPT_CHARS * 16].decode("utf-8", "replace")
+    text = _AUTH_VALUE.sub(lambda match: match.group(1) + " ***", text)
+    text = _SECRET_VALUE.sub(lambda match: match.group(1) + "***", text)
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    if len(text) > _EXCERPT_CHARS or len(content) > _EXCERPT_CHARS * 16:
+        return text[:_EXCERPT_CHARS] + "..."
+    return text
 
 
 _STATUS_CLASSES: Mapping[int, type[APIError]] = {
@@ -381,7 +518,7 @@ def _api_error(
         reason=_as_text(payload.get("reason")),
         message=_as_text(payload.get("message")),
         request_id=_header(headers, "X-Request-ID"),
-        body=bytes(content),
+        body=bytes(content[:_BODY_KEPT]),
         payload=payload,
         retry_after=retry_after,
     )
@@ -393,15 +530,20 @@ def parse_response(
     headers: Mapping[str, str],
     content: bytes,
 ) -> T:
-    """Decode a response into ``endpoint.response_type`` or raise the matching error."""
-    payload = _load_object(content)
+    """Decode a response into ``endpoint.response_type`` or raise the matching error.
+
+    Every failure is an `AgoraError`: an `APIError` subclass for an error status, and
+    `UnexpectedResponseError` for a success status whose body cannot be trusted (see the
+    module docstring).
+    """
+    payload, problem = _load(content)
     if status_code == 200:
-        return _success(endpoint, status_code, headers, content, payload)
+        return _success(endpoint, status_code, headers, content, payload, problem)
     if 200 < status_code < 300 and status_code != 206:
         code = _as_code(payload.get("code")) if payload is not None else None
         sid_missing = payload is None or not payload.get("sid")
         if not code and not (endpoint is Endpoint.START and sid_missing):
-            return _success(endpoint, status_code, headers, content, payload)
+            return _success(endpoint, status_code, headers, content, payload, problem)
     raise _api_error(endpoint, status_code, headers, content, payload)
 
 
@@ -411,27 +553,40 @@ def _success(
     headers: Mapping[str, str],
     content: bytes,
     payload: dict[str, Any] | None,
+    problem: str,
 ) -> T:
-    def unexpected(what: str) -> UnexpectedResponseError:
+    def unexpected(what: str, field: str | None = None) -> UnexpectedResponseError:
+        request_id = _header(headers, "X-Request-ID")
+        where = f" (request ID {request_id})" if request_id else ""
         return UnexpectedResponseError(
-            f"{endpoint.name} answered HTTP {status_code} with {what}",
+            f"{endpoint.name} answered HTTP {status_code} with {what}{where}",
             endpoint=endpoint.name,
             status_code=status_code,
-            request_id=_header(headers, "X-Request-ID"),
-            body=bytes(content),
+            request_id=request_id,
+            body=bytes(content[:_BODY_KEPT]),
+            excerpt=_excerpt(content),
+            field=field,
         )
 
     if payload is None:
-        raise unexpected("a body that is not a JSON object")
+        raise unexpected(problem)
+    name = endpoint.response_type.__name__
     try:
         result = converter.structure(payload, endpoint.response_type)
-    except Exception as exc:
-        name = endpoint.response_type.__name__
+    except ValidationError as exc:
+        where = exc.field or "the top level"
+        raise unexpected(f"a {name} whose {where} is wrong: {exc.rule}", exc.field) from exc
+    except Exception as exc:  # a bug or a custom hook: still an AgoraError for the caller
         raise unexpected(f"a JSON body that does not match {name}") from exc
+    # The answers that create or end something must say what (see the module docstring).
     if endpoint is Endpoint.START and not getattr(result, "sid", None):
         raise unexpected("no sid, so the recording cannot be addressed")
     if endpoint is Endpoint.ACQUIRE and not getattr(result, "resource_id", None):
         raise unexpected("no resourceId, so recording cannot start")
+    if endpoint is Endpoint.STOP and not (
+        getattr(result, "resource_id", None) or getattr(result, "sid", None)
+    ):
+        raise unexpected("neither resourceId nor sid, so it confirms no recording")
     return result
 
 

@@ -15,18 +15,25 @@ recording with ``appsCollection.combinationPolicy = "postpone_transcoding"``; an
 five minutes and the service asks for ``start`` within two seconds). ``session.handle`` is set
 from the moment ``start`` answers and stays set after exit. If ``acquire`` or ``start`` fails,
 its error propagates unchanged and nothing is stopped: there is nothing to stop. ``start`` is
-sent inside a shielded scope with the ``stop_timeout`` deadline, so cancellation cannot land
-between "the service created the recording" and "we learnt its ``sid``": if cancellation
-arrives during ``start``, the session waits for the answer, stops the recording it got, and then
-lets the cancellation propagate (a ``start`` with no answer by the deadline raises
-`RecordingFailedError`: the recording may exist without a known ``sid``). Cancellation during
+sent inside a shielded scope, so cancellation cannot land between "the service created the
+recording" and "we learnt its ``sid``": if cancellation arrives during ``start``, the session
+waits for the answer, stops the recording it got, and then lets the cancellation propagate.
+The client bounds how long the *service* may take to answer (``call_timeout``); time spent
+waiting for the client's share of the App ID quota never counts. Cancellation during
 ``acquire`` propagates at once and nothing is started (an unused resource ID expires by itself
 and costs nothing), so there is nothing to stop either.
 
 **In the background.** One task in one anyio task group per session polls ``query``: first
 ``first_poll_delay`` seconds after ``start`` (the service recommends about 5 s; 0 for an adopted
-recording) plus a random jitter in ``[0, poll_jitter]``, then every ``poll_interval`` seconds,
-each poll bounded by ``poll_timeout``. The jitter (default ``min(1 s, poll_interval / 10)``; 0
+recording) plus a random jitter in ``[0, poll_jitter]``. *Health polls* (until the recorder
+reports status 4 or 5, through a run of 404s and through a run of failed polls) follow every
+``HEALTH_POLL_INTERVAL`` (10 s) and use the share of the client's quota reserved for them, so
+the 90 s health rule and the failover grace hold at any fleet size. *Routine polls* follow every
+``effective_poll_interval``: ``poll_interval``, stretched when the client's sessions together
+would need more than its poll budget (half the quota by default: 1,000 sessions at 10 requests
+per second poll every 200 s; see ``RecordingClient.poll_budget``); they go last in the quota
+and pause while stops wait. Each poll's retries are bounded by ``poll_timeout`` of service
+time. The jitter (default ``min(1 s, poll_interval / 10)``; 0
 turns it off; adopted recordings default to 0, polling at once) keeps sessions started in the same
 instant from polling in lockstep, which would queue their queries behind one another on the shared
 client and its rate limit at every interval. The poller never raises: it records
@@ -35,16 +42,21 @@ client and its rate limit at every interval. The poller never raises: it records
 
 **Failure detection** (noticed at the next poll after it happens):
 
-- not ``status`` 4 or 5 within ``start_timeout`` seconds of ``start`` (the documented 90 s);
-- ``404 failed to find worker`` for longer than ``failover_grace`` seconds: a shorter run of 404s
-  is high-availability failover in progress (up to 90 s) and is tolerated;
+- an answer with a ``status`` short of 4 or 5 ``start_timeout`` seconds after ``start`` (the
+  documented 90 s). Judged only on the service's answers: polls that fail say nothing about it;
+- ``404 failed to find worker`` for longer than ``failover_grace`` seconds (90 s, the documented
+  failover window): a shorter run of 404s is high-availability failover in progress and is
+  tolerated. The error says what 404 can mean: an exit (idle for ``maxIdleTime``, ended by the
+  service) or a lost worker for a recorder that was healthy; for one that never was, the
+  documented causes of an early exit (token, storage credentials, uid clash, ``channelType``);
 - ``status`` 20, exited abnormally;
 - an exit we did not ask for: ``status`` 6, 7 or 8 (idle for ``maxIdleTime``, the recorder was
   kicked out, web ``maxRecordingHour``), or the web recorder service reporting state ``exit``.
   A poll must land while the service still reports the exit; once the task is gone ``query``
   answers 404, which cannot be told from failover and counts as lost after the grace;
-- ``max_poll_errors`` failed polls in a row (transport errors, 5xx, timeouts after the client's
-  own retries). Fewer are counted in ``poll_errors`` and otherwise ignored.
+- a query outage: ``max_poll_errors`` failed polls in a row, or failed polls (two or more) for
+  ``outage_timeout`` seconds (120 s), reported as ``UNOBSERVABLE`` (the service cannot be
+  reached), never as a start timeout. Fewer are counted in ``poll_errors`` and ignored.
 
 When one happens the poller stops, ``outcome`` records how the recording ended, ``wait()``
 returns, and, with ``fail_fast=True`` (the default) and nobody inside ``wait()``, the body is
@@ -53,13 +65,19 @@ last query, cause) after the stop below. With ``fail_fast=False``, or when ``wai
 the outcome, nothing is cancelled and nothing is raised for it.
 
 **On exit.** The poller is cancelled (a poll in flight is abandoned, never delaying the stop),
-then ``stop`` is sent exactly once, unless ``stop()`` already sent it, inside
-``anyio.move_on_after(stop_timeout, shield=True)``: on normal exit, on an exception in the body,
-on cancellation from outside (wherever it lands once ``start`` was sent: during ``start``, the
-body, a poll, the stop itself) and on ``KeyboardInterrupt``. Benign answers are results, not
-errors: 206/435 (nobody published), 400/49 (already exiting) and 404 (worker already gone) set
-``stop_outcome`` and leave ``result`` ``None``; a 200 sets ``result`` to the `StopResponse`.
-Then every ``status_changes()`` iterator ends.
+then the recording is stopped once (unless ``stop()`` already did), in a shielded scope, through
+`RecordingClient.ensure_stopped`: on normal exit, on an exception in the body, on cancellation
+from outside (wherever it lands once ``start`` was sent: during ``start``, the body, a poll, the
+stop itself) and on ``KeyboardInterrupt``. Stops go before every other request in the
+client's quota. **A stop counts as done only when the service confirms it:** 200 (``result``
+is the `StopResponse`), 206/435 (nobody published) or 400/49 (already exiting), or a 404 that
+still holds after the 90 s failover window, re-checked with ``query`` (``ALREADY_GONE``); a 404
+whose recording answers again is stopped again. Transport errors, 5xx, 429 (``Retry-After``
+honoured) and answers that cannot be read are retried with backoff for the whole
+``stop_timeout`` (the client's, 180 s of service time by default). ``stop_outcome`` says which.
+A stop that is never confirmed is ``FAILED``: its `StopUnconfirmedError` names the handle, was
+logged at ERROR, and the handle stays in ``client.unconfirmed()``. Then every
+``status_changes()`` iterator ends.
 
 **What comes out of the block.**
 
@@ -67,15 +85,17 @@ Then every ``status_changes()`` iterator ends.
   attached to it as a note (Python 3.11+) and kept in ``stop_error``; it never masks it.
 - Cancellation from outside propagates as cancellation.
 - A body that finished normally (or was cancelled for a failure): the undelivered
-  `RecordingFailedError` (a failed stop noted on it), else the stop's error if the stop failed
-  (an `AgoraError`; a stop that did not finish within ``stop_timeout`` is a `TransportError`),
-  else nothing; a cancellation that arrived during the shielded stop is raised after it.
+  `RecordingFailedError` (a failed stop noted on it), else the `StopUnconfirmedError` if the
+  stop was not confirmed, else nothing; a cancellation that arrived during the shielded stop is
+  raised after it. When the block was cancelled from outside, an unconfirmed stop is not
+  raised (the cancellation is), but it was logged at ERROR and stays in ``client.unconfirmed()``.
 
 **Control.** ``update()`` and ``update_layout()`` while recording (serialized per session, as
 the service asks); ``stop()`` early, idempotent: concurrent and repeated calls send one request
 and share its result, and exit does not stop again. ``RecordingSession.adopt(client, handle)``
 takes over a recording started elsewhere (a stored handle after a worker restart): no acquire,
-no start, a first poll at once, and the same stop on exit.
+no start, a first poll at once, the handle listed in ``client.unconfirmed()``, and the same stop
+on exit.
 
 **Resources.** No threads; one task, two cancel scopes and a few small objects per session, so
 thousands of sessions can share one `RecordingClient`. Logs go to ``agora_recording.session``
@@ -101,12 +121,15 @@ import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._credentials import CredentialsCallback, SessionCredentials, StorageCredentialsProvider
+from ._events import EventFacts, Exit, read_event
 from ._ratelimit import Priority
 from ._retry import describe_failure
 from ._stopping import StopOutcome
 from .enums import CombinationPolicy, Mode, RecordingStatus, Scene, ServiceName, ServiceState
 from .errors import (
+    AlreadyStartedError,
     NotFoundError,
+    OrphanedStartError,
     RecordingFailedError,
     UnexpectedResponseError,
     ValidationError,
@@ -122,6 +145,7 @@ from .models import (
     UpdateLayoutConfig,
     UpdateResponse,
     WebRecorderPayload,
+    WebRecorderServiceParam,
 )
 
 if sys.version_info >= (3, 11):
@@ -133,6 +157,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from ._client import RecordingClient
+    from .webhooks import NotificationHub, Subscription
 
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
@@ -160,6 +185,14 @@ MAX_POLL_JITTER: Final = 1.0
 #: Seconds between health polls: until the recorder is healthy, through a run of 404s
 #: (failover) and through a run of failed polls. They use the quota share reserved for them.
 HEALTH_POLL_INTERVAL: Final = 10.0
+
+#: Seconds after a web recording's ``maxRecordingHour`` runs out that a poll is placed, to see
+#: the exit while the service still reports it.
+END_POLL_DELAY: Final = 1.0
+
+#: Seconds between routine polls while notifications flow for a healthy recording: a safety net
+#: only. With no notification for ``events_silence`` seconds, polling returns to normal.
+SAFETY_NET_INTERVAL: Final = 1800.0
 
 _HEALTHY: Final = frozenset({RecordingStatus.ALL_COMPONENTS_READY, RecordingStatus.IN_PROGRESS})
 _EXITING: Final = frozenset(
@@ -270,12 +303,12 @@ class RecordingSession:
       0 for none (and for `adopt`, unless given).
     - ``poll_timeout`` (15 s): deadline of one poll, retries included.
     - ``start_timeout`` (90 s): the recorder must reach status 4 or 5 within it.
-    - ``failover_grace`` (120 s): how long ``query`` may answer 404 before the recording counts
-      as lost; high-availability failover takes up to 90 s, plus one poll of slack.
-    - ``max_poll_errors`` (8): failed polls in a row that count as losing the recording.
-    - ``stop_timeout`` (60 s): deadline of each shielded request (the stop, and a start that
-      cancellation interrupted). A synchronous stop waits for uploads (documented up to 20 s);
-      60 s is the client's default budget for one call, retries included.
+    - ``failover_grace`` (90 s): how long ``query`` may answer 404 before the recording counts
+      as lost; high-availability failover takes up to 90 s.
+    - ``max_poll_errors`` (8) and ``outage_timeout`` (120 s): failed polls in a row, or seconds
+      of failed polls, that count as losing sight of the recording.
+    - ``stop_timeout`` (the client's, 180 s by default): how long the confirmed stop may take,
+      in service time (waiting for the client's quota does not count).
     - ``async_stop``: send ``async_stop=true`` (answer at once, uploads continue).
     - ``on_status``: called synchronously with each new status; must not block.
     - ``fail_fast`` (True): cancel the body and raise `RecordingFailedError` on failure.
@@ -300,16 +333,22 @@ class RecordingSession:
         "_effective_interval",
         "_ended",
         "_errors_since",
+        "_events_silence",
         "_fail_fast",
         "_failover_grace",
         "_first_poll_delay",
         "_handle",
         "_healthy",
+        "_hub",
+        "_idle_leave",
+        "_last_event_at",
+        "_last_poll_at",
         "_last_query",
         "_max_poll_errors",
         "_mode",
         "_not_found_since",
         "_on_status",
+        "_orphan_wait",
         "_outage_timeout",
         "_outcome",
         "_poll_errors",
@@ -330,6 +369,7 @@ class RecordingSession:
         "_stop_outcome",
         "_stop_timeout",
         "_subscribers",
+        "_subscription",
         "_task_group",
         "_uid",
         "_update_lock",
@@ -362,6 +402,9 @@ class RecordingSession:
         storage_credentials: StorageCredentialsProvider | None = None,
         on_credentials: CredentialsCallback | None = None,
         wall_clock: Callable[[], float] = time.time,
+        notifications: NotificationHub | None = None,
+        events_silence: float = 180.0,
+        orphan_wait: float = 30.0,
         clock: Callable[[], float] = anyio.current_time,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
@@ -411,6 +454,13 @@ class RecordingSession:
             on_credentials=on_credentials,
             wall_clock=wall_clock,
         )
+        self._hub = notifications if notifications is not None else client.notifications
+        self._events_silence = events_silence
+        self._orphan_wait = orphan_wait
+        self._subscription: Subscription | None = None
+        self._last_event_at: float | None = None
+        self._last_poll_at: float | None = None
+        self._idle_leave = False
 
         self._state = _State.NEW
         self._handle: RecordingHandle | None = None
@@ -597,6 +647,13 @@ class RecordingSession:
             raise RuntimeError("a RecordingSession can be entered only once")
         self._state = _State.STARTING
         self._ended = anyio.Event()
+        if self._hub is not None:
+            # Subscribed before start, so even the first events (and the sid, should the start
+            # answer be lost) arrive.
+            if self._handle is None:
+                self._subscription = self._hub.subscribe(cname=self._cname, uid=self._uid)
+            else:
+                self._subscription = self._hub.subscribe(sid=self._handle.sid)
         if self._handle is None:
             try:
                 await self._acquire_and_start()
@@ -619,6 +676,8 @@ class RecordingSession:
         await self._task_group.__aenter__()
         self._task_group.start_soon(self._poll_loop, name="agora-recording session poller")
         self._task_group.start_soon(self._credentials.refresh_loop, self, self._credentials_failed)
+        if self._subscription is not None:
+            self._task_group.start_soon(self._event_loop, name="agora-recording session events")
         self._state = _State.RUNNING
         return self
 
@@ -641,17 +700,137 @@ class RecordingSession:
         # Shielded: once start is sent, the recording may exist; we must learn its sid to stop it.
         # The client bounds the service's time (``call_timeout``); waiting for our own quota
         # does not count, so a crowded client never abandons a start the service processed.
-        with anyio.CancelScope(shield=True):
-            started = await self._client.start(
-                resource_id, self._mode, self._cname, self._uid, config
-            )
+        try:
+            with anyio.CancelScope(shield=True):
+                started = await self._client.start(
+                    resource_id, self._mode, self._cname, self._uid, config
+                )
+        except AlreadyStartedError as exc:
+            raise await self._orphaned(resource_id) from exc
         self._handle = started.handle
+        if self._subscription is not None:
+            self._subscription.bind(self._handle.sid)
         _log.info(
             "started recording sid=%s cname=%s mode=%s",
             self._handle.sid,
             self._cname,
             self._mode.value,
         )
+
+    async def _orphaned(self, resource_id: str) -> OrphanedStartError:
+        """A start whose answer was lost was acted on (the retry got 201 code 7): a recording
+        runs whose sid we never learnt. With notifications, learn it from the first event for
+        our (cname, uid) within ``orphan_wait`` and stop it; either way, say what happened."""
+        where = f"resource {resource_id}, cname {self._cname!r}, uid {self._uid}"
+        subscription = self._subscription
+        if subscription is None:
+            return OrphanedStartError(
+                f"the start answer was lost but the service started the recording ({where}); "
+                "its sid is unknown, so it runs until maxIdleTime. Find it by its cname and uid "
+                "in Agora's notifications (NCS) or Console, then stop it with its sid; pass "
+                "notifications= to let the session do this",
+                handle=None,
+                stopped=False,
+            )
+        with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(self._orphan_wait):
+                while subscription.sid is None:
+                    await subscription.__anext__()
+            sid = subscription.sid
+            if sid is None:
+                return OrphanedStartError(
+                    f"the start answer was lost but the service started the recording ({where}) "
+                    f"and no notification named its sid within {self._orphan_wait:g} s; it runs "
+                    "until maxIdleTime",
+                    handle=None,
+                    stopped=False,
+                )
+            handle = RecordingHandle(
+                resource_id=resource_id, sid=sid, mode=self._mode, cname=self._cname, uid=self._uid
+            )
+            self._client.track(handle)
+            _log.warning("start answer lost: found sid=%s from notifications; stopping it", sid)
+            try:
+                done = await self._client.ensure_stopped(
+                    handle, stop_timeout=self._stop_timeout, clock=self._clock, sleep=self._sleep
+                )
+            except Exception as exc:
+                failure = OrphanedStartError(
+                    f"the start answer was lost; the recording it started (sid {sid}, {where}) "
+                    f"was found but its stop was not confirmed: {exc}",
+                    handle=handle,
+                    stopped=False,
+                )
+                failure.__context__ = exc
+                return failure
+        return OrphanedStartError(
+            f"the start answer was lost; the recording it started (sid {sid}, {where}) was "
+            f"found through notifications and stopped ({done.outcome.value}); start again",
+            handle=handle,
+            stopped=True,
+        )
+
+    async def _event_loop(self) -> None:
+        """Apply notifications as they arrive; never raises."""
+        subscription = self._subscription
+        assert subscription is not None
+        try:
+            async for note in subscription:
+                ending = self._on_event(read_event(note))
+                if ending is not None:
+                    self._fail(ending)
+                    return
+        except Exception:
+            _log.exception("session event consumer crashed (sid=%s)", self._sid)
+
+    def _on_event(self, facts: EventFacts) -> SessionOutcome | None:
+        """What an event means for the recording: the same judgement as a poll's answer."""
+        self._last_event_at = self._clock()
+        if facts.healthy:
+            self._healthy = True
+        if facts.status is not None:
+            self._set_status(_status_value(facts.status))
+            if facts.status in _HEALTHY:
+                self._healthy = True
+        if facts.failover:
+            _log.info("recording sid=%s is failing over (notification)", self._sid)
+        if facts.idle_leave:
+            self._idle_leave = True
+        if facts.fatal is not None:
+            _log.warning("recording sid=%s reported a fatal error: %s", self._sid, facts.fatal)
+        if facts.exit is None or self._stop_done is not None:
+            return None
+        if facts.exit is Exit.ABNORMAL:
+            return self._ending(
+                EndReason.EXITED_ABNORMALLY, "the service reported an abnormal exit (session_exit)"
+            )
+        detail = {
+            Exit.MAX_RECORDING_HOUR: "the web recording reached maxRecordingHour",
+            Exit.WEB_FAILED: "the web recorder stopped on an error",
+        }.get(facts.exit)
+        if detail is None:
+            detail = (
+                "the recorder exited after nobody published for maxIdleTime"
+                if self._idle_leave
+                else "the service ended the recording (session_exit)"
+            )
+        return self._ending(EndReason.SERVICE_EXIT, detail)
+
+    def _events_cover(self) -> float | None:
+        """While notifications flow for a healthy recording, routine polls are only a safety
+        net: the seconds until the next one is due, or ``None`` to poll as usual."""
+        if self._subscription is None or self._last_event_at is None:
+            return None
+        if self._in_health_phase():
+            return None
+        now = self._clock()
+        silent_at = self._last_event_at + self._events_silence
+        if now >= silent_at:
+            return None
+        last_poll = self._last_poll_at if self._last_poll_at is not None else self._started_at
+        due = max(last_poll + SAFETY_NET_INTERVAL, now)
+        wait = min(due, silent_at) - now
+        return wait if wait > 0 else None
 
     def _acquire_request(self) -> AcquireConfig | None:
         """The user's acquire options, with the scene the mode needs filled in."""
@@ -679,6 +858,11 @@ class RecordingSession:
             try:
                 while True:
                     await self._sleep(delay)
+                    covered = self._events_cover()
+                    if covered is not None:
+                        delay = covered
+                        continue
+                    self._last_poll_at = self._clock()
                     ending = await self._poll_once()
                     if ending is not None:
                         self._fail(ending)
@@ -698,9 +882,18 @@ class RecordingSession:
 
     def _next_poll_delay(self) -> float:
         if self._in_health_phase():
-            return min(self._poll_interval, HEALTH_POLL_INTERVAL)
-        self._effective_interval = self._client.poll_budget.interval(self._poll_interval)
-        return self._effective_interval
+            delay = min(self._poll_interval, HEALTH_POLL_INTERVAL)
+        else:
+            self._effective_interval = self._client.poll_budget.interval(self._poll_interval)
+            delay = self._effective_interval
+        # A web recording ends by itself after maxRecordingHour and reports its exit only for
+        # a few seconds before query answers 404: poll just after that moment to see it.
+        hours = _max_recording_hour(self._config)
+        if hours is not None:
+            until_end = self._started_at + hours * 3600 - self._clock()
+            if 0 < until_end < delay:
+                return until_end + END_POLL_DELAY
+        return delay
 
     async def _poll_once(self) -> SessionOutcome | None:
         handle = self._handle
@@ -727,10 +920,8 @@ class RecordingSession:
             _log.info("recording sid=%s found again after failover", self._sid)
             self._not_found_since = None
         status = response.status
-        if status is not None and status != self._status:
-            _log.debug("recording sid=%s status %s", self._sid, int(status))
-            self._status = status
-            self._notify(status)
+        if status is not None:
+            self._set_status(status)
         if status == RecordingStatus.EXITED_ABNORMALLY:
             return self._ending(EndReason.EXITED_ABNORMALLY, "the service reported status 20")
         if status in _EXITING:
@@ -849,6 +1040,12 @@ class RecordingSession:
         )
         self._fail(outcome)
 
+    def _set_status(self, status: Status) -> None:
+        if status != self._status:
+            _log.debug("recording sid=%s status %s", self._sid, int(status))
+            self._status = status
+            self._notify(status)
+
     def _notify(self, status: Status) -> None:
         if self._on_status is not None:
             try:
@@ -883,13 +1080,16 @@ class RecordingSession:
         handle = self._handle
         assert handle is not None
         try:
-            confirmation = await self._client.ensure_stopped(
-                handle,
-                async_stop=self._async_stop,
-                stop_timeout=self._stop_timeout,
-                clock=self._clock,
-                sleep=self._sleep,
-            )
+            # Shielded wherever it is sent from (exit or an early ``stop()``): a stop cut short
+            # leaves the recording billing. The client bounds the service's time.
+            with anyio.CancelScope(shield=True):
+                confirmation = await self._client.ensure_stopped(
+                    handle,
+                    async_stop=self._async_stop,
+                    stop_timeout=self._stop_timeout,
+                    clock=self._clock,
+                    sleep=self._sleep,
+                )
         except Exception as exc:
             # The client logged it at ERROR and keeps the handle in `client.unconfirmed()`.
             self._stop_outcome = StopOutcome.FAILED
@@ -916,6 +1116,8 @@ class RecordingSession:
         self._task_group = None
         poll_scope.cancel()
         self._credentials.cancel()
+        if self._subscription is not None:
+            self._subscription.close()  # ends the event consumer
         error: BaseException | None
         try:
             absorbed = await task_group.__aexit__(exc_type, exc, tb)
@@ -958,6 +1160,8 @@ class RecordingSession:
 
     def _close(self) -> None:
         self._state = _State.CLOSED
+        if self._subscription is not None:
+            self._subscription.close()
         if self._ended is not None:
             self._ended.set()
         subscribers, self._subscribers = self._subscribers, None
@@ -1015,6 +1219,16 @@ def required_scene(mode: Mode, config: StartConfig | None) -> Scene | None:
 _required_scene = required_scene
 
 
+def _max_recording_hour(config: StartConfig | None) -> int | None:
+    """The web recorder's ``maxRecordingHour``, when the start configuration sets one."""
+    extensions = config.extension_service_config if config is not None else None
+    for service in (extensions.extension_services if extensions is not None else None) or ():
+        param = service.service_param
+        if isinstance(param, WebRecorderServiceParam):
+            return param.max_recording_hour
+    return None
+
+
 def _web_recorder_exited(response: QueryResponse) -> bool:
     server = response.server_response
     for state in (server.extension_service_state if server is not None else None) or ():
@@ -1026,6 +1240,13 @@ def _web_recorder_exited(response: QueryResponse) -> bool:
         ):
             return True
     return False
+
+
+def _status_value(value: int) -> Status:
+    try:
+        return RecordingStatus(value)
+    except ValueError:
+        return value
 
 
 def _status_name(status: Status) -> str:

@@ -91,7 +91,7 @@ def stop_verdict(error: BaseException) -> StopOutcome | Verdict:
         return StopOutcome.ALREADY_EXITING
     if isinstance(error, NotFoundError) and error.worker_not_found:
         return Verdict.VERIFY
-    if is_retryable(error) or isinstance(error, (UnexpectedResponseError, RecursionError)):
+    if is_retryable(error) or isinstance(error, UnexpectedResponseError):
         return Verdict.RETRY
     return Verdict.FINAL
 

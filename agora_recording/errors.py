@@ -3,9 +3,11 @@
 ::
 
     AgoraError                      root of every exception raised by this library
-    ├── ValidationError             bad input, refused before any request (also a ValueError)
+    ├── ValidationError             bad input, refused before any request (also a ValueError);
+    │                               also a wire value of the wrong type for ``converter.structure``
     ├── TransportError              the request never got an HTTP answer (DNS, connect, timeout)
-    ├── UnexpectedResponseError     a 2xx whose body is not the JSON the endpoint documents
+    ├── UnexpectedResponseError     a 2xx we could not read: not JSON, too large, too deeply
+    │                               nested, or not the shape the endpoint documents
     ├── APIError                    the service answered with an error status
     │   ├── AlreadyStartedError     201 + code 7: start repeated with the same resource ID
     │   ├── RequestNotCompletedError  206 + code 65: reached the backend, answer timed out
@@ -17,6 +19,7 @@
     │   ├── RateLimitError          429: over the request quota
     │   └── ServerError             5xx: internal error, no resources, request timeout
     ├── RecordingFailedError        a recording died or never came up (raised by sessions)
+    │   └── OrphanedStartError      a lost start answer left a recording with no known sid
     ├── StopUnconfirmedError        no confirmed stop within the stop budget: may still run
     └── UnconfirmedRecordingsError  a client closed while recordings had no confirmed stop
 
@@ -42,12 +45,18 @@ class ValidationError(AgoraError, ValueError):
 
     ``field`` names the offending field by its wire path
     (``clientRequest.recordingConfig.maxIdleTime``) and ``rule`` says what the service accepts.
+    ``converter.structure`` raises it too, for a wire value of the wrong type or shape, with the
+    path from the structured object (``serverResponse.fileList[2].sliceStartTime``; empty when
+    the object itself is not a JSON object). The message never quotes the offending value.
     """
 
     def __init__(self, field: str, rule: str) -> None:
         self.field = field
         self.rule = rule
-        super().__init__(f"{field}: {rule}")
+        super().__init__(f"{field}: {rule}" if field else rule)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.field, self.rule))
 
 
 class TransportError(AgoraError):
@@ -59,7 +68,22 @@ class TransportError(AgoraError):
 
 
 class UnexpectedResponseError(AgoraError):
-    """A success status came back with a body that is not the documented JSON."""
+    """A success status came back with a body we cannot trust as the documented answer.
+
+    Raised when a 2xx body is not UTF-8 JSON, is larger than the client reads, nests deeper than
+    the client decodes, is not a JSON object, holds a value of the wrong type (``field`` names its
+    wire path), or lacks what the endpoint's answer must hold (``resourceId`` for acquire, ``sid``
+    for start, an identifier of the recording for the others).
+
+    **The outcome is unknown** whenever ``status_code`` is set: something answered the request
+    with a success status, but not in a form that says what happened, so the request may or may
+    not have taken effect (a stop may have stopped the recording). ``status_code`` is ``None``
+    only when the error was raised from a value already parsed (``StartResponse.handle``).
+
+    ``request_id`` is the ``X-Request-ID`` header, ``excerpt`` the start of the body as text with
+    the values of credential-like keys masked (for logs), ``body`` the raw bytes (the first
+    64 KiB; never log them: a misrouted request may be echoed back with its secrets).
+    """
 
     def __init__(
         self,
@@ -69,12 +93,28 @@ class UnexpectedResponseError(AgoraError):
         status_code: int | None = None,
         request_id: str | None = None,
         body: bytes = b"",
+        excerpt: str = "",
+        field: str | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.status_code = status_code
         self.request_id = request_id
         self.body = body
+        self.excerpt = excerpt
+        self.field = field
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_unexpected, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuild_unexpected(
+    cls: type[UnexpectedResponseError], args: tuple[Any, ...], state: dict[str, Any]
+) -> UnexpectedResponseError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class APIError(AgoraError):
@@ -225,3 +265,17 @@ class UnconfirmedRecordingsError(AgoraError):
             f"closed with {len(recordings)} recording(s) whose stop was never confirmed: "
             f"sid {sids}{more}"
         )
+
+
+class OrphanedStartError(RecordingFailedError):
+    """A start's answer was lost, but the service had started the recording (201 code 7).
+
+    With notifications the session learns the recording's sid from its first event and stops
+    it: then ``handle`` names it and ``stopped`` is True. Without them (or when no event came)
+    ``handle`` is None and the recording runs until ``maxIdleTime``; the message names the
+    resource ID, channel and UID to look for.
+    """
+
+    def __init__(self, reason: str, *, handle: RecordingHandle | None, stopped: bool) -> None:
+        super().__init__(reason, handle=handle)
+        self.stopped = stopped

@@ -404,13 +404,13 @@ def test_parse_update_ignores_unknown_keys() -> None:
 @pytest.mark.parametrize(
     ("content", "what"),
     [
-        (b"<html>502 Bad Gateway</html>", "not a JSON object"),
-        (b"", "not a JSON object"),
+        (b"<html>502 Bad Gateway</html>", "not UTF-8 JSON"),
+        (b"", "not UTF-8 JSON"),
         (b"[1, 2]", "not a JSON object"),
         (b'"text"', "not a JSON object"),
-        (b"\xff\xfe", "not a JSON object"),
-        (b'{"serverResponse": "oops"}', "does not match QueryResponse"),
-        (b'{"serverResponse": {"status": "running"}}', "does not match QueryResponse"),
+        (b"\xff\xfe", "not UTF-8 JSON"),
+        (b'{"serverResponse": "oops"}', "QueryResponse whose serverResponse is wrong"),
+        (b'{"serverResponse": {"status": "running"}}', "serverResponse.status is wrong"),
     ],
 )
 def test_unexpected_success_bodies(content: bytes, what: str) -> None:

@@ -1,0 +1,204 @@
+"""Sessions fed by Agora's notifications (NCS), in virtual time: the emulator POSTs signed events
+to a real `NotificationReceiver`, whose hub the client's sessions follow."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from agora_recording import Mode, RecordingSession, StopOutcome
+from agora_recording._session import EndReason
+from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET
+from agora_recording.errors import OrphanedStartError, RecordingFailedError
+from agora_recording.models import RecordingConfig, RecordingFileConfig, StartConfig, StorageConfig
+from agora_recording.testing import EmulatedService, virtual_service
+from agora_recording.webhooks import NotificationHub, NotificationReceiver
+
+from tests.conftest import VIRTUAL_BACKENDS, virtual_backend
+
+pytestmark = pytest.mark.anyio
+
+
+def config(max_idle_time: int = 3600) -> StartConfig:
+    """A mix configuration with the given maxIdleTime."""
+    return StartConfig(
+        storage_config=StorageConfig(
+            vendor=1, region=0, bucket="b", access_key="a", secret_key="s"
+        ),
+        recording_config=RecordingConfig(channel_type=0, max_idle_time=max_idle_time),
+        recording_file_config=RecordingFileConfig(av_file_type=["hls"]),
+    )
+
+
+@pytest.fixture(params=VIRTUAL_BACKENDS)
+def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    """Every test here runs on a virtual clock, under Trio and (3.11+) asyncio."""
+    return virtual_backend(request.param)
+
+
+class Counted:
+    """Counts the queries the emulator answered."""
+
+    def __init__(self) -> None:
+        self.queries = 0
+
+    async def __call__(self, response: httpx.Response) -> None:
+        if response.request.url.path.endswith("/query"):
+            self.queries += 1
+
+
+@asynccontextmanager
+async def service_with_events(
+    *, events: bool = True, **options: Any
+) -> AsyncIterator[tuple[EmulatedService, NotificationHub, Counted]]:
+    """The emulator on the loop clock, delivering notifications to a receiver and its hub; the
+    client's sessions follow the hub when ``events``."""
+    hub = NotificationHub()
+    receiver = NotificationReceiver(hub, DEFAULT_NOTIFICATION_SECRET)
+    client_options = {"notifications": hub} if events else {}
+    async with virtual_service(
+        max_concurrent_recordings=None,
+        notification_app=receiver,
+        client_options=client_options,
+        **options,
+    ) as service:
+        counted = Counted()
+        service.http_client.event_hooks["response"].append(counted)
+        yield service, hub, counted
+
+
+async def test_an_idle_exit_is_seen_within_a_second_of_its_event() -> None:
+    """An idle exit reaches the session from its notification, not at the next poll."""
+    async with service_with_events(exit_window=3) as (service, _hub, _counted):
+        channel = service.channel("idle")
+        channel.publish(7)
+        session = RecordingSession(
+            service.client,
+            cname="idle",
+            uid="999",
+            mode=Mode.MIX,
+            config=config(max_idle_time=300),
+            poll_interval=600,
+        )
+        gone: list[float] = []
+
+        async def block() -> None:
+            async with session:
+                await anyio.sleep(60)
+                channel.leave(7)
+                gone.append(anyio.current_time())
+                await anyio.sleep_forever()
+
+        with pytest.raises(RecordingFailedError, match="maxIdleTime"):
+            await block()
+        assert session.outcome is not None
+        assert session.outcome.reason is EndReason.SERVICE_EXIT
+        seen = anyio.current_time() - gone[0] - 300
+        assert 0 <= seen < 1.5
+
+
+async def test_events_cut_queries_tenfold_for_a_fleet() -> None:
+    """Fed by events, 40 half-hour recordings need at least 10x fewer queries than polling."""
+    counts = {}
+    for events in (False, True):
+        async with service_with_events(events=events) as (service, _hub, counted):
+
+            async def one(index: int, service: EmulatedService = service) -> None:
+                service.channel(f"room{index}").publish(7)
+                async with RecordingSession(
+                    service.client, cname=f"room{index}", uid="9", mode=Mode.MIX, config=config()
+                ):
+                    await anyio.sleep(1800)
+
+            async with anyio.create_task_group() as group:
+                for index in range(40):
+                    group.start_soon(one, index)
+            assert service.emulator.running_recordings() == []
+            counts[events] = counted.queries
+    assert counts[False] >= 10 * counts[True]
+
+
+async def test_dropped_notifications_fall_back_to_polling() -> None:
+    """With every notification lost, the session polls as usual and still sees the exit."""
+    async with service_with_events(exit_window=3) as (service, _hub, counted):
+        service.emulator.faults.drop_notifications(times=None)
+        service.channel("dark").publish(7)
+        session = RecordingSession(
+            service.client, cname="dark", uid="9", mode=Mode.MIX, config=config(), fail_fast=False
+        )
+        async with session:
+            await anyio.sleep(120)
+            assert counted.queries >= 8  # every 15 s, as without notifications
+        assert session.stop_outcome is StopOutcome.STOPPED
+
+
+async def test_duplicated_and_reordered_notifications_change_nothing() -> None:
+    """Duplicate and out-of-order deliveries still give one clean exit outcome."""
+    async with service_with_events(exit_window=3) as (service, _hub, _counted):
+        service.emulator.faults.duplicate_notifications(times=None)
+        service.emulator.faults.reorder_notifications(times=5)
+        channel = service.channel("noisy")
+        channel.publish(7)
+        session = RecordingSession(
+            service.client,
+            cname="noisy",
+            uid="9",
+            mode=Mode.MIX,
+            config=config(max_idle_time=60),
+            fail_fast=False,
+        )
+        async with session:
+            await anyio.sleep(30)
+            channel.leave(7)
+            outcome = await session.wait()
+        assert outcome.reason is EndReason.SERVICE_EXIT
+        assert service.emulator.running_recordings() == []
+
+
+@pytest.mark.parametrize("trial", range(100))
+async def test_a_lost_start_answer_is_recovered_and_the_orphan_stopped(trial: int) -> None:
+    """Whichever way the start answer is lost, the orphan is found from events and stopped."""
+    rng = random.Random(trial)
+    async with service_with_events() as (service, _hub, _counted):
+        service.channel("lost").publish(7)
+        faults = service.emulator.faults
+        kind = rng.choice(["drop", "504", "206"])
+        if kind == "drop":
+            faults.drop_connection("start", after_processing=True)
+        elif kind == "504":
+            faults.fail_next("start", 504, after_processing=True)
+        else:
+            faults.fail_next("start", 206, {"code": 65}, after_processing=True)
+        faults.add_latency(rng.uniform(0, 3), "start", times=1)
+        session = RecordingSession(
+            service.client, cname="lost", uid="9", mode=Mode.MIX, config=config()
+        )
+        with pytest.raises(OrphanedStartError) as info:
+            async with session:
+                pytest.fail("the session must not start twice")
+        assert info.value.stopped
+        assert info.value.handle is not None
+        assert service.emulator.running_recordings() == []
+        assert service.client.unconfirmed() == []
+
+
+async def test_a_lost_start_answer_without_notifications_names_the_orphan() -> None:
+    """Without a hub, the error names the resource, channel and uid of the orphan."""
+    async with service_with_events(events=False) as (service, _hub, _counted):
+        service.channel("lost").publish(7)
+        service.emulator.faults.drop_connection("start", after_processing=True)
+        session = RecordingSession(
+            service.client, cname="lost", uid="9", mode=Mode.MIX, config=config()
+        )
+        with pytest.raises(OrphanedStartError) as info:
+            async with session:
+                pytest.fail("unreachable")
+        assert not info.value.stopped
+        assert "'lost'" in str(info.value)
+        assert "uid 9" in str(info.value)
+        assert len(service.emulator.running_recordings()) == 1

@@ -1,0 +1,176 @@
+"""Stops that always land: against the emulator's faults, in virtual time, on Trio and asyncio."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import pytest
+from agora_recording import Mode, RecordingSession, StopOutcome
+from agora_recording.errors import (
+    RecordingFailedError,
+    StopUnconfirmedError,
+    UnconfirmedRecordingsError,
+)
+from agora_recording.models import (
+    RecordingConfig,
+    RecordingFileConfig,
+    RecordingHandle,
+    StartConfig,
+    StorageConfig,
+)
+from agora_recording.testing import EmulatedService, virtual_service
+
+from tests.conftest import VIRTUAL_BACKENDS, virtual_backend
+
+pytestmark = pytest.mark.anyio
+
+CONFIG = StartConfig(
+    storage_config=StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s"),
+    recording_config=RecordingConfig(channel_type=0, max_idle_time=3600),
+    recording_file_config=RecordingFileConfig(av_file_type=["hls"]),
+)
+
+
+@pytest.fixture(params=VIRTUAL_BACKENDS)
+def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    """Every test here runs on a virtual clock, under Trio and (3.11+) asyncio."""
+    return virtual_backend(request.param)
+
+
+@pytest.fixture
+async def service() -> AsyncIterator[EmulatedService]:
+    """The emulator on the loop clock with its quota on, and a client with its default limiter."""
+    async with virtual_service(max_concurrent_recordings=None) as service:
+        yield service
+
+
+async def started(service: EmulatedService, cname: str = "room") -> RecordingHandle:
+    """Start a mix recording on a channel with a publisher and return its handle."""
+    service.channel(cname).publish(7)
+    acquired = await service.client.acquire(cname, "999")
+    assert acquired.resource_id is not None
+    response = await service.client.start(acquired.resource_id, Mode.MIX, cname, "999", CONFIG)
+    await anyio.sleep(10)
+    return response.handle
+
+
+async def test_a_stop_during_failover_is_repeated_when_the_recording_comes_back(
+    service: EmulatedService,
+) -> None:
+    """A stop that meets 404 during a failover is verified and sent again once it is back."""
+    handle = await started(service)
+    service.emulator.faults.failover(sid=handle.sid, duration=40)
+    confirmation = await service.client.ensure_stopped(handle)
+    assert confirmation.outcome is StopOutcome.STOPPED
+    assert service.emulator.running_recordings() == []
+    assert service.client.unconfirmed() == []
+
+
+async def test_a_failover_outlasting_the_session_grace_still_ends_stopped(
+    service: EmulatedService,
+) -> None:
+    """A session that gave the worker up after its grace still stops it when it comes back."""
+    service.channel("long").publish(7)
+    session = RecordingSession(
+        service.client, cname="long", uid="999", mode=Mode.MIX, config=CONFIG, fail_fast=False
+    )
+    async with session:
+        assert session.handle is not None
+        await anyio.sleep(10)
+        service.emulator.faults.failover(sid=session.handle.sid, duration=150)
+        outcome = await session.wait()
+    assert outcome.reason.value == "worker_lost"
+    assert session.stop_outcome is StopOutcome.STOPPED
+    assert service.emulator.running_recordings() == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"raw": b"<html><body>Bad gateway</body></html>", "content_type": "text/html"},
+        {"raw": b'{"unexpected": true}', "content_type": "application/json"},
+        {"raw": b"[" * 100_000 + b"]" * 100_000, "content_type": "application/json"},
+    ],
+    ids=["html", "wrong-shape", "deeply-nested"],
+)
+async def test_an_unreadable_200_to_stop_is_retried_not_final(
+    service: EmulatedService, answer: dict[str, Any]
+) -> None:
+    """A 200 whose body is not the documented answer proves nothing: the stop is repeated."""
+    handle = await started(service)
+    service.emulator.faults.fail_next("stop", 200, **answer)
+    confirmation = await service.client.ensure_stopped(handle)
+    assert confirmation.outcome in (StopOutcome.STOPPED, StopOutcome.ALREADY_GONE)
+    assert service.emulator.running_recordings() == []
+
+
+async def test_a_long_retry_after_on_stop_is_honoured_within_the_budget(
+    service: EmulatedService,
+) -> None:
+    """A 429 asking for an hour pauses the client (at most a minute) and the stop still lands."""
+    handle = await started(service)
+    service.emulator.faults.fail_next("stop", 429, retry_after=3600)
+    began = anyio.current_time()
+    confirmation = await service.client.ensure_stopped(handle)
+    assert confirmation.outcome is StopOutcome.STOPPED
+    assert 59 <= anyio.current_time() - began <= 62
+    assert service.emulator.running_recordings() == []
+
+
+async def test_a_stop_failing_under_outside_cancellation_is_logged_and_kept(
+    service: EmulatedService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Cancelled from outside, a refused stop is not raised but logged at ERROR and listed."""
+    caplog.set_level(logging.ERROR, logger="agora_recording")
+    service.channel("room").publish(7)
+    session = RecordingSession(
+        service.client, cname="room", uid="999", mode=Mode.MIX, config=CONFIG
+    )
+    service.emulator.faults.fail_next("stop", 403, {"message": "forbidden"})
+    with anyio.move_on_after(30) as scope:
+        async with session:
+            await anyio.sleep_forever()
+    assert scope.cancelled_caught
+    assert isinstance(session.stop_error, StopUnconfirmedError)
+    assert session.handle is not None
+    assert [u.handle for u in service.client.unconfirmed()] == [session.handle]
+    assert any(session.handle.sid in r.getMessage() for r in caplog.records)
+    await service.client.ensure_stopped(session.handle)
+
+
+async def test_closing_a_client_with_a_failed_stop_raises_and_logs_the_command() -> None:
+    """aclose names each recording whose stop failed, with the command that stops it."""
+    async with virtual_service(max_concurrent_recordings=None) as service:
+        handle = await started(service)
+        service.emulator.faults.fail_next("stop", 403, {"message": "forbidden"})
+        with pytest.raises(StopUnconfirmedError):
+            await service.client.ensure_stopped(handle)
+        with pytest.raises(UnconfirmedRecordingsError) as info:
+            await service.client.aclose()
+        assert [r.handle for r in info.value.recordings] == [handle]
+        assert handle.sid in info.value.recordings[0].stop_command()
+        assert "agora-recording stop" in info.value.recordings[0].stop_command()
+
+
+async def test_a_query_outage_from_the_start_is_reported_as_an_outage(
+    service: EmulatedService,
+) -> None:
+    """Queries failing from the start are an outage within outage_timeout, not a start timeout."""
+    service.channel("dark").publish(7)
+    service.emulator.faults.fail_for(900, "query", 503)
+    session = RecordingSession(
+        service.client, cname="dark", uid="999", mode=Mode.MIX, config=CONFIG
+    )
+    began = anyio.current_time()
+    with pytest.raises(RecordingFailedError) as info:
+        async with session:
+            await anyio.sleep_forever()
+    assert session.outcome is not None
+    assert session.outcome.reason.value == "unobservable"
+    assert "cannot be reached" in str(info.value)
+    assert session.outcome is not None
+    assert anyio.current_time() - began < 120 + 60 + 10  # the outage window plus one poll
+    assert session.stop_outcome is StopOutcome.STOPPED
