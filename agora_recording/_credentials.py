@@ -60,6 +60,7 @@ __all__ = [
     "StorageCredentials",
     "StorageCredentialsProvider",
     "StorageRefresher",
+    "early_exit_causes",
     "expected_duration_for",
     "prepare_start_config",
 ]
@@ -270,9 +271,16 @@ def check_user_token(
     app_certificate: str | None,
     expected_duration: float | None,
     now: float,
-) -> tokens.ParsedToken:
-    """Check a token given for the recorder; raise `ValidationError` naming the problem."""
+) -> tokens.ParsedToken | None:
+    """Check a token given for the recorder; raise `ValidationError` naming the problem.
+
+    Only AccessToken2 tokens (``007...``) are checked; others (the older ``006`` format) are
+    passed on unchecked, and None is returned.
+    """
     field = "clientRequest.token"
+    if not token.startswith(tokens.VERSION):
+        _log.info("the recorder's token is not an AccessToken2 token: not checked before start")
+        return None
     try:
         if app_certificate is not None:
             parsed = tokens.check_token(token, app_certificate)
@@ -309,6 +317,23 @@ def check_user_token(
                 "Recording cannot renew a token",
             )
     return parsed
+
+
+def early_exit_causes(token_source: str | None) -> str:
+    """The documented reasons a task exits right after ``start``, the token's first.
+
+    ``token_source`` says where the recorder's token came from: ``"minted"`` (by the session,
+    with the App Certificate), ``"user"`` (passed in the configuration) or ``None`` (none).
+    """
+    token = {
+        "minted": "the token minted with the App Certificate was refused (is it this project's "
+        "certificate?)",
+        "user": "a wrong or expired token",
+    }.get(token_source or "", "no token while the project has an App Certificate")
+    return (
+        f"it most likely exited at once: {token}, wrong storage credentials, a uid already in "
+        "the channel, a wrong channelType, or nobody publishing within maxIdleTime"
+    )
 
 
 # -- storage credentials ---------------------------------------------------------------------
@@ -481,6 +506,11 @@ class StorageRefresher:
             _log.exception("on_credentials callback failed")
 
 
+def prepared_token(config: StartConfig, before: str | None) -> bool:
+    """Whether the token of ``config`` was minted (it was not there ``before``)."""
+    return before is None and config.token is not None
+
+
 # -- the session's view ----------------------------------------------------------------------
 
 
@@ -498,6 +528,8 @@ class SessionCredentials:
     on_credentials: CredentialsCallback | None = None
     wall_clock: Callable[[], float] = time.time
     refresher: StorageRefresher | None = attrs.field(default=None, init=False, eq=False)
+    token_source: str | None = attrs.field(default=None, init=False)
+    """Where the recorder's token came from: ``"minted"``, ``"user"`` or None."""
     _scope: anyio.CancelScope | None = attrs.field(default=None, init=False, eq=False)
     _cancelled: bool = attrs.field(default=False, init=False, eq=False)
 
@@ -537,6 +569,7 @@ class SessionCredentials:
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> StartConfig:
         """Before acquire: the token minted or checked, initial STS credentials if needed."""
+        before = config.token
         config = prepare_start_config(
             config,
             app_id=app_id,
@@ -547,6 +580,8 @@ class SessionCredentials:
             expected_duration=self.expected_duration,
             now=self.wall_clock(),
         )
+        if config.token is not None:
+            self.token_source = "minted" if prepared_token(config, before) else "user"
         if self.storage_credentials is None:
             return config
         storage = config.storage_config

@@ -120,7 +120,12 @@ import anyio.lowlevel
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._credentials import CredentialsCallback, SessionCredentials, StorageCredentialsProvider
+from ._credentials import (
+    CredentialsCallback,
+    SessionCredentials,
+    StorageCredentialsProvider,
+    early_exit_causes,
+)
 from ._events import EventFacts, Exit, read_event
 from ._ratelimit import Priority
 from ._retry import describe_failure
@@ -948,16 +953,18 @@ class RecordingSession:
             )
             self._not_found_since = now
         elif now - since >= self._failover_grace:
-            if self._healthy:
+            if self._healthy and since - self._started_at >= 60:
                 what = (
                     "the recorder exited (idle for maxIdleTime, or ended by the service) "
                     "or its worker was lost"
                 )
+            elif since - self._started_at < 60:
+                what = "the recorder exited within a minute of start: " + early_exit_causes(
+                    self._credentials.token_source
+                )
             else:
-                what = (
-                    "the recorder never reported status 4 or 5: it most likely exited at once "
-                    "(a wrong token or storage credentials, a uid already in the channel, a "
-                    "wrong channelType, or nobody publishing within maxIdleTime)"
+                what = "the recorder never reported status 4 or 5: " + early_exit_causes(
+                    self._credentials.token_source
                 )
             return self._ending(
                 EndReason.WORKER_LOST,

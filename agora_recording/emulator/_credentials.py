@@ -81,27 +81,35 @@ def judge_token(
     join_at = now + TOKEN_CHECK_DELAY
     token = request.get("token")
     if not isinstance(token, str) or not token:
-        return TokenVerdict(TOKEN_INVALID, join_at, "no token: the project has an App Certificate")
+        return TokenVerdict(
+            TOKEN_INVALID,
+            join_at,
+            "RTC token invalid: missing, and the project has an App Certificate",
+        )
     try:
         parsed = tokens.check_token(token, app_certificate)
     except tokens.TokenSignatureError:
-        return TokenVerdict(TOKEN_INVALID, join_at, "token signature does not match")
+        return TokenVerdict(
+            TOKEN_INVALID,
+            join_at,
+            "RTC token invalid: its signature does not match the App Certificate",
+        )
     except tokens.InvalidTokenError:
-        return TokenVerdict(TOKEN_INVALID, join_at, "token is malformed")
+        return TokenVerdict(TOKEN_INVALID, join_at, "RTC token invalid: malformed")
     if parsed.app_id != app_id:
-        return TokenVerdict(TOKEN_INVALID, join_at, "token is for another App ID")
+        return TokenVerdict(TOKEN_INVALID, join_at, "RTC token invalid: issued for another App ID")
     grant = parsed.rtc
     if grant is None or grant.channel_name != cname:
-        return TokenVerdict(TOKEN_INVALID, join_at, "token is for another channel")
+        return TokenVerdict(TOKEN_INVALID, join_at, "RTC token invalid: issued for another channel")
     if not parsed.grants_join(cname, uid):
-        return TokenVerdict(TOKEN_INVALID, join_at, "token is for another uid")
+        return TokenVerdict(TOKEN_INVALID, join_at, "RTC token invalid: issued for another uid")
     expires = float(parsed.expires_at)
     join = parsed.privilege_expires_at(tokens.Privilege.JOIN_CHANNEL)
     if join is not None:
         expires = min(expires, float(join))
     if expires <= join_at:
-        return TokenVerdict(TOKEN_EXPIRED, join_at, "token expired")
-    return TokenVerdict(TOKEN_EXPIRED, expires, "token expired")
+        return TokenVerdict(TOKEN_EXPIRED, join_at, "RTC token expired")
+    return TokenVerdict(TOKEN_EXPIRED, expires, "RTC token expired")
 
 
 def sts_expiry(storage: object) -> float | None:
