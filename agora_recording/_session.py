@@ -341,6 +341,7 @@ class RecordingSession:
         "_events_silence",
         "_fail_fast",
         "_failover_grace",
+        "_fatal",
         "_first_poll_delay",
         "_handle",
         "_healthy",
@@ -466,6 +467,7 @@ class RecordingSession:
         self._last_event_at: float | None = None
         self._last_poll_at: float | None = None
         self._idle_leave = False
+        self._fatal: str | None = None
 
         self._state = _State.NEW
         self._handle: RecordingHandle | None = None
@@ -803,11 +805,14 @@ class RecordingSession:
             self._idle_leave = True
         if facts.fatal is not None:
             _log.warning("recording sid=%s reported a fatal error: %s", self._sid, facts.fatal)
+            self._fatal = facts.fatal  # named by the abnormal exit that follows
         if facts.exit is None or self._stop_done is not None:
             return None
         if facts.exit is Exit.ABNORMAL:
+            fatal = f" after a fatal {self._fatal}" if self._fatal else ""
             return self._ending(
-                EndReason.EXITED_ABNORMALLY, "the service reported an abnormal exit (session_exit)"
+                EndReason.EXITED_ABNORMALLY,
+                f"the service reported an abnormal exit (session_exit){fatal}",
             )
         detail = {
             Exit.MAX_RECORDING_HOUR: "the web recording reached maxRecordingHour",
