@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
 from agora_recording import validation
+from agora_recording._credentials import prepare_start_config
 from agora_recording._protocol import Endpoint, build_request
 from agora_recording.enums import Mode
 from agora_recording.errors import ValidationError
@@ -37,6 +39,7 @@ __all__ = [
     "build_start_config",
     "connection_options",
     "handle_options",
+    "prepare_token",
     "print_handle",
     "recording_identity",
     "recording_options",
@@ -146,6 +149,13 @@ def recording_options(func: F) -> F:
                 show_envvar=True,
                 help="RTC token of the recorder (prefer the environment variable).",
             ),
+            click.option(
+                "--app-certificate",
+                envvar="AGORA_APP_CERTIFICATE",
+                show_envvar=True,
+                help="App Certificate: mint the recorder's token when --token is not given "
+                "(prefer the environment variable).",
+            ),
         ],
         storage_options(func),
     )
@@ -236,6 +246,38 @@ def build_start_config(
     if token:
         request["token"] = token
     return structure(request, StartConfig, config_path or "the start options")
+
+
+def prepare_token(
+    config: StartConfig,
+    *,
+    app_id: str | None,
+    cname: str,
+    uid: str,
+    mode: Mode,
+    app_certificate: str | None,
+    expected_duration: float | None,
+) -> StartConfig:
+    """Mint the recorder's token with ``--app-certificate``, or check a given ``--token``.
+
+    A token for another App ID, channel or uid, or one expiring before ``expected_duration``
+    seconds, is a usage error before any request. Without an App ID nothing can be judged.
+    """
+    if not app_id:
+        return config
+    try:
+        return prepare_start_config(
+            config,
+            app_id=app_id,
+            cname=cname,
+            uid=uid,
+            mode=mode,
+            app_certificate=app_certificate or None,
+            expected_duration=expected_duration,
+            now=time.time(),
+        )
+    except ValidationError as exc:
+        raise CliError(f"invalid {exc.field}: {exc.rule}", EXIT_USAGE) from None
 
 
 def recording_identity(

@@ -154,6 +154,7 @@ def record(
     av_file_type: tuple[str, ...],
     web_url: str | None,
     token: str | None,
+    app_certificate: str | None,
     storage_vendor: str | None,
     storage_region: int | None,
     storage_bucket: str | None,
@@ -185,6 +186,10 @@ def record(
     )
     client = make_client(app_id, base_url, region)
     options: dict[str, Any] = {"async_stop": async_stop}
+    if app_certificate:  # the session mints the recorder's token (or checks --token)
+        options["app_certificate"] = app_certificate
+    if duration is not None:
+        options["expected_duration"] = duration
     if poll_interval is not None:
         options["poll_interval"] = poll_interval
         options["first_poll_delay"] = min(5.0, poll_interval)

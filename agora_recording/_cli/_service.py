@@ -42,6 +42,7 @@ from ._options import (
     build_start_config,
     connection_options,
     handle_options,
+    prepare_token,
     print_handle,
     recording_identity,
     recording_options,
@@ -107,6 +108,11 @@ def acquire(
 @click.command()
 @recording_options
 @click.option("--resource-id", help="Resource ID from acquire (default: acquire one now).")
+@click.option(
+    "--expected-duration",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds the recording will last: the minted token outlives it, a given one must.",
+)
 @click.option("--dry-run", is_flag=True, help="Validate and print the request (secrets hidden).")
 @connection_options
 def start(
@@ -118,6 +124,7 @@ def start(
     av_file_type: tuple[str, ...],
     web_url: str | None,
     token: str | None,
+    app_certificate: str | None,
     storage_vendor: str | None,
     storage_region: int | None,
     storage_bucket: str | None,
@@ -125,6 +132,7 @@ def start(
     storage_secret_key: str | None,
     file_prefix: tuple[str, ...],
     resource_id: str | None,
+    expected_duration: float | None,
     dry_run: bool,
     app_id: str | None,
     base_url: str | None,
@@ -145,6 +153,15 @@ def start(
     )
     config = build_start_config(
         wire_mode, config_path, loaded, storage, max_idle_time, av_file_type, web_url, token
+    )
+    config = prepare_token(
+        config,
+        app_id=app_id,
+        cname=cname,
+        uid=uid,
+        mode=wire_mode,
+        app_certificate=app_certificate,
+        expected_duration=expected_duration,
     )
     if dry_run:
         show_dry_run(out, Endpoint.START, app_id, cname, uid, wire_mode, config, resource_id)
