@@ -244,8 +244,12 @@ async def test_a_six_hour_recording_refreshes_sts_every_hour_and_uploads_through
         assert recording.result.uploading_status == "uploaded"
 
 
-async def test_failed_refreshes_are_reported_and_end_the_session_before_expiry() -> None:
-    """Refreshes failing from the first hour: events, then CredentialsExpiringError in time."""
+async def test_failed_refreshes_are_reported_and_end_the_session_before_expiry(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Refreshes failing from the first hour: events, WARNINGs without secrets, then
+    CredentialsExpiringError before the keys expire."""
+    caplog.set_level(logging.DEBUG)
     async with service() as emulated:
         provider = Provider(emulated, fail_from=2)
         events: list[CredentialsEvent] = []
@@ -266,6 +270,12 @@ async def test_failed_refreshes_are_reported_and_end_the_session_before_expiry()
         assert recording.outcome.reason is EndReason.CREDENTIALS_EXPIRING
         assert recording.result is not None
         assert recording.result.uploading_status == "uploaded"  # stopped while keys worked
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("refreshing storage credentials failed" in r.getMessage() for r in warnings)
+    for record in caplog.records:
+        text = record.getMessage() + repr(record.__dict__)
+        assert "SK-SENTINEL" not in text
+        assert "STS-SENTINEL" not in text
 
 
 async def test_with_fail_fast_off_wait_returns_the_expiring_outcome() -> None:
