@@ -1,0 +1,205 @@
+"""A real redis-server for tests, and a recording worker process for the fleet tests.
+
+``redis_server()`` starts Debian's ``redis-server`` on 127.0.0.1 and a free port in a
+temporary directory (no persistence) and stops it on exit. ``python -m tests.redis_worker``
+is one worker of a fleet: it records its channels against an emulator URL, shares the quota
+through Redis (``--limiter shared``) or keeps its own (``--limiter local``), holds a lease on
+each recording and, with ``--janitor``, adopts (and stops) recordings whose lease expired. It
+prints one JSON object per line on stdout: ``ready``, ``started``, ``adopted``, ``stopped``,
+``done``. Without ``--exit-when-done`` it runs until SIGTERM (or SIGINT).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import anyio
+
+REDIS_SERVER = shutil.which("redis-server")
+REQUIRES_REDIS = "redis-server is not on PATH (Debian: apt-get install redis-server)"
+CUSTOMER_ID = "fleet-customer-id"
+CUSTOMER_SECRET = "fleet-customer-secret"
+APP_ID = "fleet-app-id"
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def redis_server(*, startup_timeout: float = 10.0) -> Iterator[str]:
+    """Run a throwaway ``redis-server`` for the block; yield its ``redis://`` URL."""
+    if REDIS_SERVER is None:
+        raise RuntimeError(REQUIRES_REDIS)
+    with tempfile.TemporaryDirectory(prefix="agora-redis-") as workdir:
+        port = free_port()
+        process = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dir",
+                workdir,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + startup_timeout
+            while True:  # readiness, not timing: connect until the server accepts
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                        sock.sendall(b"PING\r\n")
+                        if sock.recv(16).startswith(b"+PONG"):
+                            break
+                except OSError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start on port {port}")
+                time.sleep(0.02)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def worker_command(*args: str) -> list[str]:
+    """The command line of one worker process (run from the repository root)."""
+    return [sys.executable, "-m", "tests.redis_worker", *args]
+
+
+def repo_root() -> str:
+    """The repository root (the working directory for worker processes)."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ------------------------------------------------------------------------------------------
+# The worker process
+
+
+def _emit(event: str, **fields: Any) -> None:
+    print(json.dumps({"event": event, "at": time.time(), **fields}), flush=True)
+
+
+def _start_config() -> Any:
+    from agora_recording.models import RecordingConfig, StartConfig, StorageConfig
+
+    return StartConfig(
+        storage_config=StorageConfig(
+            vendor=1,
+            region=0,
+            bucket="fleet-bucket",
+            access_key="fleet-access-key",
+            secret_key="fleet-secret-key",
+        ),
+        recording_config=RecordingConfig(channel_type=0, max_idle_time=300),
+    )
+
+
+async def _main(options: argparse.Namespace) -> None:
+    import redis.asyncio
+
+    from agora_recording import RecordingClient
+    from agora_recording._ratelimit import RateLimiter
+    from agora_recording.enums import Mode
+    from agora_recording.redis import Lease, LeaseStore, RedisRateLimiter
+
+    redis_client = redis.asyncio.Redis.from_url(options.redis)
+    limiter: RateLimiter | RedisRateLimiter
+    if options.limiter == "shared":
+        limiter = RedisRateLimiter(redis_client, key=f"quota:{APP_ID}", rate=options.rate)
+    else:
+        limiter = RateLimiter(options.rate)
+    store = LeaseStore(
+        redis_client, namespace=f"fleet:{APP_ID}", worker_id=options.worker, ttl=options.ttl
+    )
+    cnames = [c for c in options.cnames.split(",") if c]
+    client = RecordingClient(
+        APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, base_url=options.emulator, rate_limit=limiter
+    )
+
+    async def record(cname: str) -> None:
+        session = client.session(
+            cname=cname,
+            uid="999",
+            mode=Mode.MIX,
+            config=_start_config(),
+            first_poll_delay=options.first_poll,
+            poll_interval=options.poll_interval,
+            poll_jitter=0,
+        )
+        async with store.record(session) as running:
+            assert running.handle is not None
+            _emit("started", worker=options.worker, sid=running.handle.sid, cname=cname)
+            await anyio.sleep(options.duration)
+        _emit("stopped", worker=options.worker, sid=running.handle.sid, cname=cname)
+
+    def adopted(lease: Lease) -> None:
+        _emit("adopted", worker=options.worker, sid=lease.handle.sid, cname=lease.handle.cname)
+
+    async with client, anyio.create_task_group() as group:
+        _emit("ready", worker=options.worker)
+        if options.janitor:
+            group.start_soon(
+                lambda: store.janitor(client, interval=options.janitor_interval, on_adopted=adopted)
+            )
+        async with anyio.create_task_group() as recordings:
+            for cname in cnames:
+                recordings.start_soon(record, cname)
+        _emit("done", worker=options.worker, limiter=dict(getattr(limiter, "stats", {})))
+        if not options.exit_when_done:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for _ in signals:
+                    break
+        group.cancel_scope.cancel()
+    await redis_client.aclose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the options and run one worker until it is done or told to stop."""
+    parser = argparse.ArgumentParser(prog="python -m tests.redis_worker")
+    parser.add_argument("--redis", required=True)
+    parser.add_argument("--emulator", required=True)
+    parser.add_argument("--worker", required=True)
+    parser.add_argument("--cnames", default="")
+    parser.add_argument("--limiter", choices=("shared", "local"), default="shared")
+    parser.add_argument("--rate", type=float, default=10.0)
+    parser.add_argument("--duration", type=float, default=2.0)
+    parser.add_argument("--first-poll", type=float, default=1.0)
+    parser.add_argument("--poll-interval", type=float, default=15.0)
+    parser.add_argument("--ttl", type=float, default=3.0)
+    parser.add_argument("--janitor", action="store_true")
+    parser.add_argument("--janitor-interval", type=float, default=0.5)
+    parser.add_argument("--exit-when-done", action="store_true")
+    anyio.run(_main, parser.parse_args(argv), backend="asyncio")
+
+
+if __name__ == "__main__":
+    main()
