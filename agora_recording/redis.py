@@ -175,6 +175,14 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 return 1
 """
 
+# KEYS: handles hash, lease key. ARGV: sid, owner. Drop our lease, keep the record.
+_HAND_OVER = """
+local owner = redis.call('GET', KEYS[2])
+if owner and owner ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[2])
+return redis.call('HEXISTS', KEYS[1], ARGV[1])
+"""
+
 
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
@@ -544,6 +552,7 @@ class LeaseStore:
         self._renew = redis_client.register_script(_RENEW)
         self._claim = redis_client.register_script(_CLAIM)
         self._release = redis_client.register_script(_RELEASE)
+        self._hand_over = redis_client.register_script(_HAND_OVER)
 
     def __repr__(self) -> str:
         return f"LeaseStore(namespace={self.namespace!r}, worker_id={self.worker_id!r})"
@@ -604,6 +613,17 @@ class LeaseStore:
         """Forget the recording (it is stopped); False if another worker holds its lease."""
         released = await self._run(self._release, "releasing a lease", handle.sid, self.worker_id)
         return released == 1
+
+    async def hand_over(self, handle: RecordingHandle) -> bool:
+        """Give up our lease but keep the recording listed, so another worker adopts it now.
+
+        For draining a worker (a rolling deploy) without stopping its recordings: the janitor
+        of another worker claims it at its next round. False if another worker holds it.
+        """
+        handed = await self._run(
+            self._hand_over, "handing over a lease", handle.sid, self.worker_id
+        )
+        return handed == 1
 
     async def leases(self) -> list[Lease]:
         """Every stored recording with its owner (``""`` when its lease has expired)."""

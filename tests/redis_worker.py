@@ -42,12 +42,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def redis_server(*, startup_timeout: float = 10.0) -> Iterator[str]:
+def redis_server(*, port: int | None = None, startup_timeout: float = 10.0) -> Iterator[str]:
     """Run a throwaway ``redis-server`` for the block; yield its ``redis://`` URL."""
     if REDIS_SERVER is None:
         raise RuntimeError(REQUIRES_REDIS)
     with tempfile.TemporaryDirectory(prefix="agora-redis-") as workdir:
-        port = free_port()
+        port = free_port() if port is None else port
         process = subprocess.Popen(
             [
                 REDIS_SERVER,
@@ -125,9 +125,7 @@ def _start_config() -> Any:
 
 async def _main(options: argparse.Namespace) -> None:
     import redis.asyncio
-
-    from agora_recording import RecordingClient
-    from agora_recording._ratelimit import RateLimiter
+    from agora_recording import RateLimiter, RecordingClient
     from agora_recording.enums import Mode
     from agora_recording.redis import Lease, LeaseStore, RedisRateLimiter
 
