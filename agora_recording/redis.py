@@ -719,26 +719,34 @@ class LeaseStore:
         """Enter ``session`` and hold its lease until the recording is stopped.
 
         The lease is taken as soon as the session has its handle, renewed while the body runs
-        and while the session stops it, and released only once the stop is done, so a worker
-        dying at any moment after ``start`` leaves the recording to the janitor. Works for new
-        sessions and for ones from `RecordingSession.adopt` (with a lease we claimed).
+        and while the session stops it, and released only once the service confirmed the stop
+        (also on cancellation), so a worker dying at any moment after ``start`` leaves the
+        recording to the janitor. A stop that was not confirmed keeps the recording listed: its
+        lease lapses and a janitor tries again. Works for new sessions and for ones from
+        `RecordingSession.adopt` (with a lease we claimed). If another worker took the lease
+        (`LeaseLostError`), the session still sends its stop on exit.
         """
-        async with session:
-            if session.handle is None:  # pragma: no cover - an entered session has its handle
-                raise RuntimeError("the session has no handle")
-            handle: RecordingHandle = session.handle
-            async with self.hold(handle, metadata):
-                try:
-                    yield session
-                finally:
-                    with anyio.CancelScope(shield=True):
-                        try:
-                            await session.stop()
-                        except AgoraError as exc:  # kept in session.stop_error, raised below
-                            logger.error("stop of sid %s failed: %r", handle.sid, exc)
-            if session.stop_error is not None:
-                raise session.stop_error
-        await self._release_quietly(handle)
+        handle: RecordingHandle | None = None
+        try:
+            async with session:
+                handle = session.handle
+                if handle is None:  # pragma: no cover - an entered session has its handle
+                    raise RuntimeError("the session has no handle")
+                async with self.hold(handle, metadata):
+                    try:
+                        yield session
+                    finally:
+                        with anyio.CancelScope(shield=True):
+                            try:
+                                await session.stop()
+                            except AgoraError as exc:  # kept in session.stop_error
+                                logger.error("stop of sid %s failed: %r", handle.sid, exc)
+                if session.stop_error is not None:
+                    raise session.stop_error
+        finally:
+            confirmed = session.stop_outcome is not None and session.stop_error is None
+            if handle is not None and confirmed:
+                await self._release_quietly(handle)
 
     async def _release_quietly(self, handle: RecordingHandle) -> None:
         with anyio.CancelScope(shield=True), anyio.move_on_after(self.renew_interval):
@@ -782,9 +790,14 @@ class LeaseStore:
         logger.info("adopting sid %s (its lease expired)", handle.sid)
         try:
             if adopt is None:
-                async with self.hold(handle, lease.metadata):
-                    await client.ensure_stopped(handle)
-                await self._release_quietly(handle)
+                stopped = False
+                try:
+                    async with self.hold(handle, lease.metadata):
+                        await client.ensure_stopped(handle)
+                        stopped = True
+                finally:
+                    if stopped:
+                        await self._release_quietly(handle)
                 return
             from ._session import RecordingSession
 

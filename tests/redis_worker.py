@@ -125,7 +125,7 @@ def _start_config() -> Any:
 
 async def _main(options: argparse.Namespace) -> None:
     import redis.asyncio
-    from agora_recording import RateLimiter, RecordingClient
+    from agora_recording import AgoraError, RateLimiter, RecordingClient
     from agora_recording.enums import Mode
     from agora_recording.redis import Lease, LeaseStore, RedisRateLimiter
 
@@ -153,30 +153,42 @@ async def _main(options: argparse.Namespace) -> None:
             poll_interval=options.poll_interval,
             poll_jitter=0,
         )
-        async with store.record(session) as running:
-            assert running.handle is not None
-            _emit("started", worker=options.worker, sid=running.handle.sid, cname=cname)
-            await anyio.sleep(options.duration)
-        _emit("stopped", worker=options.worker, sid=running.handle.sid, cname=cname)
+        sid = None
+        try:
+            async with store.record(session) as running:
+                assert running.handle is not None
+                sid = running.handle.sid
+                _emit("started", worker=options.worker, sid=sid, cname=cname)
+                await anyio.sleep(options.duration)
+        except AgoraError as exc:
+            _emit("failed", worker=options.worker, sid=sid, cname=cname, error=repr(exc))
+            return
+        finally:
+            if sid is not None:
+                _emit("stopped", worker=options.worker, sid=sid, cname=cname)
 
     def adopted(lease: Lease) -> None:
         _emit("adopted", worker=options.worker, sid=lease.handle.sid, cname=lease.handle.cname)
 
+    async def until_signalled(scope: anyio.CancelScope) -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                scope.cancel()
+                return
+
     async with client, anyio.create_task_group() as group:
-        _emit("ready", worker=options.worker)
+        group.start_soon(until_signalled, group.cancel_scope)
         if options.janitor:
             group.start_soon(
                 lambda: store.janitor(client, interval=options.janitor_interval, on_adopted=adopted)
             )
+        _emit("ready", worker=options.worker)
         async with anyio.create_task_group() as recordings:
             for cname in cnames:
                 recordings.start_soon(record, cname)
         _emit("done", worker=options.worker, limiter=dict(getattr(limiter, "stats", {})))
-        if not options.exit_when_done:
-            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for _ in signals:
-                    break
-        group.cancel_scope.cancel()
+        if options.exit_when_done:
+            group.cancel_scope.cancel()
     await redis_client.aclose()
 
 
