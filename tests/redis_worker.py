@@ -3,7 +3,8 @@
 ``redis_server()`` starts Debian's ``redis-server`` on 127.0.0.1 and a free port in a
 temporary directory (no persistence) and stops it on exit. ``python -m tests.redis_worker``
 is one worker of a fleet: it records its channels against an emulator URL, shares the quota
-through Redis (``--limiter shared``) or keeps its own (``--limiter local``), holds a lease on
+through Redis (``--limiter shared``) or keeps its own (``--limiter local``; ``naive``: one
+that ignores 429s), holds a lease on
 each recording and, with ``--janitor``, adopts (and stops) recordings whose lease expired. It
 prints one JSON object per line on stdout: ``ready``, ``started``, ``adopted``, ``stopped``,
 ``done``. Without ``--exit-when-done`` it runs until SIGTERM (or SIGINT).
@@ -14,18 +15,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
+
+if TYPE_CHECKING:
+    from agora_recording.testing import ServedEmulator
 
 REDIS_SERVER = shutil.which("redis-server")
 REQUIRES_REDIS = "redis-server is not on PATH (Debian: apt-get install redis-server)"
@@ -101,6 +107,102 @@ def repo_root() -> str:
 
 
 # ------------------------------------------------------------------------------------------
+# A fleet of worker processes
+
+Event = dict[str, Any]
+
+
+class Fleet:
+    """Worker processes whose JSON event lines are gathered on one queue."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[str]] = []
+        self.events: queue.Queue[Event] = queue.Queue()
+        self.seen: list[Event] = []
+        self.readers: list[threading.Thread] = []
+
+    def spawn(self, *args: str) -> subprocess.Popen[str]:
+        """Start one worker with these options."""
+        process = subprocess.Popen(
+            worker_command(*args), cwd=repo_root(), stdout=subprocess.PIPE, text=True
+        )
+        reader = threading.Thread(target=self._read, args=(process,), daemon=True)
+        reader.start()
+        self.processes.append(process)
+        self.readers.append(reader)
+        return process
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("{"):
+                self.events.put(json.loads(line))
+
+    def until(self, done: Any, timeout: float) -> None:
+        """Gather events until ``done(seen)`` holds (fail after ``timeout`` s)."""
+        deadline = time.monotonic() + timeout
+        while not done(self.seen):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"timed out; events so far: {self.seen}")
+            try:
+                self.seen.append(self.events.get(timeout=min(left, 0.5)))
+            except queue.Empty:
+                continue
+
+    def drain(self) -> None:
+        """Take in every line already read (after the processes exited)."""
+        while not self.events.empty():
+            self.seen.append(self.events.get())
+
+    def of(self, kind: str, worker: str | None = None) -> list[Event]:
+        return [e for e in self.seen if e["event"] == kind and worker in (None, e.get("worker"))]
+
+    def close(self) -> None:
+        """Kill what still runs and wait for every process and reader."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=10)
+        for reader, process in zip(self.readers, self.processes, strict=True):
+            reader.join(timeout=10)
+            if process.stdout is not None:
+                process.stdout.close()
+
+
+@contextmanager
+def workers() -> Iterator[Fleet]:
+    """A `Fleet` whose processes are killed (if still running) on exit."""
+    fleet = Fleet()
+    try:
+        yield fleet
+    finally:
+        fleet.close()
+
+
+@contextmanager
+def world(cnames: Sequence[str]) -> Iterator[tuple[str, ServedEmulator]]:
+    """A redis-server and the standalone emulator (10 requests/s) with a publisher per cname."""
+    from agora_recording.emulator import SystemClock
+    from agora_recording.testing import serve
+
+    with (
+        redis_server() as url,
+        serve(
+            clock=SystemClock(),
+            rate_limit=10.0,
+            customer_id=CUSTOMER_ID,
+            customer_secret=CUSTOMER_SECRET,
+            max_concurrent_recordings=None,
+            startup_delay=1.0,
+        ) as served,
+    ):
+        for cname in cnames:
+            served.emulator.channel(cname).publish(1)
+        yield url, served
+
+
+# ------------------------------------------------------------------------------------------
 # The worker process
 
 
@@ -123,6 +225,27 @@ def _start_config() -> Any:
     )
 
 
+class _Deaf:
+    """A per-process limiter that ignores 429s (a client that never slows down)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.stats = inner.stats
+
+    @property
+    def rate(self) -> float:
+        return float(self._inner.rate)
+
+    async def acquire(self, priority: Any = None) -> float:
+        return float(await self._inner.acquire(*([] if priority is None else [priority])))
+
+    def penalize(self, retry_after: float | None) -> None:
+        self.stats["penalties"] += 1
+
+    def waiting(self, priority: Any = None) -> int:
+        return int(self._inner.waiting(priority))
+
+
 async def _main(options: argparse.Namespace) -> None:
     import redis.asyncio
     from agora_recording import AgoraError, RateLimiter, RecordingClient
@@ -130,11 +253,13 @@ async def _main(options: argparse.Namespace) -> None:
     from agora_recording.redis import Lease, LeaseStore, RedisRateLimiter
 
     redis_client = redis.asyncio.Redis.from_url(options.redis)
-    limiter: RateLimiter | RedisRateLimiter
+    limiter: RateLimiter | RedisRateLimiter | _Deaf
     if options.limiter == "shared":
         limiter = RedisRateLimiter(redis_client, key=f"quota:{APP_ID}", rate=options.rate)
-    else:
+    elif options.limiter == "local":
         limiter = RateLimiter(options.rate)
+    else:
+        limiter = _Deaf(RateLimiter(options.rate))
     store = LeaseStore(
         redis_client, namespace=f"fleet:{APP_ID}", worker_id=options.worker, ttl=options.ttl
     )
@@ -199,7 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--emulator", required=True)
     parser.add_argument("--worker", required=True)
     parser.add_argument("--cnames", default="")
-    parser.add_argument("--limiter", choices=("shared", "local"), default="shared")
+    parser.add_argument("--limiter", choices=("shared", "local", "naive"), default="shared")
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--duration", type=float, default=2.0)
     parser.add_argument("--first-poll", type=float, default=1.0)
