@@ -675,18 +675,25 @@ class LeaseStore:
                 f"the lease of sid {handle.sid} is held by {owner!r}", handle=handle, owner=owner
             )
         lost: list[str] = []
+        error: BaseException | None = None
+        # The body's exception is caught inside the task group and raised after it, so it comes
+        # out as itself rather than wrapped in an ExceptionGroup.
         async with anyio.create_task_group() as group:
             group.start_soon(self._renew_loop, handle, meta, group.cancel_scope, lost)
             try:
                 yield Lease(handle=handle, owner=self.worker_id, metadata=meta)
+            except BaseException as exc:
+                error = exc
             finally:
                 group.cancel_scope.cancel()
-        if lost:
+        if lost and (error is None or isinstance(error, anyio.get_cancelled_exc_class())):
             raise LeaseLostError(
                 f"the lease of sid {handle.sid} was taken by {lost[0]!r}",
                 handle=handle,
                 owner=lost[0],
             )
+        if error is not None:
+            raise error
 
     async def _renew_loop(
         self,
@@ -804,7 +811,7 @@ class LeaseStore:
             session = RecordingSession.adopt(client, handle, **dict(session_options or {}))
             async with self.record(session, lease.metadata) as adopted:
                 await adopt(adopted, lease)
-        except AgoraError as exc:
+        except Exception as exc:
             # The lease lapses again and another round (here or elsewhere) tries once more.
             logger.error("adopting sid %s failed: %r", handle.sid, exc)
 

@@ -224,3 +224,23 @@ def test_bad_lease_settings_are_refused() -> None:
         LeaseStore(client, ttl=0)
     with pytest.raises(ValueError, match="renew_interval"):
         LeaseStore(client, ttl=3, renew_interval=3)
+
+
+async def test_the_bodys_own_exception_comes_out_as_itself(
+    redis: object, namespace: str, service: EmulatedService
+) -> None:
+    """An error in the body is raised unwrapped, after the recording is stopped and released."""
+    store = _store(redis, namespace, "worker-a")
+    service.channel("room").publish(1)
+    session = service.client.session(
+        cname="room", uid="999", mode=Mode.MIX, config=_start_config(), first_poll_delay=60
+    )
+
+    async def record() -> None:
+        async with store.record(session):
+            raise LookupError("the user's own bug")
+
+    with pytest.raises(LookupError, match="own bug"):
+        await record()
+    assert service.emulator.running_recordings() == []
+    assert await store.leases() == []
