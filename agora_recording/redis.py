@@ -16,8 +16,9 @@ important local request books a slot at a time, so Redis never holds more than o
 process and a stop waits at most one round of the fleet's bookings.
 
 A 429 seen by one process slows them all: `RedisRateLimiter.penalize` stores a pause (the
-``Retry-After``) and halves the shared rate, which climbs back over ``recovery`` seconds, in the
-same hash, sent with the next reservation. Several processes hit by the same burst halve it
+``Retry-After``) and halves the shared rate, which climbs back to the full rate over ``recovery``
+seconds once the pause is over (as the in-process `RateLimiter` does), in the same hash, sent
+with the next reservation. Several processes hit by the same burst halve it
 once.
 
 When Redis cannot be reached (or answers with an error), the limiter logs one warning and
@@ -113,13 +114,22 @@ local tat = tonumber(h[1]) or now
 local pause = tonumber(h[2]) or 0
 local factor = tonumber(h[3]) or 1
 local factor_at = tonumber(h[4]) or now
-if factor < 1 then factor = math.min(1, factor + (now - factor_at) / recovery) end
-factor_at = now
-if penalty > 0 then
-  if now >= pause then factor = math.max(min_factor, factor / 2) end
-  pause = math.max(pause, now + penalty)
+-- After a 429 the rate is `factor` of the configured one until `factor_at` (the end of the
+-- pause), then climbs linearly back to the full rate over `recovery` seconds.
+local function factor_now(t)
+  if factor >= 1 then return 1 end
+  return math.min(1, factor + (1 - factor) * math.max(0, t - factor_at) / recovery)
 end
-local interval = 1 / (rate * factor)
+if penalty > 0 then
+  if now >= pause then
+    factor = math.max(min_factor, factor_now(now) / 2)
+  end
+  pause = math.max(pause, now + penalty)
+  factor_at = pause
+end
+local current = factor_now(now)
+if current >= 1 then factor = 1 end
+local interval = 1 / (rate * current)
 local slot = math.max(now, pause, tat - (burst - 1) / rate)
 local new_tat = math.max(tat, slot) + interval
 local keep = math.max(new_tat, pause) - now + recovery + 1

@@ -119,6 +119,19 @@ async def test_several_429s_in_one_pause_halve_the_rate_once(redis: object) -> N
     assert spacing == pytest.approx([0.0, 0.2, 0.4], abs=1e-3)
 
 
+async def test_the_rate_climbs_back_after_the_pause(redis: object) -> None:
+    """Halfway through ``recovery`` after the pause, the rate is three quarters of the full one."""
+    now = [0.0]
+    quota = SharedQuota(redis, key=_key(), rate=10, recovery=20, clock=lambda: now[0])  # type: ignore[arg-type]
+    await quota.reserve(penalty=1.0)  # paused until 1 s, then at half rate
+    now[0] = 11.0  # 10 s into a 20 s recovery
+    spacing = [(await quota.reserve()).wait for _ in range(2)]
+    assert spacing == pytest.approx([0.0, 1 / 7.5], abs=1e-3)
+    now[0] = 40.0
+    spacing = [(await quota.reserve()).wait for _ in range(2)]
+    assert spacing == pytest.approx([0.0, 0.1], abs=1e-6)
+
+
 async def test_an_unused_slot_is_given_back(redis: object) -> None:
     """A reservation given back (its request was cancelled) frees its slot for the next one."""
     quota = SharedQuota(redis, key=_key(), rate=10, clock=lambda: 3.0)  # type: ignore[arg-type]
