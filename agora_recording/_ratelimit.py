@@ -108,6 +108,7 @@ class RateLimiter:
         "_health_tat",
         "_holder",
         "_live",
+        "_pause",
         "_queues",
         "_rate",
         "_tat",
@@ -149,6 +150,7 @@ class RateLimiter:
         self._queues: tuple[deque[_Waiter], ...] = tuple(deque() for _ in Priority)
         self._live = [0] * len(Priority)
         self._holder: _Waiter | None = None
+        self._pause = (math.inf, -math.inf)  # the latest 429 pause: (from, until)
         #: Slots granted per priority and 429 penalties taken, for metrics and benchmarks.
         self.stats: dict[str, int] = {p.name.lower(): 0 for p in Priority} | {"penalties": 0}
 
@@ -173,8 +175,8 @@ class RateLimiter:
     def _factor_now(self, now: float) -> float:
         if self._factor >= 1.0:
             return 1.0
-        grown = self._factor + (now - self._factor_at) / self.recovery
-        return min(1.0, grown)
+        elapsed = max(0.0, now - self._factor_at)
+        return min(1.0, self._factor + (1.0 - self._factor) * elapsed / self.recovery)
 
     def _next_slot(self) -> float:
         return self._tat - self._tolerance
@@ -182,13 +184,16 @@ class RateLimiter:
     def _take(self, now: float, priority: Priority) -> None:
         interval = 1.0 / (self._rate * self._factor_now(now))
         self._tat = max(self._tat, now) + interval
-        if priority is Priority.HEALTH:
-            self._health_tat = max(self._health_tat, now) + self._health_interval
+        if priority is Priority.HEALTH and self.health_share:
+            # Unspent credit carries over by up to one interval, so the share holds exactly
+            # even though slots fall on the limiter's grid.
+            interval = self._health_interval
+            self._health_tat = max(self._health_tat, now - interval) + interval
         self.stats[priority.name.lower()] += 1
 
     def _give_back(self, priority: Priority) -> None:
         self._tat -= 1.0 / (self._rate * self._factor_now(anyio.current_time()))
-        if priority is Priority.HEALTH:
+        if priority is Priority.HEALTH and self.health_share:
             self._health_tat -= self._health_interval
         self.stats[priority.name.lower()] -= 1
 
@@ -196,9 +201,10 @@ class RateLimiter:
         """The service answered 429: hold every slot for ``retry_after`` s and halve the rate."""
         now = anyio.current_time()
         factor = max(_MIN_FACTOR, self._factor_now(now) / 2)
-        self._factor, self._factor_at = factor, now
         pause = retry_after if retry_after is not None and retry_after > 0 else 1.0
+        self._factor, self._factor_at = factor, now + pause
         self._tat = max(self._tat, now + pause + self._tolerance)
+        self._pause = (now, now + pause)
         self.stats["penalties"] += 1
         logger.info(
             "429 from the service: pausing %.1f s, then %.1f requests/s recovering to %g",
@@ -214,7 +220,7 @@ class RateLimiter:
         stops = self._queues[Priority.STOP]
         if self._live[Priority.STOP]:
             return _front(stops)
-        if self._live[Priority.HEALTH] and self._health_tat <= now:
+        if self._live[Priority.HEALTH] and self.health_share and self._health_tat <= now:
             return _front(self._queues[Priority.HEALTH])
         for priority in Priority:
             if self._live[priority]:
@@ -242,7 +248,9 @@ class RateLimiter:
             best.event.set()
 
     async def acquire(self, priority: Priority = Priority.POLL) -> float:
-        """Wait for a slot for a request of ``priority``; return the seconds spent waiting."""
+        """Wait for a slot for a request of ``priority``; return the seconds spent waiting in
+        our own queue (a pause the service asked for with a 429 is not counted: that time is
+        the service's)."""
         began = anyio.current_time()
         if not any(self._live) and self._next_slot() <= began:
             self._take(began, priority)
@@ -280,7 +288,10 @@ class RateLimiter:
             raise
         if self._holder is waiter:  # pragma: no cover - a granted waiter never holds the timer
             self._holder = None
-        return anyio.current_time() - began
+        ended = anyio.current_time()
+        paused_from, paused_until = self._pause
+        paused = max(0.0, min(ended, paused_until) - max(began, paused_from))
+        return ended - began - paused
 
 
 def _front(queue: deque[_Waiter]) -> _Waiter:

@@ -844,13 +844,16 @@ class RecordingSession:
         handle = self._handle
         assert handle is not None
         try:
-            confirmation = await self._client.ensure_stopped(
-                handle,
-                async_stop=self._async_stop,
-                stop_timeout=self._stop_timeout,
-                clock=self._clock,
-                sleep=self._sleep,
-            )
+            # Shielded wherever it is sent from (exit or an early ``stop()``): a stop cut short
+            # leaves the recording billing. The client bounds the service's time.
+            with anyio.CancelScope(shield=True):
+                confirmation = await self._client.ensure_stopped(
+                    handle,
+                    async_stop=self._async_stop,
+                    stop_timeout=self._stop_timeout,
+                    clock=self._clock,
+                    sleep=self._sleep,
+                )
         except Exception as exc:
             # The client logged it at ERROR and keeps the handle in `client.unconfirmed()`.
             self._stop_outcome = StopOutcome.FAILED

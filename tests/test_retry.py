@@ -12,7 +12,6 @@ import httpx
 import pytest
 import stamina
 from agora_recording._client import RecordingClient
-from agora_recording._ratelimit import RateLimiter
 from agora_recording._retry import RetryPolicy, call_with_retries, describe_failure, moves_host
 from agora_recording.enums import Mode, Region
 from agora_recording.errors import (
@@ -257,37 +256,6 @@ async def test_deactivated_stamina_means_one_attempt() -> None:
 
 
 @pytest.mark.anyio
-async def test_start_is_not_retried_after_the_resource_expired(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A start whose resource ID is older than its 5-minute life gets no retry."""
-    now = [1000.0]
-    monkeypatch.setattr("agora_recording._client.monotonic", lambda: now[0])
-    script = Script(ok(IDS), error(500, {"code": 62, "reason": "request timeout"}))
-    async with mock_client(script) as client:
-        await client.acquire(CNAME, UID)
-        now[0] += 301.0
-        with pytest.raises(ServerError):
-            await client.start(RESOURCE_ID, Mode.MIX, CNAME, UID, START_CONFIGS[Mode.MIX])
-    assert len(script.requests) == 2
-
-
-@pytest.mark.anyio
-async def test_start_is_retried_while_the_resource_is_fresh(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Within the resource's validity a failed start is retried."""
-    now = [1000.0]
-    monkeypatch.setattr("agora_recording._client.monotonic", lambda: now[0])
-    script = Script(ok(IDS), error(500, {"code": 62}), ok(STARTED))
-    async with mock_client(script) as client:
-        await client.acquire(CNAME, UID)
-        now[0] += 2.0
-        await client.start(RESOURCE_ID, Mode.MIX, CNAME, UID, START_CONFIGS[Mode.MIX])
-    assert len(script.requests) == 3
-
-
-@pytest.mark.anyio
 async def test_call_with_retries_respects_retry_until() -> None:
     """No retry starts when the deadline has passed."""
     calls: list[int] = []
@@ -382,119 +350,3 @@ async def test_an_explicit_base_url_is_never_left() -> None:
         with pytest.raises(TransportError):
             await client.acquire(CNAME, UID)
     assert script.hosts == ["127.0.0.1"] * 3
-
-
-# --------------------------------------------------------------------------------------------
-# The rate limiter
-
-
-class FakeClock:
-    """A clock that only moves when a (fake) sleep asks it to."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        """The current fake time."""
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        """Record the wait and jump the clock forward."""
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await anyio.lowlevel.checkpoint()
-
-
-def test_reserve_spaces_slots_evenly() -> None:
-    """At 10 per second each caller waits 0.1 s more than the previous one."""
-    clock = FakeClock()
-    limiter = RateLimiter(10, clock=clock.time)
-    waits = [limiter.reserve() for _ in range(5)]
-    assert waits == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
-
-
-def test_reserve_allows_a_burst_then_spaces() -> None:
-    """A burst lets that many calls through at once, then slots are spaced."""
-    clock = FakeClock()
-    limiter = RateLimiter(10, burst=3, clock=clock.time)
-    waits = [limiter.reserve() for _ in range(5)]
-    assert waits == pytest.approx([0.0, 0.0, 0.0, 0.1, 0.2])
-
-
-def test_idle_limiter_does_not_bank_credit() -> None:
-    """After a quiet spell the next call is free but the one after is spaced again."""
-    clock = FakeClock()
-    limiter = RateLimiter(10, clock=clock.time)
-    limiter.reserve()
-    clock.now = 60.0
-    assert limiter.reserve() == 0.0
-    assert limiter.reserve() == pytest.approx(0.1)
-
-
-@pytest.mark.anyio
-async def test_thousands_of_waiters_each_sleep_once() -> None:
-    """Concurrent callers each sleep exactly once until their own slot, with no polling."""
-    clock = FakeClock()
-    waits: list[float] = []
-
-    async def no_sleep(seconds: float) -> None:
-        waits.append(seconds)
-
-    limiter = RateLimiter(10, clock=clock.time, sleep=no_sleep)
-    async with anyio.create_task_group() as group:
-        for _ in range(2000):
-            group.start_soon(limiter.acquire)
-    assert len(waits) == 1999
-    assert sorted(waits) == pytest.approx([n / 10 for n in range(1, 2000)])
-
-
-@pytest.mark.anyio
-async def test_a_cancelled_last_waiter_returns_its_slot() -> None:
-    """Cancelling the most recent waiter frees its slot for the next caller."""
-    clock = FakeClock()
-
-    async def sleep_forever(seconds: float) -> None:
-        await anyio.sleep_forever()
-
-    limiter = RateLimiter(10, clock=clock.time, sleep=sleep_forever)
-    limiter.reserve()
-    with anyio.move_on_after(0):
-        await limiter.acquire()
-    assert limiter.reserve() == pytest.approx(0.1)
-
-
-@pytest.mark.anyio
-async def test_client_requests_are_spaced_by_the_limiter() -> None:
-    """Every attempt, retries included, waits for its slot on the limiter's clock."""
-    clock = FakeClock()
-    limiter = RateLimiter(10, clock=clock.time, sleep=clock.sleep)
-    seen: list[float] = []
-
-    def stamp(response: httpx.Response) -> Any:
-        def answer(request: httpx.Request) -> httpx.Response:
-            seen.append(clock.now)
-            return response
-
-        return answer
-
-    script = Script(
-        stamp(ok(IDS)), stamp(ok(IDS)), stamp(error(503, {})), stamp(ok(IDS)), stamp(ok(IDS))
-    )
-    async with mock_client(script, rate_limit=limiter) as client:
-        for _ in range(4):
-            await client.acquire(CNAME, UID)
-    assert seen == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
-    assert clock.sleeps == pytest.approx([0.1] * 4)
-
-
-def test_limiter_arguments_are_checked() -> None:
-    """Rates must be positive and finite; bursts positive integers."""
-    for rate in (0, -1, float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="rate"):
-            RateLimiter(rate)
-    with pytest.raises(TypeError):
-        RateLimiter("10")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="burst"):
-        RateLimiter(10, burst=0)
-    assert repr(RateLimiter(2.5, burst=2)) == "RateLimiter(rate=2.5, burst=2)"

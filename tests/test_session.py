@@ -1,16 +1,15 @@
-"""RecordingSession against the in-process emulator, driven by a fake clock.
+"""RecordingSession against the in-process emulator, in virtual time.
 
-Time never passes by itself here: the emulator runs on a `FakeClock`, each session's poller
-sleeps on a `Timeline` tied to that clock, and `Timeline.advance` moves both forward one due
-sleeper at a time, letting every task settle (``wait_all_tasks_blocked``) before moving on.
-A `Recorder`, an httpx response hook on the client's HTTP client, counts the calls the
+Every test runs on a virtual clock (Trio's autojumping ``MockClock``, and asyncio with
+``looptime`` on Python 3.11+): the emulator runs on a `LoopClock` that follows the event loop,
+and the loop jumps to the next timer whenever every task waits, so minutes pass in
+milliseconds. A `Recorder`, an httpx response hook on the client's HTTP client, counts the calls the
 emulator answered per endpoint and ``sid`` and can hold an answer (after the emulator acted)
 until the test lets it go, which is how cancellation is made to land inside a given request.
 """
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import json
 import sys
@@ -31,13 +30,14 @@ from agora_recording._session import (
     SessionOutcome,
     StopOutcome,
 )
-from agora_recording.emulator import Emulator
+from agora_recording.emulator import Emulator, LoopClock
 from agora_recording.enums import Mode, RecordingStatus, Scene
 from agora_recording.errors import (
     BadRequestError,
     NotFoundError,
     RecordingFailedError,
     ServerError,
+    StopUnconfirmedError,
 )
 from agora_recording.models import (
     AcquireConfig,
@@ -58,6 +58,8 @@ from agora_recording.models import (
 )
 from agora_recording.testing import EmulatedService, emulated_client
 
+from tests.conftest import VIRTUAL_BACKENDS, virtual_backend
+
 STORAGE = StorageConfig(vendor=1, region=0, bucket="bucket", access_key="ak", secret_key="sk")
 
 
@@ -74,40 +76,20 @@ def mix_config(max_idle_time: int = 3600) -> StartConfig:
 
 
 class Timeline:
-    """Virtual time shared by the emulator's fake clock and every session's poller."""
-
-    def __init__(self, service: EmulatedService) -> None:
-        self._service = service
-        self._sleepers: list[tuple[float, int, anyio.Event]] = []
-        self._order = itertools.count()
+    """Virtual time: the event loop's clock (Trio's MockClock or looptime), which the
+    emulator's `LoopClock` follows; it jumps ahead whenever every task waits."""
 
     def now(self) -> float:
-        """The fake time."""
-        return self._service.clock.time()
+        """The loop's time."""
+        return anyio.current_time()
 
     async def sleep(self, seconds: float) -> None:
-        """Sleep in fake time: return once `advance` has moved past the deadline."""
-        if seconds <= 0:
-            await anyio.lowlevel.checkpoint()
-            return
-        event = anyio.Event()
-        heapq.heappush(self._sleepers, (self.now() + seconds, next(self._order), event))
-        await event.wait()
+        """Sleep in virtual time."""
+        await anyio.sleep(seconds)
 
     async def advance(self, seconds: float) -> None:
-        """Move time forward, waking sleepers in deadline order and settling after each step."""
-        target = self.now() + seconds
-        await anyio.wait_all_tasks_blocked()
-        while self._sleepers and self._sleepers[0][0] <= target:
-            deadline = self._sleepers[0][0]
-            if deadline > self.now():
-                self._service.advance(deadline - self.now())
-            while self._sleepers and self._sleepers[0][0] <= self.now():
-                heapq.heappop(self._sleepers)[2].set()
-            await anyio.wait_all_tasks_blocked()
-        if target > self.now():
-            self._service.advance(target - self.now())
-        await anyio.wait_all_tasks_blocked()
+        """Let ``seconds`` of virtual time pass for everyone."""
+        await anyio.sleep(seconds)
 
 
 # -- counting and holding calls ----------------------------------------------------------------
@@ -169,6 +151,12 @@ class Recorder:
             await gate.opened.wait()
 
 
+@pytest.fixture(params=VIRTUAL_BACKENDS)
+def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    """Every test here runs on a virtual clock, under Trio and (3.11+) asyncio."""
+    return virtual_backend(request.param)
+
+
 # -- the kit ---------------------------------------------------------------------------------
 
 
@@ -216,12 +204,12 @@ class Kit:
 
 @asynccontextmanager
 async def make_kit(**emulator_options: Any) -> AsyncIterator[Kit]:
-    """A kit on an emulator with the given options (no quotas unless given)."""
+    """A kit on an emulator with the given options (no quotas unless given), in virtual time."""
     emulator_options.setdefault("max_concurrent_recordings", None)
-    async with emulated_client(**emulator_options) as service:
+    async with emulated_client(clock=LoopClock(), **emulator_options) as service:
         recorder = Recorder()
         service.http_client.event_hooks["response"].append(recorder)
-        yield Kit(service, recorder, Timeline(service))
+        yield Kit(service, recorder, Timeline())
 
 
 @pytest.fixture
@@ -234,18 +222,13 @@ async def kit() -> AsyncIterator[Kit]:
 async def drive(
     kit: Kit, block: Callable[[], Awaitable[object]], *, advance: float
 ) -> Exception | None:
-    """Run ``block`` in a task while virtual time moves ``advance`` seconds; return its error."""
+    """Run ``block`` to its end in virtual time (at most ``advance`` seconds); return its error."""
     raised: list[Exception] = []
-
-    async def run() -> None:
+    with anyio.fail_after(advance + 1):
         try:
             await block()
         except Exception as exc:
             raised.append(exc)
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(run)
-        await kit.timeline.advance(advance)
     return raised[0] if raised else None
 
 
@@ -518,9 +501,9 @@ async def test_never_healthy_raises_after_start_timeout() -> None:
         assert error.handle == session.handle
         assert error.status == RecordingStatus.NOT_STARTED
         assert error.last_query is session.last_query is not None
-        # Noticed at the first poll at or after 90 s (polls at 5 s + n * 15 s).
-        assert kit.count("query", session) == 7
-        assert kit.timeline.now() - began == 120
+        # Noticed at the first poll at or after 90 s: health polls every 10 s until healthy.
+        assert kit.count("query", session) == 10
+        assert kit.timeline.now() - began == pytest.approx(95, abs=0.01)  # 5 s + 9 * 10 s
         assert kit.count("stop", session) == 1
 
 
@@ -529,15 +512,18 @@ async def test_not_found_beyond_failover_grace_raises(kit: Kit) -> None:
     """A recording that answers 404 for longer than failover_grace fails the session."""
     kit.emulator.faults.die_after(30)
     session = kit.session()
-    error = await drive(kit, forever(session), advance=200)
+    error = await drive(kit, forever(session), advance=240)
     assert isinstance(error, RecordingFailedError)
     assert isinstance(error.cause, NotFoundError)
     assert error.__cause__ is error.cause
     assert session.outcome is not None
     assert session.outcome.reason is EndReason.WORKER_LOST
     assert error.status == RecordingStatus.IN_PROGRESS  # the last status known
-    # First 404 at 35 s; death declared at the first poll 120 s later (155 s).
-    assert kit.count("query", session) == 11
+    # First 404 at 35 s; health polls every 10 s; death declared 90 s later (125 s): 12
+    # polls. The stop's 404 is then re-checked with query for the 90 s failover window.
+    assert error.handle is not None
+    polls = [c for c in kit.recorder.calls if c.endpoint == "query" and c.sid == error.handle.sid]
+    assert len(polls) > 12
     assert kit.count("stop", session) == 1
     assert session.stop_outcome is StopOutcome.ALREADY_GONE
     assert session.result is None
@@ -550,7 +536,7 @@ async def test_not_found_within_grace_is_failover_and_recovers(kit: Kit) -> None
     session = kit.session()
     assert await drive(kit, recording(kit, session, 150), advance=150) is None
     not_found = [c for c in kit.recorder.calls if c.endpoint == "query" and c.status == 404]
-    assert len(not_found) == 4  # 35, 50, 65, 80 s
+    assert len(not_found) == 6  # 35, then health polls every 10 s: 45, 55, 65, 75, 85 s
     assert session.outcome is not None
     assert session.outcome.reason is EndReason.STOPPED
     assert session.status == RecordingStatus.IN_PROGRESS
@@ -638,10 +624,12 @@ async def test_fail_fast_false_records_without_cancelling() -> None:
     async with make_kit(exit_window=30) as kit:
         kit.emulator.faults.abnormal_exit(after=25)
         session = kit.session(fail_fast=False)
-        assert await drive(kit, recording(kit, session, 60), advance=60) is None
+        # The stop at 60 s meets a 404 (the task is gone), which is verified for 90 s more.
+        assert await drive(kit, recording(kit, session, 60), advance=170) is None
         assert session.outcome is not None
         assert session.outcome.reason is EndReason.EXITED_ABNORMALLY
-        assert kit.count("query", session) == 3  # polling ends with the failure
+        answered = [c for c in kit.recorder.calls if c.endpoint == "query" and c.status == 200]
+        assert len(answered) == 3  # polling ends with the failure
         assert kit.count("stop", session) == 1
 
 
@@ -658,7 +646,7 @@ async def test_transient_poll_errors_are_counted_not_fatal(kit: Kit) -> None:
 
     assert await drive(kit, block, advance=60) is None
     assert session.poll_errors == 2
-    assert session.polls == 2
+    assert session.polls == 3  # 5 s; 20 and 30 s fail; a health poll at 40 s, then 55 s
     assert session.outcome is not None
     assert session.outcome.reason is EndReason.STOPPED
 
@@ -841,40 +829,96 @@ async def test_stop_already_exiting_is_a_result(kit: Kit) -> None:
 
 
 @pytest.mark.anyio
-async def test_stop_not_found_is_a_result(kit: Kit) -> None:
-    """404 failed to find worker at stop (already gone) is recorded as an outcome, not raised."""
+async def test_a_404_to_stop_is_verified_and_the_stop_repeated(kit: Kit) -> None:
+    """A 404 to stop while the recording still runs (failover) is re-checked and stopped again."""
     kit.emulator.faults.fail_next("stop", 404, {"code": 404, "reason": "failed to find worker"})
     session = kit.session()
     async with session:
         pass
-    assert session.stop_outcome is StopOutcome.ALREADY_GONE
-    assert session.result is None
+    assert session.stop_outcome is StopOutcome.STOPPED
+    assert isinstance(session.result, StopResponse)
+    assert kit.count("stop", session) == 2
+    assert kit.emulator.running_recordings() == []
+    assert kit.client.unconfirmed() == []
 
 
 @pytest.mark.anyio
-async def test_failed_stop_after_successful_body_raises(kit: Kit) -> None:
-    """A stop that keeps failing is raised when the body itself succeeded."""
-    kit.emulator.faults.fail_next("stop", 500, times=10)
+async def test_a_recording_already_gone_is_confirmed_after_the_failover_window(kit: Kit) -> None:
+    """A stop that meets 404 counts as done only once 404 held for the 90 s failover window."""
+    kit.emulator.faults.die_after(10)
+    session = kit.session(fail_fast=False)
+    async with session:
+        await kit.timeline.sleep(20)
+        stop_sent = kit.timeline.now()
+    assert session.stop_outcome is StopOutcome.ALREADY_GONE
+    assert kit.timeline.now() - stop_sent >= 90
+    assert session.result is None
+    assert kit.client.unconfirmed() == []
+
+
+@pytest.mark.anyio
+async def test_a_refused_stop_is_raised_and_stays_unconfirmed(kit: Kit) -> None:
+    """A stop the service refuses is raised from the block, and the handle stays listed."""
+    kit.emulator.faults.fail_next("stop", 400, {"code": 2, "reason": "injected"})
     session = kit.session()
-    with pytest.raises(ServerError) as info:
+    with pytest.raises(StopUnconfirmedError) as info:
         async with session:
             pass
     assert info.value is session.stop_error
+    assert isinstance(info.value.last_error, BadRequestError)
     assert session.stop_outcome is StopOutcome.FAILED
-    assert kit.count("stop", session) == 3  # the client's own retries, one stop() call
+    assert [u.handle for u in kit.client.unconfirmed()] == [session.handle]
+    assert session.handle is not None
+    await kit.client.ensure_stopped(session.handle)  # what an operator does next
+    assert kit.client.unconfirmed() == []
+
+
+@pytest.mark.anyio
+async def test_a_burst_of_503s_on_stop_is_outlasted(kit: Kit) -> None:
+    """Twenty seconds of 503s on stop do not abandon it: the stop keeps trying and lands."""
+    session = kit.session()
+    async with session:
+        kit.emulator.faults.fail_for(20, "stop", 503)
+    assert session.stop_outcome is StopOutcome.STOPPED
+    assert kit.count("stop", session) > 3
+    assert kit.emulator.running_recordings() == []
+
+
+@pytest.mark.anyio
+async def test_a_stop_that_never_lands_raises_after_its_budget(kit: Kit) -> None:
+    """A stop failing for longer than stop_timeout raises, names the handle, stays listed."""
+    session = kit.session(stop_timeout=60)
+
+    async def block() -> None:
+        async with session:
+            kit.emulator.faults.fail_for(600, "stop", 503)
+
+    await kit.timeline.sleep(1)
+    began = kit.timeline.now()
+    error = await drive(kit, block, advance=120)
+    assert isinstance(error, StopUnconfirmedError)
+    assert 55 <= kit.timeline.now() - began <= 70
+    assert error.handle == session.handle
+    assert [u.handle for u in kit.client.unconfirmed()] == [session.handle]
+    await kit.timeline.sleep(600)
+    assert session.handle is not None
+    await kit.client.ensure_stopped(session.handle)
+    assert kit.emulator.running_recordings() == []
 
 
 @pytest.mark.anyio
 async def test_failed_stop_after_failed_body_is_attached(kit: Kit) -> None:
     """A failed stop does not mask the body's exception; it is attached to it."""
-    kit.emulator.faults.fail_next("stop", 500, times=10)
+    kit.emulator.faults.fail_next("stop", 400, {"code": 2, "reason": "injected"})
     session = kit.session()
     with pytest.raises(ValueError, match="boom") as info:
         async with session:
             raise ValueError("boom")
-    assert isinstance(session.stop_error, ServerError)
+    assert isinstance(session.stop_error, StopUnconfirmedError)
     if sys.version_info >= (3, 11):
         assert any("stop" in note for note in info.value.__notes__)
+    assert session.handle is not None
+    await kit.client.ensure_stopped(session.handle)
 
 
 # -- acquire, adoption, many sessions ----------------------------------------------------------
@@ -995,8 +1039,11 @@ async def test_session_logs_reprs_and_errors_leak_no_secret(
     kit.emulator.faults.fail_next("query", 500, times=3)
     kit.emulator.faults.fail_next("stop", 400, {"code": 2, "reason": "injected"})
     error = await drive(kit, recording(kit, session, 31), advance=40)
-    assert isinstance(error, BadRequestError)
+    assert isinstance(error, StopUnconfirmedError)
+    assert isinstance(error.last_error, BadRequestError)
     assert session.poll_errors == 1
+    assert session.handle is not None
+    await kit.client.ensure_stopped(session.handle)
     texts = [repr(session), repr(session.outcome), repr(session.handle), str(error), repr(error)]
     texts += [record.getMessage() + repr(record.__dict__) for record in caplog.records]
     assert any(record.levelname == "DEBUG" for record in caplog.records)

@@ -1,0 +1,280 @@
+"""The client's share of the App ID quota, in virtual time: priorities, cancellation, 429s,
+budgets that exclude our own queue, and the poll budget."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import httpx
+import pytest
+from agora_recording import RateLimiter
+from agora_recording._polling import PollBudget
+from agora_recording._ratelimit import Priority
+from agora_recording.enums import Mode
+from agora_recording.errors import ServerError
+from agora_recording.models import RecordingHandle
+
+from tests.conftest import VIRTUAL_BACKENDS, virtual_backend
+from tests.helpers import (
+    CNAME,
+    IDS,
+    RESOURCE_ID,
+    SID,
+    START_CONFIGS,
+    STARTED,
+    UID,
+    Script,
+    mock_client,
+    ok,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+def error(status: int, body: dict[str, Any], **headers: str) -> httpx.Response:
+    """An error response with a JSON body."""
+    return ok(body, status, **headers)
+
+
+HANDLE = RecordingHandle(resource_id=RESOURCE_ID, sid=SID, mode=Mode.MIX, cname=CNAME, uid=UID)
+
+
+@pytest.fixture(params=VIRTUAL_BACKENDS)
+def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    """Every test here runs on a virtual clock, under Trio and (3.11+) asyncio."""
+    return virtual_backend(request.param)
+
+
+async def grant_order(limiter: RateLimiter, priorities: list[Priority]) -> list[Priority]:
+    """Queue one waiter per priority (behind a first request) and return the grant order."""
+    order: list[Priority] = []
+    await limiter.acquire(Priority.POLL)  # takes the free slot: everyone below has to queue
+
+    async def wait(priority: Priority) -> None:
+        await limiter.acquire(priority)
+        order.append(priority)
+
+    async with anyio.create_task_group() as group:
+        for priority in priorities:
+            group.start_soon(wait, priority)
+    return order
+
+
+async def test_slots_go_out_in_priority_order() -> None:
+    """Stops go before starts, acquires, updates, health polls and routine polls."""
+    limiter = RateLimiter(10, health_share=0)
+    queued = [
+        Priority.POLL,
+        Priority.HEALTH,
+        Priority.UPDATE,
+        Priority.ACQUIRE,
+        Priority.START,
+        Priority.STOP,
+    ]
+    assert await grant_order(limiter, queued) == sorted(queued)
+
+
+async def test_a_stop_overtakes_a_queue_of_polls() -> None:
+    """A stop that arrives behind a thousand queued polls gets the very next slot."""
+    limiter = RateLimiter(10)
+    granted: list[tuple[Priority, float]] = []
+
+    async def wait(priority: Priority) -> None:
+        await limiter.acquire(priority)
+        granted.append((priority, anyio.current_time()))
+
+    began = anyio.current_time()
+    async with anyio.create_task_group() as group:
+        for _ in range(1000):
+            group.start_soon(wait, Priority.POLL)
+        await anyio.sleep(0.05)
+        group.start_soon(wait, Priority.STOP)
+    stop_at = next(at for priority, at in granted if priority is Priority.STOP)
+    assert stop_at - began <= 0.11
+    assert [priority for priority, _ in granted].index(Priority.STOP) <= 2
+
+
+async def test_slots_are_spaced_at_the_rate() -> None:
+    """Queued requests go out one tenth of a second apart at 10 per second."""
+    limiter = RateLimiter(10)
+    times: list[float] = []
+
+    async def wait() -> None:
+        await limiter.acquire(Priority.POLL)
+        times.append(anyio.current_time())
+
+    began = anyio.current_time()
+    async with anyio.create_task_group() as group:
+        for _ in range(50):
+            group.start_soon(wait)
+    offsets = sorted(t - began for t in times)
+    assert offsets == pytest.approx([n / 10 for n in range(50)], abs=1e-4)
+
+
+async def test_a_cancelled_waiter_frees_its_slot_wherever_it_queues() -> None:
+    """Cancelling a waiter in the middle of the queue moves everyone behind it forward."""
+    limiter = RateLimiter(10)
+    times: dict[int, float] = {}
+    began = anyio.current_time()
+
+    async def wait(number: int) -> None:
+        await limiter.acquire(Priority.POLL)
+        times[number] = anyio.current_time() - began
+
+    async with anyio.create_task_group() as group:
+        for number in range(3):
+            group.start_soon(wait, number)
+        await anyio.sleep(0.01)
+        with anyio.CancelScope() as doomed:
+            doomed.cancel()
+            await limiter.acquire(Priority.POLL)  # cancelled before it waits: nothing taken
+        cancelled = anyio.CancelScope()
+
+        async def victim() -> None:
+            with cancelled:
+                await limiter.acquire(Priority.POLL)
+
+        group.start_soon(victim)
+        for number in range(3, 6):
+            group.start_soon(wait, number)
+        await anyio.sleep(0.02)
+        cancelled.cancel()
+    assert sorted(times.values()) == pytest.approx([n / 10 for n in range(6)], abs=1e-4)
+    assert limiter.waiting() == 0
+
+
+async def test_health_polls_get_their_reserved_share_ahead_of_starts() -> None:
+    """Under a flood of acquires, health polls still get about their reserved share."""
+    limiter = RateLimiter(10, health_share=0.3)
+    counts = {Priority.ACQUIRE: 0, Priority.HEALTH: 0}
+
+    async def flood(priority: Priority) -> None:
+        while True:
+            await limiter.acquire(priority)
+            counts[priority] += 1
+
+    with anyio.move_on_after(100):
+        async with anyio.create_task_group() as group:
+            for _ in range(20):
+                group.start_soon(flood, Priority.ACQUIRE)
+                group.start_soon(flood, Priority.HEALTH)
+    total = counts[Priority.ACQUIRE] + counts[Priority.HEALTH]
+    assert total == pytest.approx(1000, abs=2)
+    assert counts[Priority.HEALTH] / total == pytest.approx(0.3, abs=0.02)
+
+
+async def test_penalize_pauses_then_halves_and_recovers_the_rate() -> None:
+    """A 429 holds every slot for Retry-After, halves the rate, which climbs back over time."""
+    limiter = RateLimiter(10, recovery=30)
+    await limiter.acquire()
+    limiter.penalize(2.0)
+    began = anyio.current_time()
+    await limiter.acquire()
+    assert anyio.current_time() - began == pytest.approx(2.0, abs=1e-4)
+    assert limiter.current_rate() == pytest.approx(5.0, abs=0.01)
+    await anyio.sleep(15)
+    assert limiter.current_rate() == pytest.approx(7.5, abs=0.01)
+    await anyio.sleep(20)
+    assert limiter.current_rate() == pytest.approx(10.0)
+
+
+async def test_queue_time_excludes_the_penalty_pause() -> None:
+    """What acquire reports as queue time is our own queue, not the service's Retry-After."""
+    limiter = RateLimiter(10)
+    await limiter.acquire()
+    limiter.penalize(5.0)
+    queued = await limiter.acquire()
+    assert queued == pytest.approx(0.0, abs=0.2)
+
+
+async def test_a_call_budget_does_not_count_time_in_our_queue() -> None:
+    """A call that waited 100 s for its slot still gets its whole budget of retries."""
+    limiter = RateLimiter(1)
+    script = Script(error(503, {}), error(503, {}), ok(IDS))
+    async with (
+        mock_client(script, rate_limit=limiter, call_timeout=5.0, timeout=2.0) as client,
+        anyio.create_task_group() as group,
+    ):
+        for _ in range(100):
+            group.start_soon(limiter.acquire, Priority.ACQUIRE)
+        await anyio.lowlevel.checkpoint()
+        response = await client.acquire(CNAME, UID)
+    assert response.resource_id == RESOURCE_ID
+    assert len(script.requests) == 3
+
+
+async def test_the_service_429_slows_every_request_of_the_client() -> None:
+    """After a 429 with Retry-After, the client's other requests wait too, then succeed."""
+    limiter = RateLimiter(10)
+    sent: list[float] = []
+    answers = [error(429, {"message": "API rate limit exceeded"}, **{"Retry-After": "3"})]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(anyio.current_time())
+        return answers.pop() if answers else ok(IDS)
+
+    async with mock_client(handler, rate_limit=limiter) as client:
+        began = anyio.current_time()
+        async with anyio.create_task_group() as group:
+            for _ in range(3):
+                group.start_soon(client.acquire, CNAME, UID)
+    offsets = [t - began for t in sent]
+    assert offsets[0] == pytest.approx(0.0, abs=1e-4)
+    assert all(t >= 3.0 for t in offsets[1:])
+    assert len(sent) == 4
+    assert limiter.stats["penalties"] == 1
+
+
+async def test_start_is_not_retried_after_the_resource_expired() -> None:
+    """A start whose resource ID is older than its 5-minute life gets no retry."""
+    script = Script(ok(IDS), error(500, {"code": 62, "reason": "request timeout"}))
+    async with mock_client(script) as client:
+        await client.acquire(CNAME, UID)
+        await anyio.sleep(301.0)
+        with pytest.raises(ServerError):
+            await client.start(RESOURCE_ID, Mode.MIX, CNAME, UID, START_CONFIGS[Mode.MIX])
+    assert len(script.requests) == 2
+
+
+async def test_start_is_retried_while_the_resource_is_fresh() -> None:
+    """Within the resource's validity a failed start is retried."""
+    script = Script(ok(IDS), error(500, {"code": 62}), ok(STARTED))
+    async with mock_client(script) as client:
+        await client.acquire(CNAME, UID)
+        await anyio.sleep(2.0)
+        await client.start(RESOURCE_ID, Mode.MIX, CNAME, UID, START_CONFIGS[Mode.MIX])
+    assert len(script.requests) == 3
+
+
+def test_poll_budget_stretches_and_recovers(caplog: pytest.LogCaptureFixture) -> None:
+    """Many sessions stretch the interval to fit half the rate; fewer bring it back; logged once."""
+    budget = PollBudget(10.0)
+    caplog.set_level(logging.INFO, logger="agora_recording")
+    for _ in range(1000):
+        budget.join()
+    assert budget.interval(15.0) == pytest.approx(200.0)
+    assert budget.interval(15.0) == pytest.approx(200.0)
+    for _ in range(950):
+        budget.leave()
+    assert budget.interval(15.0) == 15.0
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("instead of" in m for m in messages) == 1
+    assert sum("back to every" in m for m in messages) == 1
+    assert PollBudget(None).interval(15.0) == 15.0
+
+
+def test_limiter_arguments_are_checked() -> None:
+    """Rates must be positive and finite; bursts positive integers; shares in [0, 1]."""
+    for rate in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="rate"):
+            RateLimiter(rate)
+    with pytest.raises(TypeError):
+        RateLimiter("10")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="burst"):
+        RateLimiter(10, burst=0)
+    with pytest.raises(ValueError, match="health_share"):
+        RateLimiter(10, health_share=2)
+    assert repr(RateLimiter(2.5, burst=2)) == "RateLimiter(rate=2.5, burst=2)"
