@@ -380,7 +380,7 @@ class RedisRateLimiter:
         self._fallback = RateLimiter(rate / expected_workers, burst=burst, recovery=recovery)
         self._down_since: float | None = None
         self._retry_at = -math.inf
-        self._penalty = 0.0
+        self._penalty_until = -math.inf  # a 429 pause not yet sent to Redis (loop time)
         self._holding: Priority | None = None
         #: Slots granted per priority, through Redis and through the local fallback, and 429s.
         self.stats: dict[str, int] = {p.name.lower(): 0 for p in Priority} | {
@@ -418,7 +418,7 @@ class RedisRateLimiter:
         right after a 429); the local fallback is slowed at once as well.
         """
         pause = retry_after if retry_after is not None and retry_after > 0 else 1.0
-        self._penalty = max(self._penalty, pause)
+        self._penalty_until = max(self._penalty_until, anyio.current_time() + pause)
         self.stats["penalties"] += 1
         self._fallback.penalize(pause)
 
@@ -432,7 +432,9 @@ class RedisRateLimiter:
                 reservation = await self._reserve()
                 if reservation is None:
                     self.stats["fallback"] += 1
-                    await self._fallback.acquire(priority)
+                    local_began = anyio.current_time()
+                    queued = await self._fallback.acquire(priority)
+                    paused = max(0.0, anyio.current_time() - local_began - queued)
                 else:
                     paused = reservation.paused
                     if reservation.wait > 0:
@@ -447,12 +449,12 @@ class RedisRateLimiter:
         now = anyio.current_time()
         if self._down_since is not None and now < self._retry_at:
             return None
-        penalty, self._penalty = self._penalty, 0.0
+        sent_until = self._penalty_until
+        penalty = max(0.0, sent_until - now)  # what is left of the pause
         try:
             with anyio.fail_after(self.redis_timeout):
                 reservation = await self._quota.reserve(penalty=penalty)
         except _REDIS_DOWN as exc:
-            self._penalty = max(self._penalty, penalty)
             self._retry_at = anyio.current_time() + self.retry_interval
             if self._down_since is None:
                 self._down_since = now
@@ -472,6 +474,8 @@ class RedisRateLimiter:
                 now - self._down_since,
             )
             self._down_since = None
+        if self._penalty_until == sent_until:  # no newer 429 arrived meanwhile
+            self._penalty_until = -math.inf
         return reservation
 
     async def _sleep_for(self, reservation: Reservation) -> None:
