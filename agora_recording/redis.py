@@ -721,10 +721,8 @@ class LeaseStore:
             try:
                 with anyio.fail_after(self.renew_interval):
                     held = await self.renew(handle, metadata)
-                    owner = (
-                        "" if held else _text(await self._redis.get(self._lease_key(handle.sid)))
-                    )
-            except _REDIS_DOWN as exc:
+                    owner = "" if held else await self._owner(handle.sid)
+            except (RedisUnavailableError, TimeoutError) as exc:
                 logger.warning("could not renew the lease of sid %s: %r", handle.sid, exc)
                 continue
             if not held:
