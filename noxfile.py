@@ -19,8 +19,17 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Check style and common bugs with ruff."""
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "agora_recording", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "agora_recording", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "agora_recording", "tests", "benchmarks", "examples", "noxfile.py")
+    session.run(
+        "ruff",
+        "format",
+        "--check",
+        "agora_recording",
+        "tests",
+        "benchmarks",
+        "examples",
+        "noxfile.py",
+    )
 
 
 @nox.session

@@ -15,7 +15,7 @@ import pytest
 import trio.testing
 import uvicorn
 from agora_recording import webhooks
-from agora_recording.errors import AgoraError
+from agora_recording.errors import AgoraError, RecordingFailedError
 from agora_recording.models import RecordingConfig, StartConfig, StorageConfig
 from agora_recording.testing import emulated_client
 from starlette.applications import Starlette
@@ -360,3 +360,47 @@ async def test_the_emulator_delivers_a_recording_to_a_uvicorn_served_receiver() 
     assert [n.sequence for n in got] == list(range(len(sent)))
     assert events.sid == started.sid
     assert hub.unclaimed().pending == 0
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # uvicorn runs on asyncio only
+async def test_a_session_learns_an_idle_exit_from_events_over_real_http() -> None:
+    """A session following a hub fed by a uvicorn-served receiver sees an idle exit at once."""
+    hub = webhooks.NotificationHub()
+    receiver = webhooks.NotificationReceiver(hub, SECRET)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/agora/ncs"
+    server = uvicorn.Server(
+        uvicorn.Config(receiver, log_config=None, access_log=False, lifespan="on")
+    )
+    async with anyio.create_task_group() as serving:
+        serving.start_soon(server.serve, [listener])
+        async with (
+            emulated_client(
+                notification_url=url,
+                notification_secret=SECRET,
+                client_options={"notifications": hub},
+            ) as service,
+            httpx.AsyncClient(trust_env=False) as delivery,
+            anyio.create_task_group() as delivering,
+        ):
+            delivering.start_soon(lambda: service.emulator.deliver_notifications(client=delivery))
+            channel = service.channel("room")
+            channel.publish(7)
+            session = service.client.session(
+                cname="room", uid="99", mode="individual", config=INDIVIDUAL, poll_interval=600
+            )
+
+            async def record() -> None:
+                async with session:
+                    channel.leave(7)
+                    service.advance(31)  # past maxIdleTime (30 s) on the emulator's clock
+                    await anyio.sleep_forever()
+
+            with anyio.fail_after(10), pytest.raises(RecordingFailedError, match="maxIdleTime"):
+                await record()
+            delivering.cancel_scope.cancel()
+        server.should_exit = True
+    listener.close()
+    assert session.polls == 0  # the exit came from the events, not from a poll

@@ -1,0 +1,858 @@
+"""Beyond one process: a request quota and recording leases shared through Redis.
+
+Install with the ``redis`` extra (``pip install agora-recording[redis]``). Everything here uses
+the ``redis`` package's asyncio client (``redis.asyncio.Redis``), so it runs under asyncio only.
+
+**The shared quota.** Agora allows 10 requests per second per App ID, whatever the number of
+processes sending them. `RedisRateLimiter` is a `Limiter` (pass it as
+``RecordingClient(..., rate_limit=limiter)``): every process built with the same ``key`` draws
+its slots from one clock kept in Redis. Each slot is reserved by one Lua script, run atomically
+by Redis in the style of GCRA (the generic cell rate algorithm): read the *theoretical arrival
+time* of the next slot, take the later of it and now (Redis's own ``TIME``, so machines need
+not agree on the time), push it one interval on, store it with an expiry, and answer how long
+the caller waits. In front of Redis each process keeps a local queue in the same priority
+classes as the in-process `RateLimiter` (stops first, routine polls last): only the most
+important local request books a slot at a time, so Redis never holds more than one booking per
+process and a stop waits at most one round of the fleet's bookings.
+
+A 429 seen by one process slows them all: `RedisRateLimiter.penalize` stores a pause (the
+``Retry-After``) and halves the shared rate, which climbs back to the full rate over ``recovery``
+seconds once the pause is over (as the in-process `RateLimiter` does), in the same hash, sent
+with the next reservation. Several processes hit by the same burst halve it
+once.
+
+When Redis cannot be reached (or answers with an error), the limiter logs one warning and
+falls back to a local `RateLimiter` at ``rate / expected_workers`` requests per second (the
+whole rate with the default ``expected_workers=1``: set it to the size of your fleet to stay
+under the quota during an outage). It tries Redis again every ``retry_interval`` seconds and
+logs once when it is back.
+
+**Leases on recordings.** A worker that dies (SIGKILL, out of memory, a lost node) leaves its
+recordings running and billing. `LeaseStore` keeps each live handle in Redis with the worker
+that owns it and a lease of ``ttl`` seconds that the owner renews in the background while the
+session lives (`LeaseStore.record`). Once a lease expires, any other worker may claim the
+recording: the claim is one Lua script (the lease is re-created only if it does not exist), so
+exactly one worker of the fleet wins it. The janitor (`LeaseStore.janitor`) claims expired
+leases and, by default, stops the recordings (confirmed with
+`RecordingClient.ensure_stopped`); or it hands each one, adopted with
+`RecordingSession.adopt`, to your coroutine, which continues it as long as it likes. A lease
+may carry string ``metadata`` (for example the time the recording was meant to end) for the
+worker that adopts it.
+
+Keys: the quota is one hash at ``key``; leases live under ``namespace`` (``{namespace}:handles``,
+a hash of handle records by sid, and ``{namespace}:lease:{sid}``, the lease itself).
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+import math
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager, suppress
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import attrs
+
+from ._converter import converter
+from ._ratelimit import Priority, RateLimiter
+from .errors import AgoraError
+from .models import RecordingHandle
+
+try:
+    import redis.asyncio
+    import redis.exceptions
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "agora_recording.redis needs the redis package: pip install 'agora-recording[redis]'"
+    ) from exc
+
+if TYPE_CHECKING:
+    from ._client import RecordingClient
+    from ._session import RecordingSession
+
+__all__ = [
+    "Lease",
+    "LeaseLostError",
+    "LeaseStore",
+    "RedisRateLimiter",
+    "RedisUnavailableError",
+    "Reservation",
+    "SharedQuota",
+]
+
+logger = logging.getLogger("agora_recording.redis")
+
+#: What counts as "Redis is not there" (the limiter falls back; lease renewal retries).
+_REDIS_DOWN: tuple[type[Exception], ...] = (redis.exceptions.RedisError, OSError, TimeoutError)
+
+#: The least the shared rate falls to after repeated 429s, as a share of the configured rate.
+_MIN_FACTOR = 1 / 16
+
+# KEYS[1]: the quota hash. ARGV: rate, burst, recovery, min factor, penalty seconds (0: none),
+# now ("" to use Redis's TIME). Returns {wait, paused part of the wait, new tat} as strings
+# (Lua numbers would be truncated to integers on the way out).
+_RESERVE = """
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local now
+if ARGV[6] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+else
+  now = tonumber(ARGV[6])
+end
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local recovery, min_factor = tonumber(ARGV[3]), tonumber(ARGV[4])
+local penalty = tonumber(ARGV[5])
+local h = redis.call('HMGET', KEYS[1], 'tat', 'pause', 'factor', 'factor_at')
+local tat = tonumber(h[1]) or now
+local pause = tonumber(h[2]) or 0
+local factor = tonumber(h[3]) or 1
+local factor_at = tonumber(h[4]) or now
+-- After a 429 the rate is `factor` of the configured one until `factor_at` (the end of the
+-- pause), then climbs linearly back to the full rate over `recovery` seconds.
+local function factor_now(t)
+  if factor >= 1 then return 1 end
+  return math.min(1, factor + (1 - factor) * math.max(0, t - factor_at) / recovery)
+end
+if penalty > 0 then
+  if now >= pause then
+    factor = math.max(min_factor, factor_now(now) / 2)
+  end
+  pause = math.max(pause, now + penalty)
+  factor_at = pause
+end
+local current = factor_now(now)
+if current >= 1 then factor = 1 end
+local interval = 1 / (rate * current)
+local slot = math.max(now, pause, tat - (burst - 1) / rate)
+local new_tat = math.max(tat, slot) + interval
+local keep = math.max(new_tat, pause) - now + recovery + 1
+redis.call('HSET', KEYS[1], 'tat', string.format('%.6f', new_tat),
+  'pause', string.format('%.6f', pause), 'factor', string.format('%.6f', factor),
+  'factor_at', string.format('%.6f', factor_at))
+redis.call('PEXPIRE', KEYS[1], math.ceil(keep * 1000))
+local paused = math.max(0, math.min(slot, pause) - now)
+return {string.format('%.6f', slot - now), string.format('%.6f', paused),
+  string.format('%.6f', new_tat)}
+"""
+
+# KEYS[1]: the quota hash. ARGV: the tat a reservation set, the interval it took. Gives the
+# slot back only if nobody booked after it.
+_GIVE_BACK = """
+if redis.call('HGET', KEYS[1], 'tat') == ARGV[1] then
+  local tat = tonumber(ARGV[1]) - tonumber(ARGV[2])
+  redis.call('HSET', KEYS[1], 'tat', string.format('%.6f', tat))
+  return 1
+end
+return 0
+"""
+
+# KEYS: handles hash, lease key. ARGV: sid, owner, ttl ms, record json, "1" to overwrite the
+# record. 1: held (renewed, or taken again after it lapsed with nobody claiming it); 0: someone
+# else holds it. The record is written back if missing (Redis restarted without its data).
+_RENEW = """
+local owner = redis.call('GET', KEYS[2])
+if owner and owner ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+if ARGV[5] == '1' then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+else
+  redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[4])
+end
+return 1
+"""
+
+# KEYS: handles hash, lease key. ARGV: sid, new owner, ttl ms. 1: claimed; 0: not expired/gone.
+_CLAIM = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+
+# KEYS: handles hash, lease key. ARGV: sid, owner. Forget the recording if we still own it.
+_RELEASE = """
+local owner = redis.call('GET', KEYS[2])
+if owner and owner ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+"""
+
+# KEYS: handles hash, lease key. ARGV: sid, owner. Drop our lease, keep the record.
+_HAND_OVER = """
+local owner = redis.call('GET', KEYS[2])
+if owner and owner ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[2])
+return redis.call('HEXISTS', KEYS[1], ARGV[1])
+"""
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+# ------------------------------------------------------------------------------------------
+# The shared quota
+
+
+@attrs.frozen
+class Reservation:
+    """One slot booked in Redis: start the request ``wait`` seconds from now."""
+
+    wait: float
+    """Seconds until the slot (0: at once)."""
+    paused: float
+    """The part of ``wait`` spent in a 429 pause (service time, not queueing)."""
+    tat: str
+    """The clock value this booking left in Redis (to give the slot back)."""
+
+
+class SharedQuota:
+    """The slot clock of one quota in Redis (one hash at ``key``), without any local queue.
+
+    `reserve` books the next slot with one atomic script and says how long to wait for it.
+    ``clock`` is for tests: a function giving the time to use instead of Redis's ``TIME``
+    (every process sharing the key must then use the same clock).
+    """
+
+    def __init__(
+        self,
+        redis_client: redis.asyncio.Redis,
+        *,
+        key: str,
+        rate: float = 10.0,
+        burst: int = 1,
+        recovery: float = 30.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+            raise TypeError("rate must be a number of requests per second")
+        if not math.isfinite(rate) or rate <= 0:
+            raise ValueError("rate must be a positive, finite number of requests per second")
+        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+            raise ValueError("burst must be a positive integer")
+        if not recovery > 0:
+            raise ValueError("recovery must be a positive number of seconds")
+        if not key:
+            raise ValueError("key must name the shared quota")
+        self.key = key
+        self.rate = float(rate)
+        self.burst = burst
+        self.recovery = float(recovery)
+        self._clock = clock
+        self._reserve = redis_client.register_script(_RESERVE)
+        self._give_back = redis_client.register_script(_GIVE_BACK)
+
+    def __repr__(self) -> str:
+        return f"SharedQuota(key={self.key!r}, rate={self.rate!r}, burst={self.burst!r})"
+
+    async def reserve(self, *, penalty: float = 0.0) -> Reservation:
+        """Book the next slot; ``penalty`` (seconds) first records a 429 for the whole quota."""
+        now = "" if self._clock is None else repr(float(self._clock()))
+        args: list[float | str] = [
+            self.rate,
+            self.burst,
+            self.recovery,
+            _MIN_FACTOR,
+            max(0.0, penalty),
+            now,
+        ]
+        answer = await self._reserve(keys=[self.key], args=args)
+        wait, paused, tat = (_text(part) for part in answer)
+        return Reservation(wait=max(0.0, float(wait)), paused=max(0.0, float(paused)), tat=tat)
+
+    async def give_back(self, reservation: Reservation) -> bool:
+        """Return an unused slot (only if nobody booked after it); True when it was returned."""
+        answer = await self._give_back(keys=[self.key], args=[reservation.tat, 1.0 / self.rate])
+        return int(answer) == 1
+
+
+class _Entry:
+    __slots__ = ("event", "gone", "granted", "priority", "seq")
+
+    def __init__(self, priority: Priority, seq: int) -> None:
+        self.priority = priority
+        self.seq = seq
+        self.event = anyio.Event()
+        self.granted = False
+        self.gone = False
+
+    def __lt__(self, other: _Entry) -> bool:
+        return (self.priority, self.seq) < (other.priority, other.seq)
+
+
+class _PriorityGate:
+    """One holder at a time; the next is the most important waiter (first come within one)."""
+
+    __slots__ = ("_busy", "_heap", "_live", "_seq")
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._heap: list[_Entry] = []
+        self._live = [0] * len(Priority)
+        self._seq = 0
+
+    def waiting(self, priority: Priority | None = None) -> int:
+        return sum(self._live) if priority is None else self._live[priority]
+
+    def _release(self) -> None:
+        while self._heap:
+            entry = heapq.heappop(self._heap)
+            if entry.gone:
+                continue
+            self._live[entry.priority] -= 1
+            entry.granted = True
+            entry.event.set()
+            return
+        self._busy = False
+
+    @asynccontextmanager
+    async def hold(self, priority: Priority) -> AsyncIterator[None]:
+        if self._busy:
+            self._seq += 1
+            entry = _Entry(priority, self._seq)
+            heapq.heappush(self._heap, entry)
+            self._live[priority] += 1
+            try:
+                await entry.event.wait()
+            except BaseException:
+                if entry.granted:
+                    self._release()
+                else:
+                    entry.gone = True
+                    self._live[priority] -= 1
+                raise
+        else:
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._release()
+
+
+class RedisRateLimiter:
+    """A `Limiter` whose slots come from Redis, so processes sharing ``key`` share ``rate``.
+
+    ``redis_client`` is a ``redis.asyncio.Redis``; ``key`` names the quota (use one per App ID,
+    e.g. ``f"agora-recording:quota:{app_id}"``). ``burst`` requests may go back to back after
+    a quiet spell; after a 429 the shared rate halves and recovers over ``recovery`` seconds.
+    If Redis fails to answer within ``redis_timeout`` seconds or errs, requests fall back to a
+    local `RateLimiter` at ``rate / expected_workers`` until Redis answers again (tried every
+    ``retry_interval`` seconds). ``clock`` replaces Redis's ``TIME`` (for tests).
+
+    Priorities apply within each process (see the module docstring); the local fallback keeps
+    them too. `acquire` returns the seconds spent queueing, not the seconds of a 429 pause.
+    """
+
+    def __init__(
+        self,
+        redis_client: redis.asyncio.Redis,
+        *,
+        key: str,
+        rate: float = 10.0,
+        burst: int = 1,
+        recovery: float = 30.0,
+        expected_workers: int = 1,
+        redis_timeout: float = 1.0,
+        retry_interval: float = 5.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if isinstance(expected_workers, bool) or not isinstance(expected_workers, int):
+            raise TypeError("expected_workers must be an integer")
+        if expected_workers < 1:
+            raise ValueError("expected_workers must be at least 1")
+        if not redis_timeout > 0 or not retry_interval > 0:
+            raise ValueError("redis_timeout and retry_interval must be positive")
+        self._quota = SharedQuota(
+            redis_client, key=key, rate=rate, burst=burst, recovery=recovery, clock=clock
+        )
+        self.expected_workers = expected_workers
+        self.redis_timeout = float(redis_timeout)
+        self.retry_interval = float(retry_interval)
+        self._gate = _PriorityGate()
+        self._fallback = RateLimiter(rate / expected_workers, burst=burst, recovery=recovery)
+        self._down_since: float | None = None
+        self._retry_at = -math.inf
+        self._penalty_until = -math.inf  # a 429 pause not yet sent to Redis (loop time)
+        self._holding: Priority | None = None
+        #: Slots granted per priority, through Redis and through the local fallback, and 429s.
+        self.stats: dict[str, int] = {p.name.lower(): 0 for p in Priority} | {
+            "penalties": 0,
+            "fallback": 0,
+        }
+
+    @property
+    def rate(self) -> float:
+        """The configured requests per second (for the whole fleet sharing ``key``)."""
+        return self._quota.rate
+
+    @property
+    def key(self) -> str:
+        """The Redis key of the shared quota."""
+        return self._quota.key
+
+    @property
+    def using_redis(self) -> bool:
+        """False while Redis is unreachable and the local fallback hands out the slots."""
+        return self._down_since is None
+
+    def __repr__(self) -> str:
+        return f"RedisRateLimiter(key={self.key!r}, rate={self.rate!r})"
+
+    def waiting(self, priority: Priority | None = None) -> int:
+        """How many requests of this process wait now (of one priority, or all)."""
+        holding = self._holding is not None and priority in (None, self._holding)
+        return self._gate.waiting(priority) + int(holding)
+
+    def penalize(self, retry_after: float | None) -> None:
+        """The service answered 429: pause the whole fleet for ``retry_after`` s, halve its rate.
+
+        Sent to Redis with this process's next reservation (the client always asks for one
+        right after a 429); the local fallback is slowed at once as well.
+        """
+        pause = retry_after if retry_after is not None and retry_after > 0 else 1.0
+        self._penalty_until = max(self._penalty_until, anyio.current_time() + pause)
+        self.stats["penalties"] += 1
+        self._fallback.penalize(pause)
+
+    async def acquire(self, priority: Priority = Priority.POLL) -> float:
+        """Wait for a slot for a request of ``priority``; return the seconds spent queueing."""
+        began = anyio.current_time()
+        paused = 0.0
+        async with self._gate.hold(priority):
+            self._holding = priority
+            try:
+                reservation = await self._reserve()
+                if reservation is None:
+                    self.stats["fallback"] += 1
+                    local_began = anyio.current_time()
+                    queued = await self._fallback.acquire(priority)
+                    paused = max(0.0, anyio.current_time() - local_began - queued)
+                else:
+                    paused = reservation.paused
+                    if reservation.wait > 0:
+                        await self._sleep_for(reservation)
+            finally:
+                self._holding = None
+        self.stats[priority.name.lower()] += 1
+        return max(0.0, anyio.current_time() - began - paused)
+
+    async def _reserve(self) -> Reservation | None:
+        """A Redis slot, or None when Redis is down (fall back)."""
+        now = anyio.current_time()
+        if self._down_since is not None and now < self._retry_at:
+            return None
+        sent_until = self._penalty_until
+        penalty = max(0.0, sent_until - now)  # what is left of the pause
+        try:
+            with anyio.fail_after(self.redis_timeout):
+                reservation = await self._quota.reserve(penalty=penalty)
+        except _REDIS_DOWN as exc:
+            self._retry_at = anyio.current_time() + self.retry_interval
+            if self._down_since is None:
+                self._down_since = now
+                logger.warning(
+                    "Redis quota %s unreachable (%s): falling back to a local limit of %g "
+                    "requests/s; trying Redis again every %g s",
+                    self.key,
+                    type(exc).__name__,
+                    self._fallback.rate,
+                    self.retry_interval,
+                )
+            return None
+        if self._down_since is not None:
+            logger.warning(
+                "Redis quota %s reachable again after %.1f s: sharing the quota again",
+                self.key,
+                now - self._down_since,
+            )
+            self._down_since = None
+        if self._penalty_until == sent_until:  # no newer 429 arrived meanwhile
+            self._penalty_until = -math.inf
+        return reservation
+
+    async def _sleep_for(self, reservation: Reservation) -> None:
+        try:
+            await anyio.sleep(reservation.wait)
+        except BaseException:
+            with (
+                anyio.CancelScope(shield=True),
+                anyio.move_on_after(self.redis_timeout),
+                suppress(*_REDIS_DOWN),
+            ):
+                await self._quota.give_back(reservation)
+            raise
+
+
+# ------------------------------------------------------------------------------------------
+# Leases
+
+
+class RedisUnavailableError(AgoraError, ConnectionError):
+    """Redis did not answer (or answered with an error) a lease operation."""
+
+
+@asynccontextmanager
+async def _redis_errors(what: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except _REDIS_DOWN as exc:
+        raise RedisUnavailableError(f"{what}: Redis unavailable ({type(exc).__name__})") from exc
+
+
+class LeaseLostError(AgoraError):
+    """Another worker holds the lease of a recording this worker was recording.
+
+    Raised out of `LeaseStore.record` when renewal finds the lease taken (this worker stalled
+    for longer than the lease, and the janitor of another one adopted the recording).
+    """
+
+    def __init__(self, message: str, *, handle: RecordingHandle, owner: str) -> None:
+        super().__init__(message)
+        self.handle = handle
+        self.owner = owner
+
+
+@attrs.frozen
+class Lease:
+    """A recording in the store: its handle, the worker that holds it, and user metadata."""
+
+    handle: RecordingHandle
+    owner: str
+    metadata: Mapping[str, str] = attrs.field(factory=dict)
+
+
+def default_worker_id() -> str:
+    """``host:pid:random``: unique per process, readable in Redis."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class LeaseStore:
+    """Live recordings in Redis, each leased to the worker recording it.
+
+    ``namespace`` prefixes the keys (one per App ID or per fleet); ``worker_id`` names this
+    worker (default: host, pid and a random suffix); ``ttl`` is the lease time in seconds: a
+    recording whose owner has not renewed it for that long is adopted by another worker.
+    The owner renews every ``renew_interval`` seconds (default ``ttl / 3``).
+    """
+
+    def __init__(
+        self,
+        redis_client: redis.asyncio.Redis,
+        *,
+        namespace: str = "agora-recording",
+        worker_id: str | None = None,
+        ttl: float = 30.0,
+        renew_interval: float | None = None,
+    ) -> None:
+        if not ttl > 0:
+            raise ValueError("ttl must be a positive number of seconds")
+        renew = ttl / 3 if renew_interval is None else renew_interval
+        if not 0 < renew < ttl:
+            raise ValueError("renew_interval must be positive and shorter than ttl")
+        self._redis = redis_client
+        self.namespace = namespace
+        self.worker_id = worker_id if worker_id is not None else default_worker_id()
+        self.ttl = float(ttl)
+        self.renew_interval = float(renew)
+        self._handles = f"{namespace}:handles"
+        self._renew = redis_client.register_script(_RENEW)
+        self._claim = redis_client.register_script(_CLAIM)
+        self._release = redis_client.register_script(_RELEASE)
+        self._hand_over = redis_client.register_script(_HAND_OVER)
+
+    def __repr__(self) -> str:
+        return f"LeaseStore(namespace={self.namespace!r}, worker_id={self.worker_id!r})"
+
+    def _lease_key(self, sid: str) -> str:
+        return f"{self.namespace}:lease:{sid}"
+
+    @property
+    def _ttl_ms(self) -> int:
+        return max(1, math.ceil(self.ttl * 1000))
+
+    @staticmethod
+    def _record(handle: RecordingHandle, metadata: Mapping[str, str]) -> str:
+        return json.dumps({"handle": converter.unstructure(handle), "metadata": dict(metadata)})
+
+    @staticmethod
+    def _parse(raw: object, owner: str) -> Lease:
+        record = json.loads(_text(raw))
+        handle = converter.structure(record["handle"], RecordingHandle)
+        return Lease(handle=handle, owner=owner, metadata=dict(record.get("metadata", {})))
+
+    # -- primitives ---------------------------------------------------------------------------
+
+    async def _run(self, script: Any, what: str, sid: str, *args: str | int | float) -> int:
+        async with _redis_errors(what):
+            answer = await script(keys=[self._handles, self._lease_key(sid)], args=[sid, *args])
+        return int(answer)
+
+    async def _owner(self, sid: str) -> str:
+        async with _redis_errors("reading a lease"):
+            owner = await self._redis.get(self._lease_key(sid))
+        return "" if owner is None else _text(owner)
+
+    async def acquire(
+        self, handle: RecordingHandle, metadata: Mapping[str, str] | None = None
+    ) -> bool:
+        """Store ``handle`` leased to this worker (or renew our lease); False if another holds it.
+
+        Raises `RedisUnavailableError` when Redis does not answer.
+        """
+        record = self._record(handle, metadata or {})
+        held = await self._run(
+            self._renew, "taking a lease", handle.sid, self.worker_id, self._ttl_ms, record, 1
+        )
+        return held == 1
+
+    async def renew(
+        self, handle: RecordingHandle, metadata: Mapping[str, str] | None = None
+    ) -> bool:
+        """Extend our lease by ``ttl``; False when another worker holds it now."""
+        record = self._record(handle, metadata or {})
+        held = await self._run(
+            self._renew, "renewing a lease", handle.sid, self.worker_id, self._ttl_ms, record, 0
+        )
+        return held == 1
+
+    async def release(self, handle: RecordingHandle) -> bool:
+        """Forget the recording (it is stopped); False if another worker holds its lease."""
+        released = await self._run(self._release, "releasing a lease", handle.sid, self.worker_id)
+        return released == 1
+
+    async def hand_over(self, handle: RecordingHandle) -> bool:
+        """Give up our lease but keep the recording listed, so another worker adopts it now.
+
+        For draining a worker (a rolling deploy) without stopping its recordings: the janitor
+        of another worker claims it at its next round. False if another worker holds it.
+        """
+        handed = await self._run(
+            self._hand_over, "handing over a lease", handle.sid, self.worker_id
+        )
+        return handed == 1
+
+    async def leases(self) -> list[Lease]:
+        """Every stored recording with its owner (``""`` when its lease has expired)."""
+        async with _redis_errors("listing leases"):
+            raw = await self._redis.hgetall(self._handles)
+            if not raw:
+                return []
+            sids = [_text(sid) for sid in raw]
+            owners = await self._redis.mget([self._lease_key(sid) for sid in sids])
+        return [
+            self._parse(record, "" if owner is None else _text(owner))
+            for record, owner in zip(raw.values(), owners, strict=True)
+        ]
+
+    async def expired(self) -> list[Lease]:
+        """The stored recordings whose lease has expired: their worker is gone."""
+        return [lease for lease in await self.leases() if not lease.owner]
+
+    async def claim(self, handle: RecordingHandle) -> bool:
+        """Take the expired lease of ``handle`` for this worker; exactly one claimer wins."""
+        won = await self._run(
+            self._claim, "claiming a lease", handle.sid, self.worker_id, self._ttl_ms
+        )
+        return won == 1
+
+    async def claim_expired(self) -> list[Lease]:
+        """Claim every expired lease this worker can; return those it won (held by us now)."""
+        won = []
+        for lease in await self.expired():
+            if await self.claim(lease.handle):
+                won.append(attrs.evolve(lease, owner=self.worker_id))
+        return won
+
+    # -- holding a lease while recording ------------------------------------------------------
+
+    @asynccontextmanager
+    async def hold(
+        self, handle: RecordingHandle, metadata: Mapping[str, str] | None = None
+    ) -> AsyncIterator[Lease]:
+        """Hold the lease of ``handle`` for the block, renewing it in the background.
+
+        Does not release it on exit (see `record`, which releases after the stop). If the lease
+        turns out to be another worker's, the block is cancelled and `LeaseLostError` raised.
+        """
+        meta = dict(metadata or {})
+        if not await self.acquire(handle, meta):
+            owner = await self._owner(handle.sid)
+            raise LeaseLostError(
+                f"the lease of sid {handle.sid} is held by {owner!r}", handle=handle, owner=owner
+            )
+        lost: list[str] = []
+        error: BaseException | None = None
+        # The body's exception is caught inside the task group and raised after it, so it comes
+        # out as itself rather than wrapped in an ExceptionGroup.
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._renew_loop, handle, meta, group.cancel_scope, lost)
+            try:
+                yield Lease(handle=handle, owner=self.worker_id, metadata=meta)
+            except BaseException as exc:
+                error = exc
+            finally:
+                group.cancel_scope.cancel()
+        if lost and (error is None or isinstance(error, anyio.get_cancelled_exc_class())):
+            raise LeaseLostError(
+                f"the lease of sid {handle.sid} was taken by {lost[0]!r}",
+                handle=handle,
+                owner=lost[0],
+            )
+        if error is not None:
+            raise error
+
+    async def _renew_loop(
+        self,
+        handle: RecordingHandle,
+        metadata: dict[str, str],
+        scope: anyio.CancelScope,
+        lost: list[str],
+    ) -> None:
+        while True:
+            await anyio.sleep(self.renew_interval)
+            try:
+                with anyio.fail_after(self.renew_interval):
+                    held = await self.renew(handle, metadata)
+                    owner = "" if held else await self._owner(handle.sid)
+            except (RedisUnavailableError, TimeoutError) as exc:
+                logger.warning("could not renew the lease of sid %s: %r", handle.sid, exc)
+                continue
+            if not held:
+                logger.error("lease of sid %s taken by %s: giving it up", handle.sid, owner)
+                lost.append(owner)
+                scope.cancel()
+                return
+
+    @asynccontextmanager
+    async def record(
+        self, session: RecordingSession, metadata: Mapping[str, str] | None = None
+    ) -> AsyncIterator[RecordingSession]:
+        """Enter ``session`` and hold its lease until the recording is stopped.
+
+        The lease is taken as soon as the session has its handle, renewed while the body runs
+        and while the session stops it, and released only once the service confirmed the stop
+        (also on cancellation), so a worker dying at any moment after ``start`` leaves the
+        recording to the janitor. A stop that was not confirmed keeps the recording listed: its
+        lease lapses and a janitor tries again. Works for new sessions and for ones from
+        `RecordingSession.adopt` (with a lease we claimed). If another worker took the lease
+        (`LeaseLostError`), the session still sends its stop on exit.
+        """
+        handle: RecordingHandle | None = None
+        try:
+            async with session:
+                handle = session.handle
+                if handle is None:  # pragma: no cover - an entered session has its handle
+                    raise RuntimeError("the session has no handle")
+                async with self.hold(handle, metadata):
+                    try:
+                        yield session
+                    finally:
+                        with anyio.CancelScope(shield=True):
+                            try:
+                                await session.stop()
+                            except AgoraError as exc:  # kept in session.stop_error
+                                logger.error("stop of sid %s failed: %r", handle.sid, exc)
+                if session.stop_error is not None:
+                    raise session.stop_error
+        finally:
+            confirmed = session.stop_outcome is not None and session.stop_error is None
+            if handle is not None and confirmed:
+                await self._release_quietly(handle)
+
+    async def _release_quietly(self, handle: RecordingHandle) -> None:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(self.renew_interval):
+            try:
+                await self.release(handle)
+            except RedisUnavailableError as exc:
+                logger.warning("could not release the lease of sid %s: %r", handle.sid, exc)
+
+    # -- the janitor ----------------------------------------------------------------------------
+
+    async def adopt_expired(
+        self,
+        client: RecordingClient,
+        *,
+        adopt: Callable[[RecordingSession, Lease], Awaitable[None]] | None = None,
+        session_options: Mapping[str, Any] | None = None,
+    ) -> list[Lease]:
+        """One janitor round: claim the expired leases, stop (or continue) their recordings.
+
+        Without ``adopt``, each claimed recording is stopped (`RecordingClient.ensure_stopped`)
+        under our lease, which is then released. With ``adopt``, the recording is adopted with
+        `RecordingSession.adopt` (``session_options`` passed on) and ``adopt(session, lease)``
+        is awaited inside it under our lease: the recording continues until it returns, then
+        stops. Recordings are handled concurrently; returns the leases this round won.
+        """
+        won = await self.claim_expired()
+        if won:
+            async with anyio.create_task_group() as group:
+                for lease in won:
+                    group.start_soon(self._take_over, client, lease, adopt, session_options)
+        return won
+
+    async def _take_over(
+        self,
+        client: RecordingClient,
+        lease: Lease,
+        adopt: Callable[[RecordingSession, Lease], Awaitable[None]] | None,
+        session_options: Mapping[str, Any] | None,
+    ) -> None:
+        handle = lease.handle
+        logger.info("adopting sid %s (its lease expired)", handle.sid)
+        try:
+            if adopt is None:
+                stopped = False
+                try:
+                    async with self.hold(handle, lease.metadata):
+                        await client.ensure_stopped(handle)
+                        stopped = True
+                finally:
+                    if stopped:
+                        await self._release_quietly(handle)
+                return
+            from ._session import RecordingSession
+
+            session = RecordingSession.adopt(client, handle, **dict(session_options or {}))
+            async with self.record(session, lease.metadata) as adopted:
+                await adopt(adopted, lease)
+        except Exception as exc:
+            # The lease lapses again and another round (here or elsewhere) tries once more.
+            logger.error("adopting sid %s failed: %r", handle.sid, exc)
+
+    async def janitor(
+        self,
+        client: RecordingClient,
+        *,
+        interval: float | None = None,
+        adopt: Callable[[RecordingSession, Lease], Awaitable[None]] | None = None,
+        session_options: Mapping[str, Any] | None = None,
+        on_adopted: Callable[[Lease], object] | None = None,
+    ) -> None:
+        """Run janitor rounds every ``interval`` seconds (default ``ttl / 4``) until cancelled.
+
+        Each recording it wins is handled in the background while the rounds go on; see
+        `adopt_expired` for ``adopt`` and ``session_options``. ``on_adopted`` is called with
+        each lease won. Redis errors are logged and the next round tries again.
+        """
+        every = self.ttl / 4 if interval is None else interval
+        async with anyio.create_task_group() as group:
+            while True:
+                try:
+                    with anyio.fail_after(max(every, 1.0)):
+                        won = await self.claim_expired()
+                except (RedisUnavailableError, TimeoutError) as exc:
+                    logger.warning("janitor round failed: %r", exc)
+                    won = []
+                for lease in won:
+                    if on_adopted is not None:
+                        on_adopted(lease)
+                    group.start_soon(self._take_over, client, lease, adopt, session_options)
+                await anyio.sleep(every)
