@@ -8,6 +8,12 @@ emulator of the service for tests.
 
 from ._client import RecordingClient
 from ._converter import converter
+from ._credentials import (
+    CredentialsEvent,
+    CredentialsEventKind,
+    CredentialsExpiringError,
+    StorageCredentials,
+)
 from ._polling import PollBudget
 from ._ratelimit import Limiter, Priority, RateLimiter
 from ._session import EndReason, RecordingSession, SessionOutcome, StatusChanges
@@ -103,6 +109,9 @@ __all__ = [
     "BadRequestError",
     "ChannelType",
     "Container",
+    "CredentialsEvent",
+    "CredentialsEventKind",
+    "CredentialsExpiringError",
     "DecryptionMode",
     "EndReason",
     "ExtensionParams",
@@ -147,6 +156,7 @@ __all__ = [
     "StopResponse",
     "StopUnconfirmedError",
     "StorageConfig",
+    "StorageCredentials",
     "StreamMode",
     "StreamSubscribe",
     "StreamTypes",
