@@ -570,3 +570,13 @@ def test_record_fails_when_the_service_ends_the_recording(
     assert len(errors) == 1
     assert "20" in errors[0] or "abnormal" in errors[0]
     assert "Traceback" not in result.output
+
+
+def test_emulator_refuses_a_malformed_app_certificate_with_a_usage_error() -> None:
+    """A certificate that is not 32 hex characters is a usage error, not a traceback."""
+    result = CliRunner().invoke(
+        cli, ["emulator", "--port", "0", "--app-certificate", "not-a-certificate"]
+    )
+    assert result.exit_code == 2
+    assert "32" in result.output or "hex" in result.output
+    assert "not-a-certificate" not in result.output

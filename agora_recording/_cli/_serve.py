@@ -77,6 +77,12 @@ def _stop_on_sigterm() -> Any:
     help="Seconds for a recording's status to climb from 0 to 5.",
 )
 @click.option(
+    "--app-certificate",
+    envvar="AGORA_APP_CERTIFICATE",
+    show_envvar=True,
+    help="Judge the recorder's token (clientRequest.token) against this App Certificate.",
+)
+@click.option(
     "--fake-clock",
     is_flag=True,
     help="Run on a fake clock moved by POST /_emulator/clock/advance.",
@@ -92,6 +98,7 @@ def emulator(
     notification_url: str | None,
     notification_secret: str | None,
     startup_delay: float,
+    app_certificate: str | None,
     fake_clock: bool,
 ) -> None:
     """Run the Cloud Recording emulator as an HTTP server until Ctrl-C."""
@@ -128,6 +135,8 @@ def emulator(
         "startup_delay": startup_delay,
         "ready": ready,
     }
+    if app_certificate:
+        options["app_certificate"] = app_certificate
     if fake_clock:
         options["clock"] = FakeClock()
     previous = _stop_on_sigterm()
@@ -135,6 +144,8 @@ def emulator(
         serve(host, port, given_id, secret, app_id, **options)
     except KeyboardInterrupt:
         pass
+    except ValueError as exc:  # an option the emulator refuses, e.g. a malformed certificate
+        raise CliError(str(exc), EXIT_USAGE) from None
     except SystemExit as exc:  # uvicorn exits when it cannot bind
         if exc.code not in (0, None):
             raise CliError(f"the emulator could not listen on {host}:{port}") from None
