@@ -383,11 +383,15 @@ class RecordingClient:
         self,
         resource_id: str,
         mode: Mode | str,
+        *,
         cname: str,
         uid: int | str,
         config: StartConfig,
     ) -> StartResponse:
         """Start recording; the response's ``.handle`` addresses the recording from then on.
+
+        ``cname``, ``uid`` and ``config`` go by keyword: two strings side by side are too easy
+        to swap.
 
         Retries never outlive the resource ID's 5-minute validity (when it was acquired by this
         client). A repeated start raises `AlreadyStartedError` (201, code 7). From its answer

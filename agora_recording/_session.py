@@ -710,7 +710,7 @@ class RecordingSession:
         try:
             with anyio.CancelScope(shield=True):
                 started = await self._client.start(
-                    resource_id, self._mode, self._cname, self._uid, config
+                    resource_id, self._mode, cname=self._cname, uid=self._uid, config=config
                 )
         except AlreadyStartedError as exc:
             raise await self._orphaned(resource_id) from exc

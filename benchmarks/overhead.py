@@ -151,7 +151,9 @@ async def _measure(quick: bool) -> BenchResult:
             return await client.query(handle)
 
         async def ours_start() -> object:
-            return await client.start(p.RESOURCE_ID, Mode.MIX, p.CNAME, p.UID, config)
+            return await client.start(
+                p.RESOURCE_ID, Mode.MIX, cname=p.CNAME, uid=p.UID, config=config
+            )
 
         # Both sides must send the very same body.
         service.keep = True

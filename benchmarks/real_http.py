@@ -134,7 +134,9 @@ def _ours(http: httpx.AsyncClient, url: str) -> Lifecycle:
     async def lifecycle(cname: str) -> None:
         acquired = await client.acquire(cname, p.UID)
         assert acquired.resource_id is not None
-        started = await client.start(acquired.resource_id, Mode.MIX, cname, p.UID, config)
+        started = await client.start(
+            acquired.resource_id, Mode.MIX, cname=cname, uid=p.UID, config=config
+        )
         handle = started.handle
         for _ in range(3):
             await client.query(handle)

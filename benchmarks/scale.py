@@ -397,7 +397,9 @@ async def _memory_run(plan: Plan) -> dict[str, Any]:
             cname = _cname(index)
             acquired = await client.acquire(cname, "1")
             assert acquired.resource_id is not None
-            started = await client.start(acquired.resource_id, Mode.MIX, cname, "1", config)
+            started = await client.start(
+                acquired.resource_id, Mode.MIX, cname=cname, uid="1", config=config
+            )
             handles.append(started.handle)
         entered = 0
         all_in, finish = anyio.Event(), anyio.Event()

@@ -115,7 +115,9 @@ async def test_start_in_each_mode(mode: Mode) -> None:
     """Start posts the mode's body and returns a response whose handle works."""
     script = Script(ok(STARTED))
     async with mock_client(script) as client:
-        response = await client.start(RESOURCE_ID, mode, CNAME, UID, START_CONFIGS[mode])
+        response = await client.start(
+            RESOURCE_ID, mode, cname=CNAME, uid=UID, config=START_CONFIGS[mode]
+        )
     (request,) = script.requests
     assert request.method == "POST"
     assert str(request.url) == f"{PREFIX}/resourceid/{RESOURCE_ID}/mode/{mode.value}/start"
@@ -130,7 +132,9 @@ async def test_start_fills_identifiers_an_old_service_leaves_out() -> None:
     """A start answer with only resourceId and sid (2020 format) still yields a full handle."""
     script = Script(ok({"resourceId": RESOURCE_ID, "sid": SID}))
     async with mock_client(script) as client:
-        response = await client.start(RESOURCE_ID, "mix", CNAME, int(UID), START_CONFIGS[Mode.MIX])
+        response = await client.start(
+            RESOURCE_ID, "mix", cname=CNAME, uid=int(UID), config=START_CONFIGS[Mode.MIX]
+        )
     assert response == StartResponse(
         cname=CNAME, uid=UID, resource_id=RESOURCE_ID, sid=SID, mode=Mode.MIX
     )
@@ -215,7 +219,9 @@ async def _call_endpoint(client: RecordingClient, endpoint: Endpoint[Any]) -> ob
     if endpoint is Endpoint.ACQUIRE:
         return await client.acquire(CNAME, UID)
     if endpoint is Endpoint.START:
-        return await client.start(RESOURCE_ID, Mode.MIX, CNAME, UID, START_CONFIGS[Mode.MIX])
+        return await client.start(
+            RESOURCE_ID, Mode.MIX, cname=CNAME, uid=UID, config=START_CONFIGS[Mode.MIX]
+        )
     if endpoint is Endpoint.QUERY:
         return await client.query(handle)
     if endpoint is Endpoint.UPDATE:
@@ -446,9 +452,11 @@ async def test_invalid_arguments_fail_before_any_request() -> None:
         with pytest.raises(ValidationError, match="resourceExpiredHour"):
             await client.acquire(CNAME, UID, config=AcquireConfig(resource_expired_hour=721))
         with pytest.raises(ValidationError, match="mode"):
-            await client.start(RESOURCE_ID, "composite", CNAME, UID, START_CONFIGS[Mode.MIX])
+            await client.start(
+                RESOURCE_ID, "composite", cname=CNAME, uid=UID, config=START_CONFIGS[Mode.MIX]
+            )
         with pytest.raises(ValidationError, match="maxIdleTime"):
-            await client.start(RESOURCE_ID, Mode.MIX, CNAME, UID, bad_start)
+            await client.start(RESOURCE_ID, Mode.MIX, cname=CNAME, uid=UID, config=bad_start)
         with pytest.raises(ValidationError, match="mix"):
             await client.update_layout(handle_for(Mode.INDIVIDUAL), LAYOUT)
         with pytest.raises(TypeError, match="RecordingHandle"):

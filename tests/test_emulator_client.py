@@ -74,7 +74,9 @@ async def test_individual_lifecycle() -> None:
         client = service.client
         acquired = await client.acquire("class", "999")
         assert acquired.resource_id is not None
-        started = await client.start(acquired.resource_id, "individual", "class", "999", INDIVIDUAL)
+        started = await client.start(
+            acquired.resource_id, "individual", cname="class", uid="999", config=INDIVIDUAL
+        )
         first = await client.query(started.handle)
         service.advance(5)
         healthy = await client.query(started.handle)
@@ -106,7 +108,9 @@ async def test_mix_lifecycle() -> None:
         client = service.client
         acquired = await client.acquire("hall", "999")
         assert acquired.resource_id is not None
-        started = await client.start(acquired.resource_id, "mix", "hall", "999", MIX)
+        started = await client.start(
+            acquired.resource_id, "mix", cname="hall", uid="999", config=MIX
+        )
         service.advance(5)
         queried = await client.query(started.handle)
         layout = await client.update_layout(
@@ -127,7 +131,9 @@ async def test_web_lifecycle() -> None:
         client = service.client
         acquired = await client.acquire("page", "999", config=AcquireConfig(scene=1))
         assert acquired.resource_id is not None
-        started = await client.start(acquired.resource_id, "web", "page", "999", WEB)
+        started = await client.start(
+            acquired.resource_id, "web", cname="page", uid="999", config=WEB
+        )
         service.advance(5)
         queried = await client.query(started.handle)
         await client.update(
@@ -151,13 +157,19 @@ async def test_documented_errors_reach_the_client_as_the_right_exceptions() -> N
         client = service.client
         acquired = await client.acquire("room", "999")
         assert acquired.resource_id is not None
-        started = await client.start(acquired.resource_id, "individual", "room", "999", INDIVIDUAL)
+        started = await client.start(
+            acquired.resource_id, "individual", cname="room", uid="999", config=INDIVIDUAL
+        )
         with pytest.raises(AlreadyStartedError) as repeated:
-            await client.start(acquired.resource_id, "individual", "room", "999", INDIVIDUAL)
+            await client.start(
+                acquired.resource_id, "individual", cname="room", uid="999", config=INDIVIDUAL
+            )
         other = await client.acquire("room", "999")
         assert other.resource_id is not None
         with pytest.raises(BadRequestError) as conflict:
-            await client.start(other.resource_id, "individual", "room", "999", INDIVIDUAL)
+            await client.start(
+                other.resource_id, "individual", cname="room", uid="999", config=INDIVIDUAL
+            )
         with pytest.raises(NoRecordedDataError):
             await client.stop(started.handle)
         with pytest.raises(BadRequestError) as exiting:
@@ -179,7 +191,9 @@ async def test_idle_exit_is_seen_by_the_client() -> None:
         client = service.client
         acquired = await client.acquire("room", "999")
         assert acquired.resource_id is not None
-        started = await client.start(acquired.resource_id, "individual", "room", "999", INDIVIDUAL)
+        started = await client.start(
+            acquired.resource_id, "individual", cname="room", uid="999", config=INDIVIDUAL
+        )
         service.channel("room").leave(1)
         service.advance(30)
         exiting = await client.query(started.handle)
@@ -195,7 +209,9 @@ async def test_quota_reaches_the_client_as_bad_request_406() -> None:
         client = service.client
         acquired = await client.acquire("room", "999")
         assert acquired.resource_id is not None
-        await client.start(acquired.resource_id, "individual", "room", "999", INDIVIDUAL)
+        await client.start(
+            acquired.resource_id, "individual", cname="room", uid="999", config=INDIVIDUAL
+        )
         with pytest.raises(BadRequestError) as info:
             await client.acquire("other", "999")
     assert info.value.code == 406

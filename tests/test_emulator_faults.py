@@ -25,7 +25,9 @@ async def start_individual(service: EmulatedService, cname: str = "room") -> Sta
     service.channel(cname).publish(7)
     acquired = await service.client.acquire(cname, "99")
     assert acquired.resource_id is not None
-    return await service.client.start(acquired.resource_id, "individual", cname, "99", CONFIG)
+    return await service.client.start(
+        acquired.resource_id, "individual", cname=cname, uid="99", config=CONFIG
+    )
 
 
 async def test_fail_next_fails_exactly_n_calls() -> None:
@@ -284,6 +286,8 @@ async def test_start_retried_after_a_lost_answer_warns_about_the_unknown_sid(
         acquired = await service.client.acquire("room", "99")
         assert acquired.resource_id is not None
         with pytest.raises(AlreadyStartedError):
-            await service.client.start(acquired.resource_id, "individual", "room", "99", CONFIG)
+            await service.client.start(
+                acquired.resource_id, "individual", cname="room", uid="99", config=CONFIG
+            )
         assert len(service.emulator.recordings()) == 1
     assert any("sid is unknown" in record.getMessage() for record in caplog.records)

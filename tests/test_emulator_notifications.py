@@ -59,7 +59,9 @@ async def start(service: EmulatedService, mode: str, config: StartConfig) -> Sta
     acquire_config = AcquireConfig(scene=1) if mode == "web" else None
     acquired = await service.client.acquire("room", "99", config=acquire_config)
     assert acquired.resource_id is not None
-    return await service.client.start(acquired.resource_id, mode, "room", "99", config)
+    return await service.client.start(
+        acquired.resource_id, mode, cname="room", uid="99", config=config
+    )
 
 
 def decoded(notes: list[SignedNotification]) -> list[dict[str, Any]]:

@@ -55,9 +55,9 @@ async def test_full_mix_lifecycle_over_loopback_driven_by_control_routes() -> No
             started = await client.start(
                 acquired.resource_id,
                 "mix",
-                "room",
-                "99",
-                StartConfig(storage_config=STORAGE, recording_config=RecordingConfig()),
+                cname="room",
+                uid="99",
+                config=StartConfig(storage_config=STORAGE, recording_config=RecordingConfig()),
             )
             advanced = await control.post("/_emulator/clock/advance", json={"seconds": 5})
             queried = await client.query(started.handle)
@@ -92,7 +92,9 @@ async def test_full_lifecycle_in_each_mode_over_loopback(mode: str) -> None:
                 "room", "99", config=AcquireConfig(scene=1) if mode == "web" else None
             )
             assert acquired.resource_id is not None
-            started = await client.start(acquired.resource_id, mode, "room", "99", config)
+            started = await client.start(
+                acquired.resource_id, mode, cname="room", uid="99", config=config
+            )
             await control.post("/_emulator/clock/advance", json={"seconds": 30})
             queried = await client.query(started.handle)
             stopped = await client.stop(started.handle)
@@ -125,9 +127,9 @@ async def test_fault_control_routes() -> None:
             started = await client.start(
                 acquired.resource_id,
                 "individual",
-                "room",
-                "99",
-                StartConfig(
+                cname="room",
+                uid="99",
+                config=StartConfig(
                     storage_config=STORAGE, recording_config=RecordingConfig(subscribe_uid_group=0)
                 ),
             )
@@ -271,9 +273,9 @@ async def test_server_lifespan_posts_signed_notifications() -> None:
             await client.start(
                 acquired.resource_id,
                 "individual",
-                "room",
-                "99",
-                StartConfig(
+                cname="room",
+                uid="99",
+                config=StartConfig(
                     storage_config=STORAGE, recording_config=RecordingConfig(subscribe_uid_group=0)
                 ),
             )
@@ -293,9 +295,9 @@ async def test_server_lifespan_fires_timers_without_requests() -> None:
             await client.start(
                 acquired.resource_id,
                 "individual",
-                "room",
-                "99",
-                StartConfig(
+                cname="room",
+                uid="99",
+                config=StartConfig(
                     storage_config=STORAGE, recording_config=RecordingConfig(subscribe_uid_group=0)
                 ),
             )

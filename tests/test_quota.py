@@ -235,7 +235,9 @@ async def test_start_is_not_retried_after_the_resource_expired() -> None:
         await client.acquire(CNAME, UID)
         await anyio.sleep(301.0)
         with pytest.raises(ServerError):
-            await client.start(RESOURCE_ID, Mode.MIX, CNAME, UID, START_CONFIGS[Mode.MIX])
+            await client.start(
+                RESOURCE_ID, Mode.MIX, cname=CNAME, uid=UID, config=START_CONFIGS[Mode.MIX]
+            )
     assert len(script.requests) == 2
 
 
@@ -245,7 +247,9 @@ async def test_start_is_retried_while_the_resource_is_fresh() -> None:
     async with mock_client(script) as client:
         await client.acquire(CNAME, UID)
         await anyio.sleep(2.0)
-        await client.start(RESOURCE_ID, Mode.MIX, CNAME, UID, START_CONFIGS[Mode.MIX])
+        await client.start(
+            RESOURCE_ID, Mode.MIX, cname=CNAME, uid=UID, config=START_CONFIGS[Mode.MIX]
+        )
     assert len(script.requests) == 3
 
 

@@ -67,7 +67,9 @@ async def test_request_not_completed_is_retried_on_the_same_host() -> None:
     """206 with code 65 is retried with the same request, without moving host."""
     script = Script(error(206, {"code": 65, "reason": "request not completed"}), ok(STARTED))
     async with mock_client(script, region=Region.NA) as client:
-        response = await client.start(RESOURCE_ID, Mode.MIX, CNAME, UID, START_CONFIGS[Mode.MIX])
+        response = await client.start(
+            RESOURCE_ID, Mode.MIX, cname=CNAME, uid=UID, config=START_CONFIGS[Mode.MIX]
+        )
     assert response.sid == STARTED["sid"]
     assert script.hosts == ["api-us-west-1.agora.io", "api-us-west-1.agora.io"]
     assert script.requests[0].content == script.requests[1].content
@@ -106,7 +108,7 @@ async def test_final_errors_are_not_retried(
         async def call() -> object:
             if cls is AlreadyStartedError:
                 return await client.start(
-                    RESOURCE_ID, Mode.MIX, CNAME, UID, START_CONFIGS[Mode.MIX]
+                    RESOURCE_ID, Mode.MIX, cname=CNAME, uid=UID, config=START_CONFIGS[Mode.MIX]
                 )
             return await client.stop(handle_for(Mode.MIX))
 

@@ -127,7 +127,9 @@ async def test_a_full_recording_leaks_nothing(caplog: pytest.LogCaptureFixture) 
     )
     async with mock_client(script) as client:
         acquired = await client.acquire(CNAME, UID, config=AcquireConfig(start_parameter=START))
-        started = await client.start(RESOURCE_ID, Mode.INDIVIDUAL, CNAME, UID, START)
+        started = await client.start(
+            RESOURCE_ID, Mode.INDIVIDUAL, cname=CNAME, uid=UID, config=START
+        )
         queried = await client.query(started.handle)
         updated = await client.update(started.handle, UpdateConfig(storage_config=STORAGE))
         stopped = await client.stop(started.handle)
@@ -223,12 +225,14 @@ async def test_error_paths_leak_nothing(caplog: pytest.LogCaptureFixture) -> Non
     )
     async with mock_client(script) as client:
         with pytest.raises(AuthenticationError) as auth:
-            await client.start(RESOURCE_ID, Mode.INDIVIDUAL, CNAME, UID, START)
+            await client.start(RESOURCE_ID, Mode.INDIVIDUAL, cname=CNAME, uid=UID, config=START)
         raised.append(auth.value)
         with pytest.raises(BadRequestError) as bad:
-            await client.start(RESOURCE_ID, Mode.INDIVIDUAL, CNAME, UID, START)
+            await client.start(RESOURCE_ID, Mode.INDIVIDUAL, cname=CNAME, uid=UID, config=START)
         raised.append(bad.value)
-        started = await client.start(RESOURCE_ID, Mode.INDIVIDUAL, CNAME, UID, START)
+        started = await client.start(
+            RESOURCE_ID, Mode.INDIVIDUAL, cname=CNAME, uid=UID, config=START
+        )
         with pytest.raises(TransportError) as transport:
             await client.update(started.handle, UpdateConfig(storage_config=STORAGE))
         raised.append(transport.value)
@@ -237,7 +241,9 @@ async def test_error_paths_leak_nothing(caplog: pytest.LogCaptureFixture) -> Non
         raised.append(unexpected.value)
         for _, config in bad_configs():
             with pytest.raises(ValidationError) as invalid:
-                await client.start(RESOURCE_ID, Mode.INDIVIDUAL, CNAME, UID, config)
+                await client.start(
+                    RESOURCE_ID, Mode.INDIVIDUAL, cname=CNAME, uid=UID, config=config
+                )
             raised.append(invalid.value)
     assert len(script.requests) == 8
     for error in raised:

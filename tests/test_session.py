@@ -979,7 +979,9 @@ async def test_adopt_polls_at_once_and_stops(kit: Kit) -> None:
     kit.service.channel("adopted").publish(7)
     acquired = await kit.client.acquire("adopted", "77")
     assert acquired.resource_id is not None
-    started = await kit.client.start(acquired.resource_id, Mode.MIX, "adopted", "77", mix_config())
+    started = await kit.client.start(
+        acquired.resource_id, Mode.MIX, cname="adopted", uid="77", config=mix_config()
+    )
     await kit.timeline.advance(10)
     session = RecordingSession.adopt(
         kit.client, started.handle, clock=kit.timeline.now, sleep=kit.timeline.sleep

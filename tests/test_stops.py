@@ -52,7 +52,9 @@ async def started(service: EmulatedService, cname: str = "room") -> RecordingHan
     service.channel(cname).publish(7)
     acquired = await service.client.acquire(cname, "999")
     assert acquired.resource_id is not None
-    response = await service.client.start(acquired.resource_id, Mode.MIX, cname, "999", CONFIG)
+    response = await service.client.start(
+        acquired.resource_id, Mode.MIX, cname=cname, uid="999", config=CONFIG
+    )
     await anyio.sleep(10)
     return response.handle
 

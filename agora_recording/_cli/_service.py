@@ -178,7 +178,7 @@ def start(
                 rid = acquired.resource_id
                 if not rid:
                     raise CliError("acquire answered without a resourceId")
-            return await client.start(rid, wire_mode, cname, uid, config)
+            return await client.start(rid, wire_mode, cname=cname, uid=uid, config=config)
 
     response = run_async(go)
     handle = response.handle
