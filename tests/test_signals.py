@@ -173,8 +173,8 @@ def test_repeated_ctrl_c_never_interrupts_the_drain(served: ServedEmulator, back
     """Two or three SIGINTs 50 ms, 0.5 s or 1.5 s apart all leave 0 recordings running.
 
     Stops answer after 3.5 s, so every further Ctrl-C lands while the stops are in flight
-    (the case where asyncio's own handler would raise KeyboardInterrupt into them). Six
-    workers run side by side, one per pattern.
+    (the case where asyncio's own handler would raise KeyboardInterrupt into them), and is
+    answered with the count still unconfirmed. Six workers run side by side, one per pattern.
     """
     patterns = [(count, gap) for count in (2, 3) for gap in (0.05, 0.5, 1.5)]
     served.emulator.faults.add_latency(3.5, "stop")
@@ -206,7 +206,8 @@ def test_repeated_ctrl_c_never_interrupts_the_drain(served: ServedEmulator, back
         assert stopped(served, worker.prefix) == COUNT
         assert worker.stdout[-1] == "drained SIGINT"
         assert worker.stderr[0].startswith("SIGINT received: stopping 20 recordings")
-        assert len(worker.stderr) == count
+        # Signals 50 ms apart may coalesce (the kernel and Trio keep one pending per signal).
+        assert len(worker.stderr) == count if gap >= 0.5 else 1 <= len(worker.stderr) <= count
         for line in worker.stderr[1:]:
             assert line.startswith("SIGINT received: still stopping, 20 recordings unconfirmed")
 
