@@ -169,6 +169,24 @@ def test_sigterm_stops_every_recording_before_the_worker_exits(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_sigterm_while_recordings_start_leaves_none_running(
+    served: ServedEmulator, backend: str
+) -> None:
+    """SIGTERM while the 20 sessions are still starting stops every recording that started."""
+    served.emulator.faults.add_latency(0.05, "start")  # spread the starts out a little
+    worker = Worker(served, backend, "early", grace=30.0)
+    try:
+        wait_until(lambda: len(running(served, "early")) >= 3, "the first recordings")
+        worker.signal(signal.SIGTERM)
+    finally:
+        status = worker.finish()
+    assert status == 0, worker.stderr
+    assert worker.stdout[-1] == "drained SIGTERM"
+    assert running(served, "early") == []
+    assert stopped(served, "early") == len(served.emulator.recordings())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_repeated_ctrl_c_never_interrupts_the_drain(served: ServedEmulator, backend: str) -> None:
     """Two or three SIGINTs 50 ms, 0.5 s or 1.5 s apart all leave 0 recordings running.
 
