@@ -56,6 +56,7 @@ import anyio.abc
 
 from ._client import RecordingClient
 from ._stopping import UnconfirmedRecording
+from .errors import ValidationError
 
 if sys.version_info >= (3, 11):
     from builtins import BaseExceptionGroup
@@ -118,12 +119,15 @@ class SignalDrain:
         force_exit: Callable[[int], object] = os._exit,
     ) -> None:
         if not grace >= 0:
-            raise ValueError("grace must be a number of seconds >= 0")
+            raise ValidationError("grace", "must be a number of seconds >= 0")
         self._clients = tuple(clients)
         self.grace = float(grace)
-        self._signals = tuple(dict.fromkeys(signal.Signals(sig) for sig in signals))
+        try:
+            self._signals = tuple(dict.fromkeys(signal.Signals(sig) for sig in signals))
+        except ValueError:
+            raise ValidationError("signals", "must be signal numbers") from None
         if not self._signals:
-            raise ValueError("give at least one signal to handle")
+            raise ValidationError("signals", "must name at least one signal")
         self._out = out
         self._force_exit = force_exit
         self.signalled: signal.Signals | None = None

@@ -30,7 +30,7 @@ import pytest
 from agora_recording import Mode, RecordingClient, RecordingSession
 from agora_recording._cli import cli
 from agora_recording.emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET
-from agora_recording.errors import UnconfirmedRecordingsError
+from agora_recording.errors import UnconfirmedRecordingsError, ValidationError
 from agora_recording.models import RecordingConfig, StartConfig, StorageConfig
 from agora_recording.signals import drain_on_signals
 from agora_recording.testing import ServedEmulator, emulated_client, serve
@@ -437,8 +437,10 @@ def test_outside_the_main_thread_the_block_runs_and_warns_once(
 
 
 def test_bad_arguments_are_refused() -> None:
-    """A negative grace or no signal at all is a ValueError at once."""
-    with pytest.raises(ValueError, match="grace"):
+    """A negative grace, no signal or a bad signal number is a ValidationError at once."""
+    with pytest.raises(ValidationError, match="grace"):
         drain_on_signals(grace=-1)
-    with pytest.raises(ValueError, match="signal"):
+    with pytest.raises(ValidationError, match="signals"):
         drain_on_signals(signals=())
+    with pytest.raises(ValidationError, match="signals"):
+        drain_on_signals(signals=[10_000])
