@@ -382,12 +382,23 @@ async def test_a_refused_stop_is_printed_with_its_command_when_the_block_ends() 
 
 @pytest.mark.anyio
 async def test_the_previous_handlers_are_back_after_the_block() -> None:
-    """Leaving the block puts back the handlers that were there (asyncio.run's SIGINT one)."""
-    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    async with drain_on_signals() as drain:
-        assert signal.getsignal(signal.SIGINT) is not before[signal.SIGINT]
-    assert drain.signalled is None
-    assert {sig: signal.getsignal(sig) for sig in before} == before
+    """Leaving the block puts back the Python handlers that were there (asyncio.run's SIGINT
+    handler, say), where asyncio alone would reset them to the defaults."""
+    seen: list[int] = []
+
+    def previous(signum: int, frame: object) -> None:
+        seen.append(signum)
+
+    originals = {sig: signal.signal(sig, previous) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        async with drain_on_signals() as drain:
+            assert signal.getsignal(signal.SIGINT) is not previous
+        assert drain.signalled is None
+        assert signal.getsignal(signal.SIGINT) is previous
+        assert signal.getsignal(signal.SIGTERM) is previous
+    finally:
+        for sig, handler in originals.items():
+            signal.signal(sig, handler)
 
 
 @pytest.mark.anyio
