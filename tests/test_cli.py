@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -326,11 +327,74 @@ def test_ctrl_c_during_record_stops_the_recording(served: ServedEmulator) -> Non
             process.kill()
             process.communicate()
     assert process.returncode == 0, err
-    assert "interrupted: stopping the recording" in err
+    assert "SIGINT received: stopping 1 recording before exiting" in err
     assert "Traceback" not in err
     document = json.loads(out)
     assert document["interrupted"] is True
     assert document["stopOutcome"] == "stopped"
+    assert exit_kind(served, sid) == "stop"
+
+
+def start_record(served: ServedEmulator, cname: str) -> tuple[subprocess.Popen[str], str]:
+    """``record`` of ``cname`` in a real subprocess, once it has printed its handle; the sid."""
+    served.emulator.channel(cname).publish(7)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
+    env.update({k: v for k, v in environment(served).items() if v is not None})
+    args = ["record", "--cname", cname, "--uid", "42", *STORAGE, "--json"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agora_recording", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stderr is not None
+    first = process.stderr.readline()
+    assert first.startswith("handle: "), first
+    return process, json.loads(first.removeprefix("handle: "))["sid"]
+
+
+def test_a_second_ctrl_c_during_the_stop_does_not_abort_it(served: ServedEmulator) -> None:
+    """Ctrl-C again while the stop is in flight reports it and still stops cleanly (exit 0)."""
+    served.emulator.faults.add_latency(1.0, "stop", times=1)
+    process, sid = start_record(served, "record-double-sigint")
+    try:
+        assert process.stderr is not None
+        process.send_signal(signal.SIGINT)
+        assert process.stderr.readline().startswith("SIGINT received: stopping 1 recording")
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert err.startswith("SIGINT received: still stopping, 1 recording unconfirmed")
+    assert "Traceback" not in err
+    assert json.loads(out)["stopOutcome"] == "stopped"
+    assert exit_kind(served, sid) == "stop"
+
+
+def test_a_stop_left_unconfirmed_after_ctrl_c_prints_its_command(served: ServedEmulator) -> None:
+    """When the service refuses the stop after Ctrl-C, the command that stops it is printed."""
+    served.emulator.faults.fail_next("stop", 403, {"message": "forbidden"})
+    process, sid = start_record(served, "record-refused-stop")
+    try:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 1, err
+    lines = err.splitlines()
+    assert "1 recording not confirmed stopped; stop them with:" in lines
+    command = lines[lines.index("1 recording not confirmed stopped; stop them with:") + 1]
+    assert command.startswith("  agora-recording stop --resource-id ")
+    assert f"--sid {sid} " in command
+    assert exit_kind(served, sid) is None  # still running: the printed command is needed
+    stopped = ok(invoke(served, [*shlex.split(command)[1:], "--json"]))
+    assert json.loads(stopped.stdout)["stopOutcome"] == "stopped"
     assert exit_kind(served, sid) == "stop"
 
 

@@ -1,25 +1,26 @@
 """``record``: a whole `RecordingSession` until ``--duration`` or Ctrl-C, then a clean stop.
 
-`run_session` is shared with ``demo``: it enters the session, shows the live view, runs an
-optional script beside the recording, and turns the first SIGINT/SIGTERM into a cancellation of
-the block, so the session sends its stop (shielded, with a deadline) before the process exits.
+`run_session` is shared with ``demo``: it enters the session, shows the live view and runs an
+optional script beside the recording, all inside `agora_recording.signals.drain_on_signals`:
+the first SIGINT/SIGTERM cancels the block, so the session sends its stop (shielded, with a
+deadline) before the process exits; another signal reports that the stop is still going; one
+after the grace ends the process at once, printing the command that stops the recording.
 """
 
 from __future__ import annotations
 
 import json
-import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
-import anyio.abc
 import click
 
 from agora_recording._client import RecordingClient
 from agora_recording._session import RecordingSession
 from agora_recording.enums import Mode
 from agora_recording.models import StartConfig
+from agora_recording.signals import drain_on_signals
 
 from ._common import EXIT_FAILURE, EXIT_INTERRUPTED, CliError, Output, run_async
 from ._config import StorageOptions, load_config, make_client
@@ -41,29 +42,6 @@ from ._view import (
 __all__ = ["finish_session", "record", "run_session"]
 
 
-async def _cancel_on_signal(
-    scope: anyio.CancelScope,
-    interrupted: list[bool],
-    *,
-    task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
-) -> None:
-    """Cancel ``scope`` at the first SIGINT/SIGTERM (the session then stops cleanly)."""
-    try:
-        receiver = anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM)
-        with receiver as signals:
-            task_status.started()
-            async for _ in signals:
-                interrupted.append(True)
-                Output.note("interrupted: stopping the recording...")
-                scope.cancel()
-                return
-    except (NotImplementedError, RuntimeError, ValueError):
-        # Not the main thread, or no signal support: Ctrl-C arrives as KeyboardInterrupt and
-        # the session still stops on the way out.
-        task_status.started()
-        await anyio.sleep_forever()
-
-
 async def run_session(
     client: RecordingClient,
     view: LiveView,
@@ -81,32 +59,29 @@ async def run_session(
 
     A first SIGINT/SIGTERM, wherever it lands (acquire, start, recording), cancels the block:
     the session then stops the recording it has, and this returns with ``interrupted`` True.
+    If the stop was not confirmed, the command that stops the recording is printed on stderr.
     ``script`` (the demo's simulated channel) runs beside the recording with the session.
     """
-    interrupted: list[bool] = []
     session = client.session(cname=cname, uid=uid, mode=mode, config=config, **session_options)
-    async with anyio.create_task_group() as outer:
-        await outer.start(_cancel_on_signal, outer.cancel_scope, interrupted)
-        async with session:
-            assert session.handle is not None
-            view.started(session.handle.sid)
-            if announce_handle:
-                # On stderr in every output mode: if this process dies, the handle can stop it.
-                handle = json.dumps(handle_json(session.handle), separators=(",", ":"))
-                Output.note(f"handle: {handle}")
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(view.follow, session)
-                if script is not None:
-                    tasks.start_soon(script, session)
-                if duration is not None:
-                    await anyio.sleep(duration)
-                else:
-                    await session.wait()
-                tasks.cancel_scope.cancel()
-            view.note("stopping")
-        outer.cancel_scope.cancel()
+    async with drain_on_signals(client) as drain, session:
+        assert session.handle is not None
+        view.started(session.handle.sid)
+        if announce_handle:
+            # On stderr in every output mode: if this process dies, the handle can stop it.
+            handle = json.dumps(handle_json(session.handle), separators=(",", ":"))
+            Output.note(f"handle: {handle}")
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(view.follow, session)
+            if script is not None:
+                tasks.start_soon(script, session)
+            if duration is not None:
+                await anyio.sleep(duration)
+            else:
+                await session.wait()
+            tasks.cancel_scope.cancel()
+        view.note("stopping")
     view.observe(session.status, session.files)
-    return session, bool(interrupted)
+    return session, drain.signalled is not None
 
 
 def finish_session(
