@@ -935,15 +935,24 @@ class RecordingSession:
         if status == RecordingStatus.EXITED_ABNORMALLY:
             return self._ending(EndReason.EXITED_ABNORMALLY, "the service reported status 20")
         if status in _EXITING:
-            return self._ending(
-                EndReason.SERVICE_EXIT,
-                f"the service ended the recording (status {_status_name(status)})",
-            )
+            return self._ending(EndReason.SERVICE_EXIT, self._exit_detail(status))
         if _web_recorder_exited(response):
-            return self._ending(EndReason.SERVICE_EXIT, "the web recorder service exited")
+            return self._ending(EndReason.SERVICE_EXIT, self._exit_detail(None))
         if status in _HEALTHY:
             self._healthy = True
         return self._check_start_deadline()
+
+    def _exit_detail(self, status: Status | None) -> str:
+        """Name an exit a poll saw, as precisely as the evidence allows."""
+        seen = f" (status {_status_name(status)})" if status is not None else ""
+        hours = _max_recording_hour(self._config)
+        if hours is not None and self._clock() - self._started_at >= hours * 3600:
+            return f"the web recording reached maxRecordingHour{seen}"
+        if self._idle_leave:
+            return f"the recorder exited after nobody published for maxIdleTime{seen}"
+        if status is None:
+            return "the web recorder service exited"
+        return f"the service ended the recording{seen}"
 
     def _on_not_found(self, error: NotFoundError) -> SessionOutcome | None:
         now = self._clock()

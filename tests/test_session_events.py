@@ -15,7 +15,15 @@ from agora_recording import Mode, RecordingSession, StopOutcome
 from agora_recording._session import EndReason
 from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET
 from agora_recording.errors import OrphanedStartError, RecordingFailedError
-from agora_recording.models import RecordingConfig, RecordingFileConfig, StartConfig, StorageConfig
+from agora_recording.models import (
+    ExtensionService,
+    ExtensionServiceConfig,
+    RecordingConfig,
+    RecordingFileConfig,
+    StartConfig,
+    StorageConfig,
+    WebRecorderServiceParam,
+)
 from agora_recording.testing import EmulatedService, virtual_service
 from agora_recording.webhooks import NotificationHub, NotificationReceiver
 
@@ -32,6 +40,26 @@ def config(max_idle_time: int = 3600) -> StartConfig:
         ),
         recording_config=RecordingConfig(channel_type=0, max_idle_time=max_idle_time),
         recording_file_config=RecordingFileConfig(av_file_type=["hls"]),
+    )
+
+
+def web() -> StartConfig:
+    """A one-hour web page recording."""
+    service = ExtensionService(
+        service_name="web_recorder_service",
+        service_param=WebRecorderServiceParam(
+            url="https://example.com",
+            audio_profile=0,
+            video_width=1280,
+            video_height=720,
+            max_recording_hour=1,
+        ),
+    )
+    return StartConfig(
+        storage_config=StorageConfig(
+            vendor=1, region=0, bucket="b", access_key="a", secret_key="s"
+        ),
+        extension_service_config=ExtensionServiceConfig(extension_services=[service]),
     )
 
 
@@ -102,6 +130,36 @@ async def test_an_idle_exit_is_seen_within_a_second_of_its_event() -> None:
         assert 0 <= seen < 1.5
 
 
+async def test_an_abnormal_exit_is_seen_within_a_second_of_its_event() -> None:
+    """An abnormal exit reaches the session from its notification, named as such, at once."""
+    async with service_with_events(exit_window=3) as (service, _hub, _counted):
+        service.channel("sick").publish(7)
+        service.emulator.faults.abnormal_exit(after=100)
+        session = RecordingSession(
+            service.client, cname="sick", uid="9", mode=Mode.MIX, config=config(), fail_fast=False
+        )
+        async with session:
+            began = anyio.current_time()
+            outcome = await session.wait()
+        assert outcome.reason is EndReason.EXITED_ABNORMALLY
+        assert 100 <= anyio.current_time() - began - 0 < 101.5
+
+
+async def test_a_web_max_recording_hour_end_is_seen_from_its_event() -> None:
+    """A web recording reaching maxRecordingHour ends its session at once, named as such."""
+    async with service_with_events(exit_window=3) as (service, _hub, counted):
+        session = RecordingSession(
+            service.client, cname="page", uid="9", mode=Mode.WEB, config=web(), fail_fast=False
+        )
+        async with session:
+            began = anyio.current_time()
+            outcome = await session.wait()
+        assert outcome.reason is EndReason.SERVICE_EXIT
+        assert "maxRecordingHour" in outcome.detail
+        assert 3600 <= anyio.current_time() - began < 3601
+        assert counted.queries <= 3  # polls are only the 30-minute safety net
+
+
 async def test_events_cut_queries_tenfold_for_a_fleet() -> None:
     """Fed by events, 40 half-hour recordings need at least 10x fewer queries than polling."""
     counts = {}
@@ -138,10 +196,11 @@ async def test_dropped_notifications_fall_back_to_polling() -> None:
 
 
 async def test_duplicated_and_reordered_notifications_change_nothing() -> None:
-    """Duplicate and out-of-order deliveries still give one clean exit outcome."""
+    """Duplicated, delayed and out-of-order deliveries still give one clean exit outcome."""
     async with service_with_events(exit_window=3) as (service, _hub, _counted):
         service.emulator.faults.duplicate_notifications(times=None)
         service.emulator.faults.reorder_notifications(times=5)
+        service.emulator.faults.delay_notifications(20, times=3)
         channel = service.channel("noisy")
         channel.publish(7)
         session = RecordingSession(
