@@ -25,7 +25,7 @@ from agora_recording.models import RecordingConfig, StartConfig, StorageConfig
 from agora_recording.testing import EmulatedService, virtual_service
 from agora_recording.webhooks import NotificationHub, NotificationReceiver
 
-from tests.conftest import VIRTUAL_BACKENDS, virtual_backend
+from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
 pytestmark = pytest.mark.anyio
 
@@ -37,12 +37,6 @@ CONFIG = StartConfig(
     storage_config=StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s"),
     recording_config=RecordingConfig(channel_type=0, max_idle_time=3600),
 )
-
-
-@pytest.fixture(params=VIRTUAL_BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    """Every test here runs on a virtual clock, under Trio and (3.11+) asyncio."""
-    return virtual_backend(request.param)
 
 
 @asynccontextmanager

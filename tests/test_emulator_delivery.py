@@ -4,7 +4,6 @@ wrong signatures, and exit events delivered when they happen."""
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import anyio
@@ -14,7 +13,8 @@ from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET, Emulator
 from agora_recording.models import RecordingConfig, StartConfig, StartResponse, StorageConfig
 from agora_recording.testing import NOTIFICATION_URL, EmulatedService, virtual_service
 from starlette.types import Receive, Scope, Send
-from trio.testing import MockClock
+
+from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
 pytestmark = pytest.mark.anyio
 
@@ -22,23 +22,6 @@ CONFIG = StartConfig(
     storage_config=StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s"),
     recording_config=RecordingConfig(subscribe_uid_group=0, max_idle_time=30),
 )
-
-
-# looptime needs Python 3.11+; Trio's MockClock runs everywhere.
-VIRTUAL_BACKENDS = [
-    "trio-mockclock",
-    *(["asyncio-looptime"] if sys.version_info >= (3, 11) else []),
-]
-
-
-@pytest.fixture(params=VIRTUAL_BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    """Run each test under Trio's autojumping MockClock and under an asyncio looptime loop."""
-    if request.param == "trio-mockclock":
-        return "trio", {"clock": MockClock(autojump_threshold=0)}
-    import looptime  # here: it is only installed on Python 3.11+
-
-    return "asyncio", {"loop_factory": looptime.new_event_loop}
 
 
 async def read_body(receive: Receive) -> bytes:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio
 import httpx
 import pytest
@@ -11,7 +9,7 @@ from agora_recording import Mode, RecordingSession, StopOutcome
 from agora_recording.models import RecordingConfig, RecordingFileConfig, StartConfig, StorageConfig
 from agora_recording.testing import DEFAULT_APP_ID, EmulatedService, virtual_service
 
-from tests.conftest import VIRTUAL_BACKENDS, virtual_backend
+from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
 pytestmark = pytest.mark.anyio
 
@@ -20,12 +18,6 @@ CONFIG = StartConfig(
     recording_config=RecordingConfig(channel_type=0, max_idle_time=3600),
     recording_file_config=RecordingFileConfig(av_file_type=["hls"]),
 )
-
-
-@pytest.fixture(params=VIRTUAL_BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    """Every test here runs on a virtual clock, under Trio and (3.11+) asyncio."""
-    return virtual_backend(request.param)
 
 
 class Fleet:

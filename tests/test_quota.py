@@ -17,7 +17,6 @@ from agora_recording.enums import Mode
 from agora_recording.errors import ServerError
 from agora_recording.models import RecordingHandle
 
-from tests.conftest import VIRTUAL_BACKENDS, virtual_backend
 from tests.helpers import (
     CNAME,
     IDS,
@@ -30,6 +29,7 @@ from tests.helpers import (
     mock_client,
     ok,
 )
+from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
 pytestmark = pytest.mark.anyio
 
@@ -40,12 +40,6 @@ def error(status: int, body: dict[str, Any], **headers: str) -> httpx.Response:
 
 
 HANDLE = RecordingHandle(resource_id=RESOURCE_ID, sid=SID, mode=Mode.MIX, cname=CNAME, uid=UID)
-
-
-@pytest.fixture(params=VIRTUAL_BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    """Every test here runs on a virtual clock, under Trio and (3.11+) asyncio."""
-    return virtual_backend(request.param)
 
 
 async def grant_order(limiter: RateLimiter, priorities: list[Priority]) -> list[Priority]:

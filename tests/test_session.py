@@ -58,7 +58,7 @@ from agora_recording.models import (
 )
 from agora_recording.testing import EmulatedService, emulated_client
 
-from tests.conftest import VIRTUAL_BACKENDS, virtual_backend
+from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
 STORAGE = StorageConfig(vendor=1, region=0, bucket="bucket", access_key="ak", secret_key="sk")
 
@@ -149,12 +149,6 @@ class Recorder:
         if gate is not None:
             gate.reached.set()
             await gate.opened.wait()
-
-
-@pytest.fixture(params=VIRTUAL_BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    """Every test here runs on a virtual clock, under Trio and (3.11+) asyncio."""
-    return virtual_backend(request.param)
 
 
 # -- the kit ---------------------------------------------------------------------------------

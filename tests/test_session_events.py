@@ -27,7 +27,7 @@ from agora_recording.models import (
 from agora_recording.testing import EmulatedService, virtual_service
 from agora_recording.webhooks import NotificationHub, NotificationReceiver
 
-from tests.conftest import VIRTUAL_BACKENDS, virtual_backend
+from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
 pytestmark = pytest.mark.anyio
 
@@ -61,12 +61,6 @@ def web() -> StartConfig:
         ),
         extension_service_config=ExtensionServiceConfig(extension_services=[service]),
     )
-
-
-@pytest.fixture(params=VIRTUAL_BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    """Every test here runs on a virtual clock, under Trio and (3.11+) asyncio."""
-    return virtual_backend(request.param)
 
 
 class Counted:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +30,8 @@ from agora_recording.testing import (
 )
 from trio.testing import MockClock
 
+from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
+
 pytestmark = pytest.mark.anyio
 
 CONFIG = StartConfig(
@@ -56,23 +57,6 @@ WEB = StartConfig(
 )
 AUTH = httpx.BasicAuth(DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET)
 ACQUIRE = f"http://emulator.invalid/v1/apps/{DEFAULT_APP_ID}/cloud_recording/acquire"
-
-
-# looptime needs Python 3.11+; Trio's MockClock runs everywhere.
-VIRTUAL_BACKENDS = [
-    "trio-mockclock",
-    *(["asyncio-looptime"] if sys.version_info >= (3, 11) else []),
-]
-
-
-@pytest.fixture(params=VIRTUAL_BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    """Run each test under Trio's autojumping MockClock and under an asyncio looptime loop."""
-    if request.param == "trio-mockclock":
-        return "trio", {"clock": MockClock(autojump_threshold=0)}
-    import looptime  # here: it is only installed on Python 3.11+
-
-    return "asyncio", {"loop_factory": looptime.new_event_loop}
 
 
 async def acquire_raw(service: EmulatedService, cname: str = "room") -> httpx.Response:
