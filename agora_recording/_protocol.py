@@ -64,7 +64,8 @@ import attrs
 
 from . import validation
 from ._converter import converter
-from .enums import Mode
+from ._headers import header
+from .enums import CombinationPolicy, Mode, Scene
 from .errors import (
     AlreadyStartedError,
     APIError,
@@ -96,6 +97,7 @@ from .models import (
 __all__ = [
     "MAX_BODY_BYTES",
     "MAX_DEPTH",
+    "RESOURCE_LIFETIME",
     "Endpoint",
     "RequestSpec",
     "build_request",
@@ -103,9 +105,14 @@ __all__ = [
     "parse_mode",
     "parse_response",
     "parse_retry_after",
+    "required_scene",
 ]
 
 T = TypeVar("T")
+
+RESOURCE_LIFETIME = 300.0
+"""Seconds a resource ID from ``acquire`` stays usable for ``start`` ("Acquire a resource ID",
+Agora's Cloud Recording RESTful API reference: the ID is valid for five minutes)."""
 
 _PREFIX = "/v1/apps/{appid}/cloud_recording"
 _SESSION = _PREFIX + "/resourceid/{resourceid}/sid/{sid}/mode/{mode}"
@@ -222,6 +229,25 @@ def parse_mode(value: object) -> Mode:
     raise ValidationError("mode", "must be one of individual, mix, web")
 
 
+def required_scene(mode: Mode, config: StartConfig | None) -> Scene | None:
+    """The acquire ``scene`` that ``start`` in ``mode`` with ``config`` needs, or ``None``.
+
+    1 for web recording; 2 for individual recording with postponed transcoding
+    (``appsCollection.combinationPolicy = "postpone_transcoding"``); ``None`` when the service
+    default (0) fits. Shared by the session's acquire and the CLI's.
+    """
+    if mode is Mode.WEB:
+        return Scene.WEB
+    apps = config.apps_collection if config is not None else None
+    if (
+        mode is Mode.INDIVIDUAL
+        and apps is not None
+        and apps.combination_policy == CombinationPolicy.POSTPONE_TRANSCODING
+    ):
+        return Scene.POSTPONED
+    return None
+
+
 def _client_request(config: object, expected: type[Any], *, optional: bool = False) -> Any:
     if config is None and optional:
         return {}
@@ -318,14 +344,6 @@ def _envelope(cname: object, uid: object, client_request: Any) -> dict[str, Any]
 
 # --------------------------------------------------------------------------------------------
 # Decoding responses
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        lowered = name.lower()
-        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
-    return value
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -510,14 +528,14 @@ def _api_error(
     cls = _error_class(status_code, code)
     retry_after = None
     if cls is RateLimitError:
-        retry_after = parse_retry_after(_header(headers, "Retry-After"))
+        retry_after = parse_retry_after(header(headers, "Retry-After"))
     return cls(
         endpoint=endpoint.name,
         status_code=status_code,
         code=code,
         reason=_as_text(payload.get("reason")),
         message=_as_text(payload.get("message")),
-        request_id=_header(headers, "X-Request-ID"),
+        request_id=header(headers, "X-Request-ID"),
         body=bytes(content[:_BODY_KEPT]),
         payload=payload,
         retry_after=retry_after,
@@ -556,7 +574,7 @@ def _success(
     problem: str,
 ) -> T:
     def unexpected(what: str, field: str | None = None) -> UnexpectedResponseError:
-        request_id = _header(headers, "X-Request-ID")
+        request_id = header(headers, "X-Request-ID")
         where = f" (request ID {request_id})" if request_id else ""
         return UnexpectedResponseError(
             f"{endpoint.name} answered HTTP {status_code} with {what}{where}",

@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agora_recording._protocol import Endpoint
 from agora_recording.enums import Mode
 
 from . import _replies as replies
@@ -40,8 +41,14 @@ if TYPE_CHECKING:
 
 __all__ = ["build_app"]
 
-_PREFIX = "/v1/apps/{app_id}/cloud_recording"
-_SID_PREFIX = _PREFIX + "/resourceid/{resource_id}/sid/{sid}/mode/{mode}"
+
+def _route_path(endpoint: Endpoint[Any]) -> str:
+    """The endpoint's path template (the client's table) with this app's parameter names."""
+    return endpoint.path_template.replace("{appid}", "{app_id}").replace(
+        "{resourceid}", "{resource_id}"
+    )
+
+
 _MODES = frozenset(m.value for m in Mode)
 
 
@@ -312,12 +319,17 @@ def build_app(emulator: Emulator) -> Starlette:
             group.cancel_scope.cancel()
 
     routes = [
-        Route(_PREFIX + "/acquire", api.acquire, methods=["POST"]),
-        Route(_PREFIX + "/resourceid/{resource_id}/mode/{mode}/start", api.start, methods=["POST"]),
-        Route(_SID_PREFIX + "/query", api.query, methods=["GET"]),
-        Route(_SID_PREFIX + "/update", api.update, methods=["POST"]),
-        Route(_SID_PREFIX + "/updateLayout", api.update_layout, methods=["POST"]),
-        Route(_SID_PREFIX + "/stop", api.stop, methods=["POST"]),
+        *(
+            Route(_route_path(endpoint), handler, methods=[endpoint.method])
+            for endpoint, handler in (
+                (Endpoint.ACQUIRE, api.acquire),
+                (Endpoint.START, api.start),
+                (Endpoint.QUERY, api.query),
+                (Endpoint.UPDATE, api.update),
+                (Endpoint.UPDATE_LAYOUT, api.update_layout),
+                (Endpoint.STOP, api.stop),
+            )
+        ),
         Route("/v1/ncs/ip", api.ncs_ip, methods=["GET"]),
         Route("/v2/ncs/ip", api.ncs_ip, methods=["GET"]),
         Mount("/_emulator", routes=control_routes(emulator)),

@@ -22,7 +22,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from agora_recording import validation
+from agora_recording._protocol import RESOURCE_LIFETIME, Endpoint
 from agora_recording.errors import ValidationError
+from agora_recording.validation import redact
 from agora_recording.webhooks import EventType
 
 from . import _replies as replies
@@ -38,16 +40,11 @@ from ._recording import subscription_from as _subscription_from
 
 __all__ = ["RESOURCE_LIFETIME", "State"]
 
-RESOURCE_LIFETIME = 300.0  # seconds a resource ID stays usable for start (§2.2)
 _PROGRESS_INTERVAL = 60.0  # NCS 33 cadence
 _MAX_FAILOVERS = 3  # a fourth migration stops the task (FAQ-HA)
-_SECRET_KEYS = frozenset({"accessKey", "secretKey", "stsToken", "token", "secret", "salt"})
+# "Start: invalid ...": the service names the endpoint capitalized in its 400 reasons.
 _LABELS = {
-    "acquire": "Acquire",
-    "start": "Start",
-    "update": "Update",
-    "updateLayout": "UpdateLayout",
-    "stop": "Stop",
+    endpoint.name: endpoint.name[:1].upper() + endpoint.name[1:] for endpoint in Endpoint.ALL
 }
 _SERVICE_TYPES = {0: (1, 2, 3, 4, 11, 12), 1: (40, 41, 42, 43, 44, 45), 2: (30, 31, 32, 33)}
 _LAYOUT_DEFAULTS: Mapping[str, Any] = {"mixedVideoLayout": 0, "backgroundColor": "#000000"}
@@ -62,15 +59,6 @@ def _service_type(event: int) -> int:
 
 def _ms(seconds: float) -> int:
     return round(seconds * 1000)
-
-
-def redact(value: Any) -> Any:
-    """A copy of a JSON value with credentials and tokens replaced by ``"***"``."""
-    if isinstance(value, Mapping):
-        return {k: "***" if k in _SECRET_KEYS else redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(item) for item in value]
-    return value
 
 
 def _invalid(endpoint: str, exc: ValidationError) -> replies.ServiceError:
