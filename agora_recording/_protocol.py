@@ -257,13 +257,68 @@ def _client_request(config: object, expected: type[Any], *, optional: bool = Fal
     return converter.unstructure(config)
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _not_finite() -> ValidationError:
+    return ValidationError(
+        "clientRequest", "numbers must be finite (NaN and infinity are not JSON)"
+    )
+
+
 def _encode(body: Mapping[str, Any]) -> bytes:
     try:
-        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = _dumps(body)
     except ValueError:
-        raise ValidationError(
-            "clientRequest", "numbers must be finite (NaN and infinity are not JSON)"
-        ) from None
+        raise _not_finite() from None
+    return text.encode("utf-8")
+
+
+class _ValidStarts:
+    """The start ``clientRequest`` texts already found valid, per mode: a bounded memo.
+
+    Validation is a pure function of the mode and the JSON text, and a start configuration is
+    usually shared by many recordings (and re-sent by retries), so its full walk (the 17
+    regions of a mix layout...) runs once; ``cname`` and ``uid`` are checked on every call.
+    """
+
+    _SIZE = 256
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[Mode, str], None] = {}
+
+    def __contains__(self, key: tuple[Mode, str]) -> bool:
+        return key in self._seen
+
+    def add(self, key: tuple[Mode, str]) -> None:
+        if len(self._seen) >= self._SIZE:
+            self._seen.clear()
+        self._seen[key] = None
+
+
+_valid_starts = _ValidStarts()
+
+
+def _checked_start(mode: Mode, body: dict[str, Any]) -> bytes:
+    """Validate and encode a start body, the ``clientRequest`` only when not seen valid before.
+
+    The bytes are those of `_encode` (the envelope's three keys in order, then the request).
+    """
+    try:
+        request = _dumps(body["clientRequest"])
+    except ValueError:
+        validation.check_start(mode.value, body)  # a rule broken elsewhere is reported first
+        raise _not_finite() from None
+    key = (mode, request)
+    if key in _valid_starts:
+        validation.check_envelope(Endpoint.START.name, mode.value, body)
+    else:
+        validation.check_start(mode.value, body)
+        _valid_starts.add(key)
+    text = (
+        f'{{"cname":{_dumps(body["cname"])},"uid":{_dumps(body["uid"])},"clientRequest":{request}}}'
+    )
     return text.encode("utf-8")
 
 
@@ -309,9 +364,8 @@ def build_request(
     wire_mode = parse_mode(mode)
     if endpoint is Endpoint.START:
         body = _envelope(cname, uid, _client_request(config, StartConfig))
-        validation.check_start(wire_mode.value, body)
         path = endpoint.path(app, resource_id=rid, mode=wire_mode)
-        return RequestSpec(endpoint, endpoint.method, path, _encode(body))
+        return RequestSpec(endpoint, endpoint.method, path, _checked_start(wire_mode, body))
 
     path = endpoint.path(app, resource_id=rid, sid=_text("sid", sid), mode=wire_mode)
     if endpoint is Endpoint.QUERY:
