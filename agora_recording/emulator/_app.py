@@ -238,7 +238,7 @@ class _Api:
         app_id = request.path_params["app_id"]
         state = self.emulator.state
         return await self._call(
-            request, "acquire", lambda body: state.acquire(app_id, body), has_body=True
+            request, Endpoint.ACQUIRE.name, lambda body: state.acquire(app_id, body), has_body=True
         )
 
     async def start(self, request: Request) -> Response:
@@ -246,7 +246,7 @@ class _Api:
         state = self.emulator.state
         return await self._call(
             request,
-            "start",
+            Endpoint.START.name,
             lambda body: state.start(p["app_id"], p["resource_id"], p["mode"], body),
             has_body=True,
         )
@@ -256,7 +256,7 @@ class _Api:
         state = self.emulator.state
         return await self._call(
             request,
-            "query",
+            Endpoint.QUERY.name,
             lambda _: state.query(p["app_id"], p["resource_id"], p["sid"], p["mode"]),
             has_body=False,
         )
@@ -266,7 +266,7 @@ class _Api:
         state = self.emulator.state
         return await self._call(
             request,
-            "update",
+            Endpoint.UPDATE.name,
             lambda body: state.update(p["app_id"], p["resource_id"], p["sid"], p["mode"], body),
             has_body=True,
         )
@@ -278,14 +278,14 @@ class _Api:
         def handle(body: dict[str, Any]) -> dict[str, Any]:
             return state.update_layout(p["app_id"], p["resource_id"], p["sid"], p["mode"], body)
 
-        return await self._call(request, "updateLayout", handle, has_body=True)
+        return await self._call(request, Endpoint.UPDATE_LAYOUT.name, handle, has_body=True)
 
     async def stop(self, request: Request) -> Response:
         p = request.path_params
         state = self.emulator.state
         return await self._call(
             request,
-            "stop",
+            Endpoint.STOP.name,
             lambda body: state.stop(p["app_id"], p["resource_id"], p["sid"], p["mode"], body),
             has_body=True,
         )

@@ -141,7 +141,7 @@ class State:
         except ValidationError as exc:
             if exc.field == "cname":
                 raise replies.service(400, 401, "invalid_channel_name") from None
-            raise _invalid("acquire", exc) from None
+            raise _invalid(Endpoint.ACQUIRE.name, exc) from None
         request = _request(body)
         with self.lock:
             now = self._settle_due()
@@ -166,7 +166,7 @@ class State:
         self, app_id: str, resource_id: str, mode: str, body: Mapping[str, Any]
     ) -> dict[str, Any]:
         """``start``: checks in the documented order (§9.3), then a new recording."""
-        _validated("start", lambda: validation.check_envelope("start", mode, body))
+        _validated(Endpoint.START.name, lambda: validation.check_envelope("start", mode, body))
         with self.lock:
             now = self._settle_due()
             info = self._resource(resource_id)
@@ -187,7 +187,9 @@ class State:
                 raise replies.service(400, 432, "resource already used")
             if (app_id, cname, uid) in self._running:
                 raise replies.task_conflict()
-            _validated("start", lambda: validation.check_start(mode, body, lenient=True))
+            _validated(
+                Endpoint.START.name, lambda: validation.check_start(mode, body, lenient=True)
+            )
             if (mode == "web") != (info.scene == 1):
                 raise replies.invalid_parameter(
                     "Start: web mode needs acquire scene 1, and scene 1 needs web mode"
@@ -210,7 +212,7 @@ class State:
         """``update``: subscriptions (individual/mix), on-hold and CDN outputs (web), storage."""
         with self.lock:
             now = self._settle_due()
-            _validated("update", lambda: validation.check_update(mode, body))
+            _validated(Endpoint.UPDATE.name, lambda: validation.check_update(mode, body))
             recording = self._find_running(app_id, resource_id, sid, mode, body, now)
             request = _request(body)
             subscribe = request.get("streamSubscribe")
@@ -240,7 +242,9 @@ class State:
         """``updateLayout`` (mix only): replace the whole layout, defaults applied."""
         with self.lock:
             now = self._settle_due()
-            _validated("updateLayout", lambda: validation.check_update_layout(mode, body))
+            _validated(
+                Endpoint.UPDATE_LAYOUT.name, lambda: validation.check_update_layout(mode, body)
+            )
             recording = self._find_running(app_id, resource_id, sid, mode, body, now)
             recording.layout = {**_LAYOUT_DEFAULTS, **_request(body)}
             return self._ids(recording)
@@ -251,7 +255,7 @@ class State:
         """``stop``: 49 when already exiting, 206/435 when nothing was recorded, else files."""
         with self.lock:
             now = self._settle_due()
-            _validated("stop", lambda: validation.check_stop(body, mode=mode))
+            _validated(Endpoint.STOP.name, lambda: validation.check_stop(body, mode=mode))
             recording = self._find(app_id, resource_id, sid, mode, now)
             self._check_body_ids(recording, body)
             if not recording.running:
