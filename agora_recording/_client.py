@@ -792,7 +792,6 @@ class RecordingClient:
                 endpoint=endpoint.name,
             ) from None
         elapsed = anyio.current_time() - began
-        request_id = response.headers.get("X-Request-ID")
         try:
             result = parse_response(
                 endpoint, response.status_code, response.headers, response.content
@@ -805,18 +804,19 @@ class RecordingClient:
                 host,
                 describe_failure(exc),
                 elapsed,
-                request_id,
+                response.headers.get("X-Request-ID"),
             )
             raise
-        logger.debug(
-            "%s attempt %d on %s: HTTP %d in %.3f s (request ID %s)",
-            label,
-            number,
-            host,
-            response.status_code,
-            elapsed,
-            request_id,
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # spares a header lookup on every call
+            logger.debug(
+                "%s attempt %d on %s: HTTP %d in %.3f s (request ID %s)",
+                label,
+                number,
+                host,
+                response.status_code,
+                elapsed,
+                response.headers.get("X-Request-ID"),
+            )
         return result
 
 

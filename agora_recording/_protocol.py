@@ -161,8 +161,20 @@ class Endpoint(Generic[T]):
             "mode": mode.value if mode is not None else None,
         }
         return self.path_template.format_map(
-            {key: quote(value, safe="") for key, value in values.items() if value is not None}
+            {key: _segment(value) for key, value in values.items() if value is not None}
         )
+
+
+# What ``quote(value, safe="")`` leaves as it is (RFC 3986 unreserved characters); IDs are made of
+# these, so the per-character quoting of a 280-character resource ID is skipped on every call.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _segment(value: str) -> str:
+    """``value`` percent-encoded as one path segment."""
+    if _UNRESERVED.fullmatch(value) is not None:
+        return value
+    return quote(value, safe="")
 
 
 Endpoint.ACQUIRE = Endpoint("acquire", "POST", _PREFIX + "/acquire", AcquireResponse)
