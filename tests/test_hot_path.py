@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from urllib.parse import quote
 
 import attrs
 import httpx
@@ -12,6 +13,8 @@ from agora_recording import Mode, RecordingClient
 from agora_recording._protocol import Endpoint, build_request
 from agora_recording.errors import ValidationError
 from agora_recording.models import LayoutRegion
+from hypothesis import given
+from hypothesis import strategies as st
 
 from .helpers import (
     APP_ID,
@@ -124,3 +127,13 @@ async def test_reused_url_reaches_the_right_recording() -> None:
             await client.query(handle)
     assert seen[0] == seen[2] != seen[1] == seen[3]
     assert seen[1].split("/sid/")[1].startswith("another0sid")
+
+
+@given(st.text(max_size=40))
+def test_path_segments_are_percent_encoded_as_before(value: str) -> None:
+    """Every ID goes into the path exactly as ``quote(value, safe="")`` would put it."""
+    path = Endpoint.QUERY.path("app", resource_id=value, sid="sid", mode=Mode.MIX)
+    assert (
+        path
+        == f"/v1/apps/app/cloud_recording/resourceid/{quote(value, safe='')}/sid/sid/mode/mix/query"
+    )
