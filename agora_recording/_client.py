@@ -47,7 +47,14 @@ import httpx
 
 from ._hosts import HostCursor, failover_order, parse_region
 from ._polling import PollBudget
-from ._protocol import Endpoint, RequestSpec, build_request, parse_mode, parse_response
+from ._protocol import (
+    RESOURCE_LIFETIME,
+    Endpoint,
+    RequestSpec,
+    build_request,
+    parse_mode,
+    parse_response,
+)
 from ._ratelimit import Limiter, Priority, RateLimiter
 from ._retry import RetryPolicy, call_with_retries, describe_failure, moves_host
 from ._stopping import (
@@ -94,9 +101,10 @@ T = TypeVar("T")
 logger = logging.getLogger("agora_recording")
 
 # A resource ID is valid for 5 minutes after acquire; stop retrying start a little before that.
-_RESOURCE_VALIDITY = 300.0
 _VALIDITY_MARGIN = 10.0
 _REMEMBERED_RESOURCES = 256
+# Parsed request URLs kept for reuse: enough for every endpoint of a large fleet.
+_CACHED_URLS = 4096
 # However short the remaining budget, an attempt gets at least this long to complete.
 _MIN_ATTEMPT_TIMEOUT = 1.0
 # One stop attempt: a synchronous stop waits for the uploads to finish before answering.
@@ -247,6 +255,7 @@ class RecordingClient:
         # Per-request constants, built once: the host name of each base URL (for log lines and
         # errors) and the two header sets (with and without a JSON body).
         self._host_names = {base: httpx.URL(base).host for base in self.hosts}
+        self._urls: dict[str, httpx.URL] = {}  # parsed once per recording; see _send
         accept = {"Accept": "application/json", "User-Agent": self._user_agent}
         self._headers_get = accept
         self._headers_json = {**accept, "Content-Type": "application/json;charset=utf-8"}
@@ -410,7 +419,7 @@ class RecordingClient:
         retry_until = math.inf
         acquired = self._acquired_at.get(resource_id)
         if acquired is not None:
-            retry_until = acquired + _RESOURCE_VALIDITY - _VALIDITY_MARGIN
+            retry_until = acquired + RESOURCE_LIFETIME - _VALIDITY_MARGIN
         response = await self._call(
             Endpoint.START,
             spec,
@@ -742,8 +751,16 @@ class RecordingClient:
         self._ensure_open()
         host = self._host_names[base]
         headers = self._headers_get if spec.body is None else self._headers_json
+        # httpx checks every character of a URL string it is given; the same few URLs (one per
+        # endpoint of each live recording) come back on every poll, so each is parsed once.
+        address = base + spec.path
+        url = self._urls.get(address)
+        if url is None:
+            if len(self._urls) >= _CACHED_URLS:
+                self._urls.clear()
+            url = self._urls[address] = httpx.URL(address)
         request = self._http.build_request(
-            spec.method, base + spec.path, content=spec.body, headers=headers, timeout=seconds
+            spec.method, url, content=spec.body, headers=headers, timeout=seconds
         )
         began = anyio.current_time()
         try:
@@ -775,7 +792,6 @@ class RecordingClient:
                 endpoint=endpoint.name,
             ) from None
         elapsed = anyio.current_time() - began
-        request_id = response.headers.get("X-Request-ID")
         try:
             result = parse_response(
                 endpoint, response.status_code, response.headers, response.content
@@ -788,18 +804,19 @@ class RecordingClient:
                 host,
                 describe_failure(exc),
                 elapsed,
-                request_id,
+                response.headers.get("X-Request-ID"),
             )
             raise
-        logger.debug(
-            "%s attempt %d on %s: HTTP %d in %.3f s (request ID %s)",
-            label,
-            number,
-            host,
-            response.status_code,
-            elapsed,
-            request_id,
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # spares a header lookup on every call
+            logger.debug(
+                "%s attempt %d on %s: HTTP %d in %.3f s (request ID %s)",
+                label,
+                number,
+                host,
+                response.status_code,
+                elapsed,
+                response.headers.get("X-Request-ID"),
+            )
         return result
 
 

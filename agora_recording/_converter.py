@@ -41,9 +41,19 @@ generator (`_compile`; the source is kept in `linecache`, so tracebacks show it)
 structure function reads each wire key once, runs the field's hook (a type-checked scalar, a
 nested model, the string-or-list ``fileList``) and then the field's own attrs converter, exactly
 as ``__init__`` would, and stores the result on a blank instance; skipping ``__init__`` avoids
-keyword parsing, which is most of the cost of building a small frozen model. Fallback spellings
-and the service-name dispatch (`_FALLBACK_KEYS`, `_DISPATCHED`) run first, only for the models
-that have them. A generated unstructure function emits each field that is not ``None``.
+keyword parsing, which is most of the cost of building a small frozen model. Then, as
+``__init__`` does, it runs the fields' validators (unless `attrs.validators.set_disabled` turned
+them off; a refusal is located at the field's wire key) and ``__attrs_post_init__``, so models
+may use both. Fallback spellings and the service-name dispatch (`_FALLBACK_KEYS`, `_DISPATCHED`)
+run first, only for the models that have them. A generated unstructure function emits each field
+that is not ``None``.
+
+Why not cattrs' own ``make_dict_structure_fn``/``make_dict_unstructure_fn`` with
+``override(rename=..., omit_if_default=True)``: measured on `FileInfo` (six fields, the item of
+every ``fileList``) with the same scalar hooks registered, their hooks took 2.2 µs to structure
+and 1.0 µs to unstructure against 0.97 µs and 0.55 µs here (best of 7, cattrs 26.2, CPython
+3.11), before any wire-path error reporting; structuring runs at 0.8-0.95x of pydantic v2 in the
+conversion benchmark, so at more than twice the cost it would fall behind.
 """
 
 from __future__ import annotations
@@ -448,6 +458,11 @@ def _enum_members(field: attrs.Attribute[Any]) -> dict[Any, enum.Enum] | None:
 _SOURCE_IDS = itertools.count()
 
 
+def _validators_on() -> bool:
+    """Whether attrs runs validators now (`attrs.validators.set_disabled` turns them off)."""
+    return not attrs.validators.get_disabled()
+
+
 def _compile(cls: type[Any], kind: str, lines: list[str], names: dict[str, Any]) -> Any:
     """Define the one function in ``lines``; its source goes to linecache for tracebacks."""
     source = "\n".join(lines) + "\n"
@@ -554,8 +569,6 @@ def _build() -> cattrs.Converter:
         That is what ``cls(**kwargs)`` would compute, set directly on ``object.__new__(cls)``.
         """
         attrs.resolve_types(cls)
-        if hasattr(cls, "__attrs_post_init__") or any(f.validator for f in attrs.fields(cls)):
-            raise TypeError(f"{cls.__name__}: __init__ does more than convert; teach _converter")
         fallbacks = dict(_FALLBACK_KEYS.get(cls, ()))
         dispatched = _DISPATCHED[cls][1] if cls in _DISPATCHED else None
         names: dict[str, Any] = {
@@ -656,6 +669,21 @@ def _build() -> cattrs.Converter:
                     range(first_line, len(lines) + 1), (wire, fallbacks.get(wire), scalar)
                 )
             )
+        # What ``__init__`` does after the fields are set: each validator (unless disabled),
+        # then ``__attrs_post_init__``. A validator's failure is located at its field's key.
+        checked = [(i, f) for i, f in enumerate(attrs.fields(cls)) if f.validator is not None]
+        if checked:
+            names["validators_on"] = _validators_on
+            lines.append("    if validators_on():")
+            for i, field in checked:
+                names[f"validator{i}"] = field.validator
+                names[f"field{i}"] = field
+                lines.append(f"        validator{i}(self, field{i}, self.{field.name})")
+                wire = field.metadata.get(WIRE)
+                if wire is not None:
+                    keys[len(lines)] = (wire, None, None)
+        if hasattr(cls, "__attrs_post_init__"):
+            lines.append("    self.__attrs_post_init__()")
         lines.append("    return self")
         lines.append("  except Exception as exc:")
         lines.append("    raise located(exc, keys, o)")

@@ -64,7 +64,8 @@ import attrs
 
 from . import validation
 from ._converter import converter
-from .enums import Mode
+from ._headers import header
+from .enums import CombinationPolicy, Mode, Scene
 from .errors import (
     AlreadyStartedError,
     APIError,
@@ -96,6 +97,7 @@ from .models import (
 __all__ = [
     "MAX_BODY_BYTES",
     "MAX_DEPTH",
+    "RESOURCE_LIFETIME",
     "Endpoint",
     "RequestSpec",
     "build_request",
@@ -103,9 +105,14 @@ __all__ = [
     "parse_mode",
     "parse_response",
     "parse_retry_after",
+    "required_scene",
 ]
 
 T = TypeVar("T")
+
+RESOURCE_LIFETIME = 300.0
+"""Seconds a resource ID from ``acquire`` stays usable for ``start`` ("Acquire a resource ID",
+Agora's Cloud Recording RESTful API reference: the ID is valid for five minutes)."""
 
 _PREFIX = "/v1/apps/{appid}/cloud_recording"
 _SESSION = _PREFIX + "/resourceid/{resourceid}/sid/{sid}/mode/{mode}"
@@ -154,8 +161,20 @@ class Endpoint(Generic[T]):
             "mode": mode.value if mode is not None else None,
         }
         return self.path_template.format_map(
-            {key: quote(value, safe="") for key, value in values.items() if value is not None}
+            {key: _segment(value) for key, value in values.items() if value is not None}
         )
+
+
+# What ``quote(value, safe="")`` leaves as it is (RFC 3986 unreserved characters); IDs are made of
+# these, so the per-character quoting of a 280-character resource ID is skipped on every call.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _segment(value: str) -> str:
+    """``value`` percent-encoded as one path segment."""
+    if _UNRESERVED.fullmatch(value) is not None:
+        return value
+    return quote(value, safe="")
 
 
 Endpoint.ACQUIRE = Endpoint("acquire", "POST", _PREFIX + "/acquire", AcquireResponse)
@@ -222,6 +241,25 @@ def parse_mode(value: object) -> Mode:
     raise ValidationError("mode", "must be one of individual, mix, web")
 
 
+def required_scene(mode: Mode, config: StartConfig | None) -> Scene | None:
+    """The acquire ``scene`` that ``start`` in ``mode`` with ``config`` needs, or ``None``.
+
+    1 for web recording; 2 for individual recording with postponed transcoding
+    (``appsCollection.combinationPolicy = "postpone_transcoding"``); ``None`` when the service
+    default (0) fits. Shared by the session's acquire and the CLI's.
+    """
+    if mode is Mode.WEB:
+        return Scene.WEB
+    apps = config.apps_collection if config is not None else None
+    if (
+        mode is Mode.INDIVIDUAL
+        and apps is not None
+        and apps.combination_policy == CombinationPolicy.POSTPONE_TRANSCODING
+    ):
+        return Scene.POSTPONED
+    return None
+
+
 def _client_request(config: object, expected: type[Any], *, optional: bool = False) -> Any:
     if config is None and optional:
         return {}
@@ -231,13 +269,68 @@ def _client_request(config: object, expected: type[Any], *, optional: bool = Fal
     return converter.unstructure(config)
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _not_finite() -> ValidationError:
+    return ValidationError(
+        "clientRequest", "numbers must be finite (NaN and infinity are not JSON)"
+    )
+
+
 def _encode(body: Mapping[str, Any]) -> bytes:
     try:
-        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = _dumps(body)
     except ValueError:
-        raise ValidationError(
-            "clientRequest", "numbers must be finite (NaN and infinity are not JSON)"
-        ) from None
+        raise _not_finite() from None
+    return text.encode("utf-8")
+
+
+class _ValidStarts:
+    """The start ``clientRequest`` texts already found valid, per mode: a bounded memo.
+
+    Validation is a pure function of the mode and the JSON text, and a start configuration is
+    usually shared by many recordings (and re-sent by retries), so its full walk (the 17
+    regions of a mix layout...) runs once; ``cname`` and ``uid`` are checked on every call.
+    """
+
+    _SIZE = 256
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[Mode, str], None] = {}
+
+    def __contains__(self, key: tuple[Mode, str]) -> bool:
+        return key in self._seen
+
+    def add(self, key: tuple[Mode, str]) -> None:
+        if len(self._seen) >= self._SIZE:
+            self._seen.clear()
+        self._seen[key] = None
+
+
+_valid_starts = _ValidStarts()
+
+
+def _checked_start(mode: Mode, body: dict[str, Any]) -> bytes:
+    """Validate and encode a start body, the ``clientRequest`` only when not seen valid before.
+
+    The bytes are those of `_encode` (the envelope's three keys in order, then the request).
+    """
+    try:
+        request = _dumps(body["clientRequest"])
+    except ValueError:
+        validation.check_start(mode.value, body)  # a rule broken elsewhere is reported first
+        raise _not_finite() from None
+    key = (mode, request)
+    if key in _valid_starts:
+        validation.check_envelope(Endpoint.START.name, mode.value, body)
+    else:
+        validation.check_start(mode.value, body)
+        _valid_starts.add(key)
+    text = (
+        f'{{"cname":{_dumps(body["cname"])},"uid":{_dumps(body["uid"])},"clientRequest":{request}}}'
+    )
     return text.encode("utf-8")
 
 
@@ -283,9 +376,8 @@ def build_request(
     wire_mode = parse_mode(mode)
     if endpoint is Endpoint.START:
         body = _envelope(cname, uid, _client_request(config, StartConfig))
-        validation.check_start(wire_mode.value, body)
         path = endpoint.path(app, resource_id=rid, mode=wire_mode)
-        return RequestSpec(endpoint, endpoint.method, path, _encode(body))
+        return RequestSpec(endpoint, endpoint.method, path, _checked_start(wire_mode, body))
 
     path = endpoint.path(app, resource_id=rid, sid=_text("sid", sid), mode=wire_mode)
     if endpoint is Endpoint.QUERY:
@@ -318,14 +410,6 @@ def _envelope(cname: object, uid: object, client_request: Any) -> dict[str, Any]
 
 # --------------------------------------------------------------------------------------------
 # Decoding responses
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        lowered = name.lower()
-        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
-    return value
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -510,14 +594,14 @@ def _api_error(
     cls = _error_class(status_code, code)
     retry_after = None
     if cls is RateLimitError:
-        retry_after = parse_retry_after(_header(headers, "Retry-After"))
+        retry_after = parse_retry_after(header(headers, "Retry-After"))
     return cls(
         endpoint=endpoint.name,
         status_code=status_code,
         code=code,
         reason=_as_text(payload.get("reason")),
         message=_as_text(payload.get("message")),
-        request_id=_header(headers, "X-Request-ID"),
+        request_id=header(headers, "X-Request-ID"),
         body=bytes(content[:_BODY_KEPT]),
         payload=payload,
         retry_after=retry_after,
@@ -556,7 +640,7 @@ def _success(
     problem: str,
 ) -> T:
     def unexpected(what: str, field: str | None = None) -> UnexpectedResponseError:
-        request_id = _header(headers, "X-Request-ID")
+        request_id = header(headers, "X-Request-ID")
         where = f" (request ID {request_id})" if request_id else ""
         return UnexpectedResponseError(
             f"{endpoint.name} answered HTTP {status_code} with {what}{where}",

@@ -127,10 +127,11 @@ from ._credentials import (
     early_exit_causes,
 )
 from ._events import EventFacts, Exit, read_event
+from ._protocol import required_scene
 from ._ratelimit import Priority
 from ._retry import describe_failure
 from ._stopping import StopOutcome
-from .enums import CombinationPolicy, Mode, RecordingStatus, Scene, ServiceName, ServiceState
+from .enums import Mode, RecordingStatus, Scene, ServiceName, ServiceState
 from .errors import (
     AlreadyStartedError,
     NotFoundError,
@@ -1215,29 +1216,6 @@ def _default_poll_interval(config: StartConfig | None) -> float:
     if idle is None:
         return DEFAULT_POLL_INTERVAL
     return min(DEFAULT_POLL_INTERVAL, idle / 2)
-
-
-def required_scene(mode: Mode, config: StartConfig | None) -> Scene | None:
-    """The acquire ``scene`` that ``start`` in ``mode`` with ``config`` needs, or ``None``.
-
-    1 for web recording; 2 for individual recording with postponed transcoding
-    (``appsCollection.combinationPolicy = "postpone_transcoding"``); ``None`` when the service
-    default (0) fits. Shared by the session's acquire and the CLI's.
-    """
-    if mode is Mode.WEB:
-        return Scene.WEB
-    apps = config.apps_collection if config is not None else None
-    if (
-        mode is Mode.INDIVIDUAL
-        and apps is not None
-        and apps.combination_policy == CombinationPolicy.POSTPONE_TRANSCODING
-    ):
-        return Scene.POSTPONED
-    return None
-
-
-# The former private name, kept because ``agora_recording._cli`` imports it.
-_required_scene = required_scene
 
 
 def _max_recording_hour(config: StartConfig | None) -> int | None:

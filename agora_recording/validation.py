@@ -46,6 +46,31 @@ from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
+import attrs
+
+from . import models
+from .enums import (
+    AudioProfile,
+    AvFileType,
+    ChannelType,
+    CombinationPolicy,
+    ContainerFormat,
+    DecryptionMode,
+    ErrorHandlePolicy,
+    MixedVideoLayout,
+    Mode,
+    Region,
+    RegionAffinity,
+    RenderMode,
+    Scene,
+    ServiceName,
+    StreamMode,
+    StreamTypes,
+    SubscribeUidGroup,
+    TransMode,
+    Vendor,
+    VideoStreamType,
+)
 from .errors import ValidationError
 
 __all__ = [
@@ -59,6 +84,7 @@ __all__ = [
     "check_update",
     "check_update_layout",
     "find_problems",
+    "redact",
 ]
 
 
@@ -69,8 +95,33 @@ class Bounds(NamedTuple):
     high: int | None = None
 
 
+def _values(*members: type[enum.Enum] | enum.Enum) -> tuple[Any, ...]:
+    """The wire values of whole enums or of chosen members: the enums are the one source."""
+    found: list[Any] = []
+    for member in members:
+        if isinstance(member, enum.Enum):
+            found.append(member.value)
+        else:
+            found.extend(item.value for item in member)
+    return tuple(found)
+
+
+def _secret_wire_keys() -> frozenset[str]:
+    """The wire keys of every model field kept out of ``repr``: the models say what is secret."""
+    keys: set[str] = set()
+    for name in models.__all__:
+        model = getattr(models, name)
+        if isinstance(model, type) and attrs.has(model):
+            keys.update(
+                field.metadata[models.WIRE]
+                for field in attrs.fields(model)
+                if not field.repr and field.metadata.get(models.WIRE)
+            )
+    return frozenset(keys)
+
+
 # Envelope (§3).
-MODES: Final = ("individual", "mix", "web")
+MODES: Final = _values(Mode)
 UID_MIN: Final = 1
 UID_MAX: Final = 2**32 - 1
 CNAME_MAX_BYTES: Final = 64
@@ -79,65 +130,69 @@ CNAME_PUNCTUATION: Final = "!#$%&()+-:;<=.>?@[]^_{}|~,"
 CNAME_CHARACTERS: Final = frozenset(
     string.ascii_letters + string.digits + " " + CNAME_PUNCTUATION
 )  # the 89 characters of error 1013
-SECRET_FIELDS: Final = frozenset({"accessKey", "secretKey", "stsToken", "token", "secret", "salt"})
+SECRET_FIELDS: Final = _secret_wire_keys()
+"""Wire keys whose values are never shown: every model field declared ``repr=False``."""
 
 # acquire (§3.1).
-SCENES: Final = (0, 1, 2)
-WEB_SCENE: Final = 1
-POSTPONED_SCENE: Final = 2
+SCENES: Final = _values(Scene)
+WEB_SCENE: Final = Scene.WEB.value
+POSTPONED_SCENE: Final = Scene.POSTPONED.value
 RESOURCE_EXPIRED_HOUR: Final = Bounds(1, 720)
-ACQUIRE_REGIONS: Final = ("CN", "AP", "EU", "NA")
-REGION_AFFINITIES: Final = (0, 1, 2, 3, 4)
+ACQUIRE_REGIONS: Final = _values(Region.CN, Region.AP, Region.EU, Region.NA)  # as documented
+REGION_AFFINITIES: Final = _values(RegionAffinity)
 
 # storageConfig (§3.2.2, §8).
-VENDORS: Final = (0, 1, 2, 3, 4, 5, 6, 7, 8, 11)
-STS_VENDORS: Final = (1, 2, 3)
-S3_COMPATIBLE_VENDOR: Final = 11
+VENDORS: Final = _values(Vendor)
+STS_VENDORS: Final = _values(Vendor.AMAZON_S3, Vendor.ALIBABA_CLOUD, Vendor.TENCENT_CLOUD)
+S3_COMPATIBLE_VENDOR: Final = Vendor.S3_COMPATIBLE.value
 STORAGE_REGION: Final = Bounds(0)
 STS_EXPIRATION: Final = Bounds(0)
 SSE_VALUES: Final = ("kms", "aes256")
 FILE_NAME_PREFIX_MAX_CHARS: Final = 128
 
 # recordingConfig (§3.2.3).
-CHANNEL_TYPES: Final = (0, 1)
-STREAM_TYPES: Final = (0, 1, 2)
-AUDIO_ONLY: Final = 0
-VIDEO_ONLY: Final = 1
-STREAM_MODES: Final = ("default", "standard", "original")
-DECRYPTION_MODES: Final = (0, 1, 2, 3, 4, 5, 6, 7, 8)
-SALTED_DECRYPTION_MODES: Final = (7, 8)
-AUDIO_PROFILES: Final = (0, 1, 2)
-VIDEO_STREAM_TYPES: Final = (0, 1)
+CHANNEL_TYPES: Final = _values(ChannelType)
+STREAM_TYPES: Final = _values(StreamTypes)
+AUDIO_ONLY: Final = StreamTypes.AUDIO_ONLY.value
+VIDEO_ONLY: Final = StreamTypes.VIDEO_ONLY.value
+STREAM_MODES: Final = _values(StreamMode)
+DECRYPTION_MODES: Final = _values(DecryptionMode)
+SALTED_DECRYPTION_MODES: Final = _values(DecryptionMode.AES_128_GCM2, DecryptionMode.AES_256_GCM2)
+AUDIO_PROFILES: Final = _values(AudioProfile)
+VIDEO_STREAM_TYPES: Final = _values(VideoStreamType)
 MAX_IDLE_TIME: Final = Bounds(5, 2_592_000)
 SUBSCRIPTION_LIST_MAX: Final = 32
 ALL_STREAMS: Final = "#allstream#"
-SUBSCRIBE_UID_GROUPS: Final = (0, 1, 2, 3, 4, 5)
+SUBSCRIBE_UID_GROUPS: Final = _values(SubscribeUidGroup)
 
 # transcodingConfig, layoutConfig, backgroundConfig (§3.2.4, §3.2.5, §3.4).
 TRANSCODING_SIDE: Final = Bounds(1, 1920)
 TRANSCODING_MAX_PIXELS: Final = 1920 * 1080
 TRANSCODING_FPS: Final = Bounds(1)
 TRANSCODING_BITRATE: Final = Bounds(1, 6500)
-MIXED_VIDEO_LAYOUTS: Final = (0, 1, 2, 3)
-VERTICAL_LAYOUT: Final = 2
+MIXED_VIDEO_LAYOUTS: Final = _values(MixedVideoLayout)
+VERTICAL_LAYOUT: Final = MixedVideoLayout.VERTICAL.value
 LAYOUT_MAX_REGIONS: Final = 17
-RENDER_MODES: Final = (0, 1)
+RENDER_MODES: Final = _values(RenderMode)
 HTTP_SCHEMES: Final = ("http://", "https://")
 
 # recordingFileConfig, snapshotConfig (§3.2.6, §3.2.7).
-AV_FILE_TYPES: Final = ("hls", "mp4")
+AV_FILE_TYPES: Final = _values(AvFileType)
 SNAPSHOT_FILE_TYPES: Final = ("jpg",)
 CAPTURE_INTERVAL: Final = Bounds(5, 3600)
 CAPTURE_INTERVAL_LENIENT: Final = Bounds(1, 3600)
 
 # extensionServiceConfig (§3.2.8, §3.2.9).
-WEB_RECORDER_SERVICE: Final = "web_recorder_service"
-RTMP_PUBLISH_SERVICE: Final = "rtmp_publish_service"
-ALIYUN_VOD_SERVICE: Final = "aliyun_vod_service"
+WEB_RECORDER_SERVICE: Final = ServiceName.WEB_RECORDER_SERVICE.value
+RTMP_PUBLISH_SERVICE: Final = ServiceName.RTMP_PUBLISH_SERVICE.value
+ALIYUN_VOD_SERVICE: Final = ServiceName.ALIYUN_VOD_SERVICE.value
 EXTENSION_SERVICES_MAX: Final = 2
-CONFIG_ERROR_HANDLE_POLICIES: Final = ("error_abort",)
+CONFIG_ERROR_HANDLE_POLICIES: Final = _values(ErrorHandlePolicy.ERROR_ABORT)
 SERVICE_ERROR_HANDLE_POLICIES: Final = MappingProxyType(
-    {WEB_RECORDER_SERVICE: ("error_abort",), RTMP_PUBLISH_SERVICE: ("error_ignore",)}
+    {
+        WEB_RECORDER_SERVICE: _values(ErrorHandlePolicy.ERROR_ABORT),
+        RTMP_PUBLISH_SERVICE: _values(ErrorHandlePolicy.ERROR_IGNORE),
+    }
 )
 WEB_VIDEO_SIDE: Final = Bounds(240, 1920)
 WEB_VIDEO_MAX_PIXELS: Final = 1920 * 1080
@@ -150,10 +205,10 @@ RTMP_OUTPUTS: Final = 1
 RTMP_SCHEMES: Final = ("rtmp://", "rtmps://")
 
 # appsCollection, transcodeOptions (§3.2.10).
-COMBINATION_POLICIES: Final = ("default", "postpone_transcoding")
-TRANS_MODES: Final = ("postponeTranscoding", "audioMix")
-POSTPONE_TRANSCODING: Final = "postponeTranscoding"
-CONTAINER_FORMATS: Final = ("mp4", "mp3", "m4a", "aac")
+COMBINATION_POLICIES: Final = _values(CombinationPolicy)
+TRANS_MODES: Final = _values(TransMode)
+POSTPONE_TRANSCODING: Final = TransMode.POSTPONE_TRANSCODING.value
+CONTAINER_FORMATS: Final = _values(ContainerFormat)
 SAMPLE_RATES: Final = ("48000", "32000", "16000")
 AUDIO_CHANNELS: Final = ("1", "2")
 
@@ -263,6 +318,18 @@ def _show(value: object) -> str:
         return f"a list of {len(value)} item" + ("" if len(value) == 1 else "s")
     kind = type(value).__name__
     return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
+
+
+def redact(value: Any) -> Any:
+    """A copy of a JSON value with every `SECRET_FIELDS` value replaced by ``"***"``.
+
+    For logs, dumps and listings that show what was sent: the one redaction in the package.
+    """
+    if isinstance(value, Mapping):
+        return {k: "***" if k in SECRET_FIELDS else redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return value
 
 
 def _is_secret(field: str) -> bool:

@@ -48,24 +48,26 @@ ENV_CUSTOMER_SECRET = "AGORA_CUSTOMER_SECRET"
 
 
 def make_client(app_id: str | None, base_url: str | None, region: str | None) -> RecordingClient:
-    """A client from ``--app-id`` (or ``AGORA_APP_ID``) and the customer ID/secret in the env."""
-    env = os.environ
-    values = {
-        ENV_APP_ID: (app_id or env.get(ENV_APP_ID, "")).strip(),
-        ENV_CUSTOMER_ID: env.get(ENV_CUSTOMER_ID, "").strip(),
-        ENV_CUSTOMER_SECRET: env.get(ENV_CUSTOMER_SECRET, "").strip(),
-    }
-    missing = [name for name, value in values.items() if not value]
+    """A client from ``--app-id`` (or ``AGORA_APP_ID``) and the customer ID/secret in the env.
+
+    Built by `RecordingClient.from_env`; the check before it only lists every missing variable
+    at once, as a usage error.
+    """
+    env = dict(os.environ)
+    if app_id:
+        env[ENV_APP_ID] = app_id
+    missing = [
+        name
+        for name in (ENV_APP_ID, ENV_CUSTOMER_ID, ENV_CUSTOMER_SECRET)
+        if not env.get(name, "").strip()
+    ]
     if missing:
         names = " and ".join(missing)
         hint = " (or pass --app-id)" if ENV_APP_ID in missing else ""
         raise CliError(f"missing credentials: set {names}{hint}", EXIT_USAGE)
-    return RecordingClient(
-        values[ENV_APP_ID],
-        values[ENV_CUSTOMER_ID],
-        values[ENV_CUSTOMER_SECRET],
-        base_url=base_url or None,
-        region=region or None,
+    # The options already read AGORA_BASE_URL and AGORA_REGION; the service verbs mint no token.
+    return RecordingClient.from_env(
+        env, base_url=base_url or None, region=region or None, app_certificate=None
     )
 
 

@@ -290,17 +290,6 @@ def recording_identity(
     return cname, uid, Mode(mode or Mode.MIX.value)
 
 
-def _redacted(value: Any) -> Any:
-    """A copy of a wire value with every secret field replaced by ``"***"``."""
-    if isinstance(value, dict):
-        return {
-            k: "***" if k in validation.SECRET_FIELDS else _redacted(v) for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_redacted(item) for item in value]
-    return value
-
-
 def print_handle(out: Output, handle: RecordingHandle) -> None:
     text = json.dumps(handle_json(handle), separators=(",", ":"))
     out.line(f"sid: {handle.sid}")
@@ -334,7 +323,7 @@ def show_dry_run(
     except ValidationError as exc:
         raise CliError(f"invalid {exc.field}: {exc.rule}", EXIT_USAGE) from None
     body = json.loads(spec.body or b"{}")
-    document = {"method": spec.method, "path": spec.path, "body": _redacted(body)}
+    document = {"method": spec.method, "path": spec.path, "body": validation.redact(body)}
     if out.as_json:
         out.json(document)
     else:

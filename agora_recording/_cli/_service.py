@@ -14,8 +14,7 @@ from typing import Any
 import click
 
 from agora_recording._converter import converter
-from agora_recording._protocol import Endpoint
-from agora_recording._session import required_scene as _required_scene
+from agora_recording._protocol import Endpoint, required_scene
 from agora_recording.enums import MixedVideoLayout, Mode
 from agora_recording.errors import NoRecordedDataError
 from agora_recording.models import (
@@ -84,8 +83,8 @@ def acquire(
 ) -> None:
     """Reserve a recording resource (start must follow within 5 minutes)."""
     out = Output(as_json=as_json)
-    if scene is None and mode == Mode.WEB.value:
-        scene = 1
+    if scene is None:
+        scene = required_scene(Mode(mode), None)
     config = None
     if scene is not None or resource_expired_hour is not None:
         config = AcquireConfig(scene=scene, resource_expired_hour=resource_expired_hour)
@@ -172,7 +171,7 @@ def start(
         async with client:
             rid = resource_id
             if rid is None:
-                scene = _required_scene(wire_mode, config)
+                scene = required_scene(wire_mode, config)
                 acquire_config = AcquireConfig(scene=scene) if scene is not None else None
                 acquired = await client.acquire(cname, uid, config=acquire_config)
                 rid = acquired.resource_id

@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agora_recording._protocol import Endpoint
 from agora_recording.enums import Mode
 
 from . import _replies as replies
@@ -40,8 +41,14 @@ if TYPE_CHECKING:
 
 __all__ = ["build_app"]
 
-_PREFIX = "/v1/apps/{app_id}/cloud_recording"
-_SID_PREFIX = _PREFIX + "/resourceid/{resource_id}/sid/{sid}/mode/{mode}"
+
+def _route_path(endpoint: Endpoint[Any]) -> str:
+    """The endpoint's path template (the client's table) with this app's parameter names."""
+    return endpoint.path_template.replace("{appid}", "{app_id}").replace(
+        "{resourceid}", "{resource_id}"
+    )
+
+
 _MODES = frozenset(m.value for m in Mode)
 
 
@@ -231,7 +238,7 @@ class _Api:
         app_id = request.path_params["app_id"]
         state = self.emulator.state
         return await self._call(
-            request, "acquire", lambda body: state.acquire(app_id, body), has_body=True
+            request, Endpoint.ACQUIRE.name, lambda body: state.acquire(app_id, body), has_body=True
         )
 
     async def start(self, request: Request) -> Response:
@@ -239,7 +246,7 @@ class _Api:
         state = self.emulator.state
         return await self._call(
             request,
-            "start",
+            Endpoint.START.name,
             lambda body: state.start(p["app_id"], p["resource_id"], p["mode"], body),
             has_body=True,
         )
@@ -249,7 +256,7 @@ class _Api:
         state = self.emulator.state
         return await self._call(
             request,
-            "query",
+            Endpoint.QUERY.name,
             lambda _: state.query(p["app_id"], p["resource_id"], p["sid"], p["mode"]),
             has_body=False,
         )
@@ -259,7 +266,7 @@ class _Api:
         state = self.emulator.state
         return await self._call(
             request,
-            "update",
+            Endpoint.UPDATE.name,
             lambda body: state.update(p["app_id"], p["resource_id"], p["sid"], p["mode"], body),
             has_body=True,
         )
@@ -271,14 +278,14 @@ class _Api:
         def handle(body: dict[str, Any]) -> dict[str, Any]:
             return state.update_layout(p["app_id"], p["resource_id"], p["sid"], p["mode"], body)
 
-        return await self._call(request, "updateLayout", handle, has_body=True)
+        return await self._call(request, Endpoint.UPDATE_LAYOUT.name, handle, has_body=True)
 
     async def stop(self, request: Request) -> Response:
         p = request.path_params
         state = self.emulator.state
         return await self._call(
             request,
-            "stop",
+            Endpoint.STOP.name,
             lambda body: state.stop(p["app_id"], p["resource_id"], p["sid"], p["mode"], body),
             has_body=True,
         )
@@ -312,12 +319,17 @@ def build_app(emulator: Emulator) -> Starlette:
             group.cancel_scope.cancel()
 
     routes = [
-        Route(_PREFIX + "/acquire", api.acquire, methods=["POST"]),
-        Route(_PREFIX + "/resourceid/{resource_id}/mode/{mode}/start", api.start, methods=["POST"]),
-        Route(_SID_PREFIX + "/query", api.query, methods=["GET"]),
-        Route(_SID_PREFIX + "/update", api.update, methods=["POST"]),
-        Route(_SID_PREFIX + "/updateLayout", api.update_layout, methods=["POST"]),
-        Route(_SID_PREFIX + "/stop", api.stop, methods=["POST"]),
+        *(
+            Route(_route_path(endpoint), handler, methods=[endpoint.method])
+            for endpoint, handler in (
+                (Endpoint.ACQUIRE, api.acquire),
+                (Endpoint.START, api.start),
+                (Endpoint.QUERY, api.query),
+                (Endpoint.UPDATE, api.update),
+                (Endpoint.UPDATE_LAYOUT, api.update_layout),
+                (Endpoint.STOP, api.stop),
+            )
+        ),
         Route("/v1/ncs/ip", api.ncs_ip, methods=["GET"]),
         Route("/v2/ncs/ip", api.ncs_ip, methods=["GET"]),
         Mount("/_emulator", routes=control_routes(emulator)),

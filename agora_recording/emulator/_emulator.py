@@ -10,6 +10,8 @@ import attrs
 import httpx
 from starlette.applications import Starlette
 
+from agora_recording.validation import redact
+
 from ._app import build_app
 from ._channels import Channel
 from ._clock import Clock, FakeClock, LoopClock, SystemClock
@@ -20,7 +22,7 @@ from ._ids import IdMinter
 from ._notifications import DEFAULT_NOTIFICATION_SECRET, Notifier, SignedNotification
 from ._ratelimit import RateLimiter
 from ._recording import status_at
-from ._state import State, redact
+from ._state import State
 from ._stats import Stats
 
 __all__ = ["DEFAULT_CUSTOMER_ID", "DEFAULT_CUSTOMER_SECRET", "Emulator", "RecordingInfo"]

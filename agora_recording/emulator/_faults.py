@@ -28,6 +28,8 @@ from typing import Any, Literal
 
 import attrs
 
+from agora_recording._protocol import Endpoint
+
 from ._clock import Clock
 
 __all__ = [
@@ -40,7 +42,8 @@ __all__ = [
     "RecordingFault",
 ]
 
-ENDPOINTS = ("acquire", "start", "query", "update", "updateLayout", "stop")
+ENDPOINTS = tuple(endpoint.name for endpoint in Endpoint.ALL)
+"""The wire names of the six endpoints, as the client's endpoint table spells them."""
 _ALIASES = {"update_layout": "updateLayout", "any": "*"}
 _DEFAULT_BODIES: Mapping[int, Mapping[str, Any]] = {
     206: {"code": 65, "reason": "request not completed"},

@@ -22,7 +22,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from agora_recording import validation
+from agora_recording._protocol import RESOURCE_LIFETIME, Endpoint
 from agora_recording.errors import ValidationError
+from agora_recording.validation import redact
 from agora_recording.webhooks import EventType
 
 from . import _replies as replies
@@ -38,16 +40,11 @@ from ._recording import subscription_from as _subscription_from
 
 __all__ = ["RESOURCE_LIFETIME", "State"]
 
-RESOURCE_LIFETIME = 300.0  # seconds a resource ID stays usable for start (§2.2)
 _PROGRESS_INTERVAL = 60.0  # NCS 33 cadence
 _MAX_FAILOVERS = 3  # a fourth migration stops the task (FAQ-HA)
-_SECRET_KEYS = frozenset({"accessKey", "secretKey", "stsToken", "token", "secret", "salt"})
+# "Start: invalid ...": the service names the endpoint capitalized in its 400 reasons.
 _LABELS = {
-    "acquire": "Acquire",
-    "start": "Start",
-    "update": "Update",
-    "updateLayout": "UpdateLayout",
-    "stop": "Stop",
+    endpoint.name: endpoint.name[:1].upper() + endpoint.name[1:] for endpoint in Endpoint.ALL
 }
 _SERVICE_TYPES = {0: (1, 2, 3, 4, 11, 12), 1: (40, 41, 42, 43, 44, 45), 2: (30, 31, 32, 33)}
 _LAYOUT_DEFAULTS: Mapping[str, Any] = {"mixedVideoLayout": 0, "backgroundColor": "#000000"}
@@ -62,15 +59,6 @@ def _service_type(event: int) -> int:
 
 def _ms(seconds: float) -> int:
     return round(seconds * 1000)
-
-
-def redact(value: Any) -> Any:
-    """A copy of a JSON value with credentials and tokens replaced by ``"***"``."""
-    if isinstance(value, Mapping):
-        return {k: "***" if k in _SECRET_KEYS else redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(item) for item in value]
-    return value
 
 
 def _invalid(endpoint: str, exc: ValidationError) -> replies.ServiceError:
@@ -153,7 +141,7 @@ class State:
         except ValidationError as exc:
             if exc.field == "cname":
                 raise replies.service(400, 401, "invalid_channel_name") from None
-            raise _invalid("acquire", exc) from None
+            raise _invalid(Endpoint.ACQUIRE.name, exc) from None
         request = _request(body)
         with self.lock:
             now = self._settle_due()
@@ -178,7 +166,7 @@ class State:
         self, app_id: str, resource_id: str, mode: str, body: Mapping[str, Any]
     ) -> dict[str, Any]:
         """``start``: checks in the documented order (§9.3), then a new recording."""
-        _validated("start", lambda: validation.check_envelope("start", mode, body))
+        _validated(Endpoint.START.name, lambda: validation.check_envelope("start", mode, body))
         with self.lock:
             now = self._settle_due()
             info = self._resource(resource_id)
@@ -199,7 +187,9 @@ class State:
                 raise replies.service(400, 432, "resource already used")
             if (app_id, cname, uid) in self._running:
                 raise replies.task_conflict()
-            _validated("start", lambda: validation.check_start(mode, body, lenient=True))
+            _validated(
+                Endpoint.START.name, lambda: validation.check_start(mode, body, lenient=True)
+            )
             if (mode == "web") != (info.scene == 1):
                 raise replies.invalid_parameter(
                     "Start: web mode needs acquire scene 1, and scene 1 needs web mode"
@@ -222,7 +212,7 @@ class State:
         """``update``: subscriptions (individual/mix), on-hold and CDN outputs (web), storage."""
         with self.lock:
             now = self._settle_due()
-            _validated("update", lambda: validation.check_update(mode, body))
+            _validated(Endpoint.UPDATE.name, lambda: validation.check_update(mode, body))
             recording = self._find_running(app_id, resource_id, sid, mode, body, now)
             request = _request(body)
             subscribe = request.get("streamSubscribe")
@@ -252,7 +242,9 @@ class State:
         """``updateLayout`` (mix only): replace the whole layout, defaults applied."""
         with self.lock:
             now = self._settle_due()
-            _validated("updateLayout", lambda: validation.check_update_layout(mode, body))
+            _validated(
+                Endpoint.UPDATE_LAYOUT.name, lambda: validation.check_update_layout(mode, body)
+            )
             recording = self._find_running(app_id, resource_id, sid, mode, body, now)
             recording.layout = {**_LAYOUT_DEFAULTS, **_request(body)}
             return self._ids(recording)
@@ -263,7 +255,7 @@ class State:
         """``stop``: 49 when already exiting, 206/435 when nothing was recorded, else files."""
         with self.lock:
             now = self._settle_due()
-            _validated("stop", lambda: validation.check_stop(body, mode=mode))
+            _validated(Endpoint.STOP.name, lambda: validation.check_stop(body, mode=mode))
             recording = self._find(app_id, resource_id, sid, mode, now)
             self._check_body_ids(recording, body)
             if not recording.running:

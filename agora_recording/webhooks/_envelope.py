@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from agora_recording._headers import header as _header
 from agora_recording.errors import AgoraError
 
 __all__ = [
@@ -90,18 +91,6 @@ def signature_headers(body: bytes, secret: str) -> dict[str, str]:
     """Return both signature headers, as Agora sends them, for ``body``."""
     sha1, sha256 = sign(body, secret)
     return {SIGNATURE_HEADER: sha1, SIGNATURE_V2_HEADER: sha256}
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    """Look ``name`` up case-insensitively, whatever kind of mapping ``headers`` is."""
-    value = headers.get(name)
-    if value is not None:
-        return value
-    wanted = name.lower()
-    for key, candidate in headers.items():
-        if key.lower() == wanted:
-            return candidate
-    return None
 
 
 def verify(body: bytes, headers: Mapping[str, str], secret: str) -> bool:

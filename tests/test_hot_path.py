@@ -1,0 +1,139 @@
+"""The per-call caches of the request path never change what is sent or what is refused."""
+
+from __future__ import annotations
+
+import json
+import math
+from urllib.parse import quote
+
+import attrs
+import httpx
+import pytest
+from agora_recording import Mode, RecordingClient
+from agora_recording._protocol import Endpoint, build_request
+from agora_recording.errors import ValidationError
+from agora_recording.models import LayoutRegion
+from hypothesis import given
+from hypothesis import strategies as st
+
+from .helpers import (
+    APP_ID,
+    CNAME,
+    CUSTOMER_ID,
+    CUSTOMER_SECRET,
+    RESOURCE_ID,
+    START_CONFIGS,
+    UID,
+    handle_for,
+)
+
+
+def _start(mode: Mode, config: object, cname: str = CNAME, uid: str = UID) -> bytes:
+    spec = build_request(
+        Endpoint.START,
+        APP_ID,
+        resource_id=RESOURCE_ID,
+        mode=mode,
+        cname=cname,
+        uid=uid,
+        config=config,
+    )
+    assert spec.body is not None
+    return spec.body
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_start_body_is_compact_json_of_the_envelope(mode: Mode) -> None:
+    """A start body is the envelope's compact JSON, the same on a first and a repeated call."""
+    first = _start(mode, START_CONFIGS[mode])
+    again = _start(mode, START_CONFIGS[mode])
+    assert first == again
+    decoded = json.loads(first)
+    assert list(decoded) == ["cname", "uid", "clientRequest"]
+    expected = json.dumps(decoded, separators=(",", ":"), ensure_ascii=False).encode()
+    assert first == expected
+
+
+def test_repeated_start_still_checks_cname_and_uid() -> None:
+    """A configuration already found valid does not let a bad cname or uid through."""
+    config = START_CONFIGS[Mode.MIX]
+    _start(Mode.MIX, config)
+    with pytest.raises(ValidationError) as bad_uid:
+        _start(Mode.MIX, config, uid="0")
+    assert bad_uid.value.field == "uid"
+    with pytest.raises(ValidationError) as bad_cname:
+        _start(Mode.MIX, config, cname="x" * 65)
+    assert bad_cname.value.field == "cname"
+
+
+def test_valid_in_one_mode_is_checked_again_in_another() -> None:
+    """A configuration valid in mix mode is still refused where individual mode forbids it."""
+    config = START_CONFIGS[Mode.MIX]
+    _start(Mode.MIX, config)
+    with pytest.raises(ValidationError):
+        _start(Mode.INDIVIDUAL, config)
+
+
+def test_invalid_start_is_refused_every_time() -> None:
+    """A refused configuration is refused again: failures are never remembered as valid."""
+    mix = START_CONFIGS[Mode.MIX]
+    assert mix.recording_config is not None
+    assert mix.recording_config.transcoding_config is not None
+    transcoding = attrs.evolve(mix.recording_config.transcoding_config, width=5000)
+    bad = attrs.evolve(
+        mix,
+        recording_config=attrs.evolve(mix.recording_config, transcoding_config=transcoding),
+    )
+    for _ in range(2):
+        with pytest.raises(ValidationError) as caught:
+            _start(Mode.MIX, bad)
+        assert caught.value.field.endswith("transcodingConfig.width")
+
+
+def test_non_finite_number_reports_the_rule_first() -> None:
+    """A NaN layout coordinate names its field, as before the body is encoded."""
+    mix = START_CONFIGS[Mode.MIX]
+    assert mix.recording_config is not None
+    assert mix.recording_config.transcoding_config is not None
+    region = LayoutRegion(uid="1", x_axis=math.nan, y_axis=0, width=1, height=1)
+    transcoding = attrs.evolve(
+        mix.recording_config.transcoding_config, mixed_video_layout=3, layout_config=[region]
+    )
+    bad = attrs.evolve(
+        mix,
+        recording_config=attrs.evolve(mix.recording_config, transcoding_config=transcoding),
+    )
+    with pytest.raises(ValidationError) as caught:
+        _start(Mode.MIX, bad)
+    assert "layoutConfig[0]" in caught.value.field
+
+
+@pytest.mark.anyio
+async def test_reused_url_reaches_the_right_recording() -> None:
+    """Queries of two recordings through one client each go to their own URL, every time."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return httpx.Response(200, json={"resourceId": "r", "sid": "s", "serverResponse": {}})
+
+    first = handle_for(Mode.MIX)
+    second = attrs.evolve(first, sid="another0sid0000000000000000000000")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        client = RecordingClient(
+            APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, http_client=http, rate_limit=None
+        )
+        for handle in (first, second, first, second):
+            await client.query(handle)
+    assert seen[0] == seen[2] != seen[1] == seen[3]
+    assert seen[1].split("/sid/")[1].startswith("another0sid")
+
+
+@given(st.text(max_size=40))
+def test_path_segments_are_percent_encoded_as_before(value: str) -> None:
+    """Every ID goes into the path exactly as ``quote(value, safe="")`` would put it."""
+    path = Endpoint.QUERY.path("app", resource_id=value, sid="sid", mode=Mode.MIX)
+    assert (
+        path
+        == f"/v1/apps/app/cloud_recording/resourceid/{quote(value, safe='')}/sid/sid/mode/mix/query"
+    )
