@@ -51,6 +51,7 @@ most the first 64 KiB of a body, and the first 500 characters of a ``reason`` or
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -298,12 +299,12 @@ class _ValidStarts:
     _SIZE = 256
 
     def __init__(self) -> None:
-        self._seen: dict[tuple[Mode, str], None] = {}
+        self._seen: dict[tuple[Mode, bytes], None] = {}
 
-    def __contains__(self, key: tuple[Mode, str]) -> bool:
+    def __contains__(self, key: tuple[Mode, bytes]) -> bool:
         return key in self._seen
 
-    def add(self, key: tuple[Mode, str]) -> None:
+    def add(self, key: tuple[Mode, bytes]) -> None:
         if len(self._seen) >= self._SIZE:
             self._seen.clear()
         self._seen[key] = None
@@ -322,7 +323,8 @@ def _checked_start(mode: Mode, body: dict[str, Any]) -> bytes:
     except ValueError:
         validation.check_start(mode.value, body)  # a rule broken elsewhere is reported first
         raise _not_finite() from None
-    key = (mode, request)
+    # Keyed by a digest, never the text: a start request holds storage keys and tokens.
+    key = (mode, hashlib.sha256(request.encode("utf-8")).digest())
     if key in _valid_starts:
         validation.check_envelope(Endpoint.START.name, mode.value, body)
     else:
