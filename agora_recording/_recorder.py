@@ -260,9 +260,16 @@ class Recorder(Generic[K]):
 
     async def stop(self, key: K) -> RecordingResult[K]:
         """Stop the recording under ``key`` and return how it ended; never raises for a failed
-        stop or a dead recording (see ``result.error``). `UnknownKeyError` for no recording."""
+        stop or a dead recording (see ``result.error``).
+
+        A recording that already ended by itself returns its kept result, so "stop when the
+        meeting is over" needs no check; `UnknownKeyError` when nothing ever ran under ``key``
+        (or its result was forgotten)."""
         entry = self._entries.get(key)
         if entry is None:
+            ended = self._results.get(key)
+            if ended is not None:
+                return ended
             raise UnknownKeyError(f"no recording is running under key {key!r}")
         with contextlib.suppress(Exception):  # kept in the result as session.stop_error
             await entry.session.stop()
