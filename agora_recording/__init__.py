@@ -6,6 +6,8 @@ into the exact wire JSON and back. ``agora_recording.testing`` wires a client to
 emulator of the service for tests.
 """
 
+import logging as _logging
+
 from ._client import RecordingClient
 from ._converter import converter
 from ._credentials import (
@@ -110,6 +112,10 @@ from .models import (
 )
 
 __version__ = "0.1.0"
+
+# A library never configures logging, but without a handler anywhere Python prints its warnings
+# to stderr through the last-resort handler: the application decides where they go.
+_logging.getLogger("agora_recording").addHandler(_logging.NullHandler())
 
 __all__ = [
     "APIError",

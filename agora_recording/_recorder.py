@@ -84,6 +84,7 @@ class RecordingResult(Generic[K]):
 @attrs.define
 class _Entry(Generic[K]):
     session: RecordingSession
+    ready: anyio.Event = attrs.field(factory=anyio.Event)  # started, or failed to
     done: anyio.Event = attrs.field(factory=anyio.Event)
     result: RecordingResult[K] | None = None
 
@@ -214,6 +215,7 @@ class Recorder(Generic[K]):
                 if self._on_started is not None:
                     await self._on_started(key, handle)
                 started = True
+                entry.ready.set()
                 task_status.started(handle)
                 outcome = await running.wait()
                 if outcome.error is not None:
@@ -224,8 +226,11 @@ class Recorder(Generic[K]):
                 raise  # to the caller of start(): nothing is recording
             error = exc
         finally:
+            entry.ready.set()
             if started:
                 await self._finish(key, entry, error)
+            else:
+                entry.done.set()
 
     async def _finish(self, key: K, entry: _Entry[K], error: Exception | None) -> None:
         session = entry.session
@@ -271,6 +276,9 @@ class Recorder(Generic[K]):
             if ended is not None:
                 return ended
             raise UnknownKeyError(f"no recording is running under key {key!r}")
+        await entry.ready.wait()  # a stop during start() waits for the handle
+        if entry.result is None and entry.done.is_set():
+            raise UnknownKeyError(f"the recording under key {key!r} failed to start")
         with contextlib.suppress(Exception):  # kept in the result as session.stop_error
             await entry.session.stop()
         await entry.done.wait()

@@ -232,3 +232,36 @@ async def test_a_saved_handle_is_adopted_after_a_restart() -> None:
         result = recorder.result("room")
         assert result is not None
         assert result.ok
+
+
+async def test_a_stop_during_start_waits_for_the_recording_and_stops_it() -> None:
+    """stop() called while start() is still in flight stops the recording once it started."""
+    async with virtual_service(max_concurrent_recordings=None) as service:
+        results: list[RecordingResult[str]] = []
+        service.emulator.faults.add_latency(5, "acquire", times=1)
+        async with Recorder[str](service.client) as recorder, anyio.create_task_group() as group:
+            group.start_soon(start, recorder, service, "k")
+            await anyio.sleep(1)  # start() has reserved the key and is acquiring
+            assert "k" in recorder
+            results.append(await recorder.stop("k"))
+        assert results[0].ok
+        assert running_sids(service) == set()
+
+
+async def test_a_stop_during_a_failed_start_says_so() -> None:
+    """stop() of a key whose start fails meanwhile raises UnknownKeyError, not a hang."""
+    async with virtual_service(max_concurrent_recordings=None) as service:
+        service.emulator.faults.fail_next("acquire", 401)
+        service.emulator.faults.add_latency(5, "acquire", times=1)
+        async with Recorder[str](service.client) as recorder:
+
+            async def doomed() -> None:
+                with pytest.raises(AuthenticationError):
+                    await start(recorder, service, "k")
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(doomed)
+                await anyio.sleep(1)
+                with pytest.raises(UnknownKeyError):
+                    await recorder.stop("k")
+        assert running_sids(service) == set()
