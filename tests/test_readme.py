@@ -118,6 +118,7 @@ async def test_record_a_channel(capsys: pytest.CaptureFixture[str]) -> None:
 async def test_the_fastapi_app_survives_a_failing_recording() -> None:
     """Through a real ASGI client: a stop that fails and a recording that dies answer their own
     requests; the other recordings go on, later requests are served, shutdown stops the rest."""
+    pytest.importorskip("fastapi", reason="the example is a FastAPI app (test extra)")
     ns = example("Inside a FastAPI or Starlette app")
     async with virtual_service(max_concurrent_recordings=None) as service:
         app = ns["create_app"](lambda: service.client)
@@ -263,6 +264,7 @@ async def test_the_worker_adopts_what_ran_before_and_persists_each_start() -> No
 async def test_the_webhook_route_checks_signatures() -> None:
     """The NCS receiver route answers 401 to a forged callback and 200 to a signed one, and the
     client built from the environment follows the hub."""
+    pytest.importorskip("fastapi", reason="the example is a FastAPI app (test extra)")
     ns = example("Following recordings with notifications (webhooks)")
     environ = {
         "AGORA_APP_ID": DEFAULT_APP_ID,
@@ -347,6 +349,7 @@ async def test_sessions_mint_tokens_and_refresh_storage_keys() -> None:
 def test_the_examples_type_check_under_mypy_strict(tmp_path: Path) -> None:
     """Each example, after the setup one, is clean under ``mypy --strict``, as users check."""
     api = pytest.importorskip("mypy.api")
+    pytest.importorskip("fastapi", reason="two examples are FastAPI apps (test extra)")
     setup = next(b for b in python_blocks() if b.heading == SETUP)
     files = []
     for number, block in enumerate(python_blocks()):
