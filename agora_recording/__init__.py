@@ -6,6 +6,8 @@ into the exact wire JSON and back. ``agora_recording.testing`` wires a client to
 emulator of the service for tests.
 """
 
+import logging as _logging
+
 from ._client import RecordingClient
 from ._converter import converter
 from ._credentials import (
@@ -16,22 +18,33 @@ from ._credentials import (
 )
 from ._polling import PollBudget
 from ._ratelimit import Limiter, Priority, RateLimiter
-from ._session import EndReason, RecordingSession, SessionOutcome, StatusChanges
+from ._recorder import Recorder, RecordingResult
+from ._session import EndReason, RecordingSession, RunningSession, SessionOutcome, StatusChanges
 from ._stopping import StopConfirmation, StopOutcome, UnconfirmedRecording
 from .enums import (
     AudioProfile,
     AvFileType,
     ChannelType,
+    CombinationPolicy,
+    ContainerFormat,
     DecryptionMode,
+    ErrorHandlePolicy,
+    FileListMode,
     MixedVideoLayout,
     Mode,
     RecordingStatus,
     Region,
+    RegionAffinity,
     RenderMode,
+    RtmpStatus,
     Scene,
+    ServiceName,
+    ServiceState,
     StreamMode,
     StreamTypes,
     SubscribeUidGroup,
+    TrackType,
+    TransMode,
     UploadingStatus,
     Vendor,
     VideoStreamType,
@@ -40,8 +53,11 @@ from .errors import (
     AgoraError,
     AlreadyStartedError,
     APIError,
+    ArgumentTypeError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
+    DuplicateKeyError,
     NoRecordedDataError,
     NotFoundError,
     OrphanedStartError,
@@ -53,6 +69,8 @@ from .errors import (
     TransportError,
     UnconfirmedRecordingsError,
     UnexpectedResponseError,
+    UnknownKeyError,
+    UsageError,
     ValidationError,
 )
 from .models import (
@@ -95,6 +113,10 @@ from .models import (
 
 __version__ = "0.1.0"
 
+# A library never configures logging, but without a handler anywhere Python prints its warnings
+# to stderr through the last-resort handler: the application decides where they go.
+_logging.getLogger("agora_recording").addHandler(_logging.NullHandler())
+
 __all__ = [
     "APIError",
     "AcquireConfig",
@@ -102,21 +124,28 @@ __all__ = [
     "AgoraError",
     "AlreadyStartedError",
     "AppsCollection",
+    "ArgumentTypeError",
     "AudioProfile",
     "AudioUidList",
     "AuthenticationError",
     "AvFileType",
     "BadRequestError",
     "ChannelType",
+    "ClientClosedError",
+    "CombinationPolicy",
     "Container",
+    "ContainerFormat",
     "CredentialsEvent",
     "CredentialsEventKind",
     "CredentialsExpiringError",
     "DecryptionMode",
+    "DuplicateKeyError",
     "EndReason",
+    "ErrorHandlePolicy",
     "ExtensionParams",
     "ExtensionService",
     "ExtensionServiceConfig",
+    "FileListMode",
     "LayoutRegion",
     "Limiter",
     "MixedVideoLayout",
@@ -130,21 +159,28 @@ __all__ = [
     "RateLimitError",
     "RateLimiter",
     "RecordedFile",
+    "Recorder",
     "RecordingClient",
     "RecordingConfig",
     "RecordingFailedError",
     "RecordingFileConfig",
     "RecordingHandle",
+    "RecordingResult",
     "RecordingSession",
     "RecordingStatus",
     "Region",
+    "RegionAffinity",
     "RenderMode",
     "RequestNotCompletedError",
     "RtmpOutput",
     "RtmpPublishConfig",
     "RtmpPublishServiceParam",
+    "RtmpStatus",
+    "RunningSession",
     "Scene",
     "ServerError",
+    "ServiceName",
+    "ServiceState",
     "SessionOutcome",
     "SnapshotConfig",
     "StartConfig",
@@ -161,7 +197,9 @@ __all__ = [
     "StreamSubscribe",
     "StreamTypes",
     "SubscribeUidGroup",
+    "TrackType",
     "TransConfig",
+    "TransMode",
     "TranscodeAudio",
     "TranscodeOptions",
     "TranscodingConfig",
@@ -169,10 +207,12 @@ __all__ = [
     "UnconfirmedRecording",
     "UnconfirmedRecordingsError",
     "UnexpectedResponseError",
+    "UnknownKeyError",
     "UpdateConfig",
     "UpdateLayoutConfig",
     "UpdateResponse",
     "UploadingStatus",
+    "UsageError",
     "UserBackground",
     "ValidationError",
     "Vendor",

@@ -36,6 +36,7 @@ import logging
 import math
 import os
 import platform
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -70,6 +71,8 @@ from .enums import Mode, Region
 from .errors import (
     AgoraError,
     AlreadyStartedError,
+    ArgumentTypeError,
+    ClientClosedError,
     NotFoundError,
     RateLimitError,
     StopUnconfirmedError,
@@ -91,7 +94,8 @@ from .models import (
 )
 
 if TYPE_CHECKING:
-    from ._session import RecordingSession
+    from ._credentials import CredentialsCallback, StorageCredentialsProvider
+    from ._session import RecordingSession, StatusCallback
     from .webhooks import NotificationHub
 
 __all__ = ["RecordingClient"]
@@ -244,7 +248,7 @@ class RecordingClient:
         except ValueError as exc:
             raise ValidationError("poll_share", str(exc)) from None
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise TypeError("http_client must be an httpx.AsyncClient")
+            raise ArgumentTypeError("http_client must be an httpx.AsyncClient")
         self._owns_http = http_client is None
         self._http = (
             http_client
@@ -266,7 +270,22 @@ class RecordingClient:
         self.notifications = notifications
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> RecordingClient:
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        base_url: str | None = None,
+        region: Region | str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        timeout: float = 10.0,
+        stop_timeout: float = 180.0,
+        call_timeout: float = 60.0,
+        rate_limit: float | Limiter | None = 10.0,
+        poll_share: float = 0.5,
+        attempts: int = 5,
+        app_certificate: str | None = None,
+        notifications: NotificationHub | None = None,
+    ) -> RecordingClient:
         """Build a client from ``AGORA_APP_ID``, ``AGORA_CUSTOMER_ID``, ``AGORA_CUSTOMER_SECRET``.
 
         Optional ``AGORA_BASE_URL`` and ``AGORA_REGION`` pick the hosts; an optional
@@ -285,19 +304,32 @@ class RecordingClient:
         app_id = required("AGORA_APP_ID")
         customer_id = required("AGORA_CUSTOMER_ID")
         customer_secret = required("AGORA_CUSTOMER_SECRET")
-        base_url = env.get("AGORA_BASE_URL", "").strip()
-        if base_url and "base_url" not in kwargs:
-            kwargs["base_url"] = base_url
-        certificate = env.get("AGORA_APP_CERTIFICATE", "").strip()
-        if certificate and "app_certificate" not in kwargs:
-            kwargs["app_certificate"] = certificate
-        region = env.get("AGORA_REGION", "").strip()
-        if region and "region" not in kwargs:
+        if base_url is None:
+            base_url = env.get("AGORA_BASE_URL", "").strip() or None
+        if app_certificate is None:
+            app_certificate = env.get("AGORA_APP_CERTIFICATE", "").strip() or None
+        env_region = env.get("AGORA_REGION", "").strip()
+        if region is None and env_region:
             try:
-                kwargs["region"] = parse_region(region)
+                region = parse_region(env_region)
             except ValidationError as exc:
                 raise ValidationError("AGORA_REGION", exc.rule) from None
-        return cls(app_id, customer_id, customer_secret, **kwargs)
+        return cls(
+            app_id,
+            customer_id,
+            customer_secret,
+            base_url=base_url,
+            region=region,
+            http_client=http_client,
+            timeout=timeout,
+            stop_timeout=stop_timeout,
+            call_timeout=call_timeout,
+            rate_limit=rate_limit,
+            poll_share=poll_share,
+            attempts=attempts,
+            app_certificate=app_certificate,
+            notifications=notifications,
+        )
 
     # ------------------------------------------------------------------------------------
     # Lifecycle
@@ -371,7 +403,7 @@ class RecordingClient:
 
     def _ensure_open(self) -> None:
         if self._closed:
-            raise RuntimeError("this RecordingClient is closed; create a new one")
+            raise ClientClosedError("this RecordingClient is closed; create a new one")
 
     # ------------------------------------------------------------------------------------
     # Endpoints
@@ -575,11 +607,71 @@ class RecordingClient:
             if budget.left() <= 0:
                 raise self._unconfirmed(handle, failure, "the stop budget ran out")
 
-    def session(self, **kwargs: Any) -> RecordingSession:
-        """Return a `RecordingSession` on this client (``async with`` it); see its docs."""
+    def session(
+        self,
+        *,
+        cname: str,
+        uid: int | str,
+        mode: Mode | str,
+        config: StartConfig | None,
+        acquire_config: AcquireConfig | None = None,
+        poll_interval: float | None = None,
+        first_poll_delay: float = 5.0,
+        poll_jitter: float | None = None,
+        poll_timeout: float = 15.0,
+        start_timeout: float = 90.0,
+        failover_grace: float = 90.0,
+        max_poll_errors: int = 8,
+        outage_timeout: float = 120.0,
+        stop_timeout: float | None = None,
+        async_stop: bool = False,
+        on_status: StatusCallback | None = None,
+        fail_fast: bool = True,
+        app_certificate: str | None = None,
+        expected_duration: float | None = None,
+        storage_credentials: StorageCredentialsProvider | None = None,
+        on_credentials: CredentialsCallback | None = None,
+        wall_clock: Callable[[], float] = time.time,
+        notifications: NotificationHub | None = None,
+        events_silence: float = 180.0,
+        orphan_wait: float = 30.0,
+        clock: Callable[[], float] = anyio.current_time,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> RecordingSession:
+        """Return a `RecordingSession` on this client (``async with`` it); the options are
+        `RecordingSession`'s, documented there."""
         from ._session import RecordingSession
 
-        return RecordingSession(self, **kwargs)
+        return RecordingSession(
+            self,
+            cname=cname,
+            uid=uid,
+            mode=mode,
+            config=config,
+            acquire_config=acquire_config,
+            poll_interval=poll_interval,
+            first_poll_delay=first_poll_delay,
+            poll_jitter=poll_jitter,
+            poll_timeout=poll_timeout,
+            start_timeout=start_timeout,
+            failover_grace=failover_grace,
+            max_poll_errors=max_poll_errors,
+            outage_timeout=outage_timeout,
+            stop_timeout=stop_timeout,
+            async_stop=async_stop,
+            on_status=on_status,
+            fail_fast=fail_fast,
+            app_certificate=app_certificate,
+            expected_duration=expected_duration,
+            storage_credentials=storage_credentials,
+            on_credentials=on_credentials,
+            wall_clock=wall_clock,
+            notifications=notifications,
+            events_silence=events_silence,
+            orphan_wait=orphan_wait,
+            clock=clock,
+            sleep=sleep,
+        )
 
     # ------------------------------------------------------------------------------------
     # Confirmed stops
@@ -822,7 +914,7 @@ class RecordingClient:
 
 def _handle(handle: object) -> RecordingHandle:
     if not isinstance(handle, RecordingHandle):
-        raise TypeError(f"handle must be a RecordingHandle, not {type(handle).__name__}")
+        raise ArgumentTypeError(f"handle must be a RecordingHandle, not {type(handle).__name__}")
     return handle
 
 

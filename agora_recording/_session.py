@@ -112,7 +112,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final, cast
 
 import anyio
 import anyio.abc
@@ -127,17 +127,19 @@ from ._credentials import (
     early_exit_causes,
 )
 from ._events import EventFacts, Exit, read_event
-from ._protocol import required_scene
+from ._protocol import Endpoint, build_request, parse_mode, required_scene
 from ._ratelimit import Priority
 from ._retry import describe_failure
 from ._stopping import StopOutcome
 from .enums import Mode, RecordingStatus, Scene, ServiceName, ServiceState
 from .errors import (
     AlreadyStartedError,
+    ArgumentTypeError,
     NotFoundError,
     OrphanedStartError,
     RecordingFailedError,
     UnexpectedResponseError,
+    UsageError,
     ValidationError,
 )
 from .models import (
@@ -160,8 +162,6 @@ else:  # pragma: no cover - anyio depends on this backport below 3.11
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from ._client import RecordingClient
     from .webhooks import NotificationHub, Subscription
 
@@ -169,6 +169,7 @@ __all__ = [
     "DEFAULT_POLL_INTERVAL",
     "EndReason",
     "RecordingSession",
+    "RunningSession",
     "SessionOutcome",
     "StatusChanges",
     "StopOutcome",
@@ -416,21 +417,21 @@ class RecordingSession:
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
         if poll_interval is not None and poll_interval <= 0:
-            raise ValueError("poll_interval must be positive")
+            raise ValidationError("poll_interval", "must be positive")
         if min(poll_timeout, start_timeout, outage_timeout) <= 0:
-            raise ValueError("poll_timeout, start_timeout and outage_timeout must be positive")
+            raise ValidationError("poll_timeout, start_timeout, outage_timeout", "must be positive")
         if stop_timeout is not None and stop_timeout <= 0:
-            raise ValueError("stop_timeout must be positive")
+            raise ValidationError("stop_timeout", "must be positive")
         if first_poll_delay < 0 or failover_grace < 0:
-            raise ValueError("first_poll_delay and failover_grace must be >= 0")
+            raise ValidationError("first_poll_delay, failover_grace", "must be >= 0")
         if poll_jitter is not None and not poll_jitter >= 0:
-            raise ValueError("poll_jitter must be >= 0")
+            raise ValidationError("poll_jitter", "must be >= 0")
         if max_poll_errors < 1:
-            raise ValueError("max_poll_errors must be at least 1")
+            raise ValidationError("max_poll_errors", "must be at least 1")
         self._client = client
         self._cname = cname
         self._uid = str(uid)
-        self._mode = Mode(mode)
+        self._mode = parse_mode(mode)
         self._config = config
         self._acquire_config = acquire_config
         self._poll_interval = (
@@ -498,18 +499,71 @@ class RecordingSession:
 
     @classmethod
     def adopt(
-        cls, client: RecordingClient, handle: RecordingHandle, **options: Any
+        cls,
+        client: RecordingClient,
+        handle: RecordingHandle,
+        *,
+        poll_interval: float | None = None,
+        first_poll_delay: float = 0.0,
+        poll_jitter: float | None = 0.0,
+        poll_timeout: float = 15.0,
+        start_timeout: float = 90.0,
+        failover_grace: float = 90.0,
+        max_poll_errors: int = 8,
+        outage_timeout: float = 120.0,
+        stop_timeout: float | None = None,
+        async_stop: bool = False,
+        on_status: StatusCallback | None = None,
+        fail_fast: bool = True,
+        app_certificate: str | None = None,
+        expected_duration: float | None = None,
+        storage_credentials: StorageCredentialsProvider | None = None,
+        on_credentials: CredentialsCallback | None = None,
+        wall_clock: Callable[[], float] = time.time,
+        notifications: NotificationHub | None = None,
+        events_silence: float = 180.0,
+        orphan_wait: float = 30.0,
+        clock: Callable[[], float] = anyio.current_time,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> RecordingSession:
         """Take over a recording started elsewhere, e.g. a handle stored before a restart.
 
         Entering the session sends no acquire and no start: it polls at once (unless
         ``first_poll_delay`` says otherwise) and stops the recording on exit like its own.
-        ``options`` are the constructor's keyword options; ``start_timeout`` counts from adoption.
+        The options are the constructor's; ``start_timeout`` counts from adoption.
         """
-        options.setdefault("first_poll_delay", 0.0)
-        options.setdefault("poll_jitter", 0.0)
+        given: object = handle  # checked at run time: callers may not be type-checked
+        if not isinstance(given, RecordingHandle):
+            kind = type(given).__name__
+            raise ArgumentTypeError(f"handle must be a RecordingHandle, not {kind}")
         session = cls(
-            client, cname=handle.cname, uid=handle.uid, mode=handle.mode, config=None, **options
+            client,
+            cname=handle.cname,
+            uid=handle.uid,
+            mode=handle.mode,
+            config=None,
+            poll_interval=poll_interval,
+            first_poll_delay=first_poll_delay,
+            poll_jitter=poll_jitter,
+            poll_timeout=poll_timeout,
+            start_timeout=start_timeout,
+            failover_grace=failover_grace,
+            max_poll_errors=max_poll_errors,
+            outage_timeout=outage_timeout,
+            stop_timeout=stop_timeout,
+            async_stop=async_stop,
+            on_status=on_status,
+            fail_fast=fail_fast,
+            app_certificate=app_certificate,
+            expected_duration=expected_duration,
+            storage_credentials=storage_credentials,
+            on_credentials=on_credentials,
+            wall_clock=wall_clock,
+            notifications=notifications,
+            events_silence=events_silence,
+            orphan_wait=orphan_wait,
+            clock=clock,
+            sleep=sleep,
         )
         session._handle = handle
         return session
@@ -606,7 +660,7 @@ class RecordingSession:
         when it is stopped. A failure returned here counts as delivered: it is not raised again.
         """
         if self._ended is None:
-            raise RuntimeError("the session has not been entered")
+            raise UsageError("the session has not been entered")
         if self._outcome is None:
             self._waiters += 1
             try:
@@ -641,7 +695,7 @@ class RecordingSession:
         `StopResponse`, or ``None`` for a benign stop (see `stop_outcome`); raises a stop error.
         """
         if self._handle is None:
-            raise RuntimeError("the recording has not been started")
+            raise UsageError("the recording has not been started")
         await self._stop_once()
         await anyio.lowlevel.checkpoint_if_cancelled()
         if self._stop_error is not None:
@@ -650,9 +704,9 @@ class RecordingSession:
 
     # -- enter -----------------------------------------------------------------------------------
 
-    async def __aenter__(self) -> Self:
+    async def __aenter__(self) -> RunningSession:
         if self._state is not _State.NEW:
-            raise RuntimeError("a RecordingSession can be entered only once")
+            raise UsageError("a RecordingSession can be entered only once")
         self._state = _State.STARTING
         self._ended = anyio.Event()
         if self._hub is not None:
@@ -687,15 +741,25 @@ class RecordingSession:
         if self._subscription is not None:
             self._task_group.start_soon(self._event_loop, name="agora-recording session events")
         self._state = _State.RUNNING
-        return self
+        return cast("RunningSession", self)
 
     async def _acquire_and_start(self) -> None:
         config = self._config
         if config is None:
-            raise ValueError("config is required to start a recording (or use adopt())")
+            raise ValidationError("config", "is required to start a recording (or use adopt())")
         # The recorder's token minted or checked, STS keys fetched: bad credentials fail here.
         config = await self._credentials.prepare(
             self._client.app_id, self._cname, self._uid, self._mode, config, self._sleep
+        )
+        # The start request is checked before acquire, so a bad config sends nothing.
+        build_request(
+            Endpoint.START,
+            self._client.app_id,
+            resource_id="unchecked",
+            mode=self._mode,
+            cname=self._cname,
+            uid=self._uid,
+            config=config,
         )
         acquired = await self._client.acquire(
             self._cname, self._uid, config=self._acquire_request()
@@ -1131,7 +1195,9 @@ class RecordingSession:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool:
+    ) -> bool | None:
+        # ``bool | None``, not ``bool``: type checkers then know the body's exceptions
+        # propagate. Only the session's own cancellation (fail_fast) is ever absorbed.
         task_group, poll_scope = self._task_group, self._poll_scope
         assert task_group is not None
         assert poll_scope is not None
@@ -1198,15 +1264,30 @@ class RecordingSession:
 
     def _running_handle(self) -> RecordingHandle:
         if self._handle is None or self._state is not _State.RUNNING:
-            raise RuntimeError("the session is not recording")
+            raise UsageError("the session is not recording")
         if self._stop_done is not None:
-            raise RuntimeError("the recording has been stopped")
+            raise UsageError("the recording has been stopped")
         return self._handle
 
     def _lock(self) -> anyio.Lock:
         if self._update_lock is None:
             self._update_lock = anyio.Lock()
         return self._update_lock
+
+
+if TYPE_CHECKING:
+
+    class RunningSession(RecordingSession):
+        """What ``async with session as running`` gives: the session itself, typed with the
+        handle it has from the moment ``start`` answered (kept after exit)."""
+
+        @property
+        def handle(self) -> RecordingHandle: ...
+
+else:
+    #: At run time the ``as`` target is the session itself; for type checkers, its handle is
+    #: never ``None``.
+    RunningSession = RecordingSession
 
 
 def _default_poll_interval(config: StartConfig | None) -> float:

@@ -21,7 +21,13 @@
     ├── RecordingFailedError        a recording died or never came up (raised by sessions)
     │   └── OrphanedStartError      a lost start answer left a recording with no known sid
     ├── StopUnconfirmedError        no confirmed stop within the stop budget: may still run
-    └── UnconfirmedRecordingsError  a client closed while recordings had no confirmed stop
+    ├── UnconfirmedRecordingsError  a client closed while recordings had no confirmed stop
+    ├── ArgumentTypeError           an argument of the wrong type (also a TypeError)
+    ├── UsageError                  a call at the wrong time: a session entered twice, updated
+    │   │                           before start, a Recorder not entered (also a RuntimeError)
+    │   └── ClientClosedError       a call on a closed RecordingClient
+    ├── DuplicateKeyError           a Recorder already records under that key (a ValueError)
+    └── UnknownKeyError             a Recorder records nothing under that key (a KeyError)
 
 Exception messages never contain a request body, a header or a secret: they name the
 endpoint, the HTTP status, Agora's ``code`` and ``reason`` and the request ID.
@@ -279,3 +285,27 @@ class OrphanedStartError(RecordingFailedError):
     def __init__(self, reason: str, *, handle: RecordingHandle | None, stopped: bool) -> None:
         super().__init__(reason, handle=handle)
         self.stopped = stopped
+
+
+class ArgumentTypeError(AgoraError, TypeError):
+    """An argument has the wrong type (``query("abc")`` instead of a `RecordingHandle`)."""
+
+
+class UsageError(AgoraError, RuntimeError):
+    """A call made at the wrong time: a session entered twice, or used before it started or
+    after it stopped; a `Recorder` used outside its ``async with`` block."""
+
+
+class ClientClosedError(UsageError):
+    """A call on a `RecordingClient` after ``aclose()``; create a new client."""
+
+
+class DuplicateKeyError(AgoraError, ValueError):
+    """A `Recorder` already records under that key: stop it first."""
+
+
+class UnknownKeyError(AgoraError, KeyError):
+    """A `Recorder` records nothing under that key (it ended, or never started)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
