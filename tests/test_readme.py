@@ -9,6 +9,8 @@ passing the emulator's client where the README reads credentials from the enviro
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -93,6 +95,7 @@ DRIVEN = {
     "Tokens and storage credentials in sessions",
     "Testing your own code with the emulator",
     "Testing your fleet in virtual time",
+    "Stopping cleanly on SIGTERM and Ctrl-C",
 }
 
 
@@ -368,3 +371,18 @@ async def test_the_virtual_time_example() -> None:
     """The README's fleet test passes: 50 recordings for a virtual hour."""
     ns = example("Testing your fleet in virtual time")
     await ns["test_a_fleet_for_an_hour"]()
+
+
+async def test_the_signal_example_drains_on_sigterm(capsys: pytest.CaptureFixture[str]) -> None:
+    """SIGTERM during the example's worker stops its recording and reports the drain."""
+    ns = example("Stopping cleanly on SIGTERM and Ctrl-C")
+    async with virtual_service() as service:
+        service.channel("lecture-7").publish(7)
+        async with anyio.create_task_group() as group:
+            group.start_soon(ns["drain_worker"], service.client)
+            await anyio.sleep(30)  # virtual: the recording is up well before
+            assert running(service)
+            os.kill(os.getpid(), signal.SIGTERM)  # the example's handler is installed by now
+        assert running(service) == []
+        assert service.client.unconfirmed() == []
+    assert "drained after SIGTERM" in capsys.readouterr().out
