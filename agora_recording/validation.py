@@ -9,10 +9,11 @@ A problem is a :class:`~agora_recording.errors.ValidationError` whose ``field`` 
 (``clientRequest.recordingConfig.transcodingConfig.layoutConfig[3].x_axis``) and whose ``rule``
 says what is accepted, with the offending value when it is short and not a secret.
 
-Rules come from ``cloud-recording-api.md`` §3 and §5.5; every number is a constant below. Where the
+Rules come from Agora's Cloud Recording RESTful API reference (the acquire, start, update and
+updateLayout pages); every number is a constant below. Where the
 reference is ambiguous we are strict where it is explicit and lenient where it is not:
 
-- ``cname`` may be 64 bytes ("under 64 bytes" read as at most 64, as design.md states); a call
+- ``cname`` may be 64 bytes ("under 64 bytes" read as at most 64); a call
   whose mode is unknown (``stop`` without a mode) gets the web limit, 1024 bytes of anything.
 - ``acquire`` infers the mode from ``scene`` (1 is web, 2 individual, else individual or mix) for
   the ``cname`` rule and for ``startParameter``, which is checked like a start ``clientRequest``
@@ -120,7 +121,7 @@ def _secret_wire_keys() -> frozenset[str]:
     return frozenset(keys)
 
 
-# Envelope (§3).
+# Envelope (the RESTful API reference).
 MODES: Final = _values(Mode)
 UID_MIN: Final = 1
 UID_MAX: Final = 2**32 - 1
@@ -133,7 +134,7 @@ CNAME_CHARACTERS: Final = frozenset(
 SECRET_FIELDS: Final = _secret_wire_keys()
 """Wire keys whose values are never shown: every model field declared ``repr=False``."""
 
-# acquire (§3.1).
+# acquire (the acquire reference).
 SCENES: Final = _values(Scene)
 WEB_SCENE: Final = Scene.WEB.value
 POSTPONED_SCENE: Final = Scene.POSTPONED.value
@@ -141,7 +142,7 @@ RESOURCE_EXPIRED_HOUR: Final = Bounds(1, 720)
 ACQUIRE_REGIONS: Final = _values(Region.CN, Region.AP, Region.EU, Region.NA)  # as documented
 REGION_AFFINITIES: Final = _values(RegionAffinity)
 
-# storageConfig (§3.2.2, §8).
+# storageConfig (start reference, storage vendors and regions).
 VENDORS: Final = _values(Vendor)
 STS_VENDORS: Final = _values(Vendor.AMAZON_S3, Vendor.ALIBABA_CLOUD, Vendor.TENCENT_CLOUD)
 S3_COMPATIBLE_VENDOR: Final = Vendor.S3_COMPATIBLE.value
@@ -150,7 +151,7 @@ STS_EXPIRATION: Final = Bounds(0)
 SSE_VALUES: Final = ("kms", "aes256")
 FILE_NAME_PREFIX_MAX_CHARS: Final = 128
 
-# recordingConfig (§3.2.3).
+# recordingConfig (the start reference).
 CHANNEL_TYPES: Final = _values(ChannelType)
 STREAM_TYPES: Final = _values(StreamTypes)
 AUDIO_ONLY: Final = StreamTypes.AUDIO_ONLY.value
@@ -165,7 +166,7 @@ SUBSCRIPTION_LIST_MAX: Final = 32
 ALL_STREAMS: Final = "#allstream#"
 SUBSCRIBE_UID_GROUPS: Final = _values(SubscribeUidGroup)
 
-# transcodingConfig, layoutConfig, backgroundConfig (§3.2.4, §3.2.5, §3.4).
+# transcodingConfig, layoutConfig, backgroundConfig (start and updateLayout references).
 TRANSCODING_SIDE: Final = Bounds(1, 1920)
 TRANSCODING_MAX_PIXELS: Final = 1920 * 1080
 TRANSCODING_FPS: Final = Bounds(1)
@@ -176,13 +177,13 @@ LAYOUT_MAX_REGIONS: Final = 17
 RENDER_MODES: Final = _values(RenderMode)
 HTTP_SCHEMES: Final = ("http://", "https://")
 
-# recordingFileConfig, snapshotConfig (§3.2.6, §3.2.7).
+# recordingFileConfig, snapshotConfig (start reference).
 AV_FILE_TYPES: Final = _values(AvFileType)
 SNAPSHOT_FILE_TYPES: Final = ("jpg",)
 CAPTURE_INTERVAL: Final = Bounds(5, 3600)
 CAPTURE_INTERVAL_LENIENT: Final = Bounds(1, 3600)
 
-# extensionServiceConfig (§3.2.8, §3.2.9).
+# extensionServiceConfig (start reference).
 WEB_RECORDER_SERVICE: Final = ServiceName.WEB_RECORDER_SERVICE.value
 RTMP_PUBLISH_SERVICE: Final = ServiceName.RTMP_PUBLISH_SERVICE.value
 ALIYUN_VOD_SERVICE: Final = ServiceName.ALIYUN_VOD_SERVICE.value
@@ -204,7 +205,7 @@ READY_TIMEOUT: Final = Bounds(0, 60)
 RTMP_OUTPUTS: Final = 1
 RTMP_SCHEMES: Final = ("rtmp://", "rtmps://")
 
-# appsCollection, transcodeOptions (§3.2.10).
+# appsCollection, transcodeOptions (the start reference).
 COMBINATION_POLICIES: Final = _values(CombinationPolicy)
 TRANS_MODES: Final = _values(TransMode)
 POSTPONE_TRANSCODING: Final = TransMode.POSTPONE_TRANSCODING.value
@@ -212,7 +213,7 @@ CONTAINER_FORMATS: Final = _values(ContainerFormat)
 SAMPLE_RATES: Final = ("48000", "32000", "16000")
 AUDIO_CHANNELS: Final = ("1", "2")
 
-# update (§3.3): a clientRequest must carry at least one of these.
+# update (the update reference): a clientRequest must carry at least one of these.
 UPDATE_FIELDS: Final = (
     "streamSubscribe",
     "webRecordingConfig",
@@ -598,7 +599,7 @@ def _envelope(
 
 
 def _storage_config(c: _Checker, parent: Mapping[str, Any], path: str, *, required: bool) -> None:
-    """§3.2.2, shared by start and update."""
+    """the start reference, shared by start and update."""
     field = _at(path, "storageConfig")
     storage = c.mapping(parent, "storageConfig", path, required=required)
     if storage is None:
@@ -654,7 +655,7 @@ def _subscription_lists(c: _Checker, obj: Mapping[str, Any], path: str, media: s
 def _recording_config(
     c: _Checker, mode: str | None, request: Mapping[str, Any], path: str
 ) -> Mapping[str, Any] | None:
-    """§3.2.3; returns the object so the snapshot rules can look at it."""
+    """the start reference; returns the object so the snapshot rules can look at it."""
     field = _at(path, "recordingConfig")
     required = mode in ("individual", "mix")
     config = c.mapping(request, "recordingConfig", path, required=required, when=f"in {mode} mode")
@@ -696,7 +697,7 @@ def _recording_config(
 
 
 def _transcoding_config(c: _Checker, recording: Mapping[str, Any], path: str) -> None:
-    """§3.2.4: canvas size and rate, then the layout shared with updateLayout."""
+    """the start reference: canvas size and rate, then the layout shared with updateLayout."""
     field = _at(path, "transcodingConfig")
     config = c.mapping(recording, "transcodingConfig", path)
     if config is None:
@@ -715,7 +716,7 @@ def _transcoding_config(c: _Checker, recording: Mapping[str, Any], path: str) ->
 
 
 def _layout(c: _Checker, obj: Mapping[str, Any], path: str) -> None:
-    """§3.2.4-§3.4: the layout fields shared by transcodingConfig and updateLayout."""
+    """The layout fields shared by transcodingConfig (start) and updateLayout."""
     layout = c.get(obj, "mixedVideoLayout", path, _R_MIXED_VIDEO_LAYOUTS)
     vertical = layout == VERTICAL_LAYOUT
     when = "when mixedVideoLayout is 2"
@@ -755,7 +756,7 @@ def _user_background(c: _Checker, item: object, field: str) -> None:
 
 
 def _recording_file_config(c: _Checker, request: Mapping[str, Any], path: str) -> None:
-    """§3.2.6: ``avFileType`` values from {hls, mp4}; mp4 only beside hls."""
+    """the start reference: ``avFileType`` values from {hls, mp4}; mp4 only beside hls."""
     field = _at(path, "recordingFileConfig")
     config = c.mapping(request, "recordingFileConfig", path)
     if config is None:
@@ -772,7 +773,7 @@ def _snapshot_config(
     path: str,
     recording: Mapping[str, Any] | None,
 ) -> None:
-    """§3.2.7, including its preconditions on ``recordingConfig``."""
+    """the start reference, including its preconditions on ``recordingConfig``."""
     if not c.allowed_in(mode, request, "snapshotConfig", path, ("individual",)):
         return
     field = _at(path, "snapshotConfig")
@@ -810,7 +811,7 @@ def _uses_aliyun(request: Mapping[str, Any]) -> bool:
 def _extension_service_config(
     c: _Checker, mode: str | None, request: Mapping[str, Any], path: str
 ) -> None:
-    """§3.2.8-§3.2.9: 1-2 services, each at most once, RTMP only beside the web recorder."""
+    """Start reference: 1-2 services, each at most once, RTMP only beside the web recorder."""
     key = "extensionServiceConfig"
     if not c.allowed_in(mode, request, key, path, ("mix", "web")):
         return
@@ -863,7 +864,7 @@ def _extension_service(c: _Checker, item: object, field: str, names: _Rule) -> s
 
 
 def _web_recorder_param(c: _Checker, param: Mapping[str, Any], field: str) -> None:
-    """§3.2.8 ``serviceParam`` of ``web_recorder_service``."""
+    """the start reference ``serviceParam`` of ``web_recorder_service``."""
     c.get(param, "url", field, _R_HTTP_SCHEMES, required=True)
     c.get(param, "audioProfile", field, _R_AUDIO_PROFILES, required=True)
     width = c.get(param, "videoWidth", field, _R_WEB_VIDEO_SIDE, required=True)
@@ -899,7 +900,7 @@ def _rtmp_outputs(c: _Checker, obj: Mapping[str, Any], path: str) -> None:
 def _postponed_transcoding(
     c: _Checker, mode: str | None, request: Mapping[str, Any], path: str
 ) -> None:
-    """§3.2.10: ``appsCollection`` anywhere, ``transcodeOptions`` in individual mode."""
+    """the start reference: ``appsCollection`` anywhere, ``transcodeOptions`` in individual mode."""
     apps = c.mapping(request, "appsCollection", path)
     if apps is not None:
         apps_field = _at(path, "appsCollection")
@@ -975,7 +976,7 @@ def _start(c: _Checker, mode: object, body: object) -> None:
 
 
 def _stream_subscribe(c: _Checker, request: Mapping[str, Any], path: str) -> None:
-    """§3.3 ``streamSubscribe``: the start subscription rules, one object per media type."""
+    """update's ``streamSubscribe``: the start subscription rules, one object per media type."""
     subscribe = c.mapping(request, "streamSubscribe", path)
     if subscribe is None:
         return

@@ -2,7 +2,8 @@
 
 Four groups: the request configurations of the API reference with their exact wire bodies
 (protocol and client tests); a scripted `httpx.MockTransport` client (client, retry and secret
-tests); the documented error table (§5.3); and raw-HTTP helpers for driving the emulator.
+tests); the documented error table (Agora's "Response status codes"); and raw-HTTP helpers for
+driving the emulator.
 """
 
 from __future__ import annotations
@@ -310,7 +311,7 @@ async def mock_client(
 
 
 # --------------------------------------------------------------------------------------------
-# The endpoint error table (cloud-recording-api.md §5.3): endpoint, status, body, class
+# The endpoint error table (Agora's "Response status codes" page): endpoint, status, body, class
 
 ERROR_ROWS: list[tuple[Endpoint[Any], int, dict[str, Any], type[APIError]]] = [
     (Endpoint.ACQUIRE, 400, {"message": "appid is invalid"}, BadRequestError),

@@ -236,7 +236,7 @@ async def _call_endpoint(client: RecordingClient, endpoint: Endpoint[Any]) -> ob
 async def test_documented_errors_through_the_client(
     endpoint: Endpoint[Any], status: int, body: dict[str, Any], cls: type[APIError]
 ) -> None:
-    """Each §5.3 error row raises its class with every attribute, retried only when retryable."""
+    """Each documented error row raises its class with every attribute, retried when retryable."""
     content = json.dumps(body).encode()
     headers = {"X-Request-ID": "req-42", "Content-Type": "application/json"}
     script = Script(httpx.Response(status, content=content, headers=headers))

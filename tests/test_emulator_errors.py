@@ -1,4 +1,5 @@
-"""The emulator's gateway and error answers (§1.3-1.4, §5), driven with raw HTTP requests."""
+"""The emulator's gateway and error answers (routes, authentication, documented status codes),
+driven with raw HTTP requests."""
 
 from __future__ import annotations
 
@@ -600,7 +601,7 @@ async def test_invalid_update_or_stop_body_is_code_2(
 async def test_injected_errors_on_each_endpoint_match_the_error_table(
     verb: str, status: int, code: int, reason: str
 ) -> None:
-    """A default injected fault answers each §5.3 row with its documented status, code, reason."""
+    """A default injected fault answers each documented error row with its status, code, reason."""
     async with emulated_http() as (http, emulator):
         resource_id, sid = await start(http, "mix")
         emulator.faults.fail_next(verb, status)

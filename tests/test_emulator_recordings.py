@@ -1,4 +1,5 @@
-"""Recording lifecycles on the wire: status, timers, files and serverResponse shapes (§4, §7)."""
+"""Recording lifecycles on the wire: status, timers, files and serverResponse shapes (Agora's
+query and stop references, "Manage recorded files")."""
 
 from __future__ import annotations
 

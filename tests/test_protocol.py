@@ -453,7 +453,7 @@ def test_other_2xx_without_a_code_is_a_success() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Decoding errors: every row of the endpoint error table (cloud-recording-api.md §5.3)
+# Decoding errors: every row of the endpoint error table (Agora's "Response status codes" page)
 
 
 @pytest.mark.parametrize(("endpoint", "status", "body", "cls"), ERROR_ROWS)

@@ -33,11 +33,11 @@ TOKEN = "TOKEN-do-not-leak-9012"
 SECRETS = (ACCESS_KEY, SECRET_KEY, TOKEN)
 
 
-# --- documented examples (cloud-recording-api.md §3), secrets made recognisable -------------
+# --- documented examples (Agora's RESTful API reference), secrets made recognisable -------------
 
 
 def storage() -> Body:
-    """The storageConfig of the web start example (§3.2.8)."""
+    """The storageConfig of the web start example (the start reference)."""
     return {
         "vendor": 2,
         "region": 3,
@@ -54,7 +54,7 @@ def envelope(request: Body) -> Body:
 
 
 def acquire_body() -> Body:
-    """§3.1 example."""
+    """the acquire reference example."""
     return {
         "cname": "<your_channel_name>",
         "uid": UID,
@@ -63,7 +63,7 @@ def acquire_body() -> Body:
 
 
 def individual_start() -> Body:
-    """An individual start using the documented fields of §3.2.3."""
+    """An individual start using the documented fields of the start reference."""
     return envelope(
         {
             "token": TOKEN,
@@ -84,14 +84,14 @@ def individual_start() -> Body:
 
 
 def snapshot_start() -> Body:
-    """An individual start that records and takes screenshots (§3.2.7)."""
+    """An individual start that records and takes screenshots (the start reference)."""
     body = individual_start()
     body["clientRequest"]["snapshotConfig"] = {"captureInterval": 5, "fileType": ["jpg"]}
     return body
 
 
 def mix_start() -> Body:
-    """A mix start with the §3.4 layout as its transcodingConfig."""
+    """A mix start with the the updateLayout reference layout as its transcodingConfig."""
     return envelope(
         {
             "token": TOKEN,
@@ -121,7 +121,7 @@ def mix_start() -> Body:
 
 
 def layout_regions() -> list[Body]:
-    """The two regions of the §3.4 updateLayout example."""
+    """The two regions of the the updateLayout reference updateLayout example."""
     return [
         {"uid": "1", "x_axis": 0.1, "y_axis": 0.1, "width": 0.1, "height": 0.1, "alpha": 1},
         {"uid": "2", "x_axis": 0.2, "y_axis": 0.2, "width": 0.1, "height": 0.1, "render_mode": 1},
@@ -129,7 +129,7 @@ def layout_regions() -> list[Body]:
 
 
 def web_start() -> Body:
-    """§3.2.8 web start example (recording + CDN push)."""
+    """the start reference web start example (recording + CDN push)."""
     return envelope(
         {
             "extensionServiceConfig": {
@@ -160,7 +160,7 @@ def web_start() -> Body:
 
 
 def postponed_start() -> Body:
-    """§3.2.10 example: postponed audio mixing in individual mode."""
+    """the start reference example: postponed audio mixing in individual mode."""
     return envelope(
         {
             "appsCollection": {"combinationPolicy": "postpone_transcoding"},
@@ -183,7 +183,7 @@ def postponed_start() -> Body:
 
 
 def update_body() -> Body:
-    """§3.3 example."""
+    """the update reference example."""
     return envelope(
         {
             "streamSubscribe": {
@@ -205,14 +205,14 @@ def web_update_body() -> Body:
 
 
 def layout_body() -> Body:
-    """§3.4 example."""
+    """the updateLayout reference example."""
     return envelope(
         {"mixedVideoLayout": 3, "backgroundColor": "#FF0000"} | {"layoutConfig": layout_regions()}
     )
 
 
 def stop_body() -> Body:
-    """§3.5: an empty clientRequest."""
+    """the stop reference: an empty clientRequest."""
     return envelope({})
 
 

@@ -6,7 +6,8 @@ through ``httpx.ASGITransport``) or as a real HTTP server::
     from agora_recording.emulator import serve
     serve("127.0.0.1", 8080)            # customer ID / secret: emulator-customer-id / -secret
 
-What it does, following ``cloud-recording-api.md`` (EMU notes included):
+What it does, following Agora's Cloud Recording RESTful API reference (where the reference is
+silent, the choices are ours and said so below):
 
 * **Routes and gateway.** The six endpoints plus ``GET /v1/ncs/ip`` and ``/v2/ncs/ip``. Wrong
   method, path or mode: 404 ``{"message": "no Route matched with those values"}``. Basic auth
@@ -35,16 +36,16 @@ What it does, following ``cloud-recording-api.md`` (EMU notes included):
   code 2. ``update``/``updateLayout`` of an exiting task: 404.
 * **Channels.** ``emulator.channel(cname)`` simulates users: ``join``, ``publish(uid,
   audio=, video=)``, ``unpublish``, ``leave``. Individual mode records one M3U8 per publishing
-  subscribed user and track, mix one composite file. Idle rule (§2.2): with ``channelType`` 0
-  (communication) the recording is idle while nobody is in the channel; with 1 (live) while
-  nobody publishes. After ``maxIdleTime`` (default 30 s) idle it exits by itself (NCS 41 with
-  ``leaveCode`` 4, 31, 11): a ``stop`` during the exit window gets 49, after it 404. Web
+  subscribed user and track, mix one composite file. Idle rule (Agora's ``maxIdleTime``): with
+  ``channelType`` 0 (communication) the recording is idle while nobody is in the channel; with 1
+  (live) while nobody publishes. After ``maxIdleTime`` (default 30 s) idle it exits by itself (NCS
+  41 with ``leaveCode`` 4, 31, 11): a ``stop`` during the exit window gets 49, after it 404. Web
   recordings have no channel; they stop at ``maxRecordingHour`` (NCS 71 code 1).
-* **Responses.** Per-mode ``serverResponse`` shapes and file names of §4 and §7, including the
-  storage ``fileNamePrefix`` path, ``bak<n>_`` after failovers, mix ``fileListMode`` "string"
-  for ``["hls"]`` and "json" (M3U8 + MP4 entries) for ``["hls","mp4"]``, screenshots'
-  ``{status, sliceStartTime}``, web ``extensionServiceState``; ``uploadingStatus`` is
-  ``uploaded``, ``backuped`` (fault) or ``unknown`` (``async_stop``).
+* **Responses.** Per-mode ``serverResponse`` shapes and file names (Agora's query and stop
+  references, "Manage recorded files"), including the storage ``fileNamePrefix`` path, ``bak<n>_``
+  after failovers, mix ``fileListMode`` "string" for ``["hls"]`` and "json" (M3U8 + MP4 entries) for
+  ``["hls","mp4"]``, screenshots' ``{status, sliceStartTime}``, web ``extensionServiceState``;
+  ``uploadingStatus`` is ``uploaded``, ``backuped`` (fault) or ``unknown`` (``async_stop``).
 * **Time.** Everything time-driven is computed lazily from the injectable ``clock`` whenever
   something looks, so a :class:`FakeClock` can jump past 5 minutes, ``maxIdleTime`` or
   ``resourceExpiredHour`` without sleeping. A :class:`LoopClock` follows the running event

@@ -291,7 +291,7 @@ class _Api:
         )
 
     async def ncs_ip(self, request: Request) -> Response:
-        """The NCS IP list (§6.6), at both documented paths."""
+        """The NCS IP list (Agora's NCS IP list API), at both documented paths."""
         try:
             self._admit(request, None)
         except replies.ServiceError as error:

@@ -1,4 +1,5 @@
-"""Recorded file names (§7) and the per-mode ``serverResponse`` shapes of query and stop (§4).
+"""Recorded file names (Agora's "Manage recorded files") and the per-mode ``serverResponse``
+shapes of query and stop (Agora's query and stop references).
 
 Names follow the documented patterns: individual
 ``<sid>_<cname>__uid_s_<uid>__uid_e_<type>.m3u8``; mix and web ``<sid>_<cname>.m3u8`` and

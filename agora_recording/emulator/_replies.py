@@ -1,8 +1,8 @@
 """The documented error answers of the service, as one exception type the app turns into JSON.
 
-Two body shapes exist (§5.1): the gateway's ``{"message": ...}`` (auth, routing, rate limit,
-App ID) and the service's ``{"code": ..., "reason": ...}``, which the emulator also fills with
-the request's ``cname``/``uid`` and, where known, ``resourceId``/``sid``.
+Two body shapes exist (Agora's "Response status codes"): the gateway's ``{"message": ...}`` (auth,
+routing, rate limit, App ID) and the service's ``{"code": ..., "reason": ...}``, which the emulator
+also fills with the request's ``cname``/``uid`` and, where known, ``resourceId``/``sid``.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ from ._recording import subscription_from as _subscription_from
 __all__ = ["RESOURCE_LIFETIME", "State"]
 
 _PROGRESS_INTERVAL = 60.0  # NCS 33 cadence
-_MAX_FAILOVERS = 3  # a fourth migration stops the task (FAQ-HA)
+_MAX_FAILOVERS = 3  # a fourth migration stops the task (Agora's high-availability FAQ)
 # "Start: invalid ...": the service names the endpoint capitalized in its 400 reasons.
 _LABELS = {
     endpoint.name: endpoint.name[:1].upper() + endpoint.name[1:] for endpoint in Endpoint.ALL
@@ -165,7 +165,7 @@ class State:
     def start(
         self, app_id: str, resource_id: str, mode: str, body: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """``start``: checks in the documented order (§9.3), then a new recording."""
+        """``start``: the checks in the order the service makes them, then a new recording."""
         _validated(Endpoint.START.name, lambda: validation.check_envelope("start", mode, body))
         with self.lock:
             now = self._settle_due()
@@ -724,7 +724,7 @@ class State:
     def _exit(
         self, recording: Recording, at: float, kind: ExitKind, *, uploading: str = "uploaded"
     ) -> None:
-        """The task starts exiting at ``at``; emits the exit events of §6.4."""
+        """The task starts exiting at ``at``; emits its exit events (Agora's NCS event list)."""
         if recording.running:
             key = (recording.app_id, recording.cname, recording.uid)
             if self._running.get(key) == recording.sid:
