@@ -573,7 +573,7 @@ class RecordingClient:
                     single=True,
                 )
             except AgoraError as exc:
-                failure: BaseException = exc
+                failure = exc
             else:
                 return self._confirmed(
                     handle, StopConfirmation(outcome=StopOutcome.STOPPED, response=response)
@@ -691,11 +691,9 @@ class RecordingClient:
         return confirmation
 
     def _unconfirmed(
-        self, handle: RecordingHandle, error: BaseException, why: str
+        self, handle: RecordingHandle, error: AgoraError, why: str
     ) -> StopUnconfirmedError:
-        cause = error if isinstance(error, AgoraError) else None
-        if cause is not None:
-            self._registry.failed(handle, cause)
+        self._registry.failed(handle, error)
         failure = StopUnconfirmedError(
             f"stop of sid {handle.sid} not confirmed: {why} (last: {describe_failure(error)}); "
             "the recording may still be running",

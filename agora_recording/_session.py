@@ -364,7 +364,6 @@ class RecordingSession:
         "_poll_jitter",
         "_poll_scope",
         "_poll_timeout",
-        "_polling",
         "_polls",
         "_result",
         "_sleep",
@@ -485,7 +484,6 @@ class RecordingSession:
         self._consecutive_errors = 0
         self._errors_since: float | None = None
         self._effective_interval = self._poll_interval
-        self._polling = False
         self._subscribers: list[MemoryObjectSendStream[Status]] | None = None
         self._outcome: SessionOutcome | None = None
         self._ended: anyio.Event | None = None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import stamina
+
+from tests.redis_worker import redis_server
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +22,20 @@ def _instant_retries() -> Iterator[None]:
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     """Run each ``@pytest.mark.anyio`` test once per backend."""
     return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """One throwaway redis-server per test module (each test uses its own keys or namespace)."""
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[object]:
+    """A client of the module's redis-server."""
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()

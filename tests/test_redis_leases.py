@@ -8,7 +8,7 @@ expiry after SIGKILL is exercised with real processes in ``test_redis_fleet.py``
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import anyio
 import pytest
@@ -16,7 +16,8 @@ from agora_recording import Mode, RecordingSession, converter
 from agora_recording.models import RecordingHandle
 from agora_recording.testing import EmulatedService, emulated_client
 
-from tests.redis_worker import REDIS_SERVER, REQUIRES_REDIS, _start_config, redis_server
+from tests.redis_fixtures import redis_anyio_backend  # noqa: F401 (the module's anyio_backend)
+from tests.redis_worker import REDIS_SERVER, REQUIRES_REDIS, _start_config
 
 pytestmark = [
     pytest.mark.skipif(REDIS_SERVER is None, reason=REQUIRES_REDIS),
@@ -26,27 +27,6 @@ pytestmark = [
 redis_asyncio = pytest.importorskip("redis.asyncio", reason="the redis package is not installed")
 
 from agora_recording.redis import Lease, LeaseLostError, LeaseStore  # noqa: E402
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """redis.asyncio runs under asyncio only."""
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """One throwaway redis-server for the module (each test uses its own namespace)."""
-    with redis_server() as url:
-        yield url
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[object]:
-    """A client of the module's redis-server."""
-    client = redis_asyncio.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

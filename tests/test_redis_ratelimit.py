@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 
 import anyio
 import anyio.lowlevel
@@ -18,6 +17,7 @@ import pytest
 from agora_recording import AgoraError, RecordingClient
 from agora_recording._ratelimit import Limiter, Priority
 
+from tests.redis_fixtures import redis_anyio_backend  # noqa: F401 (the module's anyio_backend)
 from tests.redis_worker import REDIS_SERVER, REQUIRES_REDIS, free_port, redis_server
 
 pytestmark = [
@@ -28,27 +28,6 @@ pytestmark = [
 redis_asyncio = pytest.importorskip("redis.asyncio", reason="the redis package is not installed")
 
 from agora_recording.redis import RedisRateLimiter, SharedQuota  # noqa: E402
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """redis.asyncio runs under asyncio only."""
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """One throwaway redis-server for the module (each test uses its own keys)."""
-    with redis_server() as url:
-        yield url
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> object:
-    """A client of the module's redis-server."""
-    client = redis_asyncio.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 def _shared(limiter: RedisRateLimiter) -> bool:
