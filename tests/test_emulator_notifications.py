@@ -228,26 +228,20 @@ async def test_http_delivery_resends_until_a_200_with_fresh_signatures() -> None
         done.set()
         return httpx.Response(200, json={})
 
-    emulator = Emulator(
-        clock=clock,
-        notification_url="https://receiver.invalid/ncs",
-        notification_secret="ncs",
-        notification_retry_delays=(0, 0, 0),
-    )
-    emulator.channel("room").join(5)
-    emulator.state.notifier.emit(
-        sid="a" * 32,
-        cname="room",
-        uid="99",
-        sequence=0,
-        event_type=40,
-        service_type=1,
-        details={"msgName": "recorder_started", "status": 0},
-        at=clock.time(),
-    )
     transport = httpx.MockTransport(receive)
-    async with httpx.AsyncClient(transport=transport) as client, anyio.create_task_group() as group:
-        group.start_soon(lambda: emulator.deliver_notifications(client=client))
+    async with (
+        emulated_client(
+            clock=clock,
+            notification_url="https://receiver.invalid/ncs",
+            notification_secret="ncs",
+            notification_retry_delays=(0, 0, 0),
+        ) as service,
+        httpx.AsyncClient(transport=transport) as client,
+        anyio.create_task_group() as group,
+    ):
+        service.emulator.faults.drop_notifications(event_type=30)  # deliver 40 alone
+        await start(service, "individual", INDIVIDUAL)
+        group.start_soon(lambda: service.emulator.deliver_notifications(client=client))
         with anyio.fail_after(5):
             await done.wait()
         group.cancel_scope.cancel()
@@ -272,26 +266,18 @@ async def test_http_delivery_gives_up_after_three_resends_and_times_out_slow_rec
         await anyio.sleep_forever()
         raise AssertionError("unreachable")
 
-    emulator = Emulator(
-        clock=FakeClock(),
-        notification_url="https://receiver.invalid/ncs",
-        notification_retry_delays=(0, 0, 0),
-        notification_timeout=0.01,
-    )
-    for event in (40, 30):
-        emulator.state.notifier.emit(
-            sid="a" * 32,
-            cname="room",
-            uid="99",
-            sequence=0,
-            event_type=event,
-            service_type=1,
-            details={},
-            at=0.0,
-        )
     transport = httpx.MockTransport(receive)
-    async with httpx.AsyncClient(transport=transport) as client, anyio.create_task_group() as group:
-        group.start_soon(lambda: emulator.deliver_notifications(client=client))
+    async with (
+        emulated_client(
+            notification_url="https://receiver.invalid/ncs",
+            notification_retry_delays=(0, 0, 0),
+            notification_timeout=0.01,
+        ) as service,
+        httpx.AsyncClient(transport=transport) as client,
+        anyio.create_task_group() as group,
+    ):
+        await start(service, "individual", INDIVIDUAL)  # emits 40, then 30
+        group.start_soon(lambda: service.emulator.deliver_notifications(client=client))
         with anyio.fail_after(5):
             await gave_up.wait()
         group.cancel_scope.cancel()

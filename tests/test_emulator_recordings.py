@@ -407,11 +407,11 @@ async def test_update_subscription_replaces_the_lists_per_media_type() -> None:
 
 async def test_update_layout_replaces_the_whole_layout_with_defaults() -> None:
     """Each updateLayout replaces the layout: an omitted backgroundColor falls back to black."""
-    async with emulated_http() as (http, emulator):
+    async with emulated_http() as (http, _):
         request = start_request("mix")
         request["recordingConfig"]["transcodingConfig"] = {"backgroundColor": "#FF0000"}
         resource_id, sid = await start_with(http, "mix", request)
-        before = emulator.state.dump()["recordings"][0]["layout"]
+        before = (await http.get("/_emulator/state")).json()["recordings"][0]["layout"]
         response = await http.post(
             path(resource_id, sid, "updateLayout", "mix"),
             json={
@@ -423,7 +423,7 @@ async def test_update_layout_replaces_the_whole_layout_with_defaults() -> None:
                 },
             },
         )
-        after = emulator.state.dump()["recordings"][0]["layout"]
+        after = (await http.get("/_emulator/state")).json()["recordings"][0]["layout"]
     assert response.status_code == 200
     assert response.json() == {"cname": "room", "uid": "99", "resourceId": resource_id, "sid": sid}
     assert before["backgroundColor"] == "#FF0000"
@@ -433,11 +433,11 @@ async def test_update_layout_replaces_the_whole_layout_with_defaults() -> None:
 
 async def test_state_dump_redacts_credentials() -> None:
     """The state dump never shows storage keys or tokens."""
-    async with emulated_http() as (http, emulator):
+    async with emulated_http() as (http, _):
         request = start_request("individual")
         request["token"] = "rtc-token-secret"
         await start_with(http, "individual", request)
-        dumped = repr(emulator.state.dump())
+        dumped = repr((await http.get("/_emulator/state")).json())
     assert "rtc-token-secret" not in dumped
     assert "'secretKey': '***'" in dumped
     assert "'accessKey': '***'" in dumped

@@ -1,14 +1,17 @@
-"""Building blocks of the emulator: clocks, rate limiter, identifiers, channels, views."""
+"""Building blocks of the emulator: clocks, App ID quota, gateway, identifiers, channels."""
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 
 import pytest
 from agora_recording.emulator import Emulator, FakeClock, SystemClock
+from agora_recording.emulator._gateway import Gateway
 from agora_recording.emulator._ids import IdMinter
-from agora_recording.emulator._ratelimit import RateLimiter
+from agora_recording.emulator._quota import AppQuota
+from agora_recording.emulator._replies import ServiceError
 
 
 def test_fake_clock_moves_only_forward_and_on_request() -> None:
@@ -43,17 +46,17 @@ def test_system_clock_is_the_default() -> None:
         emulator.advance(1)
 
 
-def test_rate_limiter_allows_bursts_then_refills_with_time() -> None:
-    """A bucket of `rate` tokens per key, refilled at `rate` per second of clock time."""
-    limiter = RateLimiter(2)
-    assert limiter.acquire("a", 0.0) is None
-    assert limiter.acquire("a", 0.0) is None
-    assert limiter.acquire("a", 0.0) == pytest.approx(0.5)
-    assert limiter.acquire("b", 0.0) is None
-    assert limiter.acquire("a", 0.5) is None
-    assert RateLimiter.retry_after_header(0.2) == "1"
+def test_app_quota_allows_bursts_then_refills_with_time() -> None:
+    """A bucket of `rate` tokens per App ID, refilled at `rate` per second of clock time."""
+    quota = AppQuota(2)
+    assert quota.take("a", 0.0) is None
+    assert quota.take("a", 0.0) is None
+    assert quota.take("a", 0.0) == pytest.approx(0.5)
+    assert quota.take("b", 0.0) is None
+    assert quota.take("a", 0.5) is None
+    assert AppQuota.retry_after_header(0.2) == "1"
     with pytest.raises(ValueError, match="rate_limit"):
-        RateLimiter(0)
+        AppQuota(0)
 
 
 def test_sids_are_32_lowercase_hex_and_reproducible_with_a_seed() -> None:
@@ -121,12 +124,26 @@ def test_channel_presence_changes() -> None:
     assert repr(channel) == "Channel('room')"
 
 
+def _basic(customer_id: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{customer_id}:{secret}".encode()).decode()
+
+
 def test_repr_never_shows_the_customer_secret() -> None:
-    """The emulator's repr names the customer ID but not its secret."""
+    """Neither the emulator's nor its gateway's repr shows the customer secret it checks."""
     emulator = Emulator(customer_secret="top-secret-value")
-    assert "top-secret-value" not in repr(emulator)
-    assert emulator.credentials_match("emulator-customer-id", "top-secret-value")
-    assert not emulator.credentials_match("emulator-customer-id", "top-secret")
+    gateway = Gateway(
+        customer_id="emulator-customer-id",
+        customer_secret="top-secret-value",
+        app_id=None,
+        quota=None,
+        clock=FakeClock(),
+    )
+    assert "top-secret-value" not in repr(emulator) + repr(gateway)
+    gateway.admit(_basic("emulator-customer-id", "top-secret-value"), "app")
+    with pytest.raises(ServiceError) as refused:
+        gateway.admit(_basic("emulator-customer-id", "top-secret"), "app")
+    assert refused.value.status == 401
+    assert "top-secret" not in str(refused.value)
 
 
 def test_negative_timer_options_are_refused() -> None:

@@ -11,8 +11,7 @@ import pytest
 from agora_recording import enums, models, validation
 from agora_recording._headers import header
 from agora_recording._protocol import RESOURCE_LIFETIME, Endpoint, required_scene
-from agora_recording.emulator import Emulator, _faults, _state
-from agora_recording.emulator._app import build_app
+from agora_recording.emulator import Emulator
 from agora_recording.enums import CombinationPolicy, Mode, Scene
 from agora_recording.models import AppsCollection, StartConfig
 from starlette.routing import Route
@@ -130,17 +129,21 @@ def test_header_lookup_ignores_case(headers: dict[str, str] | httpx.Headers) -> 
 
 
 def test_emulator_endpoint_names_are_the_clients() -> None:
-    """The emulator's fault targets and 400 labels name exactly the client's endpoints."""
+    """The emulator's fault targets are exactly the client's endpoint names."""
     names = tuple(endpoint.name for endpoint in Endpoint.ALL)
-    assert names == _faults.ENDPOINTS
-    assert set(_state._LABELS) == set(names)
+    faults = Emulator().faults
+    for name in names:
+        faults.fail_next(name)
+    with pytest.raises(ValueError, match="unknown endpoint") as unknown:
+        faults.fail_next("record")
+    assert str(names) in str(unknown.value)
     checked = {validation._endpoint_key(name) for name in names if name != Endpoint.QUERY.name}
     assert set(validation._ENDPOINTS) == checked
 
 
 def test_emulator_routes_are_the_clients_paths() -> None:
     """Every client path template is an emulator route with the same method."""
-    app = build_app(Emulator())
+    app = Emulator().app
     routes = {
         (route.path, method)
         for route in app.routes
@@ -155,9 +158,8 @@ def test_emulator_routes_are_the_clients_paths() -> None:
 
 
 def test_resource_lifetime_is_shared() -> None:
-    """The emulator expires resource IDs after the lifetime the client retries ``start`` within."""
+    """The resource lifetime the client retries ``start`` within is the documented 5 minutes."""
     assert RESOURCE_LIFETIME == 300.0
-    assert _state.RESOURCE_LIFETIME is RESOURCE_LIFETIME
 
 
 def test_required_scene_is_the_protocol_rule() -> None:

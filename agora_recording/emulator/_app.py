@@ -11,12 +11,10 @@ the package docstring for the list.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 import httpx
@@ -24,20 +22,17 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agora_recording._protocol import Endpoint
 from agora_recording.enums import Mode
 
 from . import _replies as replies
-from ._control import control_routes
-from ._faults import DropConnection, FailAnswer
-from ._ratelimit import RateLimiter
-from ._stats import DROPPED
-
-if TYPE_CHECKING:
-    from ._emulator import Emulator
+from ._faults import DropConnection, FailAnswer, Faults
+from ._gateway import Gateway, QuotaExceeded
+from ._state import State
+from ._stats import DROPPED, Stats
 
 __all__ = ["build_app"]
 
@@ -105,45 +100,14 @@ def _fault_response(answer: FailAnswer) -> Response:
     )
 
 
-class _QuotaExceeded(replies.ServiceError):
-    """The 429 of the per-App-ID quota (counted apart from injected 429s)."""
-
-
 class _Api:
-    """The REST endpoints, bound to one emulator."""
+    """The REST endpoints, on the gateway, faults, state machine and counters they are given."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
-
-    # -- gateway -------------------------------------------------------------------------------
-
-    def _authenticate(self, request: Request) -> None:
-        header = request.headers.get("authorization")
-        if header is None:
-            raise replies.gateway(401, "Unauthorized")
-        scheme, _, credentials = header.strip().partition(" ")
-        if scheme.lower() != "basic":
-            raise replies.gateway(401, "Invalid authentication credentials")
-        try:
-            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise replies.gateway(401, "Invalid authentication credentials") from None
-        customer_id, _, secret = decoded.partition(":")
-        if not self.emulator.credentials_match(customer_id, secret):
-            raise replies.gateway(401, "Invalid authentication credentials")
-
-    def _admit(self, request: Request, app_id: str | None) -> None:
-        """Gateway checks after routing: auth, App ID, rate limit."""
-        self._authenticate(request)
-        if app_id is None:
-            return
-        if not self.emulator.app_id_allowed(app_id):
-            raise replies.gateway(400, "appid is invalid")
-        delay = self.emulator.rate_limit_delay(app_id)
-        if delay is not None:
-            headers = {"Retry-After": RateLimiter.retry_after_header(delay)}
-            limited = replies.gateway(429, "API rate limit exceeded", headers)
-            raise _QuotaExceeded(limited.status, limited.body, limited.headers)
+    def __init__(self, *, gateway: Gateway, state: State, faults: Faults, stats: Stats) -> None:
+        self.gateway = gateway
+        self.state = state
+        self.faults = faults
+        self.stats = stats
 
     @staticmethod
     async def _json_body(request: Request) -> dict[str, Any]:
@@ -161,41 +125,37 @@ class _Api:
     async def _call(
         self,
         request: Request,
-        endpoint: str,
+        endpoint: Endpoint[Any],
         handler: Callable[[dict[str, Any]], dict[str, Any]],
-        *,
-        has_body: bool,
     ) -> Response:
         params = request.path_params
         mode = params.get("mode")
         if mode is not None and mode not in _MODES:
             return _error_response(replies.no_route())
         app_id = params["app_id"]
-        stats = self.emulator.stats
+        stats = self.stats
         try:
-            self._admit(request, app_id)
+            self.gateway.admit(request.headers.get("authorization"), app_id)
         except replies.ServiceError as error:
-            limited = isinstance(error, _QuotaExceeded)
-            stats.record(app_id, endpoint, error.status, rate_limited=limited)
+            limited = isinstance(error, QuotaExceeded)
+            stats.record(app_id, endpoint.name, error.status, rate_limited=limited)
             return _error_response(error)
         try:
-            response = await self._answer(request, endpoint, handler, has_body=has_body)
+            response = await self._answer(request, endpoint, handler)
         except DropConnection:
-            stats.record(app_id, endpoint, DROPPED, rate_limited=False)
+            stats.record(app_id, endpoint.name, DROPPED, rate_limited=False)
             raise
-        stats.record(app_id, endpoint, response.status_code, rate_limited=False)
+        stats.record(app_id, endpoint.name, response.status_code, rate_limited=False)
         return response
 
     async def _answer(
         self,
         request: Request,
-        endpoint: str,
+        endpoint: Endpoint[Any],
         handler: Callable[[dict[str, Any]], dict[str, Any]],
-        *,
-        has_body: bool,
     ) -> Response:
         """Faults first, then the state machine (a request past the gateway checks)."""
-        plan = self.emulator.faults.plan(endpoint)
+        plan = self.faults.plan(endpoint.name)
         if plan.latency:
             await anyio.sleep(plan.latency)
         if plan.drop and not plan.drop_after_processing:
@@ -206,7 +166,7 @@ class _Api:
         params = request.path_params
         response: Response
         try:
-            if has_body:
+            if endpoint.has_body:
                 body = await self._json_body(request)
             response = JSONResponse(handler(body))
         except replies.ServiceError as error:
@@ -224,7 +184,7 @@ class _Api:
         ids: dict[str, Any] = {}
         sid = params.get("sid")
         if sid is not None:
-            ids.update(self.emulator.state.ids_for(sid))
+            ids.update(self.state.ids_for(sid))
         for key in ("cname", "uid"):
             if isinstance(body.get(key), str):
                 ids[key] = body[key]
@@ -236,64 +196,56 @@ class _Api:
 
     async def acquire(self, request: Request) -> Response:
         app_id = request.path_params["app_id"]
-        state = self.emulator.state
-        return await self._call(
-            request, Endpoint.ACQUIRE.name, lambda body: state.acquire(app_id, body), has_body=True
-        )
+        return await self._call(request, Endpoint.ACQUIRE, lambda b: self.state.acquire(app_id, b))
 
     async def start(self, request: Request) -> Response:
         p = request.path_params
-        state = self.emulator.state
         return await self._call(
             request,
-            Endpoint.START.name,
-            lambda body: state.start(p["app_id"], p["resource_id"], p["mode"], body),
-            has_body=True,
+            Endpoint.START,
+            lambda body: self.state.start(p["app_id"], p["resource_id"], p["mode"], body),
         )
 
     async def query(self, request: Request) -> Response:
         p = request.path_params
-        state = self.emulator.state
         return await self._call(
             request,
-            Endpoint.QUERY.name,
-            lambda _: state.query(p["app_id"], p["resource_id"], p["sid"], p["mode"]),
-            has_body=False,
+            Endpoint.QUERY,
+            lambda _: self.state.query(p["app_id"], p["resource_id"], p["sid"], p["mode"]),
         )
 
     async def update(self, request: Request) -> Response:
         p = request.path_params
-        state = self.emulator.state
         return await self._call(
             request,
-            Endpoint.UPDATE.name,
-            lambda body: state.update(p["app_id"], p["resource_id"], p["sid"], p["mode"], body),
-            has_body=True,
+            Endpoint.UPDATE,
+            lambda body: self.state.update(
+                p["app_id"], p["resource_id"], p["sid"], p["mode"], body
+            ),
         )
 
     async def update_layout(self, request: Request) -> Response:
         p = request.path_params
-        state = self.emulator.state
-
-        def handle(body: dict[str, Any]) -> dict[str, Any]:
-            return state.update_layout(p["app_id"], p["resource_id"], p["sid"], p["mode"], body)
-
-        return await self._call(request, Endpoint.UPDATE_LAYOUT.name, handle, has_body=True)
+        return await self._call(
+            request,
+            Endpoint.UPDATE_LAYOUT,
+            lambda body: self.state.update_layout(
+                p["app_id"], p["resource_id"], p["sid"], p["mode"], body
+            ),
+        )
 
     async def stop(self, request: Request) -> Response:
         p = request.path_params
-        state = self.emulator.state
         return await self._call(
             request,
-            Endpoint.STOP.name,
-            lambda body: state.stop(p["app_id"], p["resource_id"], p["sid"], p["mode"], body),
-            has_body=True,
+            Endpoint.STOP,
+            lambda body: self.state.stop(p["app_id"], p["resource_id"], p["sid"], p["mode"], body),
         )
 
     async def ncs_ip(self, request: Request) -> Response:
         """The NCS IP list (Agora's NCS IP list API), at both documented paths."""
         try:
-            self._admit(request, None)
+            self.gateway.admit(request.headers.get("authorization"), None)
         except replies.ServiceError as error:
             return _error_response(error)
         return JSONResponse({"data": {"service": {"hosts": [{"primaryIP": "127.0.0.1"}]}}})
@@ -303,18 +255,27 @@ async def _no_route(request: Request, exc: Exception) -> Response:
     return _error_response(replies.no_route())
 
 
-def build_app(emulator: Emulator) -> Starlette:
-    """The ASGI application of ``emulator``; its lifespan runs webhook delivery when a
-    notification URL is configured."""
-    api = _Api(emulator)
+def build_app(
+    *,
+    gateway: Gateway,
+    state: State,
+    faults: Faults,
+    stats: Stats,
+    new_request_id: Callable[[], str],
+    control: Sequence[BaseRoute] = (),
+    background: Callable[[], Coroutine[Any, Any, None]] | None = None,
+) -> Starlette:
+    """The ASGI application of one emulated service: its REST routes, the ``control`` routes
+    mounted at ``/_emulator``, and a lifespan that runs ``background`` (webhook delivery)."""
+    api = _Api(gateway=gateway, state=state, faults=faults, stats=stats)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if emulator.notification_url is None:
+        if background is None:
             yield
             return
         async with anyio.create_task_group() as group:
-            group.start_soon(emulator.deliver_notifications)
+            group.start_soon(background)
             yield
             group.cancel_scope.cancel()
 
@@ -332,7 +293,7 @@ def build_app(emulator: Emulator) -> Starlette:
         ),
         Route("/v1/ncs/ip", api.ncs_ip, methods=["GET"]),
         Route("/v2/ncs/ip", api.ncs_ip, methods=["GET"]),
-        Mount("/_emulator", routes=control_routes(emulator)),
+        Mount("/_emulator", routes=list(control)),
     ]
     handlers: Mapping[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
         404: _no_route,
@@ -340,7 +301,7 @@ def build_app(emulator: Emulator) -> Starlette:
     }
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(_RequestId, new_id=emulator.new_request_id)],
+        middleware=[Middleware(_RequestId, new_id=new_request_id)],
         exception_handlers=dict(handlers),
         lifespan=lifespan,
     )

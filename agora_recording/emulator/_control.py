@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._clock import FakeClock
+from ._state import State
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
@@ -60,8 +61,11 @@ _NUMBER = (int, float)
 
 
 class _Control:
-    def __init__(self, emulator: Emulator) -> None:
+    """The control routes: the emulator's public test controls, and a look at its ``state``."""
+
+    def __init__(self, emulator: Emulator, state: State) -> None:
         self.emulator = emulator
+        self._state = state
 
     async def _run(self, request: Request, action: Callable[[dict[str, Any]], Any]) -> Response:
         try:
@@ -73,7 +77,7 @@ class _Control:
         return JSONResponse(result if result is not None else {"ok": True})
 
     async def state(self, request: Request) -> Response:
-        return JSONResponse(self.emulator.state.dump())
+        return JSONResponse(self._state.dump())
 
     async def channel(self, request: Request) -> Response:
         action = request.path_params["action"]
@@ -211,14 +215,11 @@ class _Control:
         return JSONResponse({"ok": True})
 
     async def advance(self, request: Request) -> Response:
-        clock = self.emulator.clock
-        if not isinstance(clock, FakeClock):
+        if not isinstance(self.emulator.clock, FakeClock):
             return _error("the emulator runs on the real clock; start it with a FakeClock", 409)
 
         def run(body: dict[str, Any]) -> Any:
-            now = clock.advance(_get(body, "seconds", _NUMBER))
-            self.emulator.state.settle()
-            return {"time": now}
+            return {"time": self.emulator.advance(_get(body, "seconds", _NUMBER))}
 
         return await self._run(request, run)
 
@@ -233,9 +234,9 @@ class _Control:
         return JSONResponse({"notifications": items})
 
 
-def control_routes(emulator: Emulator) -> list[Route]:
+def control_routes(emulator: Emulator, state: State) -> list[Route]:
     """The routes mounted at ``/_emulator``."""
-    control = _Control(emulator)
+    control = _Control(emulator, state)
     return [
         Route("/state", control.state, methods=["GET"]),
         Route("/channels/{action}", control.channel, methods=["POST"]),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,13 +14,16 @@ from agora_recording.validation import redact
 from ._app import build_app
 from ._channels import Channel
 from ._clock import Clock, FakeClock, LoopClock, SystemClock
+from ._control import control_routes
 from ._credentials import check_certificate
 from ._driver import Wakeup, drive
 from ._faults import DeliveryPlan, Faults
+from ._files import file_names
+from ._gateway import Gateway
 from ._ids import IdMinter
 from ._notifications import DEFAULT_NOTIFICATION_SECRET, Notifier, SignedNotification
-from ._ratelimit import RateLimiter
-from ._recording import status_at
+from ._quota import AppQuota
+from ._recording import Recording, status_at
 from ._state import State
 from ._stats import Stats
 
@@ -108,16 +110,14 @@ class Emulator:
         if startup_delay < 0 or exit_window < 0:
             raise ValueError("startup_delay and exit_window must be >= 0")
         self.customer_id = customer_id
-        self._customer_secret = customer_secret
-        self.app_id = app_id
         self.clock: Clock = clock if clock is not None else SystemClock()
-        self._rate_limiter = RateLimiter(rate_limit) if rate_limit is not None else None
+        self._quota = AppQuota(rate_limit) if rate_limit is not None else None
         self.stats = Stats(rate_limit)
         """Requests and 429s per App ID and endpoint (see :class:`Stats`)."""
-        self._minter = IdMinter(seed)
+        minter = IdMinter(seed)
         self._notifier = Notifier(
             clock=self.clock,
-            minter=self._minter,
+            minter=minter,
             secret=notification_secret,
             url=notification_url,
             on_notification=on_notification,
@@ -125,44 +125,41 @@ class Emulator:
             timeout=notification_timeout,
             delivery_plan=self._delivery_plan,
         )
-        self.state = State(
+        self._wakeups: set[Wakeup] = set()  # of the running driver loops
+        self._notifier.on_queue = self._wake_drivers
+        self._state = State(
             clock=self.clock,
-            minter=self._minter,
+            minter=minter,
             notifier=self._notifier,
             max_concurrent_recordings=max_concurrent_recordings,
             startup_delay=startup_delay,
             exit_window=exit_window,
             app_certificate=check_certificate(app_certificate),
+            on_schedule=self._wake_drivers,
         )
-        self.faults = Faults(self.state.apply_fault, clock=self.clock)
-        self._wakeups: set[Wakeup] = set()  # of the running driver loops
-        self.state.on_schedule = self._notifier.on_queue = self._wake_drivers
-        self.state.use_faults(self.faults.take_for_new_recording)
-        self.app: Starlette = build_app(self)
+        self.faults = Faults(self._state.apply_fault, clock=self.clock)
+        """Injected failures of calls, recordings and notification deliveries."""
+        self._state.use_faults(self.faults.take_for_new_recording)
+        gateway = Gateway(
+            customer_id=customer_id,
+            customer_secret=customer_secret,
+            app_id=app_id,
+            quota=self._quota,
+            clock=self.clock,
+        )
+        self.app: Starlette = build_app(
+            gateway=gateway,
+            state=self._state,
+            faults=self.faults,
+            stats=self.stats,
+            new_request_id=minter.request_id,
+            control=control_routes(self, self._state),
+            background=self.deliver_notifications if notification_url is not None else None,
+        )
+        """The ASGI application: the service's routes and the ``/_emulator`` control routes."""
 
     def __repr__(self) -> str:
-        return (
-            f"Emulator(customer_id={self.customer_id!r}, app_id={self.app_id!r}, "
-            f"clock={self.clock!r})"
-        )
-
-    # -- gateway hooks (used by the app) -------------------------------------------------------
-
-    def credentials_match(self, customer_id: str, customer_secret: str) -> bool:
-        """Whether a Basic-auth pair is the configured one (constant-time)."""
-        same_id = hmac.compare_digest(customer_id.encode(), self.customer_id.encode())
-        same_secret = hmac.compare_digest(customer_secret.encode(), self._customer_secret.encode())
-        return same_id and same_secret
-
-    def app_id_allowed(self, app_id: str) -> bool:
-        """Whether the App ID in the path is accepted."""
-        return self.app_id is None or app_id == self.app_id
-
-    def rate_limit_delay(self, app_id: str) -> float | None:
-        """Take one request from ``app_id``'s quota: None if allowed, else seconds to wait."""
-        if self._rate_limiter is None:
-            return None
-        return self._rate_limiter.acquire(app_id, self.clock.time())
+        return f"Emulator(customer_id={self.customer_id!r}, clock={self.clock!r})"
 
     def _wake_drivers(self, due: float) -> None:
         for wakeup in list(self._wakeups):
@@ -171,27 +168,23 @@ class Emulator:
     def _delivery_plan(self, event_type: int, sid: str | None) -> DeliveryPlan:
         return self.faults.delivery_plan(event_type, sid)
 
-    def new_request_id(self) -> str:
-        """A fresh ``X-Request-ID`` value."""
-        return self._minter.request_id()
-
     # -- test controls -------------------------------------------------------------------------
 
     def channel(self, cname: str) -> Channel:
         """A handle to simulate users of channel ``cname`` (join, publish, unpublish, leave)."""
-        return Channel(self.state, cname)
+        return Channel(self._state, cname)
 
     def advance(self, seconds: float) -> float:
         """Move a :class:`FakeClock` forward and settle timers; return the new time."""
         if not isinstance(self.clock, FakeClock):
             raise TypeError("advance() needs an emulator built with clock=FakeClock()")
         now = self.clock.advance(seconds)
-        self.state.settle()
+        self._state.settle()
         return now
 
     def settle(self) -> None:
         """Fire whatever timers fell due (idle exit, progress events) without a request."""
-        self.state.settle()
+        self._state.settle()
 
     def add_competing_load(self, app_id: str, rate: float) -> float:
         """Simulate another process sharing ``app_id``'s quota: from now on it takes ``rate``
@@ -199,14 +192,14 @@ class Emulator:
         clock; no task runs). Calls add up; a negative ``rate`` takes load away. Returns the
         total competing load on ``app_id``. Needs the emulator's ``rate_limit``.
         """
-        if self._rate_limiter is None:
+        if self._quota is None:
             raise RuntimeError("add_competing_load() needs an emulator with a rate_limit")
-        return self._rate_limiter.add_load(app_id, rate, self.clock.time())
+        return self._quota.add_load(app_id, rate, self.clock.time())
 
     def clear_competing_load(self) -> None:
         """Remove every competing load (the quota is the callers' alone again)."""
-        if self._rate_limiter is not None:
-            self._rate_limiter.clear_load(self.clock.time())
+        if self._quota is not None:
+            self._quota.clear_load(self.clock.time())
 
     def running_recordings(self) -> list[RecordingInfo]:
         """The recordings still running (not stopped, not exiting): what is still billing.
@@ -222,32 +215,7 @@ class Emulator:
 
     def recordings(self) -> list[RecordingInfo]:
         """Every recording that still exists (running or in its exit window)."""
-        state = self.state
-        with state.lock:
-            now = state.settle()
-            views = []
-            for rec in state.recordings.values():
-                described = state.describe(rec, now)
-                views.append(
-                    RecordingInfo(
-                        sid=rec.sid,
-                        resource_id=rec.resource_id,
-                        app_id=rec.app_id,
-                        cname=rec.cname,
-                        uid=rec.uid,
-                        mode=rec.mode,
-                        status=status_at(rec, now),
-                        running=rec.running,
-                        reachable=rec.reachable(now),
-                        exit_kind=rec.exit_kind,
-                        files=tuple(described["files"]),
-                        started_at=rec.started_at,
-                        client_request=redact(rec.request),
-                        storage_expires_at=rec.sts_expires_at,
-                        upload_failed_at=rec.upload_failed_at,
-                    )
-                )
-            return views
+        return self._state.inspect(_info)
 
     @property
     def notifications(self) -> list[SignedNotification]:
@@ -261,11 +229,6 @@ class Emulator:
     def clear_notifications(self) -> None:
         """Forget the notifications logged so far."""
         self._notifier.clear()
-
-    @property
-    def notification_url(self) -> str | None:
-        """Where notifications are POSTed, if anywhere."""
-        return self._notifier.url
 
     @property
     def delivery_counts(self) -> dict[str, int]:
@@ -310,7 +273,7 @@ class Emulator:
         self._wakeups.add(wakeup)
 
         def next_due() -> float | None:
-            times = [self.state.next_due(), notifier.next_due() if client else None]
+            times = [self._state.next_due(), notifier.next_due() if client else None]
             return min((t for t in times if t is not None), default=None)
 
         async def deliver() -> None:
@@ -320,7 +283,7 @@ class Emulator:
         try:
             await drive(
                 now=self.clock.time,
-                settle=self.state.settle,
+                settle=self._state.settle,
                 next_due=next_due,
                 wakeup=wakeup,
                 poll_interval=poll_interval,
@@ -328,3 +291,23 @@ class Emulator:
             )
         finally:
             self._wakeups.discard(wakeup)
+
+
+def _info(recording: Recording, now: float) -> RecordingInfo:
+    return RecordingInfo(
+        sid=recording.sid,
+        resource_id=recording.resource_id,
+        app_id=recording.app_id,
+        cname=recording.cname,
+        uid=recording.uid,
+        mode=recording.mode,
+        status=status_at(recording, now),
+        running=recording.running,
+        reachable=recording.reachable(now),
+        exit_kind=recording.exit_kind,
+        files=tuple(file_names(recording, now)),
+        started_at=recording.started_at,
+        client_request=redact(recording.request),
+        storage_expires_at=recording.sts_expires_at,
+        upload_failed_at=recording.upload_failed_at,
+    )

@@ -15,7 +15,14 @@ from typing import Any
 
 from ._recording import Recording, Track, status_at
 
-__all__ = ["file_infos", "first_index_name", "query_response", "stop_response", "web_files"]
+__all__ = [
+    "file_infos",
+    "file_names",
+    "first_index_name",
+    "query_response",
+    "stop_response",
+    "web_files",
+]
 
 _MIX_MP4_SECONDS = 2 * 3600  # a new composite MP4 about every two hours
 _WEB_UNSAFE = re.compile(r"[!@#$%^&*()+_.=\[\]{}~|,;:?<>]")
@@ -93,6 +100,13 @@ def web_files(recording: Recording, now: float) -> list[dict[str, Any]]:
                 name = f"{_base(recording, track)}_{index}.mp4"
                 files.append({"filename": name, "sliceStartTime": start})
     return files
+
+
+def file_names(recording: Recording, now: float) -> list[str]:
+    """The names of every file of ``recording`` so far, in ``fileList`` order."""
+    if recording.is_web:
+        return [f["filename"] for f in web_files(recording, now)]
+    return [f["fileName"] for f in file_infos(recording, now)]
 
 
 def _service_state(recording: Recording, now: float) -> str:

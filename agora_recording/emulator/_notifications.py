@@ -14,6 +14,7 @@ emitted.
 
 from __future__ import annotations
 
+import enum
 import heapq
 import itertools
 import json
@@ -28,6 +29,7 @@ import attrs
 import httpx
 
 from agora_recording import webhooks
+from agora_recording.webhooks import EventType
 
 from ._clock import Clock
 from ._faults import DeliveryPlan
@@ -61,6 +63,55 @@ class SignedNotification:
     def sid(self) -> str | None:
         """The recording ID the event is about."""
         return self.notification.sid
+
+
+class _Module(enum.IntEnum):
+    """``payload.serviceType``: the part of the service that reports an event."""
+
+    CLOUD_RECORDING = 0
+    RECORDER = 1
+    UPLOADER = 2
+    WEB_RECORDER = 6
+
+
+_MODULES: Mapping[EventType, _Module] = {
+    **dict.fromkeys(
+        (
+            EventType.CLOUD_RECORDING_ERROR,
+            EventType.CLOUD_RECORDING_WARNING,
+            EventType.CLOUD_RECORDING_STATUS_UPDATE,
+            EventType.CLOUD_RECORDING_FILE_INFOS,
+            EventType.SESSION_EXIT,
+            EventType.SESSION_FAILOVER,
+        ),
+        _Module.CLOUD_RECORDING,
+    ),
+    **dict.fromkeys(
+        (
+            EventType.RECORDER_STARTED,
+            EventType.RECORDER_LEAVE,
+            EventType.RECORDER_SLICE_START,
+            EventType.RECORDER_AUDIO_STREAM_STATE_CHANGED,
+            EventType.RECORDER_VIDEO_STREAM_STATE_CHANGED,
+            EventType.RECORDER_SNAPSHOT_FILE,
+        ),
+        _Module.RECORDER,
+    ),
+    **dict.fromkeys(
+        (
+            EventType.UPLOADER_STARTED,
+            EventType.UPLOADED,
+            EventType.BACKUPED,
+            EventType.UPLOADING_PROGRESS,
+        ),
+        _Module.UPLOADER,
+    ),
+}
+
+
+def _service_type(event: EventType) -> int:
+    """The ``serviceType`` Agora's notification events reference gives ``event``."""
+    return int(_MODULES.get(event, _Module.WEB_RECORDER))
 
 
 def _dumps(envelope: Mapping[str, Any]) -> bytes:
@@ -123,8 +174,7 @@ class Notifier:
         cname: str,
         uid: str,
         sequence: int,
-        event_type: int,
-        service_type: int,
+        event_type: EventType,
         details: Mapping[str, Any],
         at: float,
     ) -> SignedNotification:
@@ -132,7 +182,7 @@ class Notifier:
         envelope: dict[str, Any] = {
             "noticeId": self._minter.notice_id(),
             "productId": webhooks.PRODUCT_ID_CLOUD_RECORDING,
-            "eventType": event_type,
+            "eventType": int(event_type),
             "notifyMs": round(self._clock.time() * 1000),
             "sid": sid,
             "payload": {
@@ -141,8 +191,8 @@ class Notifier:
                 "sid": sid,
                 "sequence": sequence,
                 "sendts": round(at * 1000),
-                "serviceType": service_type,
-                "details": dict(details),
+                "serviceType": _service_type(event_type),
+                "details": {"msgName": event_type.name.lower(), **details},
             },
         }
         signed = self._sign(envelope)

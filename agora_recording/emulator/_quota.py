@@ -1,8 +1,10 @@
-"""The service's request quota: a token bucket per App ID on the emulator's clock.
+"""The service's request quota per App ID, whose excess the gateway answers with 429.
 
-``rate`` requests per second, with bursts up to ``rate``. It runs on the emulator clock, so
-with a :class:`FakeClock` the bucket refills only when the test advances time, and with a
-:class:`LoopClock` it refills as the event loop's (possibly virtual) time passes.
+A token bucket per App ID: ``rate`` requests per second, with bursts up to ``rate`` (Agora's
+"Response status codes" page: 429 when an App ID exceeds the allowed request rate). It runs on
+the emulator clock, so with a :class:`FakeClock` the bucket refills only when the test advances
+time, and with a :class:`LoopClock` it refills as the event loop's (possibly virtual) time
+passes.
 
 A *competing load* simulates another process sharing the App ID: it drains its rate of
 tokens per second from the bucket, computed lazily from the clock like the refill (no
@@ -14,11 +16,12 @@ from __future__ import annotations
 import math
 import threading
 
-__all__ = ["RateLimiter"]
+__all__ = ["AppQuota"]
 
 
-class RateLimiter:
-    """Per-key token buckets; ``acquire`` returns None when allowed, else seconds to wait."""
+class AppQuota:
+    """The requests each App ID may still make: :meth:`take` returns None when a request is
+    within the quota, else the seconds until it would be."""
 
     def __init__(self, rate: float) -> None:
         if rate <= 0:
@@ -36,7 +39,7 @@ class RateLimiter:
         tokens += max(0.0, now - last) * net
         return min(self._capacity, max(0.0, tokens))
 
-    def acquire(self, key: str, now: float) -> float | None:
+    def take(self, key: str, now: float) -> float | None:
         """Take one token for ``key`` at time ``now``; None if granted, else the retry delay."""
         with self._lock:
             tokens = self._tokens(key, now)

@@ -1,0 +1,299 @@
+"""What happens to a recording task from start to exit, and the NCS events each step emits.
+
+The order and payloads of the events follow Agora's Cloud Recording "Notification events"
+reference: ``recorder_started`` and ``uploader_started`` at start (web:
+``web_recorder_started``), ``recorder_slice_start`` per recorded track and
+``cloud_recording_file_infos`` at the first file, ``session_failover`` after a failover, and
+at exit ``recorder_leave``, ``uploaded`` (or ``backuped``) and ``session_exit`` (web:
+``web_recorder_stopped`` first; an abnormal exit or a token rejection:
+``cloud_recording_error``, then ``session_exit``). A fourth failover of one task stops it (Agora's
+Cloud Recording high-availability FAQ).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from agora_recording.webhooks import EventType
+
+from ._channels import Presence
+from ._faults import RecordingFault
+from ._files import file_infos, first_index_name, web_files
+from ._ids import IdMinter
+from ._notifications import Notifier
+from ._recording import ExitKind, Failover, Recording, Track, subscribed, subscription_from
+from ._registry import Registry
+
+__all__ = ["LAYOUT_DEFAULTS", "Lifecycle", "attach_fault", "ms", "rtmp_urls"]
+
+_MAX_FAILOVERS = 3
+LAYOUT_DEFAULTS: Mapping[str, Any] = {"mixedVideoLayout": 0, "backgroundColor": "#000000"}
+"""What ``updateLayout`` and the mix ``transcodingConfig`` fall back to."""
+
+
+def ms(seconds: float) -> int:
+    """Unix seconds as the milliseconds NCS payloads carry."""
+    return round(seconds * 1000)
+
+
+def rtmp_urls(obj: Mapping[str, Any]) -> list[str]:
+    """The ``rtmpUrl`` of each of the ``outputs`` of an RTMP publish configuration."""
+    outputs = obj.get("outputs")
+    items = outputs if isinstance(outputs, list) else []
+    return [str(o["rtmpUrl"]) for o in items if isinstance(o, Mapping) and "rtmpUrl" in o]
+
+
+def attach_fault(recording: Recording, fault: RecordingFault, base: float) -> None:
+    """Time an injected fault from ``base``."""
+    at = base + fault.after
+    if fault.kind == "die":
+        recording.die_at = at
+    elif fault.kind == "abnormal_exit":
+        recording.abnormal_at = at
+    elif fault.kind == "failover":
+        recording.failovers.append(Failover(start=at, end=at + fault.duration))
+    else:
+        recording.backup_upload = True
+
+
+class Lifecycle:
+    """Moves recordings through their life; the timeline calls it when timed actions fall due.
+
+    ``presence`` answers who is in a channel; ``registry`` learns when a task stops running or
+    is gone.
+    """
+
+    def __init__(
+        self,
+        *,
+        notifier: Notifier,
+        minter: IdMinter,
+        registry: Registry,
+        presence: Callable[[str], Mapping[str, Presence]],
+    ) -> None:
+        self._notifier = notifier
+        self._minter = minter
+        self._registry = registry
+        self._presence = presence
+
+    def emit(
+        self, recording: Recording, event: EventType, details: Mapping[str, Any], at: float
+    ) -> None:
+        """Send one NCS event of ``recording`` that happened at ``at``."""
+        self._notifier.emit(
+            sid=recording.sid,
+            cname=recording.cname,
+            uid=recording.ncs_uid,
+            sequence=recording.sequence,
+            event_type=event,
+            details=details,
+            at=at,
+        )
+        recording.sequence += 1
+
+    # -- start ---------------------------------------------------------------------------------
+
+    def start(self, recording: Recording, now: float) -> None:
+        """Set up a started task from its ``clientRequest`` and emit its start events."""
+        request = recording.request
+        if recording.is_web:
+            web = recording.service_param("web_recorder_service")
+            hours = web.get("maxRecordingHour")
+            if isinstance(hours, (int, float)):
+                recording.recording_until = now + hours * 3600
+            recording.rtmp_outputs = rtmp_urls(recording.service_param("rtmp_publish_service"))
+            self.emit(
+                recording, EventType.WEB_RECORDER_STARTED, {"recorderStartTime": ms(now)}, now
+            )
+            recording.onhold = web.get("onhold") is True
+            if not recording.onhold:
+                recording.active_since = now
+                self.record_web(recording, now)
+            return
+        config = request.get("recordingConfig")
+        config = config if isinstance(config, Mapping) else {}
+        recording.idle_rule = "publishers" if config.get("channelType") == 1 else "users"
+        recording.max_idle = float(config.get("maxIdleTime") or 30)
+        recording.stream_types = int(config.get("streamTypes", 2))
+        recording.subscription = subscription_from(config)
+        if recording.mode == "mix":
+            transcoding = config.get("transcodingConfig")
+            layout = transcoding if isinstance(transcoding, Mapping) else {}
+            recording.layout = {
+                **LAYOUT_DEFAULTS,
+                **{k: v for k, v in layout.items() if k not in ("width", "height", "fps")},
+            }
+        self.emit(recording, EventType.RECORDER_STARTED, {"status": 0}, now)
+        self.emit(recording, EventType.UPLOADER_STARTED, {"status": 0}, now)
+        self.update_idle(recording, now)
+        self.record_sources(recording, now)
+
+    # -- channel watching ----------------------------------------------------------------------
+
+    def update_idle(self, recording: Recording, at: float) -> None:
+        """Start or end the idle span (Agora's ``maxIdleTime``) as the channel now is."""
+        users = self._presence(recording.cname)
+        if recording.idle_rule == "users":
+            busy = bool(users)
+        else:
+            busy = any(p.publishing for p in users.values())
+        if busy:
+            recording.idle_since = None
+        elif recording.idle_since is None:
+            recording.idle_since = at
+
+    def record_sources(self, recording: Recording, at: float) -> None:
+        """Start tracks for publishers the recording subscribes to and does not record yet."""
+        if recording.is_web or not recording.running or recording.in_failover(at):
+            return
+        have = {(t.uid, t.kind) for t in recording.tracks if t.epoch == recording.epoch}
+        new: list[Track] = []
+        standard = (recording.request.get("recordingConfig") or {}).get("streamMode") == "standard"
+        for uid, presence in self._presence(recording.cname).items():
+            for media in ("audio", "video"):
+                if not getattr(presence, media) or not subscribed(recording, uid, media):
+                    continue
+                track = (
+                    Track("0", "mix", recording.epoch, at)
+                    if recording.mode == "mix"
+                    else Track(uid, media, recording.epoch, at)
+                )
+                if (track.uid, track.kind) not in have:
+                    have.add((track.uid, track.kind))
+                    new.append(track)
+            if standard and {(uid, "audio"), (uid, "video")} <= have and (uid, "av") not in have:
+                have.add((uid, "av"))
+                new.append(Track(uid, "av", recording.epoch, at))
+        recording.tracks.extend(new)
+        for track in new:
+            if track.kind == "av":
+                continue
+            slice_start = {
+                "startUtcMs": ms(at),
+                "discontinueUtcMs": ms(at),
+                "mixedAllUser": track.kind == "mix",
+                "streamUid": track.uid,
+                "trackType": "audio_and_video" if track.kind == "mix" else track.kind,
+            }
+            self.emit(recording, EventType.RECORDER_SLICE_START, slice_start, at)
+        if new and not recording.file_infos_sent:
+            recording.file_infos_sent = True
+            files = {"fileList": first_index_name(recording, new[0])}
+            self.emit(recording, EventType.CLOUD_RECORDING_FILE_INFOS, files, at)
+
+    def record_web(self, recording: Recording, at: float) -> None:
+        """Start the web page's file of the current epoch, unless on hold or unreachable."""
+        if not recording.running or recording.onhold or recording.in_failover(at):
+            return
+        if not any(t.epoch == recording.epoch for t in recording.tracks):
+            recording.tracks.append(Track("0", "web", recording.epoch, at))
+
+    def set_onhold(self, recording: Recording, onhold: bool, at: float) -> None:
+        """Pause or resume a web recording (``webRecordingConfig.onhold``)."""
+        if onhold == recording.onhold:
+            return
+        recording.onhold = onhold
+        if onhold:
+            if recording.active_since is not None:
+                recording.active_seconds += at - recording.active_since
+            recording.active_since = None
+        else:
+            recording.active_since = at
+            self.record_web(recording, at)
+
+    # -- timed happenings (see _timeline.Happenings) -------------------------------------------
+
+    def begin_failover(self, recording: Recording, index: int, at: float) -> None:
+        """The task migrates: its tracks end; a fourth failover stops it."""
+        recording.failovers[index].begun = True
+        if sum(f.begun for f in recording.failovers) > _MAX_FAILOVERS:
+            self.exit(recording, at, "died")
+            return
+        for track in recording.tracks:
+            if track.ended_at is None:
+                track.ended_at = at
+
+    def end_failover(self, recording: Recording, index: int, at: float) -> None:
+        """The task is back under a new recorder uid, recording into ``bak<n>_`` files."""
+        recording.failovers[index].done = True
+        recording.epoch += 1
+        recording.ncs_uid = self._minter.new_uid()
+        self.emit(recording, EventType.SESSION_FAILOVER, {"newUid": int(recording.ncs_uid)}, at)
+        if recording.is_web:
+            self.record_web(recording, at)
+        else:
+            self.record_sources(recording, at)
+
+    def report_progress(self, recording: Recording, at: float) -> None:
+        """The periodic ``uploading_progress`` event."""
+        self.emit(recording, EventType.UPLOADING_PROGRESS, {"progress": 10000}, at)
+
+    def expire_storage(self, recording: Recording, at: float) -> None:
+        """The STS credentials expired unrefreshed: uploads to the bucket fail from now on."""
+        recording.upload_failed_at = at
+        recording.backup_upload = True
+        error = {
+            "module": 1,
+            "errorLevel": 3,
+            "errorCode": 47,
+            "stat": 0,
+            "errorMsg": "upload failed: storage credentials expired",
+        }
+        self.emit(recording, EventType.CLOUD_RECORDING_ERROR, error, at)
+        warning = {"module": 1, "warnCode": 32}
+        self.emit(recording, EventType.CLOUD_RECORDING_WARNING, warning, at)
+
+    def forget(self, recording: Recording) -> None:
+        """The task is gone."""
+        self._registry.remove(recording)
+
+    def exit(
+        self, recording: Recording, at: float, kind: ExitKind, *, uploading: str = "uploaded"
+    ) -> None:
+        """The task starts exiting at ``at`` and emits its exit events."""
+        if recording.running:
+            self._registry.stopped_running(recording)
+        recording.exit_at = at
+        recording.exit_kind = kind
+        recording.gone_at = at if kind in ("died", "token") else at + recording.exit_window
+        if recording.active_since is not None:
+            recording.active_seconds += max(0.0, at - recording.active_since)
+            recording.active_since = None
+        if kind == "died":
+            self.emit(recording, EventType.SESSION_EXIT, {"exitStatus": 1}, at)
+        elif kind == "token":
+            self._error(recording, at, 0, recording.token_error, recording.token_message)
+            self.emit(recording, EventType.RECORDER_LEAVE, {"leaveCode": 0}, at)
+            self.emit(recording, EventType.SESSION_EXIT, {"exitStatus": 1}, at)
+        elif kind == "abnormal":
+            self._error(recording, at, 2, 52, "recording exited abnormally")
+            self.emit(recording, EventType.SESSION_EXIT, {"exitStatus": 1}, at)
+        else:
+            self._exit_after_upload(recording, at, kind, uploading)
+
+    def _error(self, recording: Recording, at: float, module: int, code: int, msg: str) -> None:
+        """A fatal ``cloud_recording_error`` reported by ``module``."""
+        error = {"module": module, "errorLevel": 5, "errorCode": code, "stat": 0, "errorMsg": msg}
+        self.emit(recording, EventType.CLOUD_RECORDING_ERROR, error, at)
+
+    def _exit_after_upload(
+        self, recording: Recording, at: float, kind: ExitKind, uploading: str
+    ) -> None:
+        uploaded = EventType.BACKUPED if uploading == "backuped" else EventType.UPLOADED
+        if recording.is_web:
+            code, message = (1, "max_recording_hour") if kind == "max_hour" else (0, "ok")
+            stopped = {
+                "code": code,
+                "message": message,
+                "details": "",
+                "fileList": web_files(recording, at),
+            }
+            self.emit(recording, EventType.WEB_RECORDER_STOPPED, stopped, at)
+            self.emit(recording, uploaded, {"status": 0}, at)
+        else:
+            leave_code = 4 if kind == "idle" else 2
+            self.emit(recording, EventType.RECORDER_LEAVE, {"leaveCode": leave_code}, at)
+            files = file_infos(recording, at)
+            self.emit(recording, uploaded, {"status": 0, "fileList": files}, at)
+        self.emit(recording, EventType.SESSION_EXIT, {"exitStatus": 0}, at)
