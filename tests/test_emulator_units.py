@@ -11,7 +11,15 @@ from agora_recording.emulator import Emulator, FakeClock, SystemClock
 from agora_recording.emulator._gateway import Gateway
 from agora_recording.emulator._ids import IdMinter
 from agora_recording.emulator._quota import AppQuota
+from agora_recording.emulator._recording import Failover, Recording
 from agora_recording.emulator._replies import ServiceError
+from agora_recording.emulator._timeline import (
+    ExitBySelf,
+    FailoverBegin,
+    Progress,
+    StorageExpiry,
+    pending,
+)
 
 
 def test_fake_clock_moves_only_forward_and_on_request() -> None:
@@ -150,3 +158,43 @@ def test_negative_timer_options_are_refused() -> None:
     """startup_delay and exit_window cannot be negative."""
     with pytest.raises(ValueError, match="startup_delay"):
         Emulator(startup_delay=-1)
+
+
+def test_timed_actions_due_together_happen_in_a_fixed_order() -> None:
+    """Actions due at one instant come failover first, progress last, whatever was set first."""
+    recording = Recording(
+        sid="a" * 32,
+        resource_id="r",
+        app_id="app",
+        cname="room",
+        uid="1",
+        mode="individual",
+        request={},
+        started_at=0.0,
+        expires_at=10_000.0,
+        startup_delay=0.0,
+        exit_window=3.0,
+        idle_rule="users",
+        idle_since=0.0,
+        max_idle=5.0,
+        recording_until=5.0,
+        sts_expires_at=5.0,
+        abnormal_at=5.0,
+        token_exit_at=5.0,
+        die_at=5.0,
+        failovers=[Failover(start=5.0, end=9.0)],
+        next_progress_at=5.0,
+    )
+    assert pending(recording) == [
+        (5.0, FailoverBegin(0)),
+        (5.0, ExitBySelf("died")),
+        (5.0, ExitBySelf("token")),
+        (5.0, ExitBySelf("abnormal")),
+        (5.0, StorageExpiry()),
+        (5.0, ExitBySelf("max_hour")),
+        (5.0, ExitBySelf("idle")),
+        (5.0, Progress()),
+    ]
+    recording.failovers[0].begun = True
+    recording.exit_at = 6.0
+    assert pending(recording) == []

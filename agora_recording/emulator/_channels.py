@@ -11,7 +11,7 @@ from typing import Protocol
 
 import attrs
 
-__all__ = ["Channel", "ChannelState", "Presence", "PresenceSink"]
+__all__ = ["Channel", "Presence", "PresenceSink"]
 
 
 @attrs.frozen
@@ -25,18 +25,6 @@ class Presence:
     def publishing(self) -> bool:
         """True when the user sends at least one track (a host, in live-broadcast terms)."""
         return self.audio or self.video
-
-
-@attrs.define
-class ChannelState:
-    """The users of one channel, by uid (a decimal string)."""
-
-    users: dict[str, Presence] = attrs.field(factory=dict)
-
-    @property
-    def publishers(self) -> dict[str, Presence]:
-        """The users who publish at least one track."""
-        return {uid: p for uid, p in self.users.items() if p.publishing}
 
 
 class PresenceSink(Protocol):

@@ -110,6 +110,7 @@ class Emulator:
         if startup_delay < 0 or exit_window < 0:
             raise ValueError("startup_delay and exit_window must be >= 0")
         self.customer_id = customer_id
+        self._app_id = app_id
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._quota = AppQuota(rate_limit) if rate_limit is not None else None
         self.stats = Stats(rate_limit)
@@ -159,7 +160,10 @@ class Emulator:
         """The ASGI application: the service's routes and the ``/_emulator`` control routes."""
 
     def __repr__(self) -> str:
-        return f"Emulator(customer_id={self.customer_id!r}, clock={self.clock!r})"
+        return (
+            f"Emulator(customer_id={self.customer_id!r}, app_id={self._app_id!r}, "
+            f"clock={self.clock!r})"
+        )
 
     def _wake_drivers(self, due: float) -> None:
         for wakeup in list(self._wakeups):

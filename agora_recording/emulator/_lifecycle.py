@@ -1,13 +1,13 @@
 """What happens to a recording task from start to exit, and the NCS events each step emits.
 
-The order and payloads of the events follow Agora's Cloud Recording "Notification events"
-reference: ``recorder_started`` and ``uploader_started`` at start (web:
-``web_recorder_started``), ``recorder_slice_start`` per recorded track and
-``cloud_recording_file_infos`` at the first file, ``session_failover`` after a failover, and
-at exit ``recorder_leave``, ``uploaded`` (or ``backuped``) and ``session_exit`` (web:
-``web_recorder_stopped`` first; an abnormal exit or a token rejection:
-``cloud_recording_error``, then ``session_exit``). A fourth failover of one task stops it (Agora's
-Cloud Recording high-availability FAQ).
+The order and payloads of the events follow Agora's "Receive notifications" guide
+(https://docs.agora.io/en/cloud-recording/develop/receive-notifications): ``recorder_started``
+and ``uploader_started`` at start (web: ``web_recorder_started``), ``recorder_slice_start`` per
+recorded track and ``cloud_recording_file_infos`` at the first file, ``session_failover`` after
+a failover, and at exit ``recorder_leave``, ``uploaded`` (or ``backuped``) and ``session_exit``
+(web: ``web_recorder_stopped`` first; an abnormal exit or a token rejection:
+``cloud_recording_error`` first). A fourth failover of one task stops it (Agora's Cloud
+Recording high-availability FAQ).
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ _MODULES: Mapping[EventType, _Module] = {
 
 
 def _service_type(event: EventType) -> int:
-    """The ``serviceType`` Agora's notification events reference gives ``event``."""
+    """The ``serviceType`` of ``event`` (Agora's "Receive notifications" guide)."""
     return int(_MODULES.get(event, _Module.WEB_RECORDER))
 
 

@@ -1,7 +1,7 @@
-"""One emulated recording task: its identifiers, its configuration and its timeline.
+"""One emulated recording task: its identifiers, its configuration and what happened to it.
 
-Nothing here moves by itself. The state module settles a recording up to "now" whenever
-something looks at it; the functions here answer pure questions about a settled recording
+Nothing here moves by itself. The timeline (:mod:`._timeline`) settles a recording up to "now"
+whenever something looks at it; the functions here answer pure questions about a settled recording
 (its status at a time, whether the control API can reach it, whether a user is subscribed).
 """
 

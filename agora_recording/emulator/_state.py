@@ -21,7 +21,7 @@ from agora_recording.errors import ValidationError
 from agora_recording.validation import redact
 
 from . import _replies as replies
-from ._channels import ChannelState, Presence
+from ._channels import Presence
 from ._clock import Clock
 from ._credentials import judge_token, sts_expiry
 from ._faults import RecordingFault
@@ -83,14 +83,14 @@ class State:
         app_certificate: str | None = None,
         on_schedule: Callable[[float], None] | None = None,
     ) -> None:
-        self.clock = clock
-        self.app_certificate = app_certificate
-        self.minter = minter
-        self.max_concurrent_recordings = max_concurrent_recordings
-        self.startup_delay = startup_delay
-        self.exit_window = exit_window
-        self.lock = threading.RLock()
-        self.channels: dict[str, ChannelState] = {}
+        self._clock = clock
+        self._app_certificate = app_certificate
+        self._minter = minter
+        self._max_concurrent_recordings = max_concurrent_recordings
+        self._startup_delay = startup_delay
+        self._exit_window = exit_window
+        self._lock = threading.RLock()
+        self._channels: dict[str, dict[str, Presence]] = {}  # cname -> uid -> presence
         self._registry = Registry()
         self._lifecycle = Lifecycle(
             notifier=notifier, minter=minter, registry=self._registry, presence=self.presence
@@ -115,13 +115,13 @@ class State:
                 raise replies.service(400, 401, "invalid_channel_name") from None
             raise _invalid(Endpoint.ACQUIRE.name, exc) from None
         request = _request(body)
-        with self.lock:
+        with self._lock:
             now = self._settle_due()
-            quota = self.max_concurrent_recordings
+            quota = self._max_concurrent_recordings
             if quota is not None and self._registry.running_count(app_id) >= quota:
                 raise replies.service(400, 406, "vendor_over_load")
             start_parameter = request.get("startParameter")
-            resource_id = self.minter.resource_id(
+            resource_id = self._minter.resource_id(
                 app_id=app_id,
                 cname=body["cname"],
                 uid=body["uid"],
@@ -139,7 +139,7 @@ class State:
     ) -> dict[str, Any]:
         """``start``: the checks in the order the service makes them, then a new recording."""
         _validated(Endpoint.START.name, lambda: validation.check_envelope("start", mode, body))
-        with self.lock:
+        with self._lock:
             now = self._settle_due()
             info = self._resource(resource_id)
             cname, uid = body.get("cname"), body.get("uid")
@@ -173,7 +173,7 @@ class State:
 
     def query(self, app_id: str, resource_id: str, sid: str, mode: str) -> dict[str, Any]:
         """``query``: status and files in the mode's ``serverResponse`` shape."""
-        with self.lock:
+        with self._lock:
             now = self._settle_due()
             recording = self._find(app_id, resource_id, sid, mode, now)
             return {**self._ids(recording), "serverResponse": query_response(recording, now)}
@@ -182,7 +182,7 @@ class State:
         self, app_id: str, resource_id: str, sid: str, mode: str, body: Mapping[str, Any]
     ) -> dict[str, Any]:
         """``update``: subscriptions (individual/mix), on-hold and CDN outputs (web), storage."""
-        with self.lock:
+        with self._lock:
             now = self._settle_due()
             _validated(Endpoint.UPDATE.name, lambda: validation.check_update(mode, body))
             recording = self._find_running(app_id, resource_id, sid, mode, body, now)
@@ -212,7 +212,7 @@ class State:
         self, app_id: str, resource_id: str, sid: str, mode: str, body: Mapping[str, Any]
     ) -> dict[str, Any]:
         """``updateLayout`` (mix only): replace the whole layout, defaults applied."""
-        with self.lock:
+        with self._lock:
             now = self._settle_due()
             _validated(
                 Endpoint.UPDATE_LAYOUT.name, lambda: validation.check_update_layout(mode, body)
@@ -225,7 +225,7 @@ class State:
         self, app_id: str, resource_id: str, sid: str, mode: str, body: Mapping[str, Any]
     ) -> dict[str, Any]:
         """``stop``: 49 when already exiting, 206/435 when nothing was recorded, else files."""
-        with self.lock:
+        with self._lock:
             now = self._settle_due()
             _validated(Endpoint.STOP.name, lambda: validation.check_stop(body, mode=mode))
             recording = self._find(app_id, resource_id, sid, mode, now)
@@ -250,21 +250,20 @@ class State:
 
     def presence(self, cname: str) -> dict[str, Presence]:
         """A copy of the users of ``cname``."""
-        with self.lock:
-            channel = self.channels.get(cname)
-            return dict(channel.users) if channel else {}
+        with self._lock:
+            return dict(self._channels.get(cname, {}))
 
     def change_presence(self, cname: str, uid: str, presence: Presence | None) -> None:
         """Apply a join/publish/unpublish/leave at the current time."""
-        with self.lock:
+        with self._lock:
             now = self._settle_due()
-            channel = self.channels.setdefault(cname, ChannelState())
+            users = self._channels.setdefault(cname, {})
             if presence is None:
-                channel.users.pop(uid, None)
+                users.pop(uid, None)
             else:
-                channel.users[uid] = presence
-            if not channel.users:
-                del self.channels[cname]
+                users[uid] = presence
+            if not users:
+                del self._channels[cname]
             for recording in self._registry.watching(cname):
                 if not recording.is_web and recording.running:
                     self._lifecycle.update_idle(recording, now)
@@ -273,7 +272,7 @@ class State:
 
     def apply_fault(self, sid: str, fault: RecordingFault) -> None:
         """Attach a recording fault to a live recording, timed from now."""
-        with self.lock:
+        with self._lock:
             now = self._settle_due()
             recording = self._registry.recordings.get(sid)
             if recording is None:
@@ -283,37 +282,37 @@ class State:
 
     def settle(self) -> float:
         """Bring every recording up to the current time; return that time."""
-        with self.lock:
+        with self._lock:
             return self._settle_due()
 
     def next_due(self) -> float | None:
         """The clock time of the earliest pending timer (an exit, a failover, an NCS progress
         event, a task disappearing), or None; :meth:`settle` at that time makes it happen."""
-        with self.lock:
+        with self._lock:
             return self._timeline.next_due()
 
     def ids_for(self, sid: str) -> dict[str, str]:
         """``cname``/``uid`` of a known recording, for error bodies."""
-        with self.lock:
+        with self._lock:
             recording = self._registry.recordings.get(sid)
             return {"cname": recording.cname, "uid": recording.uid} if recording else {}
 
     def dump(self) -> dict[str, Any]:
         """A JSON-ready picture of the state, credentials redacted."""
-        with self.lock:
+        with self._lock:
             now = self._settle_due()
             return {
                 "time": now,
                 "recordings": [self._describe(r, now) for r in self._registry.recordings.values()],
                 "channels": {
-                    cname: {uid: {"audio": p.audio, "video": p.video} for uid, p in c.users.items()}
-                    for cname, c in self.channels.items()
+                    cname: {uid: {"audio": p.audio, "video": p.video} for uid, p in users.items()}
+                    for cname, users in self._channels.items()
                 },
             }
 
     def inspect(self, view: Callable[[Recording, float], T]) -> list[T]:
         """``view(recording, now)`` of every recording that still exists, settled up to now."""
-        with self.lock:
+        with self._lock:
             now = self._settle_due()
             return [view(recording, now) for recording in self._registry.recordings.values()]
 
@@ -345,7 +344,7 @@ class State:
         }
 
     def _resource(self, resource_id: str) -> ResourceInfo:
-        info = self.minter.decode_resource_id(resource_id)
+        info = self._minter.decode_resource_id(resource_id)
         if info is None:
             raise replies.service(400, 1001, "failed to parse the resource id")
         return info
@@ -388,7 +387,7 @@ class State:
         self, info: ResourceInfo, mode: str, request: dict[str, Any], now: float
     ) -> Recording:
         recording = Recording(
-            sid=self.minter.sid(),
+            sid=self._minter.sid(),
             resource_id=info.resource_id,
             app_id=info.app_id,
             cname=info.cname,
@@ -397,8 +396,8 @@ class State:
             request=request,
             started_at=now,
             expires_at=now + info.expired_hour * 3600,
-            startup_delay=self.startup_delay,
-            exit_window=self.exit_window,
+            startup_delay=self._startup_delay,
+            exit_window=self._exit_window,
             ncs_uid=info.uid,
             next_progress_at=now + PROGRESS_INTERVAL,
         )
@@ -406,11 +405,11 @@ class State:
         self._timeline.track(recording)
         self._lifecycle.start(recording, now)
         recording.sts_expires_at = sts_expiry(request.get("storageConfig"))
-        if self.app_certificate is not None and not recording.is_web:
+        if self._app_certificate is not None and not recording.is_web:
             verdict = judge_token(
                 request,
                 app_id=recording.app_id,
-                app_certificate=self.app_certificate,
+                app_certificate=self._app_certificate,
                 cname=recording.cname,
                 uid=recording.uid,
                 now=now,
@@ -425,7 +424,7 @@ class State:
 
     def _settle_due(self) -> float:
         """Replay what fell due up to now; forget started resources past their lifetime."""
-        now = self.clock.time()
+        now = self._clock.time()
         self._timeline.settle(now)
         while self._started_by_age and now - self._started_by_age[0][0] > RESOURCE_LIFETIME:
             _, resource_id = heapq.heappop(self._started_by_age)
