@@ -10,6 +10,7 @@ import httpx
 from starlette.applications import Starlette
 
 from agora_recording.validation import redact
+from agora_recording.webhooks import EventType
 
 from ._app import build_app
 from ._channels import Channel
@@ -169,7 +170,7 @@ class Emulator:
         for wakeup in list(self._wakeups):
             wakeup.ring(due)
 
-    def _delivery_plan(self, event_type: int, sid: str | None) -> DeliveryPlan:
+    def _delivery_plan(self, event_type: EventType, sid: str | None) -> DeliveryPlan:
         return self.faults.delivery_plan(event_type, sid)
 
     # -- test controls -------------------------------------------------------------------------

@@ -127,7 +127,7 @@ class _Delivery:
     plan: DeliveryPlan
 
 
-def _no_faults(event_type: int, sid: str | None) -> DeliveryPlan:
+def _no_faults(event_type: EventType, sid: str | None) -> DeliveryPlan:
     return DeliveryPlan()
 
 
@@ -145,7 +145,7 @@ class Notifier:
         retry_delays: Sequence[float] = (0.0, 1.0, 2.0),
         timeout: float = 10.0,
         keep: int = 10_000,
-        delivery_plan: Callable[[int, str | None], DeliveryPlan] = _no_faults,
+        delivery_plan: Callable[[EventType, str | None], DeliveryPlan] = _no_faults,
     ) -> None:
         self._clock = clock
         self._minter = minter
