@@ -382,7 +382,7 @@ def build_request(
         return RequestSpec(endpoint, endpoint.method, path, _checked_start(wire_mode, body))
 
     path = endpoint.path(app, resource_id=rid, sid=_text("sid", sid), mode=wire_mode)
-    if endpoint is Endpoint.QUERY:
+    if not endpoint.has_body:
         return RequestSpec(endpoint, endpoint.method, path, None)
     if endpoint is Endpoint.UPDATE:
         body = _envelope(cname, uid, _client_request(config, UpdateConfig))
