@@ -48,12 +48,18 @@ may use both. Fallback spellings and the service-name dispatch (`_FALLBACK_KEYS`
 run first, only for the models that have them. A generated unstructure function emits each field
 that is not ``None``.
 
-Why not cattrs' own ``make_dict_structure_fn``/``make_dict_unstructure_fn`` with
-``override(rename=..., omit_if_default=True)``: measured on `FileInfo` (six fields, the item of
-every ``fileList``) with the same scalar hooks registered, their hooks took 2.2 µs to structure
-and 1.0 µs to unstructure against 0.97 µs and 0.55 µs here (best of 7, cattrs 26.2, CPython
-3.11), before any wire-path error reporting; structuring runs at 0.8-0.95x of pydantic v2 in the
-conversion benchmark, so at more than twice the cost it would fall behind.
+Why not cattrs' own ``make_dict_structure_fn``/``make_dict_unstructure_fn``: the converter was
+rebuilt on them (`benchmarks._cattrs_gen`: ``override(rename=...)`` per field, ``omit_if_default``,
+hook factories for attrs classes, the scalar hooks per type, cattrs' fast mode and the wire path
+found by walking a failed body again; the test suite passes with it) and timed by
+``python -m benchmarks.converter_designs`` (cattrs 26.2, CPython 3.11). It structures the large
+query answers in about twice pydantic v2's time (these hooks: 0.8-1.0x) and unstructures the large
+start configuration in about the same time (these: 0.6x). Tuning cannot close that: cattrs'
+function calls a hook per field, fills a keyword dict and calls the class. For `FileInfo` the class
+call alone, ``FileInfo(**fields)``, costs about what pydantic spends on an item of a ``fileList``,
+and with that call replaced by a no-op, cattrs' function for the 50 items of a query still takes
+1.2x pydantic's time for the whole answer. The code generated here tests JSON types inline and
+fills the slots directly, without a call per field.
 """
 
 from __future__ import annotations
