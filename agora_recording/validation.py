@@ -1037,7 +1037,7 @@ def _endpoint_key(endpoint: str | enum.Enum) -> str:
     name = endpoint if isinstance(endpoint, str) else endpoint.name
     key = name.lower().replace("_", "")
     if key not in _ENDPOINTS:
-        raise ValueError(f"no request body to check for endpoint {name!r}")
+        raise ValidationError("endpoint", f"no request body to check for endpoint {name!r}")
     return key
 
 
