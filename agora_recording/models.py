@@ -341,6 +341,13 @@ def _opt_service_states(
     return _as_tuple(value)
 
 
+def _opt_exact_int(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An integer or None, checked at construction: sessions read ``maxIdleTime`` (to pace their
+    polls) before the request is validated. ``converter.structure`` has checked it already."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValidationError(attribute.metadata[WIRE], "must be an integer")
+
+
 def _hide_raw_dict(value: object) -> str:
     """repr of a service param: a raw dict (legacy services) may hold credentials."""
     return "{...}" if isinstance(value, dict) else repr(value)
@@ -462,7 +469,9 @@ class RecordingConfig:
     video_stream_type: VideoStreamType | int | None = attrs.field(
         default=None, converter=_opt_video_stream_type, metadata={WIRE: "videoStreamType"}
     )
-    max_idle_time: int | None = attrs.field(default=None, metadata={WIRE: "maxIdleTime"})
+    max_idle_time: int | None = attrs.field(
+        default=None, validator=_opt_exact_int, metadata={WIRE: "maxIdleTime"}
+    )
     transcoding_config: TranscodingConfig | None = attrs.field(
         default=None, metadata={WIRE: "transcodingConfig"}
     )
