@@ -42,7 +42,7 @@ import attrs
 from . import tokens
 from ._retry import describe_failure
 from .enums import Mode
-from .errors import RecordingFailedError, ValidationError
+from .errors import ArgumentTypeError, RecordingFailedError, ValidationError
 from .models import RecordingHandle, StartConfig, StorageConfig, UpdateConfig, UpdateResponse
 
 if TYPE_CHECKING:
@@ -447,11 +447,14 @@ class StorageRefresher:
         with anyio.fail_after(_PROVIDER_TIMEOUT):
             fresh = await self._provider()
         if not isinstance(fresh, StorageCredentials):
-            raise TypeError("the storage credentials provider must return StorageCredentials")
+            raise ArgumentTypeError(
+                "the storage credentials provider must return StorageCredentials"
+            )
         now = self._wall_clock()
         if fresh.expiration <= now + self._lead:
-            raise ValueError(
-                f"the provider returned credentials expiring in {fresh.expiration - now:g} s"
+            raise ValidationError(
+                "clientRequest.storageConfig.stsExpiration",
+                f"the provider returned credentials expiring in {fresh.expiration - now:g} s",
             )
         if fresh.expiration - now < STS_MIN_VALIDITY:
             _log.warning(
@@ -550,7 +553,7 @@ class SessionCredentials:
         if expected_duration is not None:
             expected_duration_for(Mode.MIX, None, expected_duration)  # validates it
         if storage_credentials is not None and not callable(storage_credentials):
-            raise TypeError("storage_credentials must be an async callable")
+            raise ArgumentTypeError("storage_credentials must be an async callable")
         return cls(
             app_certificate=app_certificate,
             expected_duration=expected_duration,
@@ -591,7 +594,9 @@ class SessionCredentials:
         if storage.sts_token is None:
             fresh = await self.storage_credentials()
             if not isinstance(fresh, StorageCredentials):
-                raise TypeError("the storage credentials provider must return StorageCredentials")
+                raise ArgumentTypeError(
+                    "the storage credentials provider must return StorageCredentials"
+                )
             if fresh.expiration <= self.wall_clock() + EXPIRY_LEAD:
                 raise ValidationError(
                     "clientRequest.storageConfig.stsExpiration",

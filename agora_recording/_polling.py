@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import math
 
+from .errors import ArgumentTypeError, ValidationError
+
 __all__ = ["PollBudget"]
 
 logger = logging.getLogger("agora_recording")
@@ -24,9 +26,9 @@ class PollBudget:
 
     def __init__(self, rate: float | None, *, share: float = 0.5) -> None:
         if isinstance(share, bool) or not isinstance(share, (int, float)):
-            raise ValueError("must be a number between 0 and 1")
+            raise ArgumentTypeError("share must be a number between 0 and 1")
         if not 0 < share <= 1:
-            raise ValueError("must be more than 0 and at most 1")
+            raise ValidationError("share", "must be more than 0 and at most 1")
         self.share = float(share)
         self._rate = rate
         self.sessions = 0

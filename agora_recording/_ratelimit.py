@@ -41,6 +41,8 @@ from typing import Protocol, runtime_checkable
 
 import anyio
 
+from .errors import ArgumentTypeError, ValidationError
+
 __all__ = ["Limiter", "Priority", "RateLimiter"]
 
 logger = logging.getLogger("agora_recording")
@@ -132,15 +134,17 @@ class RateLimiter:
         recovery: float = 30.0,
     ) -> None:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)):
-            raise TypeError("rate must be a number of requests per second")
+            raise ArgumentTypeError("rate must be a number of requests per second")
         if not math.isfinite(rate) or rate <= 0:
-            raise ValueError("rate must be a positive, finite number of requests per second")
+            raise ValidationError(
+                "rate", "must be a positive, finite number of requests per second"
+            )
         if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
-            raise ValueError("burst must be a positive integer")
-        if not 0 <= health_share <= 1:
-            raise ValueError("health_share must be between 0 and 1")
-        if not recovery > 0:
-            raise ValueError("recovery must be a positive number of seconds")
+            raise ValidationError("burst", "must be a positive integer")
+        if not _is_number(health_share) or not 0 <= health_share <= 1:
+            raise ValidationError("health_share", "must be a number between 0 and 1")
+        if not _is_number(recovery) or not recovery > 0:
+            raise ValidationError("recovery", "must be a positive number of seconds")
         self._rate = float(rate)
         self.burst = burst
         self.health_share = float(health_share)
@@ -298,6 +302,10 @@ class RateLimiter:
         paused_from, paused_until = self._pause
         paused = max(0.0, min(ended, paused_until) - max(began, paused_from))
         return ended - began - paused
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _front(queue: deque[_Waiter]) -> _Waiter:

@@ -31,7 +31,7 @@ import attrs
 import stamina
 
 from ._protocol import is_retryable
-from .errors import APIError, RateLimitError, ServerError, TransportError
+from .errors import APIError, RateLimitError, ServerError, TransportError, ValidationError
 
 __all__ = ["RetryPolicy", "call_with_retries", "describe_failure", "moves_host"]
 
@@ -41,8 +41,8 @@ logger = logging.getLogger("agora_recording")
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value >= 0:
-        raise ValueError(f"{attribute.name} must be >= 0")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValidationError(attribute.name, "must be a number >= 0")
 
 
 @attrs.frozen(kw_only=True)
@@ -64,7 +64,7 @@ class RetryPolicy:
     @attempts.validator
     def _check_attempts(self, attribute: attrs.Attribute[int], value: int) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError("attempts must be an integer >= 1")
+            raise ValidationError("attempts", "must be an integer >= 1")
 
     def backoff(self, retry_number: int, exc: BaseException) -> float:
         """Seconds to wait before retry number ``retry_number`` (1-based) after ``exc``."""

@@ -3,7 +3,9 @@
 String-valued sets subclass ``str, enum.Enum`` and numeric ones ``enum.IntEnum``; a member's
 ``value`` is exactly what goes on the wire. Model fields typed with these enums also accept the
 plain value, and keep a value the enum does not know (a newer service value) as it is, so parsing
-never breaks on something the service added after this library was written.
+never breaks on something the service added after this library was written. `RecordingStatus` is
+the exception: an unknown status becomes a pseudo-member (``RecordingStatus(42).name`` is
+``"UNKNOWN_42"``, its value 42), so ``QueryResponse.status`` is always a `RecordingStatus`.
 """
 
 from __future__ import annotations
@@ -88,6 +90,20 @@ class RecordingStatus(enum.IntEnum):
     ALL_COMPONENTS_STOPPED = 7
     EXITED = 8
     EXITED_ABNORMALLY = 20
+
+    @classmethod
+    def _missing_(cls, value: object) -> RecordingStatus | None:
+        """A status this library does not know (a newer service state) as a pseudo-member.
+
+        It equals, hashes and serializes as its integer, is named ``UNKNOWN_<value>`` and is
+        not listed by iteration. Pseudo-members are not cached: the service picks the values.
+        """
+        if isinstance(value, int) and not isinstance(value, bool):
+            member = int.__new__(cls, value)
+            member._name_ = f"UNKNOWN_{value}"
+            member._value_ = value
+            return member
+        return None
 
 
 class ChannelType(enum.IntEnum):

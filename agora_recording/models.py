@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
@@ -53,7 +53,7 @@ from .enums import (
     Vendor,
     VideoStreamType,
 )
-from .errors import UnexpectedResponseError
+from .errors import ArgumentTypeError, UnexpectedResponseError, ValidationError
 
 __all__ = [
     "WIRE",
@@ -126,7 +126,7 @@ def _as_tuple(value: Iterable[_T] | None) -> tuple[_T, ...] | None:
     if value is None or type(value) is tuple:
         return value
     if isinstance(value, (str, bytes, Mapping)):
-        raise TypeError(f"expected a sequence, got {type(value).__name__}")
+        raise ArgumentTypeError(f"expected a sequence, got {type(value).__name__}")
     return tuple(value)
 
 
@@ -134,12 +134,21 @@ def _required_tuple(value: Iterable[_T]) -> tuple[_T, ...]:
     if type(value) is tuple:
         return value
     if isinstance(value, (str, bytes, Mapping)) or value is None:
-        raise TypeError(f"expected a sequence, got {type(value).__name__}")
+        raise ArgumentTypeError(f"expected a sequence, got {type(value).__name__}")
     return tuple(value)
 
 
-def _mode(value: Mode | str) -> Mode | str:
-    return _member(Mode, value)
+_MODE_RULE: Final = "must be one of " + ", ".join(f'"{mode.value}"' for mode in Mode)
+
+
+def _known_mode(value: Mode | str) -> Mode:
+    """A handle addresses a real recording, so its mode must be one the API has."""
+    if type(value) is Mode:
+        return value
+    member = Mode._value2member_map_.get(value) if isinstance(value, str) else None
+    if member is None:
+        raise ValidationError("", _MODE_RULE)
+    return member  # type: ignore[return-value]
 
 
 def _opt_mode(value: Mode | str | None) -> Mode | str | None:
@@ -154,11 +163,22 @@ def _vendor(value: Vendor | int) -> Vendor | int:
     return _member(Vendor, value)
 
 
-def _opt_status(value: RecordingStatus | int | str | None) -> RecordingStatus | int | None:
-    """Coerce the 2020 string form (``"5"``) to int; a non-numeric string raises ValueError."""
+def _opt_status(value: RecordingStatus | int | str | None) -> RecordingStatus | None:
+    """Always a `RecordingStatus`: an unknown integer becomes a pseudo-member (see the enum).
+
+    The 2020 string form (``"5"``) is read as its integer; other text, booleans and other types
+    raise `ValidationError` (the converter refuses them first, naming the wire key).
+    """
+    if value is None or type(value) is RecordingStatus:
+        return value
     if isinstance(value, str):
-        return _member(RecordingStatus, int(value))
-    return _member(RecordingStatus, value)
+        text = value[1:] if value[:1] == "-" else value
+        if not (0 < len(text) <= 19 and text.isascii() and text.isdigit()):
+            raise ValidationError("", "must be an integer status")
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationError("", "must be an integer status")
+    return RecordingStatus(value)
 
 
 def _opt_channel_type(value: ChannelType | int | None) -> ChannelType | int | None:
@@ -321,9 +341,26 @@ def _opt_service_states(
     return _as_tuple(value)
 
 
+def _opt_exact_int(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An integer or None, checked at construction: sessions read ``maxIdleTime`` (to pace their
+    polls) before the request is validated. ``converter.structure`` has checked it already."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValidationError(attribute.metadata[WIRE], "must be an integer")
+
+
 def _hide_raw_dict(value: object) -> str:
     """repr of a service param: a raw dict (legacy services) may hold credentials."""
     return "{...}" if isinstance(value, dict) else repr(value)
+
+
+if TYPE_CHECKING:
+    _WireStatus = RecordingStatus
+else:
+    # The converter reads a field's runtime annotation to type-check its wire value: the ``int``
+    # here makes ``status`` take JSON integers (and the 2020 ``"5"``) while refusing ``true`` and
+    # ``5.5``. The field's attrs converter then makes every integer a `RecordingStatus`, so for
+    # readers (and mypy) the field is ``RecordingStatus | None``.
+    _WireStatus = RecordingStatus | int
 
 
 # -- request side: clientRequest bodies and their parts -----------------------------------------
@@ -432,7 +469,9 @@ class RecordingConfig:
     video_stream_type: VideoStreamType | int | None = attrs.field(
         default=None, converter=_opt_video_stream_type, metadata={WIRE: "videoStreamType"}
     )
-    max_idle_time: int | None = attrs.field(default=None, metadata={WIRE: "maxIdleTime"})
+    max_idle_time: int | None = attrs.field(
+        default=None, validator=_opt_exact_int, metadata={WIRE: "maxIdleTime"}
+    )
     transcoding_config: TranscodingConfig | None = attrs.field(
         default=None, metadata={WIRE: "transcodingConfig"}
     )
@@ -741,7 +780,7 @@ class RecordingHandle:
 
     resource_id: str = attrs.field(metadata={WIRE: "resourceId"})
     sid: str = attrs.field(metadata={WIRE: "sid"})
-    mode: Mode | str = attrs.field(converter=_mode, metadata={WIRE: "mode"})
+    mode: Mode = attrs.field(converter=_known_mode, metadata={WIRE: "mode"})
     cname: str = attrs.field(metadata={WIRE: "cname"})
     uid: str = attrs.field(metadata={WIRE: "uid"})
 
@@ -853,7 +892,7 @@ class ExtensionServiceState:
 class ServerResponse:
     """``serverResponse`` of query and stop; which fields appear depends on mode and config."""
 
-    status: RecordingStatus | int | None = attrs.field(
+    status: _WireStatus | None = attrs.field(
         default=None, converter=_opt_status, metadata={WIRE: "status"}
     )
     file_list_mode: FileListMode | str | None = attrs.field(
@@ -932,7 +971,8 @@ class AcquireResponse:
 
     cname: str | None = attrs.field(default=None, metadata={WIRE: "cname"})
     uid: str | None = attrs.field(default=None, metadata={WIRE: "uid"})
-    resource_id: str | None = attrs.field(default=None, metadata={WIRE: "resourceId"})
+    resource_id: str = attrs.field(metadata={WIRE: "resourceId"})
+    """Required: an answer without one reserves nothing (``converter.structure`` refuses it)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -990,8 +1030,9 @@ class QueryResponse:
     )
 
     @property
-    def status(self) -> RecordingStatus | int | None:
-        """The service status (a `RecordingStatus` when known), or ``None`` when absent."""
+    def status(self) -> RecordingStatus | None:
+        """The service status, or ``None`` when absent; a state newer than this library is a
+        pseudo-member named ``UNKNOWN_<value>`` (``status.name`` always works)."""
         return None if self.server_response is None else self.server_response.status
 
     @property

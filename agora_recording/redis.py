@@ -61,7 +61,7 @@ import attrs
 
 from ._converter import converter
 from ._ratelimit import Priority, RateLimiter
-from .errors import AgoraError
+from .errors import AgoraError, ArgumentTypeError, UsageError, ValidationError
 from .models import RecordingHandle
 
 try:
@@ -194,6 +194,10 @@ return redis.call('HEXISTS', KEYS[1], ARGV[1])
 """
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -233,15 +237,17 @@ class SharedQuota:
         clock: Callable[[], float] | None = None,
     ) -> None:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)):
-            raise TypeError("rate must be a number of requests per second")
+            raise ArgumentTypeError("rate must be a number of requests per second")
         if not math.isfinite(rate) or rate <= 0:
-            raise ValueError("rate must be a positive, finite number of requests per second")
+            raise ValidationError(
+                "rate", "must be a positive, finite number of requests per second"
+            )
         if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
-            raise ValueError("burst must be a positive integer")
-        if not recovery > 0:
-            raise ValueError("recovery must be a positive number of seconds")
-        if not key:
-            raise ValueError("key must name the shared quota")
+            raise ValidationError("burst", "must be a positive integer")
+        if not _is_number(recovery) or not recovery > 0:
+            raise ValidationError("recovery", "must be a positive number of seconds")
+        if not isinstance(key, str) or not key:
+            raise ValidationError("key", "must be a non-empty string naming the shared quota")
         self.key = key
         self.rate = float(rate)
         self.burst = burst
@@ -365,11 +371,12 @@ class RedisRateLimiter:
         clock: Callable[[], float] | None = None,
     ) -> None:
         if isinstance(expected_workers, bool) or not isinstance(expected_workers, int):
-            raise TypeError("expected_workers must be an integer")
+            raise ArgumentTypeError("expected_workers must be an integer")
         if expected_workers < 1:
-            raise ValueError("expected_workers must be at least 1")
-        if not redis_timeout > 0 or not retry_interval > 0:
-            raise ValueError("redis_timeout and retry_interval must be positive")
+            raise ValidationError("expected_workers", "must be at least 1")
+        for name, value in (("redis_timeout", redis_timeout), ("retry_interval", retry_interval)):
+            if not _is_number(value) or not value > 0:
+                raise ValidationError(name, "must be a positive number of seconds")
         self._quota = SharedQuota(
             redis_client, key=key, rate=rate, burst=burst, recovery=recovery, clock=clock
         )
@@ -552,11 +559,11 @@ class LeaseStore:
         ttl: float = 30.0,
         renew_interval: float | None = None,
     ) -> None:
-        if not ttl > 0:
-            raise ValueError("ttl must be a positive number of seconds")
+        if not _is_number(ttl) or not ttl > 0:
+            raise ValidationError("ttl", "must be a positive number of seconds")
         renew = ttl / 3 if renew_interval is None else renew_interval
-        if not 0 < renew < ttl:
-            raise ValueError("renew_interval must be positive and shorter than ttl")
+        if not _is_number(renew) or not 0 < renew < ttl:
+            raise ValidationError("renew_interval", "must be positive and shorter than ttl")
         self._redis = redis_client
         self.namespace = namespace
         self.worker_id = worker_id if worker_id is not None else default_worker_id()
@@ -750,7 +757,7 @@ class LeaseStore:
             async with session:
                 handle = session.handle
                 if handle is None:  # pragma: no cover - an entered session has its handle
-                    raise RuntimeError("the session has no handle")
+                    raise UsageError("the session has no handle")
                 async with self.hold(handle, metadata):
                     try:
                         yield session

@@ -56,7 +56,7 @@ import anyio.abc
 
 from ._client import RecordingClient
 from ._stopping import UnconfirmedRecording
-from .errors import ValidationError
+from .errors import UsageError, ValidationError
 
 if sys.version_info >= (3, 11):
     from builtins import BaseExceptionGroup
@@ -118,7 +118,7 @@ class SignalDrain:
         out: IO[str] | None = None,
         force_exit: Callable[[int], object] = os._exit,
     ) -> None:
-        if not grace >= 0:
+        if isinstance(grace, bool) or not isinstance(grace, (int, float)) or not grace >= 0:
             raise ValidationError("grace", "must be a number of seconds >= 0")
         self._clients = tuple(clients)
         self.grace = float(grace)
@@ -144,7 +144,7 @@ class SignalDrain:
 
     async def __aenter__(self) -> SignalDrain:
         if self._body_scope is not None:
-            raise RuntimeError("a SignalDrain block can be entered only once")
+            raise UsageError("a SignalDrain block can be entered only once")
         self._body_scope = anyio.CancelScope()
         iterator = self._open_receiver()
         self._task_group = anyio.create_task_group()

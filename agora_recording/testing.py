@@ -119,6 +119,7 @@ import httpx
 from starlette.types import ASGIApp
 
 from agora_recording import RecordingClient
+from agora_recording.errors import ArgumentTypeError, UsageError
 
 from .emulator import (
     DEFAULT_CUSTOMER_ID,
@@ -158,12 +159,12 @@ NOTIFICATION_URL = "http://notifications.invalid/agora"
 
 def _advance(clock: Clock, emulator: Emulator, seconds: float) -> float:
     if isinstance(clock, LoopClock):
-        raise TypeError(
+        raise ArgumentTypeError(
             "advance() needs a FakeClock; on a LoopClock time follows the event loop: "
             "await anyio.sleep(seconds) instead"
         )
     if not isinstance(clock, FakeClock):
-        raise TypeError("advance() needs the emulator to run on a FakeClock")
+        raise ArgumentTypeError("advance() needs the emulator to run on a FakeClock")
     return emulator.advance(seconds)
 
 
@@ -329,7 +330,7 @@ def serve(
         emulator_options.setdefault("clock", FakeClock())
         emulator = Emulator(**emulator_options)
     elif emulator_options:
-        raise TypeError("pass either an emulator or emulator options, not both")
+        raise ArgumentTypeError("pass either an emulator or emulator options, not both")
     ready = threading.Event()
     failures: list[BaseException] = []
     server = EmulatorServer(emulator, host=host, port=port, ready=lambda _url: ready.set())
@@ -347,7 +348,7 @@ def serve(
     try:
         if not ready.wait(startup_timeout) or server.url is None:
             cause = failures[0] if failures else None
-            raise RuntimeError(f"the emulator server did not start on {host}:{port}") from cause
+            raise UsageError(f"the emulator server did not start on {host}:{port}") from cause
         yield ServedEmulator(url=server.url, emulator=emulator)
     finally:
         server.stop()

@@ -40,6 +40,7 @@ reference is ambiguous we are strict where it is explicit and lenient where it i
 from __future__ import annotations
 
 import enum
+import ipaddress
 import json
 import re
 import string
@@ -147,6 +148,32 @@ VENDORS: Final = _values(Vendor)
 STS_VENDORS: Final = _values(Vendor.AMAZON_S3, Vendor.ALIBABA_CLOUD, Vendor.TENCENT_CLOUD)
 S3_COMPATIBLE_VENDOR: Final = Vendor.S3_COMPATIBLE.value
 STORAGE_REGION: Final = Bounds(0)
+"""Any region index: the rule for a vendor missing from `STORAGE_REGIONS`."""
+# The region index tables of Agora's "Third-party cloud storage regions" page (Cloud Recording
+# reference). Amazon S3 lists 0-25 (17, once US_GOV_WEST_1, and 23 are unassigned, but accepted:
+# the table has changed before); Alibaba 0-27; Tencent 0-19; Huawei 0-15; Baidu 1-7 now and 0-6
+# in older pages, so 0-7; Azure, Google and S3-compatible storage take 0. The legacy vendors
+# Qiniu (0) and Kingsoft (4) have no current table: any index.
+STORAGE_REGIONS: Final = MappingProxyType(
+    {
+        Vendor.QINIU.value: Bounds(0),
+        Vendor.AMAZON_S3.value: Bounds(0, 25),
+        Vendor.ALIBABA_CLOUD.value: Bounds(0, 27),
+        Vendor.TENCENT_CLOUD.value: Bounds(0, 19),
+        Vendor.KINGSOFT_CLOUD.value: Bounds(0),
+        Vendor.MICROSOFT_AZURE.value: Bounds(0, 0),
+        Vendor.GOOGLE_CLOUD.value: Bounds(0, 0),
+        Vendor.HUAWEI_CLOUD.value: Bounds(0, 15),
+        Vendor.BAIDU_CLOUD.value: Bounds(0, 7),
+        Vendor.S3_COMPATIBLE.value: Bounds(0, 0),
+    }
+)
+STORAGE_KEY_MAX_CHARS: Final = 1024
+"""``accessKey`` and ``secretKey``: Agora documents no length. The longest any supported vendor
+issues is far shorter (an Azure account key has 88 characters, AWS and Google HMAC secrets 40),
+so this bound only refuses what cannot be a key, such as a pasted file."""
+BUCKET_MAX_CHARS: Final = 63
+"""Every vendor's documented maximum (Google allows 222 for names with dots; see `_R_BUCKETS`)."""
 STS_EXPIRATION: Final = Bounds(0)
 SSE_VALUES: Final = ("kms", "aes256")
 FILE_NAME_PREFIX_MAX_CHARS: Final = 128
@@ -299,6 +326,117 @@ _SUBSCRIPTION_ENTRY = _Rule(
 )
 _PREFIX_ITEM = _pattern(_ALNUM_PATTERN, "must be a non-empty string of A-Z, a-z and 0-9 only")
 _COLOR = _pattern(_COLOR_PATTERN, 'must be "#" followed by 6 hex digits, like "#000000"')
+_STORAGE_KEY = _Rule(
+    lambda v: isinstance(v, str) and 0 < len(v) <= STORAGE_KEY_MAX_CHARS,
+    f"must be a non-empty string of at most {STORAGE_KEY_MAX_CHARS} characters",
+)
+
+
+# --- bucket names ------------------------------------------------------------------------------
+# The start reference says ``bucket`` must follow the vendor's own naming rules. Each rule below
+# follows the vendor's public page, named beside it; where a vendor publishes none we could read
+# (Baidu, the legacy Qiniu and Kingsoft, self-built S3-compatible storage) a lenient DNS-like rule
+# still refuses what no storage service accepts: spaces, slashes, punctuation. The vendors' minimum
+# length of 3 is not enforced: a shorter name cannot exist there and fails at the first upload.
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _bucket(pattern: str, text: str, high: int = BUCKET_MAX_CHARS, *forbidden: str) -> _Rule:
+    """A bucket rule: ``pattern``, at most ``high`` characters, none of ``forbidden``, no IP."""
+    compiled = re.compile(pattern)
+
+    def accepts(value: object) -> bool:
+        return (
+            isinstance(value, str)
+            and 0 < len(value) <= high
+            and compiled.fullmatch(value) is not None
+            and not any(part in value for part in forbidden)
+            and not _is_ip(value)
+        )
+
+    return _Rule(accepts, text)
+
+
+def _google_bucket(value: object) -> bool:
+    """Google: up to 63 characters, or 222 with dots, each dot-separated part at most 63."""
+    return (
+        isinstance(value, str)
+        and len(value) <= (222 if "." in value else BUCKET_MAX_CHARS)
+        and all(len(part) <= BUCKET_MAX_CHARS for part in value.split("."))
+    )
+
+
+_ENDS = "starting and ending with a letter or digit"
+_LOWER_DOT_DASH = r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?"
+_LOWER_DASH = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_R_GENERIC_BUCKET = _bucket(
+    r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?",
+    f"must be at most 255 characters of letters, digits, '.', '-' and '_', {_ENDS}",
+    255,
+)
+_GOOGLE_SHAPE = _bucket(
+    r"[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?",
+    "",
+    222,
+)
+_R_BUCKETS: Final = MappingProxyType(
+    {
+        # Amazon S3 User Guide, "General purpose bucket naming rules".
+        Vendor.AMAZON_S3.value: _bucket(
+            _LOWER_DOT_DASH,
+            f"must be at most 63 characters of a-z, 0-9, '.' and '-', {_ENDS}, with no '..' "
+            "and not an IP address (Amazon S3 bucket naming rules)",
+            BUCKET_MAX_CHARS,
+            "..",
+        ),
+        # Alibaba Cloud OSS, "Bucket naming conventions".
+        Vendor.ALIBABA_CLOUD.value: _bucket(
+            _LOWER_DASH,
+            f"must be at most 63 characters of a-z, 0-9 and '-', {_ENDS} "
+            "(Alibaba Cloud OSS bucket naming conventions)",
+        ),
+        # Tencent Cloud COS, "Bucket Overview": <BucketName>-<APPID>.
+        Vendor.TENCENT_CLOUD.value: _bucket(
+            _LOWER_DASH + r"-[0-9]+",
+            "must be <BucketName>-<APPID>: a-z, 0-9 and '-', at most 63 characters, ending "
+            "with '-' and the numeric APPID (Tencent Cloud COS bucket naming conventions)",
+        ),
+        # Microsoft Azure Storage, "Naming and Referencing Containers, Blobs, and Metadata".
+        Vendor.MICROSOFT_AZURE.value: _bucket(
+            r"[a-z0-9]+(?:-[a-z0-9]+)*",
+            f"must be at most 63 characters of a-z, 0-9 and single '-', {_ENDS} "
+            "(Azure container naming rules)",
+        ),
+        # Google Cloud Storage, "Bucket naming guidelines" (length checked by _google_bucket).
+        Vendor.GOOGLE_CLOUD.value: _Rule(
+            lambda v: _GOOGLE_SHAPE.accepts(v) and _google_bucket(v),
+            f"must be a-z, 0-9, '.', '-' and '_', {_ENDS}, at most 63 characters (222 with "
+            "dots, 63 between dots) and not an IP address (Google Cloud Storage bucket naming)",
+        ),
+        # Huawei Cloud OBS developer guide, "Use Restrictions": bucket names.
+        Vendor.HUAWEI_CLOUD.value: _bucket(
+            _LOWER_DOT_DASH,
+            f"must be at most 63 characters of a-z, 0-9, '.' and '-', {_ENDS}, with no '..', "
+            "'.-' or '-.' and not an IP address (Huawei Cloud OBS bucket naming rules)",
+            BUCKET_MAX_CHARS,
+            "..",
+            ".-",
+            "-.",
+        ),
+        Vendor.BAIDU_CLOUD.value: _bucket(
+            _LOWER_DOT_DASH, f"must be at most 63 characters of a-z, 0-9, '.' and '-', {_ENDS}"
+        ),
+    }
+)
+
+
 _JPG_ONLY = _Rule(
     lambda v: isinstance(v, (list, tuple)) and tuple(v) == SNAPSHOT_FILE_TYPES, 'must be ["jpg"]'
 )
@@ -368,6 +506,12 @@ def _modes_text(modes: Sequence[str]) -> str:
 
 _R_VENDORS = _one_of(VENDORS)
 _R_STORAGE_REGION = _int_in(STORAGE_REGION)
+_R_STORAGE_REGIONS: Final = MappingProxyType(
+    {
+        vendor: _Rule(rule.accepts, f"{rule.text} for vendor {vendor} ({Vendor(vendor).name})")
+        for vendor, rule in ((v, _int_in(bounds)) for v, bounds in STORAGE_REGIONS.items())
+    }
+)
 _R_STS_EXPIRATION = _int_in(STS_EXPIRATION)
 _R_SSE_VALUES = _one_of(SSE_VALUES)
 _R_CHANNEL_TYPES = _one_of(CHANNEL_TYPES)
@@ -605,9 +749,13 @@ def _storage_config(c: _Checker, parent: Mapping[str, Any], path: str, *, requir
     if storage is None:
         return
     vendor = c.get(storage, "vendor", field, _R_VENDORS, required=True)
-    c.get(storage, "region", field, _R_STORAGE_REGION, required=True)
-    for key in ("bucket", "accessKey", "secretKey"):
-        c.get(storage, key, field, _STRING, required=True)
+    known = vendor is not None
+    region_rule = _R_STORAGE_REGIONS.get(vendor, _R_STORAGE_REGION) if known else _R_STORAGE_REGION
+    c.get(storage, "region", field, region_rule, required=True)
+    bucket_rule = _R_BUCKETS.get(vendor, _R_GENERIC_BUCKET) if known else _R_GENERIC_BUCKET
+    c.get(storage, "bucket", field, bucket_rule, required=True)
+    for key in ("accessKey", "secretKey"):  # secrets: the checker never shows their values
+        c.get(storage, key, field, _STORAGE_KEY, required=True)
     for key, rule in (("stsToken", _STRING), ("stsExpiration", _R_STS_EXPIRATION)):
         given = c.get(storage, key, field, rule)
         if given is not None and vendor is not None and vendor not in STS_VENDORS:
@@ -1037,7 +1185,7 @@ def _endpoint_key(endpoint: str | enum.Enum) -> str:
     name = endpoint if isinstance(endpoint, str) else endpoint.name
     key = name.lower().replace("_", "")
     if key not in _ENDPOINTS:
-        raise ValueError(f"no request body to check for endpoint {name!r}")
+        raise ValidationError("endpoint", f"no request body to check for endpoint {name!r}")
     return key
 
 

@@ -315,7 +315,7 @@ recording_handles = st.builds(
     RecordingHandle,
     resource_id=texts,
     sid=texts,
-    mode=enum_or_plain(Mode),
+    mode=st.sampled_from(list(Mode)) | st.sampled_from([mode.value for mode in Mode]),
     cname=texts,
     uid=uids,
 )
@@ -400,7 +400,7 @@ _ids = {
     "uid": optional(uids),
     "resource_id": optional(texts),
 }
-acquire_responses = st.builds(AcquireResponse, **_ids)
+acquire_responses = st.builds(AcquireResponse, **{**_ids, "resource_id": texts})
 # ``mode`` is not on the wire, so round-trip strategies leave it unset.
 start_responses = st.builds(StartResponse, sid=optional(texts), **_ids)
 update_responses = st.builds(UpdateResponse, sid=optional(texts), **_ids)

@@ -302,7 +302,7 @@ def test_record_prints_line_per_change_when_not_a_terminal(served: ServedEmulato
 
 
 def test_ctrl_c_during_record_stops_the_recording(served: ServedEmulator) -> None:
-    """SIGINT during record stops the recording on the service, then exits 0."""
+    """SIGINT during record stops the recording on the service, then exits 130, not 0."""
     served.emulator.channel("record-sigint").publish(7)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
     env.update({k: v for k, v in environment(served).items() if v is not None})
@@ -326,7 +326,7 @@ def test_ctrl_c_during_record_stops_the_recording(served: ServedEmulator) -> Non
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert process.returncode == 0, err
+    assert process.returncode == 130, err
     assert "SIGINT received: stopping 1 recording before exiting" in err
     assert "Traceback" not in err
     document = json.loads(out)
@@ -355,7 +355,7 @@ def start_record(served: ServedEmulator, cname: str) -> tuple[subprocess.Popen[s
 
 
 def test_a_second_ctrl_c_during_the_stop_does_not_abort_it(served: ServedEmulator) -> None:
-    """Ctrl-C again while the stop is in flight reports it and still stops cleanly (exit 0)."""
+    """Ctrl-C again while the stop is in flight reports it and still stops cleanly (exit 130)."""
     served.emulator.faults.add_latency(1.0, "stop", times=1)
     process, sid = start_record(served, "record-double-sigint")
     try:
@@ -368,7 +368,7 @@ def test_a_second_ctrl_c_during_the_stop_does_not_abort_it(served: ServedEmulato
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert process.returncode == 0, err
+    assert process.returncode == 130, err
     assert err.startswith("SIGINT received: still stopping, 1 recording unconfirmed")
     assert "Traceback" not in err
     assert json.loads(out)["stopOutcome"] == "stopped"
@@ -644,3 +644,67 @@ def test_emulator_refuses_a_malformed_app_certificate_with_a_usage_error() -> No
     assert result.exit_code == 2
     assert "32" in result.output or "hex" in result.output
     assert "not-a-certificate" not in result.output
+
+
+def test_stopping_a_stopped_recording_exits_zero_and_says_so(served: ServedEmulator) -> None:
+    """A second stop of the same handle (400 code 49) is reported as benign, with exit 0."""
+    served.emulator.channel("stop-twice").publish(7)
+    started = ok(
+        invoke(served, ["start", "--cname", "stop-twice", "--uid", "42", *STORAGE, "--json"])
+    )
+    handle = json.dumps(json.loads(started.stdout)["handle"])
+    ok(invoke(served, ["stop", "--handle", handle]))
+    again = ok(invoke(served, ["stop", "--handle", handle, "--json"]))
+    assert json.loads(again.stdout)["stopOutcome"] == "already_exiting"
+    assert "already stopped" in again.stderr
+    plain = ok(invoke(served, ["stop", "--handle", handle]))
+    assert "already exiting" in plain.stdout
+
+
+def test_stopping_a_recording_the_service_does_not_know_exits_zero(
+    served: ServedEmulator,
+) -> None:
+    """A stop answered 404 "failed to find worker" says the recording has ended, with exit 0."""
+    acquired = ok(invoke(served, ["acquire", "--cname", "gone-room", "--uid", "42", "--json"]))
+    resource_id = json.loads(acquired.stdout)["resourceId"]
+    handle = {"resourceId": resource_id, "sid": "0" * 32, "mode": "mix"}
+    handle |= {"cname": "gone-room", "uid": "42"}
+    result = ok(invoke(served, ["stop", "--handle", json.dumps(handle), "--json"]))
+    assert json.loads(result.stdout)["stopOutcome"] == "already_gone"
+    assert "knows no such running recording" in result.stderr
+
+
+def test_a_handle_missing_keys_names_them(served: ServedEmulator) -> None:
+    """``query --handle '{"sid": "x"}'`` names the missing keys and their options, exit 2."""
+    line = one_error_line(invoke(served, ["query", "--handle", '{"sid": "x"}']), 2)
+    assert "resourceId, mode" in line
+    assert "--resource-id, --mode" in line
+    assert "no recording given" not in line
+
+
+def test_start_without_storage_names_the_options_and_variables(served: ServedEmulator) -> None:
+    """A start with no storage names each option and environment variable still missing."""
+    result = invoke(
+        served,
+        ["start", "--cname", "no-storage", "--uid", "42"],
+        AGORA_STORAGE_ACCESS_KEY=None,
+        AGORA_STORAGE_SECRET_KEY=None,
+    )
+    line = one_error_line(result, 2)
+    for name in ("--storage-vendor", "--storage-region", "--storage-bucket"):
+        assert name in line
+    assert "AGORA_STORAGE_ACCESS_KEY" in line
+    assert "AGORA_STORAGE_SECRET_KEY" in line
+    assert "'vendor'" not in line
+    partial = one_error_line(invoke(served, ["start", "--cname", "no-storage", "--uid", "42"]), 2)
+    assert "--storage-bucket" in partial
+    assert "AGORA_STORAGE_ACCESS_KEY" not in partial  # set in the environment
+
+
+def test_the_uid_help_says_what_the_uid_must_be() -> None:
+    """``--uid`` help explains the recorder's UID instead of the confusing "(not in use)"."""
+    for verb in ("start", "record"):
+        text = CliRunner().invoke(cli, [verb, "--help"], terminal_width=200).output
+        line = next(line for line in text.splitlines() if "--uid" in line)
+        assert "not in use" not in line
+        assert "UID" in line

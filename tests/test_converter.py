@@ -22,7 +22,7 @@ from agora_recording.enums import (
     UploadingStatus,
     Vendor,
 )
-from agora_recording.errors import UnexpectedResponseError
+from agora_recording.errors import UnexpectedResponseError, ValidationError
 from agora_recording.models import (
     WIRE,
     AcquireConfig,
@@ -156,7 +156,14 @@ def test_request_sample_round_trips_exactly(name: str) -> None:
 
 @pytest.mark.parametrize("name", _names("response_") + _names("error_"))
 def test_response_sample_parses_and_round_trips(name: str) -> None:
-    """Every stored body parses into its endpoint's model and survives a second round trip."""
+    """Every stored body parses into its endpoint's model and survives a second round trip.
+
+    Error bodies of acquire have no ``resourceId``, which an `AcquireResponse` requires.
+    """
+    if _response_model(name) is AcquireResponse and "resourceId" not in _load(name):
+        with pytest.raises(ValidationError, match="resourceId"):
+            _parse(name)
+        return
     parsed = _parse(name)
     assert isinstance(parsed, _response_model(name))
     assert converter.structure(converter.unstructure(parsed), type(parsed)) == parsed

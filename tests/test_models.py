@@ -18,7 +18,7 @@ from agora_recording.enums import (
     UploadingStatus,
     Vendor,
 )
-from agora_recording.errors import UnexpectedResponseError
+from agora_recording.errors import UnexpectedResponseError, ValidationError
 from agora_recording.models import (
     WIRE,
     ExtensionService,
@@ -181,7 +181,7 @@ def test_status_accepts_numeric_string_and_rejects_garbage() -> None:
     assert ServerResponse(status="5").status is RecordingStatus.IN_PROGRESS
     assert ServerResponse(status=20).status is RecordingStatus.EXITED_ABNORMALLY
     assert ServerResponse(status=42).status == 42
-    with pytest.raises(ValueError, match="abc"):
+    with pytest.raises(ValidationError, match="integer"):
         ServerResponse(status="abc")
 
 

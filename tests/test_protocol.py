@@ -433,9 +433,10 @@ def test_start_without_sid_is_not_a_success() -> None:
 
 
 def test_acquire_without_resource_id_is_not_a_success() -> None:
-    """A 200 acquire without a resource ID is useless, so it is an error."""
-    with pytest.raises(UnexpectedResponseError, match="no resourceId"):
+    """A 200 acquire without a resource ID is useless, so it is an error naming the key."""
+    with pytest.raises(UnexpectedResponseError, match="resourceId") as info:
         parse_response(Endpoint.ACQUIRE, 200, {}, b"{}")
+    assert info.value.field == "resourceId"
 
 
 def test_start_201_without_code_or_sid_is_an_api_error() -> None:

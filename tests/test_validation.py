@@ -12,6 +12,7 @@ import pytest
 from agora_recording.errors import ValidationError
 from agora_recording.validation import (
     CNAME_CHARACTERS,
+    STORAGE_REGIONS,
     check_acquire,
     check_cname,
     check_envelope,
@@ -339,14 +340,51 @@ CASES = [
     bad("storage-missing", "individual", SC, DELETE, "is required"),
     bad("vendor-9", "individual", f"{SC}.vendor", 9, "0, 1, 2, 3, 4, 5, 6, 7, 8, 11"),
     bad("vendor-missing", "individual", f"{SC}.vendor", DELETE, "is required"),
-    bad("storage-region", "individual", f"{SC}.region", -1, "integer >= 0"),
-    bad("bucket-empty", "individual", f"{SC}.bucket", "", "non-empty string"),
+    bad("storage-region", "individual", f"{SC}.region", -1, "integer in [0, 27] for vendor 2"),
+    bad("bucket-empty", "individual", f"{SC}.bucket", "", "at most 63 characters"),
+    bad("bucket-punctuation-oss", "individual", f"{SC}.bucket", "My_Bucket!! /x", "Alibaba"),
     bad("access-key-missing", "individual", f"{SC}.accessKey", DELETE, "is required"),
     bad("secret-key-number", "individual", f"{SC}.secretKey", 5, "non-empty string"),
-    case("sts-token-vendor", "individual", {f"{SC}.vendor": 5, f"{SC}.stsToken": "sts"},
+    bad("access-key-10000", "individual", f"{SC}.accessKey", "k" * 10_000, "at most 1024"),
+    bad("secret-key-2000", "individual", f"{SC}.secretKey", "k" * 2_000, "at most 1024"),
+    case("s3-region-999", "individual", {f"{SC}.vendor": 1, f"{SC}.region": 999},
+         f"{SC}.region", "[0, 25] for vendor 1 (AMAZON_S3)"),
+    case("tencent-region-20", "individual",
+         {f"{SC}.vendor": 3, f"{SC}.region": 20, f"{SC}.bucket": "media-1250000000"},
+         f"{SC}.region", "[0, 19]"),
+    case("azure-region-1", "individual",
+         {f"{SC}.vendor": 5, f"{SC}.region": 1}, f"{SC}.region", "[0, 0]"),
+    case("baidu-region-8", "individual",
+         {f"{SC}.vendor": 8, f"{SC}.region": 8}, f"{SC}.region", "[0, 7]"),
+    case("s3-bucket-upper", "individual", {f"{SC}.vendor": 1, f"{SC}.bucket": "My-Bucket"},
+         f"{SC}.bucket", "Amazon S3"),
+    case("s3-bucket-dots", "individual", {f"{SC}.vendor": 1, f"{SC}.bucket": "my..bucket"},
+         f"{SC}.bucket", "no '..'"),
+    case("s3-bucket-ip", "individual", {f"{SC}.vendor": 1, f"{SC}.bucket": "192.168.5.4"},
+         f"{SC}.bucket", "not an IP address"),
+    case("s3-bucket-64", "individual", {f"{SC}.vendor": 1, f"{SC}.bucket": "b" * 64},
+         f"{SC}.bucket", "at most 63"),
+    case("oss-bucket-dot", "individual", {f"{SC}.bucket": "my.bucket"},
+         f"{SC}.bucket", "a-z, 0-9 and '-'"),
+    case("cos-bucket-no-appid", "individual", {f"{SC}.vendor": 3, f"{SC}.bucket": "media"},
+         f"{SC}.bucket", "<BucketName>-<APPID>"),
+    case("azure-double-dash", "individual",
+         {f"{SC}.vendor": 5, f"{SC}.region": 0, f"{SC}.bucket": "rec--ordings"},
+         f"{SC}.bucket", "single '-'"),
+    case("google-long-part", "individual",
+         {f"{SC}.vendor": 6, f"{SC}.region": 0, f"{SC}.bucket": "a" * 64 + ".example.com"},
+         f"{SC}.bucket", "63 between dots"),
+    case("huawei-dot-dash", "individual",
+         {f"{SC}.vendor": 7, f"{SC}.bucket": "my.-bucket"}, f"{SC}.bucket", "'.-'"),
+    case("s3-compatible-punctuation", "individual",
+         {f"{SC}.vendor": 11, f"{SC}.region": 0, f"{SC}.bucket": "My_Bucket!! /x",
+          f"{SC}.extensionParams": {"endpoint": "https://storage.example.com"}},
+         f"{SC}.bucket", "letters, digits"),
+    case("sts-token-vendor", "individual",
+         {f"{SC}.vendor": 5, f"{SC}.region": 0, f"{SC}.stsToken": "sts"},
          f"{SC}.stsToken", "vendors 1, 2 and 3"),
     case("sts-expiration-vendor", "individual",
-         {f"{SC}.vendor": 6, f"{SC}.stsExpiration": 1700000000},
+         {f"{SC}.vendor": 6, f"{SC}.region": 0, f"{SC}.stsExpiration": 1700000000},
          f"{SC}.stsExpiration", "not vendor 6"),
     case("vendor-11-endpoint", "individual", {f"{SC}.vendor": 11, f"{SC}.region": 0},
          f"{SC}.extensionParams.endpoint", "when vendor is 11"),
@@ -857,3 +895,63 @@ def test_long_values_are_truncated() -> None:
         check_start("web", body)
     assert len(str(caught.value)) < 200
     assert '..."' in caught.value.rule
+
+
+# --- storage buckets, regions and keys ------------------------------------------------------------
+
+
+BUCKET_VENDORS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 11]
+
+
+@pytest.mark.parametrize("vendor", BUCKET_VENDORS)
+def test_a_bucket_name_with_spaces_and_punctuation_is_refused_for_every_vendor(vendor: int) -> None:
+    """Whatever the vendor, ``"My_Bucket!! /x"`` is refused at ``bucket`` before any request."""
+    edits: dict[str, object] = {
+        f"{SC}.vendor": vendor,
+        f"{SC}.region": 0,
+        f"{SC}.bucket": "My_Bucket!! /x",
+        f"{SC}.extensionParams": {"endpoint": "https://storage.example.com"},
+    }
+    _, _, body = build("individual", edits)
+    with pytest.raises(ValidationError) as caught:
+        check_start("individual", body)
+    assert caught.value.field == f"{SC}.bucket"
+
+
+VALID_BUCKETS = {
+    0: "Legacy_Bucket.1",
+    1: "my.recordings-2024",
+    2: "examplebucket1",
+    3: "examplebucket-1250000000",
+    4: "ks3-bucket",
+    5: "recordings-2024",
+    6: "my_recordings.example.com",
+    7: "obs-bucket.media",
+    8: "bos-bucket",
+    11: "MinIO-Bucket_1",
+}
+
+
+@pytest.mark.parametrize(("vendor", "bucket"), sorted(VALID_BUCKETS.items()))
+def test_each_vendors_own_bucket_names_are_accepted(vendor: int, bucket: str) -> None:
+    """A name the vendor's naming rules allow passes, at the highest documented region index."""
+    high = STORAGE_REGIONS[vendor].high
+    edits: dict[str, object] = {
+        f"{SC}.vendor": vendor,
+        f"{SC}.region": 12_345 if high is None else high,
+        f"{SC}.bucket": bucket,
+        f"{SC}.extensionParams": {"endpoint": "https://storage.example.com"},
+    }
+    _, _, body = build("individual", edits)
+    check_start("individual", body)
+
+
+def test_an_oversized_key_is_refused_without_quoting_it() -> None:
+    """A 10,000-character accessKey is refused, and no part of it reaches the message."""
+    key = "AKIA" + "Q" * 9_996
+    _, _, body = build("individual", {f"{SC}.accessKey": key})
+    with pytest.raises(ValidationError) as caught:
+        check_start("individual", body)
+    assert caught.value.field == f"{SC}.accessKey"
+    assert "QQQ" not in str(caught.value)
+    assert "AKIA" not in str(caught.value)

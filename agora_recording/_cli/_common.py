@@ -55,7 +55,7 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 """Bad input: options, configuration files, validation, missing environment variables."""
 EXIT_INTERRUPTED = 130
-"""Ctrl-C outside ``record`` (where Ctrl-C is the normal way to stop)."""
+"""Interrupted by Ctrl-C or SIGTERM; ``record`` exits so too, once its stop is confirmed."""
 
 
 class CliError(click.ClickException):

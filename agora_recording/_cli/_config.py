@@ -266,10 +266,15 @@ def parse_handle(
         fields.setdefault("cname", "")
         fields.setdefault("uid", "")
     required = ["resourceId", "sid", "mode"] + (["cname", "uid"] if need_ids else [])
-    missing = [_HANDLE_OPTIONS[key] for key in required if not fields.get(key)]
-    if missing:
-        names = ", ".join(missing)
-        raise CliError(f"no recording given: pass --handle, or {names}", EXIT_USAGE)
+    absent = [key for key in required if not fields.get(key)]
+    if absent:
+        options = ", ".join(_HANDLE_OPTIONS[key] for key in absent)
+        if value is None and all(v is None for v in overrides.values()):
+            raise CliError(f"no recording given: pass --handle, or {options}", EXIT_USAGE)
+        keys = ", ".join(absent)
+        where = f"{source} has no {keys}" if value is not None else f"missing {keys}"
+        them = "it" if len(absent) == 1 else "them"
+        raise CliError(f"{where}: add {them} to the handle, or pass {options}", EXIT_USAGE)
     if str(fields["mode"]) not in {m.value for m in Mode}:
         raise CliError(f"{source}: mode must be individual, mix or web", EXIT_USAGE)
     if "uid" in fields and not isinstance(fields["uid"], bool) and isinstance(fields["uid"], int):

@@ -125,7 +125,10 @@ def recording_options(func: F) -> F:
     return _apply(
         [
             click.option("--cname", help="Channel name (or a label, in web mode)."),
-            click.option("--uid", help="The recorder's UID, a decimal string (not in use)."),
+            click.option(
+                "--uid",
+                help="The recorder's UID, a decimal string; no user in the channel may use it.",
+            ),
             click.option("--mode", type=MODES, default=None, help="Recording mode (default: mix)."),
             click.option(
                 "--config",
@@ -225,6 +228,36 @@ def _set_web_url(request: dict[str, Any], url: str) -> None:
     services.append({"serviceName": _WEB_SERVICE, "serviceParam": {"url": url}})
 
 
+# Each storageConfig field a start needs, and how to give it on the command line.
+_STORAGE_SOURCES = {
+    "vendor": "--storage-vendor",
+    "region": "--storage-region",
+    "bucket": "--storage-bucket",
+    "accessKey": "AGORA_STORAGE_ACCESS_KEY (or --storage-access-key)",
+    "secretKey": "AGORA_STORAGE_SECRET_KEY (or --storage-secret-key)",
+}
+
+
+def _require_storage(request: dict[str, Any], config_path: str | None) -> None:
+    """Name the options and environment variables of the storage fields still missing."""
+    storage = request.get("storageConfig", {})
+    if not isinstance(storage, dict) or _uses_vod(request):
+        return  # a storageConfig of the wrong type is reported by validation
+    missing = [source for key, source in _STORAGE_SOURCES.items() if storage.get(key) is None]
+    if missing:
+        where = f" (or put them in storageConfig of {config_path})" if config_path else ""
+        raise CliError("where should the files go? set " + ", ".join(missing) + where, EXIT_USAGE)
+
+
+def _uses_vod(request: dict[str, Any]) -> bool:
+    """The legacy aliyun_vod_service replaces storageConfig."""
+    extension = request.get("extensionServiceConfig")
+    services = extension.get("extensionServices") if isinstance(extension, dict) else None
+    return isinstance(services, list) and any(
+        isinstance(s, dict) and s.get("serviceName") == "aliyun_vod_service" for s in services
+    )
+
+
 def build_start_config(
     mode: Mode,
     config_path: str | None,
@@ -237,6 +270,7 @@ def build_start_config(
 ) -> StartConfig:
     request = copy.deepcopy(loaded.request) if config_path else _default_request(mode, web_url)
     apply_storage(request, storage, create=True)
+    _require_storage(request, config_path)
     if max_idle_time is not None:
         set_path(request, ("recordingConfig", "maxIdleTime"), max_idle_time)
     if av_file_type:

@@ -144,7 +144,10 @@ def record(
     region: str | None,
     as_json: bool,
 ) -> None:
-    """Record until --duration passes or Ctrl-C, then stop cleanly and print the files."""
+    """Record until --duration passes or Ctrl-C, then stop cleanly and print the files.
+
+    Exits 0 when the run completed, 130 after Ctrl-C (or SIGTERM) once the stop is confirmed.
+    """
     out = Output(as_json=as_json)
     loaded = load_config(config_path)
     cname, uid, wire_mode = recording_identity(loaded, cname, uid, mode)
@@ -186,3 +189,5 @@ def record(
 
     session, interrupted = run_async(go)
     finish_session(out, view, session, interrupted)
+    if interrupted:  # stopped cleanly, but not a completed run: scripts must tell them apart
+        raise click.exceptions.Exit(EXIT_INTERRUPTED)

@@ -15,8 +15,9 @@ import click
 
 from agora_recording._converter import converter
 from agora_recording._protocol import Endpoint, required_scene
+from agora_recording._stopping import FAILOVER_WINDOW, StopOutcome, stop_verdict
 from agora_recording.enums import MixedVideoLayout, Mode
-from agora_recording.errors import NoRecordedDataError
+from agora_recording.errors import AgoraError, NotFoundError
 from agora_recording.models import (
     AcquireConfig,
     RecordingHandle,
@@ -461,7 +462,12 @@ def stop(
     region: str | None,
     as_json: bool,
 ) -> None:
-    """Stop a recording and print its files (206/435, nothing recorded, is not an error)."""
+    """Stop a recording and print its files.
+
+    Answers that mean it is not running are not errors (exit 0, the outcome says which):
+    206/435 nothing was recorded, 400/49 it was already stopping, and 404 "failed to find
+    worker" the service knows no such recording (ended, or a wrong sid).
+    """
     out = Output(as_json=as_json)
     handle = _handle_from(handle_value, resource_id, sid, mode, cname, uid)
     client = make_client(app_id, base_url, region)
@@ -470,9 +476,23 @@ def stop(
         async with client:
             try:
                 return await client.stop(handle, async_stop=async_stop), "stopped"
-            except NoRecordedDataError as exc:
-                Output.note(f"note: nothing was recorded ({exc})")
-                return None, "no_recorded_data"
+            except AgoraError as exc:
+                verdict = stop_verdict(exc)
+                if verdict is StopOutcome.NO_RECORDED_DATA:
+                    Output.note(f"note: nothing was recorded ({exc})")
+                elif verdict is StopOutcome.ALREADY_EXITING:
+                    Output.note(f"note: the recording had already stopped ({exc})")
+                elif isinstance(exc, NotFoundError) and exc.worker_not_found:
+                    Output.note(
+                        "note: the service knows no such running recording: it has ended "
+                        "(or the sid is wrong). If it was running less than "
+                        f"{FAILOVER_WINDOW:g} s ago a failover can hide it: stop it again "
+                        "after that"
+                    )
+                    return None, StopOutcome.ALREADY_GONE.value
+                else:
+                    raise
+                return None, verdict.value
 
     response, outcome = run_async(go)
     if as_json:

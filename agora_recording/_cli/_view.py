@@ -45,10 +45,10 @@ def status_name(status: int | None) -> str:
     """``5 (IN_PROGRESS)``, or the bare number for a status this version does not know."""
     if status is None:
         return "unknown"
-    try:
-        return f"{int(status)} ({RecordingStatus(status).name})"
-    except ValueError:
+    name = RecordingStatus(int(status)).name
+    if name not in RecordingStatus.__members__:  # an UNKNOWN_<n> pseudo-member
         return str(int(status))
+    return f"{int(status)} ({name})"
 
 
 def files_json(files: Iterable[RecordedFile]) -> list[Any]:

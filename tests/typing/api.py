@@ -19,6 +19,7 @@ from agora_recording import (
     RecordingHandle,
     RecordingResult,
     RecordingSession,
+    RecordingStatus,
     RegionAffinity,
     RunningSession,
     ServiceName,
@@ -79,6 +80,23 @@ async def recorder_usage(client: RecordingClient) -> list[str]:
         assert_type(result, RecordingResult[str])
         assert_type(result.error, Exception | None)
         return list(recorder)
+
+
+async def the_low_level_client(client: RecordingClient) -> str:
+    """acquire -> start -> query -> stop with the values each call returns, no narrowing."""
+    acquired = await client.acquire("room", "1")
+    assert_type(acquired.resource_id, str)
+    started = await client.start(
+        acquired.resource_id, Mode.MIX, cname="room", uid="1", config=CONFIG
+    )
+    handle = started.handle
+    assert_type(handle.mode, Mode)
+    query = await client.query(handle)
+    assert_type(query.status, RecordingStatus | None)
+    status = query.status
+    name = "absent" if status is None else status.name.lower()
+    await client.stop(handle)
+    return name
 
 
 def every_error_is_an_agora_error(error: AgoraError) -> str:
