@@ -100,7 +100,7 @@ class HostCursor:
 
     def __init__(self, hosts: Sequence[str]) -> None:
         if not hosts:
-            raise ValueError("at least one host is needed")
+            raise ValidationError("base_url", "at least one host is needed")
         self._schedule = (hosts[0], *hosts) if len(hosts) > 1 else (hosts[0],)
         self._index = 0
 

@@ -70,6 +70,7 @@ from .enums import CombinationPolicy, Mode, Scene
 from .errors import (
     AlreadyStartedError,
     APIError,
+    ArgumentTypeError,
     AuthenticationError,
     BadRequestError,
     NoRecordedDataError,
@@ -266,7 +267,7 @@ def _client_request(config: object, expected: type[Any], *, optional: bool = Fal
         return {}
     if not isinstance(config, expected):
         wanted = f"{expected.__name__} or None" if optional else expected.__name__
-        raise TypeError(f"config must be a {wanted}, not {type(config).__name__}")
+        raise ArgumentTypeError(f"config must be a {wanted}, not {type(config).__name__}")
     return converter.unstructure(config)
 
 
@@ -359,7 +360,9 @@ def build_request(
     """
     if handle is not None:
         if any(value is not None for value in (cname, uid, resource_id, sid, mode)):
-            raise TypeError("pass either handle or cname/uid/resource_id/sid/mode, not both")
+            raise ArgumentTypeError(
+                "pass either handle or cname/uid/resource_id/sid/mode, not both"
+            )
         cname, uid, resource_id, sid, mode = (
             handle.cname,
             handle.uid,
@@ -400,7 +403,7 @@ def build_request(
         body = _envelope(cname, uid, stop)
         validation.check_stop(body)
     else:
-        raise ValueError(f"unknown endpoint {endpoint!r}")
+        raise ArgumentTypeError(f"unknown endpoint {endpoint!r}")
     return RequestSpec(endpoint, endpoint.method, path, _encode(body))
 
 

@@ -216,7 +216,11 @@ class _Control:
 
     async def advance(self, request: Request) -> Response:
         if not isinstance(self.emulator.clock, FakeClock):
-            return _error("the emulator runs on the real clock; start it with a FakeClock", 409)
+            return _error(
+                "the emulator runs on the real clock: start it with agora-recording emulator --fake-clock "
+                "(or Emulator(clock=FakeClock()) in Python)",
+                409,
+            )
 
         def run(body: dict[str, Any]) -> Any:
             return {"time": self.emulator.advance(_get(body, "seconds", _NUMBER))}
