@@ -22,9 +22,9 @@ import anyio
 import attrs
 import httpx
 import pytest
-from agora_recording._client import RecordingClient
-from agora_recording._session import (
+from agora_recording import (
     EndReason,
+    RecordingClient,
     RecordingSession,
     SessionOutcome,
     StopOutcome,

@@ -11,8 +11,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from agora_recording import Mode, RecordingSession, StopOutcome
-from agora_recording._session import EndReason
+from agora_recording import EndReason, Mode, RecordingSession, StopOutcome
 from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET
 from agora_recording.errors import OrphanedStartError, RecordingFailedError
 from agora_recording.models import (
