@@ -99,12 +99,14 @@ class HealthJudge:
     """The health of one recording, from the observations fed to it; see the module docstring.
 
     ``started_at`` is when the recording started (or was adopted), on the clock of the times
-    passed to the methods. ``max_recording_hour`` is a web recording's limit, if any;
+    passed to the methods; ``adopted`` says the recording was started elsewhere, so a 404 may
+    mean it ended before we looked. ``max_recording_hour`` is a web recording's limit, if any;
     ``token_source`` where the recorder's token came from (it names the likeliest cause of an
     early exit); ``sid`` only names the recording in log lines.
     """
 
     __slots__ = (
+        "_adopted",
         "_assume_ended_on_404",
         "_consecutive_errors",
         "_early_exit_causes",
@@ -137,6 +139,7 @@ class HealthJudge:
         outage_timeout: float = 120.0,
         events_silence: float = 180.0,
         assume_ended_on_404: bool = False,
+        adopted: bool = False,
         max_recording_hour: int | None = None,
         token_source: str | None = None,
         sid: str | None = None,
@@ -148,6 +151,7 @@ class HealthJudge:
         self._outage_timeout = outage_timeout
         self._events_silence = events_silence
         self._assume_ended_on_404 = assume_ended_on_404
+        self._adopted = adopted
         self._max_recording_hour = max_recording_hour
         self._early_exit_causes = early_exit_causes(token_source)
         self._sid = sid
@@ -226,7 +230,13 @@ class HealthJudge:
         if now - since < self._failover_grace:
             return None
         after_start = since - self.started_at
-        if self._healthy and after_start >= _EARLY_EXIT_WINDOW:
+        if self._adopted:
+            what = (
+                "the adopted recording ended (stopped elsewhere, idle for maxIdleTime, or ended "
+                "by the service) or its worker was lost; adopt with assume_ended_on_404=True to "
+                "be told at the first 404"
+            )
+        elif self._healthy and after_start >= _EARLY_EXIT_WINDOW:
             what = (
                 "the recorder exited (idle for maxIdleTime, or ended by the service) "
                 "or its worker was lost"

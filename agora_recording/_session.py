@@ -562,6 +562,7 @@ class RecordingSession:
             raise UsageError("a RecordingSession can be entered only once")
         self._state = _State.STARTING
         self._ended = anyio.Event()
+        adopted = self._handle is not None
         if self._hub is not None:
             # Subscribed before start, so even the first events (and the sid, should the start
             # answer be lost) arrive.
@@ -594,6 +595,7 @@ class RecordingSession:
             outage_timeout=options.outage_timeout,
             events_silence=options.events_silence,
             assume_ended_on_404=options.assume_ended_on_404,
+            adopted=adopted,
             max_recording_hour=max_recording_hour(self._config),
             token_source=self._credentials.token_source,
             sid=self._sid,

@@ -91,6 +91,7 @@ async def test_without_it_an_ended_recording_is_answered_after_the_failover_wind
         assert session.outcome is not None
         assert session.outcome.end_reason is EndReason.WORKER_LOST
         assert "failover grace" in info.value.detail
+        assert "adopted recording ended" in info.value.detail
         assert session.stop_outcome is StopOutcome.ALREADY_GONE
 
 

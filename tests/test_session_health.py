@@ -309,3 +309,14 @@ def test_a_web_recording_is_polled_just_after_its_max_recording_hour() -> None:
     assert j.poll_delay(15.0, 3000.0) == 15.0
     assert j.poll_delay(15.0, 3590.0) == pytest.approx(10.0 + END_POLL_DELAY)
     assert judge().poll_delay(15.0, 3590.0) == 15.0
+
+
+def test_an_adopted_recording_lost_for_the_grace_points_at_assume_ended_on_404() -> None:
+    """For an adopted recording, 404s past the grace say it may have ended before adoption."""
+    j = judge(adopted=True, failover_grace=90.0)
+    assert j.not_found(lost(), 0.0) is None
+    ended = j.not_found(lost(), 90.0)
+    assert ended is not None
+    assert "adopted recording ended" in ended.detail
+    assert "assume_ended_on_404" in ended.detail
+    assert "within a minute of start" not in ended.detail
