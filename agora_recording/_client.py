@@ -36,6 +36,7 @@ import logging
 import math
 import os
 import platform
+import random
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -95,7 +96,8 @@ from .models import (
 
 if TYPE_CHECKING:
     from ._credentials import CredentialsCallback, StorageCredentialsProvider
-    from ._session import RecordingSession, StatusCallback
+    from ._session import RecordingSession
+    from ._status import StatusCallback
     from .webhooks import NotificationHub
 
 __all__ = ["RecordingClient"]
@@ -541,6 +543,7 @@ class RecordingClient:
         *,
         async_stop: bool = False,
         stop_timeout: float | None = None,
+        assume_ended_on_404: bool = False,
         clock: Callable[[], float] = anyio.current_time,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> StopConfirmation:
@@ -554,6 +557,10 @@ class RecordingClient:
         recording stays in `unconfirmed`) when the budget runs out or the service refuses the
         stop (401, 403, other 400s). ``clock`` and ``sleep`` are the event loop's unless a test
         injects its own.
+
+        With ``assume_ended_on_404`` a 404 to ``stop`` counts as ``ALREADY_GONE`` at once,
+        without re-checking through the failover window: prompt for a recording known to be
+        over, but one that was only failing over is left running.
         """
         spec = self._stop_spec(handle, async_stop)
         seconds = self.stop_timeout if stop_timeout is None else stop_timeout
@@ -584,7 +591,7 @@ class RecordingClient:
             if verdict is Verdict.FINAL:
                 raise self._unconfirmed(handle, failure, "the service refused the stop")
             if verdict is Verdict.VERIFY and isinstance(failure, NotFoundError):
-                if await self._verify_gone(handle, budget, failure, sleep):
+                if assume_ended_on_404 or await self._verify_gone(handle, budget, failure, sleep):
                     return self._confirmed(
                         handle, StopConfirmation(outcome=StopOutcome.ALREADY_GONE)
                     )
@@ -637,6 +644,7 @@ class RecordingClient:
         orphan_wait: float = 30.0,
         clock: Callable[[], float] = anyio.current_time,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        random: Callable[[], float] = random.random,
     ) -> RecordingSession:
         """Return a `RecordingSession` on this client (``async with`` it); the options are
         `RecordingSession`'s, documented there."""
@@ -671,6 +679,7 @@ class RecordingClient:
             orphan_wait=orphan_wait,
             clock=clock,
             sleep=sleep,
+            random=random,
         )
 
     # ------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ import attrs
 
 from . import tokens
 from ._retry import describe_failure
-from .enums import Mode
+from .enums import Mode, RecordingStatus
 from .errors import ArgumentTypeError, RecordingFailedError, ValidationError
 from .models import RecordingHandle, StartConfig, StorageConfig, UpdateConfig, UpdateResponse
 
@@ -93,15 +93,15 @@ class CredentialsExpiringError(RecordingFailedError):
 
     def __init__(
         self,
-        reason: str,
+        detail: str,
         *,
         expires_at: float,
         handle: RecordingHandle | None = None,
-        status: int | None = None,
+        status: RecordingStatus | None = None,
         cause: BaseException | None = None,
     ) -> None:
         self.expires_at = expires_at
-        super().__init__(reason, handle=handle, status=status, cause=cause)
+        super().__init__(detail, handle=handle, status=status, cause=cause)
 
 
 @attrs.frozen(kw_only=True)
@@ -346,7 +346,7 @@ class _Session(Protocol):
     def handle(self) -> RecordingHandle | None: ...
 
     @property
-    def status(self) -> int | None: ...
+    def status(self) -> RecordingStatus | None: ...
 
     async def update(self, config: UpdateConfig) -> UpdateResponse: ...
 

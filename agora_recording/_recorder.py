@@ -39,7 +39,9 @@ import anyio
 import anyio.abc
 import attrs
 
-from ._session import RecordingSession, SessionOutcome, _unwrap
+from ._groups import unwrap
+from ._outcome import SessionOutcome
+from ._session import RecordingSession
 from ._stopping import StopOutcome
 from .enums import Mode
 from .errors import DuplicateKeyError, UnknownKeyError, UsageError
@@ -146,7 +148,7 @@ class Recorder(Generic[K]):
         except BaseException as raised:
             # The block's own exception comes out as itself, not in an exception group:
             # sessions never raise into the group, so nothing else is in there.
-            error = _unwrap(raised)
+            error = unwrap(raised)
             if error is exc:
                 return False
             raise error from None
@@ -176,10 +178,19 @@ class Recorder(Generic[K]):
         )
         return await self.run(key, session)
 
-    async def adopt(self, key: K, handle: RecordingHandle) -> RecordingHandle:
+    async def adopt(
+        self, key: K, handle: RecordingHandle, *, assume_ended_on_404: bool = False
+    ) -> RecordingHandle:
         """Take over a recording started elsewhere (a handle saved by ``on_started`` before a
-        restart) under ``key``; it is stopped like the others."""
-        return await self.run(key, RecordingSession.adopt(self._client, handle))
+        restart) under ``key``; it is stopped like the others.
+
+        A recording that ended meanwhile answers 404, which is told from a failover only after
+        about three minutes; ``assume_ended_on_404=True`` ends it at the first 404, at the risk
+        of leaving a recording that was failing over running (see `RecordingSession.adopt`)."""
+        session = RecordingSession.adopt(
+            self._client, handle, assume_ended_on_404=assume_ended_on_404
+        )
+        return await self.run(key, session)
 
     async def run(self, key: K, session: RecordingSession) -> RecordingHandle:
         """Enter ``session`` (not yet entered) in the recorder's task group under ``key``."""

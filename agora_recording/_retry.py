@@ -40,7 +40,7 @@ T = TypeVar("T")
 logger = logging.getLogger("agora_recording")
 
 
-def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
         raise ValidationError(attribute.name, "must be a number >= 0")
 
@@ -56,10 +56,10 @@ class RetryPolicy:
     """
 
     attempts: int = attrs.field(default=5)
-    wait_initial: float = attrs.field(default=1.0, validator=_positive)
-    wait_max: float = attrs.field(default=10.0, validator=_positive)
-    wait_jitter: float = attrs.field(default=1.0, validator=_positive)
-    wait_exp_base: float = attrs.field(default=2.0, validator=_positive)
+    wait_initial: float = attrs.field(default=1.0, validator=_non_negative)
+    wait_max: float = attrs.field(default=10.0, validator=_non_negative)
+    wait_jitter: float = attrs.field(default=1.0, validator=_non_negative)
+    wait_exp_base: float = attrs.field(default=2.0, validator=_non_negative)
 
     @attempts.validator
     def _check_attempts(self, attribute: attrs.Attribute[int], value: int) -> None:

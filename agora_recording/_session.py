@@ -60,7 +60,7 @@ client and its rate limit at every interval. The poller never raises: it records
 
 When one happens the poller stops, ``outcome`` records how the recording ended, ``wait()``
 returns, and, with ``fail_fast=True`` (the default) and nobody inside ``wait()``, the body is
-cancelled and the ``async with`` raises `RecordingFailedError` (reason, last status, handle,
+cancelled and the ``async with`` raises `RecordingFailedError` (detail, last status, handle,
 last query, cause) after the stop below. With ``fail_fast=False``, or when ``wait()`` returned
 the outcome, nothing is cancelled and nothing is raised for it.
 
@@ -95,48 +95,53 @@ the service asks); ``stop()`` early, idempotent: concurrent and repeated calls s
 and share its result, and exit does not stop again. ``RecordingSession.adopt(client, handle)``
 takes over a recording started elsewhere (a stored handle after a worker restart): no acquire,
 no start, a first poll at once, the handle listed in ``client.unconfirmed()``, and the same stop
-on exit.
+on exit. A recording that ended while nobody watched answers 404, which cannot be told from a
+failover until ``failover_grace`` has passed; ``adopt(..., assume_ended_on_404=True)`` takes the
+first 404 (to ``query`` or ``stop``) as the end, at the risk of leaving a recording that was
+only failing over running unwatched.
 
 **Resources.** No threads; one task, two cancel scopes and a few small objects per session, so
 thousands of sessions can share one `RecordingClient`. Logs go to ``agora_recording.session``
 and name the ``sid``, never a configuration or a secret.
+
+**Where the parts live.** This module runs the lifecycle (enter, the background tasks, the
+shielded stop, exit). The rest is plain code it calls: ``_options`` (the options, checked),
+``_health`` (the sans-I/O judge of the rules above, and when to poll), ``_outcome`` (how a
+recording ended), ``_status`` (status fan-out), ``_orphans`` (a start whose answer was lost),
+``_groups`` (exceptions out of task groups) and ``_credentials`` (tokens, STS refresh).
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-import math
 import random
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, cast
 
 import anyio
 import anyio.abc
 import anyio.lowlevel
 import attrs
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._credentials import (
-    CredentialsCallback,
-    SessionCredentials,
-    StorageCredentialsProvider,
-    early_exit_causes,
-)
-from ._events import EventFacts, Exit, read_event
+from ._credentials import CredentialsCallback, SessionCredentials, StorageCredentialsProvider
+from ._events import read_event
+from ._groups import add_note, unwrap
+from ._health import HEALTH_POLL_INTERVAL, HealthJudge, max_recording_hour
+from ._options import DEFAULT_POLL_INTERVAL, SessionOptions
+from ._orphans import recover_orphan
+from ._outcome import Ended, EndReason, SessionOutcome, outcome_of
 from ._protocol import Endpoint, build_request, parse_mode, required_scene
 from ._ratelimit import Priority
-from ._retry import describe_failure
+from ._status import Status, StatusCallback, StatusChanges, StatusFeed, status_value
 from ._stopping import StopOutcome
-from .enums import Mode, RecordingStatus, Scene, ServiceName, ServiceState
+from .enums import Mode, Scene
 from .errors import (
     AlreadyStartedError,
     ArgumentTypeError,
     NotFoundError,
-    OrphanedStartError,
     RecordingFailedError,
     UnexpectedResponseError,
     UsageError,
@@ -152,14 +157,7 @@ from .models import (
     UpdateConfig,
     UpdateLayoutConfig,
     UpdateResponse,
-    WebRecorderPayload,
-    WebRecorderServiceParam,
 )
-
-if sys.version_info >= (3, 11):
-    from builtins import BaseExceptionGroup
-else:  # pragma: no cover - anyio depends on this backport below 3.11
-    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
 
 if TYPE_CHECKING:
     from ._client import RecordingClient
@@ -171,122 +169,13 @@ __all__ = [
     "RecordingSession",
     "RunningSession",
     "SessionOutcome",
+    "StatusCallback",
     "StatusChanges",
     "StopOutcome",
     "required_scene",
 ]
 
 _log = logging.getLogger("agora_recording.session")
-
-#: Seconds between polls unless ``maxIdleTime`` is shorter (then half of it): often enough to
-#: notice a death within a quarter of a minute, rarely enough that 50 sessions (the default
-#: concurrency quota) use a third of the App ID's 10 requests per second.
-DEFAULT_POLL_INTERVAL: Final = 15.0
-
-#: The default first-poll jitter: a tenth of the poll interval, at most a second. Enough to spread
-#: a burst of sessions started together (1,000 aligned sessions otherwise queue ~100 ms deep at
-#: every poll) while keeping the first poll close to ``first_poll_delay``.
-POLL_JITTER_SHARE: Final = 0.1
-MAX_POLL_JITTER: Final = 1.0
-
-#: Seconds between health polls: until the recorder is healthy, through a run of 404s
-#: (failover) and through a run of failed polls. They use the quota share reserved for them.
-HEALTH_POLL_INTERVAL: Final = 10.0
-
-#: Seconds after a web recording's ``maxRecordingHour`` runs out that a poll is placed, to see
-#: the exit while the service still reports it.
-END_POLL_DELAY: Final = 1.0
-
-#: Seconds between routine polls while notifications flow for a healthy recording: a safety net
-#: only. With no notification for ``events_silence`` seconds, polling returns to normal.
-SAFETY_NET_INTERVAL: Final = 1800.0
-
-_HEALTHY: Final = frozenset({RecordingStatus.ALL_COMPONENTS_READY, RecordingStatus.IN_PROGRESS})
-_EXITING: Final = frozenset(
-    {
-        RecordingStatus.STOP_REQUESTED,
-        RecordingStatus.ALL_COMPONENTS_STOPPED,
-        RecordingStatus.EXITED,
-    }
-)
-
-Status = RecordingStatus | int
-StatusCallback = Callable[[Status], object]
-
-
-class EndReason(str, enum.Enum):
-    """How a recording ended, as `SessionOutcome.reason`."""
-
-    STOPPED = "stopped"
-    """We stopped it: ``stop()`` or the exit of the ``async with`` block."""
-    SERVICE_EXIT = "service_exit"
-    """The service ended it: status 6/7/8 or web state ``exit`` (idle, kicked, max hours)."""
-    EXITED_ABNORMALLY = "exited_abnormally"
-    """The service reported status 20."""
-    WORKER_LOST = "worker_lost"
-    """``query`` answered 404 for longer than the failover grace."""
-    START_TIMEOUT = "start_timeout"
-    """The recorder never reported status 4 or 5 within ``start_timeout``."""
-    UNOBSERVABLE = "unobservable"
-    """``query`` failed ``max_poll_errors`` times in a row."""
-    CREDENTIALS_EXPIRING = "credentials_expiring"
-    """The storage credentials could not be refreshed and were about to expire."""
-
-
-@attrs.frozen(kw_only=True)
-class SessionOutcome:
-    """How a session's recording ended: returned by ``wait()``, kept in ``session.outcome``.
-
-    ``error`` is the `RecordingFailedError` describing a failure (``None`` when we stopped it).
-    """
-
-    reason: EndReason
-    detail: str
-    status: Status | None = None
-    last_query: QueryResponse | None = None
-    error: RecordingFailedError | None = None
-
-    @property
-    def failed(self) -> bool:
-        """True unless we stopped the recording ourselves."""
-        return self.reason is not EndReason.STOPPED
-
-
-class StatusChanges:
-    """An async iterator over a session's status: the current one, then each change.
-
-    Backed by its own memory object stream; it ends when the session exits. Closing it early
-    (``aclose()``, ``async with``, or dropping it) unsubscribes.
-    """
-
-    __slots__ = ("_receive",)
-
-    def __init__(self, receive: MemoryObjectReceiveStream[Status]) -> None:
-        self._receive = receive
-
-    def __aiter__(self) -> StatusChanges:
-        return self
-
-    async def __anext__(self) -> Status:
-        try:
-            return await self._receive.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError):
-            self._receive.close()
-            raise StopAsyncIteration from None
-
-    async def aclose(self) -> None:
-        """Unsubscribe; the iterator ends."""
-        self._receive.close()
-
-    async def __aenter__(self) -> StatusChanges:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._receive.close()
-
-    def __del__(self) -> None:
-        # An abandoned iterator is harmless: release its stream instead of warning about it.
-        self._receive.close()
 
 
 class _State(enum.IntEnum):
@@ -319,63 +208,42 @@ class RecordingSession:
     - ``async_stop``: send ``async_stop=true`` (answer at once, uploads continue).
     - ``on_status``: called synchronously with each new status; must not block.
     - ``fail_fast`` (True): cancel the body and raise `RecordingFailedError` on failure.
-    - ``clock`` and ``sleep``: the poller's time source and sleep (tests inject a fake clock).
+    - ``clock`` and ``sleep``: the poller's time source and sleep (tests inject a fake clock);
+      ``random``: a function returning a float in ``[0, 1)`` that draws the jitter (tests
+      inject a fixed one).
     - Credentials (see ``agora_recording._credentials``): ``app_certificate`` (default: the
       client's) mints the recorder's token unless ``config.token`` is set, which is checked
       instead; ``expected_duration`` (seconds) sizes and checks it; ``storage_credentials``, an
       async callable returning ``StorageCredentials``, refreshes STS keys every 60 minutes with
       ``update``; ``on_credentials`` is told each refresh outcome; ``wall_clock`` is Unix time.
+    - ``notifications``: a `NotificationHub` to follow (default: the client's);
+      ``events_silence`` (180 s): without a notification for that long, polling returns to
+      normal; ``orphan_wait`` (30 s): how long to wait for the sid of a start whose answer was
+      lost.
     """
 
     __slots__ = (
-        "_acquire_config",
-        "_async_stop",
         "_client",
-        "_clock",
         "_cname",
         "_config",
-        "_consecutive_errors",
         "_credentials",
         "_delivered",
         "_effective_interval",
         "_ended",
-        "_errors_since",
-        "_events_silence",
-        "_fail_fast",
-        "_failover_grace",
-        "_fatal",
-        "_first_poll_delay",
+        "_feed",
         "_handle",
-        "_healthy",
         "_hub",
-        "_idle_leave",
-        "_last_event_at",
-        "_last_poll_at",
+        "_judge",
         "_last_query",
-        "_max_poll_errors",
         "_mode",
-        "_not_found_since",
-        "_on_status",
-        "_orphan_wait",
-        "_outage_timeout",
+        "_options",
         "_outcome",
-        "_poll_errors",
-        "_poll_interval",
-        "_poll_jitter",
         "_poll_scope",
-        "_poll_timeout",
-        "_polls",
         "_result",
-        "_sleep",
-        "_start_timeout",
-        "_started_at",
         "_state",
-        "_status",
         "_stop_done",
         "_stop_error",
         "_stop_outcome",
-        "_stop_timeout",
-        "_subscribers",
         "_subscription",
         "_task_group",
         "_uid",
@@ -414,45 +282,34 @@ class RecordingSession:
         orphan_wait: float = 30.0,
         clock: Callable[[], float] = anyio.current_time,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        random: Callable[[], float] = random.random,
     ) -> None:
-        if poll_interval is not None and poll_interval <= 0:
-            raise ValidationError("poll_interval", "must be positive")
-        if min(poll_timeout, start_timeout, outage_timeout) <= 0:
-            raise ValidationError("poll_timeout, start_timeout, outage_timeout", "must be positive")
-        if stop_timeout is not None and stop_timeout <= 0:
-            raise ValidationError("stop_timeout", "must be positive")
-        if first_poll_delay < 0 or failover_grace < 0:
-            raise ValidationError("first_poll_delay, failover_grace", "must be >= 0")
-        if poll_jitter is not None and not poll_jitter >= 0:
-            raise ValidationError("poll_jitter", "must be >= 0")
-        if max_poll_errors < 1:
-            raise ValidationError("max_poll_errors", "must be at least 1")
+        self._options = SessionOptions.create(
+            config,
+            acquire_config=acquire_config,
+            poll_interval=poll_interval,
+            first_poll_delay=first_poll_delay,
+            poll_jitter=poll_jitter,
+            poll_timeout=poll_timeout,
+            start_timeout=start_timeout,
+            failover_grace=failover_grace,
+            max_poll_errors=max_poll_errors,
+            outage_timeout=outage_timeout,
+            stop_timeout=stop_timeout,
+            async_stop=async_stop,
+            on_status=on_status,
+            fail_fast=fail_fast,
+            events_silence=events_silence,
+            orphan_wait=orphan_wait,
+            clock=clock,
+            sleep=sleep,
+            random=random,
+        )
         self._client = client
         self._cname = cname
         self._uid = str(uid)
         self._mode = parse_mode(mode)
         self._config = config
-        self._acquire_config = acquire_config
-        self._poll_interval = (
-            poll_interval if poll_interval is not None else _default_poll_interval(config)
-        )
-        self._first_poll_delay = first_poll_delay
-        self._poll_jitter = (
-            poll_jitter
-            if poll_jitter is not None
-            else min(MAX_POLL_JITTER, POLL_JITTER_SHARE * self._poll_interval)
-        )
-        self._poll_timeout = poll_timeout
-        self._start_timeout = start_timeout
-        self._failover_grace = failover_grace
-        self._max_poll_errors = max_poll_errors
-        self._stop_timeout = stop_timeout
-        self._outage_timeout = outage_timeout
-        self._async_stop = async_stop
-        self._on_status = on_status
-        self._fail_fast = fail_fast
-        self._clock = clock
-        self._sleep = sleep
         self._credentials = SessionCredentials.from_options(
             client,
             app_certificate=app_certificate,
@@ -462,29 +319,16 @@ class RecordingSession:
             wall_clock=wall_clock,
         )
         self._hub = notifications if notifications is not None else client.notifications
-        self._events_silence = events_silence
-        self._orphan_wait = orphan_wait
         self._subscription: Subscription | None = None
-        self._last_event_at: float | None = None
-        self._last_poll_at: float | None = None
-        self._idle_leave = False
-        self._fatal: str | None = None
+        self._judge: HealthJudge | None = None  # from the start of the background tasks
+        self._feed = StatusFeed(on_status)
 
         self._state = _State.NEW
         self._handle: RecordingHandle | None = None
         self._task_group: anyio.abc.TaskGroup | None = None
         self._poll_scope: anyio.CancelScope | None = None
-        self._started_at = 0.0
         self._last_query: QueryResponse | None = None
-        self._status: Status | None = None
-        self._healthy = False
-        self._not_found_since: float | None = None
-        self._polls = 0
-        self._poll_errors = 0
-        self._consecutive_errors = 0
-        self._errors_since: float | None = None
-        self._effective_interval = self._poll_interval
-        self._subscribers: list[MemoryObjectSendStream[Status]] | None = None
+        self._effective_interval = self._options.poll_interval
         self._outcome: SessionOutcome | None = None
         self._ended: anyio.Event | None = None
         self._waiters = 0
@@ -501,6 +345,7 @@ class RecordingSession:
         client: RecordingClient,
         handle: RecordingHandle,
         *,
+        assume_ended_on_404: bool = False,
         poll_interval: float | None = None,
         first_poll_delay: float = 0.0,
         poll_jitter: float | None = 0.0,
@@ -523,12 +368,28 @@ class RecordingSession:
         orphan_wait: float = 30.0,
         clock: Callable[[], float] = anyio.current_time,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        random: Callable[[], float] = random.random,
     ) -> RecordingSession:
         """Take over a recording started elsewhere, e.g. a handle stored before a restart.
 
         Entering the session sends no acquire and no start: it polls at once (unless
         ``first_poll_delay`` says otherwise) and stops the recording on exit like its own.
         The options are the constructor's; ``start_timeout`` counts from adoption.
+
+        **A recording that already ended** (stopped by someone else, idle for
+        ``maxIdleTime``, lost while nobody watched) answers ``query`` with ``404 failed to find
+        worker``, and so does a recording in a high-availability failover. By default the
+        session tolerates 404s for ``failover_grace`` (90 s), then the stop on exit re-checks a
+        404 for the failover window (90 s) again: the answer (``wait()`` returning, or
+        `RecordingFailedError` with ``WORKER_LOST``) comes only after those minutes.
+
+        With ``assume_ended_on_404=True`` the first 404 is the answer: the first poll's 404
+        ends the session at once as ``WORKER_LOST``, and a 404 to its stop counts as
+        ``ALREADY_GONE`` without re-checking. The risk: a recording that was only failing
+        over (up to 90 s) is then declared over and nobody stops it; it runs on, and bills,
+        until it stops by itself (``maxIdleTime``). Use it for handles you expect to be over
+        (say, ones stored long before a restart); keep the default when losing a live
+        recording costs more than a two-minute wait.
         """
         given: object = handle  # checked at run time: callers may not be type-checked
         if not isinstance(given, RecordingHandle):
@@ -562,7 +423,10 @@ class RecordingSession:
             orphan_wait=orphan_wait,
             clock=clock,
             sleep=sleep,
+            random=random,
         )
+        if assume_ended_on_404:
+            session._options = attrs.evolve(session._options, assume_ended_on_404=True)
         session._handle = handle
         return session
 
@@ -583,7 +447,7 @@ class RecordingSession:
     @property
     def status(self) -> Status | None:
         """The latest status reported by ``query``, or ``None`` before the first answer."""
-        return self._status
+        return self._feed.current
 
     @property
     def last_query(self) -> QueryResponse | None:
@@ -606,12 +470,12 @@ class RecordingSession:
     @property
     def polls(self) -> int:
         """How many polls got an answer."""
-        return self._polls
+        return 0 if self._judge is None else self._judge.polls
 
     @property
     def poll_errors(self) -> int:
         """How many polls failed with a transient error (404s during failover not counted)."""
-        return self._poll_errors
+        return 0 if self._judge is None else self._judge.poll_errors
 
     @property
     def outcome(self) -> SessionOutcome | None:
@@ -640,16 +504,7 @@ class RecordingSession:
         The iterator yields the current status first (when one is known), then every change; it
         ends when the session exits. Each call makes an independent subscription.
         """
-        send, receive = anyio.create_memory_object_stream[Status](math.inf)
-        if self._state is _State.CLOSED:
-            send.close()
-        else:
-            if self._status is not None:
-                send.send_nowait(self._status)
-            if self._subscribers is None:
-                self._subscribers = []
-            self._subscribers.append(send)
-        return StatusChanges(receive)
+        return self._feed.subscribe()
 
     async def wait(self) -> SessionOutcome:
         """Wait until the recording ends and return how: a service-side exit is not raised.
@@ -707,6 +562,7 @@ class RecordingSession:
             raise UsageError("a RecordingSession can be entered only once")
         self._state = _State.STARTING
         self._ended = anyio.Event()
+        adopted = self._handle is not None
         if self._hub is not None:
             # Subscribed before start, so even the first events (and the sid, should the start
             # answer be lost) arrive.
@@ -730,7 +586,20 @@ class RecordingSession:
             await self._stop_shielded()
             self._close()
             raise
-        self._started_at = self._clock()
+        options = self._options
+        self._judge = HealthJudge(
+            started_at=options.clock(),
+            start_timeout=options.start_timeout,
+            failover_grace=options.failover_grace,
+            max_poll_errors=options.max_poll_errors,
+            outage_timeout=options.outage_timeout,
+            events_silence=options.events_silence,
+            assume_ended_on_404=options.assume_ended_on_404,
+            adopted=adopted,
+            max_recording_hour=max_recording_hour(self._config),
+            token_source=self._credentials.token_source,
+            sid=self._sid,
+        )
         self._poll_scope = anyio.CancelScope()
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
@@ -747,7 +616,7 @@ class RecordingSession:
             raise ValidationError("config", "is required to start a recording (or use adopt())")
         # The recorder's token minted or checked, STS keys fetched: bad credentials fail here.
         config = await self._credentials.prepare(
-            self._client.app_id, self._cname, self._uid, self._mode, config, self._sleep
+            self._client.app_id, self._cname, self._uid, self._mode, config, self._options.sleep
         )
         # The start request is checked before acquire, so a bad config sends nothing.
         build_request(
@@ -776,7 +645,19 @@ class RecordingSession:
                     resource_id, self._mode, cname=self._cname, uid=self._uid, config=config
                 )
         except AlreadyStartedError as exc:
-            raise await self._orphaned(resource_id) from exc
+            options = self._options
+            raise await recover_orphan(
+                self._client,
+                self._subscription,
+                resource_id=resource_id,
+                mode=self._mode,
+                cname=self._cname,
+                uid=self._uid,
+                orphan_wait=options.orphan_wait,
+                stop_timeout=options.stop_timeout,
+                clock=options.clock,
+                sleep=options.sleep,
+            ) from exc
         self._handle = started.handle
         if self._subscription is not None:
             self._subscription.bind(self._handle.sid)
@@ -787,127 +668,9 @@ class RecordingSession:
             self._mode.value,
         )
 
-    async def _orphaned(self, resource_id: str) -> OrphanedStartError:
-        """A start whose answer was lost was acted on (the retry got 201 code 7): a recording
-        runs whose sid we never learnt. With notifications, learn it from the first event for
-        our (cname, uid) within ``orphan_wait`` and stop it; either way, say what happened."""
-        where = f"resource {resource_id}, cname {self._cname!r}, uid {self._uid}"
-        subscription = self._subscription
-        if subscription is None:
-            return OrphanedStartError(
-                f"the start answer was lost but the service started the recording ({where}); "
-                "its sid is unknown, so it runs until maxIdleTime. Find it by its cname and uid "
-                "in Agora's notifications (NCS) or Console, then stop it with its sid; pass "
-                "notifications= to let the session do this",
-                handle=None,
-                stopped=False,
-            )
-        with anyio.CancelScope(shield=True):
-            with anyio.move_on_after(self._orphan_wait):
-                while subscription.sid is None:
-                    await subscription.__anext__()
-            sid = subscription.sid
-            if sid is None:
-                return OrphanedStartError(
-                    f"the start answer was lost but the service started the recording ({where}) "
-                    f"and no notification named its sid within {self._orphan_wait:g} s; it runs "
-                    "until maxIdleTime",
-                    handle=None,
-                    stopped=False,
-                )
-            handle = RecordingHandle(
-                resource_id=resource_id, sid=sid, mode=self._mode, cname=self._cname, uid=self._uid
-            )
-            self._client.track(handle)
-            _log.warning("start answer lost: found sid=%s from notifications; stopping it", sid)
-            try:
-                done = await self._client.ensure_stopped(
-                    handle, stop_timeout=self._stop_timeout, clock=self._clock, sleep=self._sleep
-                )
-            except Exception as exc:
-                failure = OrphanedStartError(
-                    f"the start answer was lost; the recording it started (sid {sid}, {where}) "
-                    f"was found but its stop was not confirmed: {exc}",
-                    handle=handle,
-                    stopped=False,
-                )
-                failure.__context__ = exc
-                return failure
-        return OrphanedStartError(
-            f"the start answer was lost; the recording it started (sid {sid}, {where}) was "
-            f"found through notifications and stopped ({done.outcome.value}); start again",
-            handle=handle,
-            stopped=True,
-        )
-
-    async def _event_loop(self) -> None:
-        """Apply notifications as they arrive; never raises."""
-        subscription = self._subscription
-        assert subscription is not None
-        try:
-            async for note in subscription:
-                ending = self._on_event(read_event(note))
-                if ending is not None:
-                    self._fail(ending)
-                    return
-        except Exception:
-            _log.exception("session event consumer crashed (sid=%s)", self._sid)
-
-    def _on_event(self, facts: EventFacts) -> SessionOutcome | None:
-        """What an event means for the recording: the same judgement as a poll's answer."""
-        self._last_event_at = self._clock()
-        if facts.healthy:
-            self._healthy = True
-        if facts.status is not None:
-            self._set_status(_status_value(facts.status))
-            if facts.status in _HEALTHY:
-                self._healthy = True
-        if facts.failover:
-            _log.info("recording sid=%s is failing over (notification)", self._sid)
-        if facts.idle_leave:
-            self._idle_leave = True
-        if facts.fatal is not None:
-            _log.warning("recording sid=%s reported a fatal error: %s", self._sid, facts.fatal)
-            self._fatal = facts.fatal  # named by the abnormal exit that follows
-        if facts.exit is None or self._stop_done is not None:
-            return None
-        if facts.exit is Exit.ABNORMAL:
-            fatal = f" after a fatal {self._fatal}" if self._fatal else ""
-            return self._ending(
-                EndReason.EXITED_ABNORMALLY,
-                f"the service reported an abnormal exit (session_exit){fatal}",
-            )
-        detail = {
-            Exit.MAX_RECORDING_HOUR: "the web recording reached maxRecordingHour",
-            Exit.WEB_FAILED: "the web recorder stopped on an error",
-        }.get(facts.exit)
-        if detail is None:
-            detail = (
-                "the recorder exited after nobody published for maxIdleTime"
-                if self._idle_leave
-                else "the service ended the recording (session_exit)"
-            )
-        return self._ending(EndReason.SERVICE_EXIT, detail)
-
-    def _events_cover(self) -> float | None:
-        """While notifications flow for a healthy recording, routine polls are only a safety
-        net: the seconds until the next one is due, or ``None`` to poll as usual."""
-        if self._subscription is None or self._last_event_at is None:
-            return None
-        if self._in_health_phase():
-            return None
-        now = self._clock()
-        silent_at = self._last_event_at + self._events_silence
-        if now >= silent_at:
-            return None
-        last_poll = self._last_poll_at if self._last_poll_at is not None else self._started_at
-        due = max(last_poll + SAFETY_NET_INTERVAL, now)
-        wait = min(due, silent_at) - now
-        return wait if wait > 0 else None
-
     def _acquire_request(self) -> AcquireConfig | None:
         """The user's acquire options, with the scene the mode needs filled in."""
-        requested = self._acquire_config
+        requested = self._options.acquire_config
         scene = required_scene(self._mode, self._config)
         if scene is None:
             return requested
@@ -919,230 +682,116 @@ class RecordingSession:
             raise ValidationError("clientRequest.scene", "web recording needs scene 1")
         return requested
 
-    # -- background poll -------------------------------------------------------------------------
+    # -- background: notifications and polls ---------------------------------------------------
+
+    async def _event_loop(self) -> None:
+        """Apply notifications as they arrive; never raises."""
+        subscription, judge = self._subscription, self._judge
+        assert subscription is not None
+        assert judge is not None
+        try:
+            async for note in subscription:
+                facts = read_event(note)
+                ended = judge.event(facts, self._options.clock())
+                if facts.status is not None:
+                    self._feed.publish(status_value(facts.status), self._sid)
+                if ended is not None and self._stop_done is None:
+                    self._fail(self._ending(ended))
+                    return
+        except Exception:
+            _log.exception("session event consumer crashed (sid=%s)", self._sid)
 
     async def _poll_loop(self) -> None:
         """Poll until failure or cancellation; never raises (a crash is logged and ends polling)."""
         assert self._poll_scope is not None
-        delay = self._first_poll_delay + self._poll_jitter * random.random()
+        judge = self._judge
+        assert judge is not None
+        options = self._options
+        delay = options.first_poll_delay + options.poll_jitter * options.random()
         budget = self._client.poll_budget
         with self._poll_scope:
             budget.join()
             try:
                 while True:
-                    await self._sleep(delay)
-                    covered = self._events_cover()
+                    await options.sleep(delay)
+                    covered = judge.events_cover(options.clock())
                     if covered is not None:
                         delay = covered
                         continue
-                    self._last_poll_at = self._clock()
-                    ending = await self._poll_once()
-                    if ending is not None:
-                        self._fail(ending)
+                    judge.poll_started(options.clock())
+                    ended = await self._poll_once(judge)
+                    if ended is not None:
+                        self._fail(self._ending(ended))
                         return
-                    delay = self._next_poll_delay()
+                    delay = self._next_poll_delay(judge)
             except Exception:
                 _log.exception("session poller crashed; polling stopped (sid=%s)", self._sid)
             finally:
                 budget.leave()
 
-    def _in_health_phase(self) -> bool:
-        """Polls that decide whether the recording came up or died: before it is healthy,
-        during a run of 404s (failover) and during a run of failed polls."""
-        return (
-            not self._healthy or self._not_found_since is not None or self._errors_since is not None
-        )
-
-    def _next_poll_delay(self) -> float:
-        if self._in_health_phase():
-            delay = min(self._poll_interval, HEALTH_POLL_INTERVAL)
+    def _next_poll_delay(self, judge: HealthJudge) -> float:
+        interval = self._options.poll_interval
+        if judge.in_health_phase:
+            delay = min(interval, HEALTH_POLL_INTERVAL)
         else:
-            self._effective_interval = self._client.poll_budget.interval(self._poll_interval)
+            self._effective_interval = self._client.poll_budget.interval(interval)
             delay = self._effective_interval
-        # A web recording ends by itself after maxRecordingHour and reports its exit only for
-        # a few seconds before query answers 404: poll just after that moment to see it.
-        hours = _max_recording_hour(self._config)
-        if hours is not None:
-            until_end = self._started_at + hours * 3600 - self._clock()
-            if 0 < until_end < delay:
-                return until_end + END_POLL_DELAY
-        return delay
+        return judge.poll_delay(delay, self._options.clock())
 
-    async def _poll_once(self) -> SessionOutcome | None:
+    async def _poll_once(self, judge: HealthJudge) -> Ended | None:
         handle = self._handle
         assert handle is not None
-        priority = Priority.HEALTH if self._in_health_phase() else Priority.POLL
+        priority = Priority.HEALTH if judge.in_health_phase else Priority.POLL
+        clock = self._options.clock
         try:
             response = await self._client.query(
-                handle, priority=priority, budget=self._poll_timeout
+                handle, priority=priority, budget=self._options.poll_timeout
             )
         except NotFoundError as exc:
             if exc.worker_not_found:
-                return self._on_not_found(exc)
-            return self._on_poll_error(exc)
+                return judge.not_found(exc, clock())
+            return judge.poll_failed(exc, clock())
         except Exception as exc:
-            return self._on_poll_error(exc)
-        return self._on_answer(response)
-
-    def _on_answer(self, response: QueryResponse) -> SessionOutcome | None:
-        self._polls += 1
+            return judge.poll_failed(exc, clock())
         self._last_query = response
-        self._consecutive_errors = 0
-        self._errors_since = None
-        if self._not_found_since is not None:
-            _log.info("recording sid=%s found again after failover", self._sid)
-            self._not_found_since = None
-        status = response.status
-        if status is not None:
-            self._set_status(status)
-        if status == RecordingStatus.EXITED_ABNORMALLY:
-            return self._ending(EndReason.EXITED_ABNORMALLY, "the service reported status 20")
-        if status in _EXITING:
-            return self._ending(EndReason.SERVICE_EXIT, self._exit_detail(status))
-        if _web_recorder_exited(response):
-            return self._ending(EndReason.SERVICE_EXIT, self._exit_detail(None))
-        if status in _HEALTHY:
-            self._healthy = True
-        return self._check_start_deadline()
+        ended = judge.answered(response, clock())
+        if response.status is not None:
+            self._feed.publish(response.status, self._sid)
+        return ended
 
-    def _exit_detail(self, status: Status | None) -> str:
-        """Name an exit a poll saw, as precisely as the evidence allows."""
-        seen = f" (status {_status_name(status)})" if status is not None else ""
-        hours = _max_recording_hour(self._config)
-        if hours is not None and self._clock() - self._started_at >= hours * 3600:
-            return f"the web recording reached maxRecordingHour{seen}"
-        if self._idle_leave:
-            return f"the recorder exited after nobody published for maxIdleTime{seen}"
-        if status is None:
-            return "the web recorder service exited"
-        return f"the service ended the recording{seen}"
+    # -- endings ---------------------------------------------------------------------------------
 
-    def _on_not_found(self, error: NotFoundError) -> SessionOutcome | None:
-        now = self._clock()
-        self._consecutive_errors = 0
-        self._errors_since = None
-        since = self._not_found_since
-        if since is None:
-            _log.warning(
-                "recording sid=%s not found; tolerating %g s for failover",
-                self._sid,
-                self._failover_grace,
-            )
-            self._not_found_since = now
-        elif now - since >= self._failover_grace:
-            if self._healthy and since - self._started_at >= 60:
-                what = (
-                    "the recorder exited (idle for maxIdleTime, or ended by the service) "
-                    "or its worker was lost"
-                )
-            elif since - self._started_at < 60:
-                what = "the recorder exited within a minute of start: " + early_exit_causes(
-                    self._credentials.token_source
-                )
-            else:
-                what = "the recorder never reported status 4 or 5: " + early_exit_causes(
-                    self._credentials.token_source
-                )
-            return self._ending(
-                EndReason.WORKER_LOST,
-                f"query answered 404 for {now - since:g} s, longer than the "
-                f"{self._failover_grace:g} s failover grace: {what}",
-                cause=error,
-            )
-        return None
-
-    def _on_poll_error(self, error: Exception) -> SessionOutcome | None:
-        now = self._clock()
-        self._poll_errors += 1
-        self._consecutive_errors += 1
-        if self._errors_since is None:
-            self._errors_since = now
-        _log.warning(
-            "query of sid=%s failed (%d in a row): %s",
-            self._sid,
-            self._consecutive_errors,
-            describe_failure(error),
-        )
-        lasted = now - self._errors_since
-        if self._consecutive_errors >= self._max_poll_errors or (
-            self._consecutive_errors > 1 and lasted >= self._outage_timeout
-        ):
-            return self._ending(
-                EndReason.UNOBSERVABLE,
-                f"query failed {self._consecutive_errors} times in a row over {lasted:g} s: "
-                "the service cannot be reached, so the recording's state is unknown",
-                cause=error,
-            )
-        return None
-
-    def _check_start_deadline(self) -> SessionOutcome | None:
-        """Judged only on the service's answers: a status short of 4 or 5, seen too late."""
-        if self._healthy or self._clock() - self._started_at < self._start_timeout:
-            return None
-        return self._ending(
-            EndReason.START_TIMEOUT,
-            f"the recorder did not reach status 4 or 5 within {self._start_timeout:g} s",
-        )
-
-    def _ending(
-        self, reason: EndReason, detail: str, *, cause: BaseException | None = None
-    ) -> SessionOutcome:
-        error: RecordingFailedError | None = None
-        if reason is not EndReason.STOPPED:
-            error = RecordingFailedError(
-                detail,
-                handle=self._handle,
-                status=self._status,
-                last_query=self._last_query,
-                cause=cause,
-            )
-        return SessionOutcome(
-            reason=reason,
-            detail=detail,
-            status=self._status,
-            last_query=self._last_query,
-            error=error,
+    def _ending(self, ended: Ended) -> SessionOutcome:
+        """The outcome of a verdict, with what the session knows now."""
+        return outcome_of(
+            ended, handle=self._handle, status=self._feed.current, last_query=self._last_query
         )
 
     def _fail(self, outcome: SessionOutcome) -> None:
-        """Record a failure seen by the poller; cancel the body when the user asked for that."""
+        """Record a failure seen by a background task; cancel the body when the user asked."""
         if self._outcome is not None or self._stop_done is not None:
             return
         _log.warning("recording sid=%s ended: %s", self._sid, outcome.detail)
         self._end(outcome)
-        if self._fail_fast and self._waiters == 0 and self._task_group is not None:
+        if self._options.fail_fast and self._waiters == 0 and self._task_group is not None:
             self._task_group.cancel_scope.cancel()
 
     def _credentials_failed(self, error: RecordingFailedError) -> None:
         """The storage credentials could not be refreshed before their expiry drew near."""
         outcome = SessionOutcome(
-            reason=EndReason.CREDENTIALS_EXPIRING,
-            detail=error.reason,
-            status=self._status,
+            end_reason=EndReason.CREDENTIALS_EXPIRING,
+            detail=error.detail,
+            status=self._feed.current,
             last_query=self._last_query,
             error=error,
         )
         self._fail(outcome)
 
-    def _set_status(self, status: Status) -> None:
-        if status != self._status:
-            _log.debug("recording sid=%s status %s", self._sid, int(status))
-            self._status = status
-            self._notify(status)
-
-    def _notify(self, status: Status) -> None:
-        if self._on_status is not None:
-            try:
-                self._on_status(status)
-            except Exception:
-                _log.exception("on_status callback failed (sid=%s)", self._sid)
-        subscribers = self._subscribers
-        if subscribers:
-            for send in list(subscribers):
-                try:
-                    send.send_nowait(status)
-                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    subscribers.remove(send)
+    def _end(self, outcome: SessionOutcome) -> None:
+        if self._outcome is None:
+            self._outcome = outcome
+        if self._ended is not None:
+            self._ended.set()
 
     # -- stop and exit ---------------------------------------------------------------------------
 
@@ -1157,22 +806,24 @@ class RecordingSession:
         try:
             await self._send_stop()
         finally:
-            self._end(self._ending(EndReason.STOPPED, "stopped by the client"))
+            self._end(self._ending(Ended(EndReason.STOPPED, "stopped by the client")))
             done.set()
 
     async def _send_stop(self) -> None:
         handle = self._handle
         assert handle is not None
+        options = self._options
         try:
             # Shielded wherever it is sent from (exit or an early ``stop()``): a stop cut short
             # leaves the recording billing. The client bounds the service's time.
             with anyio.CancelScope(shield=True):
                 confirmation = await self._client.ensure_stopped(
                     handle,
-                    async_stop=self._async_stop,
-                    stop_timeout=self._stop_timeout,
-                    clock=self._clock,
-                    sleep=self._sleep,
+                    async_stop=options.async_stop,
+                    stop_timeout=options.stop_timeout,
+                    assume_ended_on_404=options.assume_ended_on_404,
+                    clock=options.clock,
+                    sleep=options.sleep,
                 )
         except Exception as exc:
             # The client logged it at ERROR and keeps the handle in `client.unconfirmed()`.
@@ -1209,20 +860,20 @@ class RecordingSession:
             absorbed = await task_group.__aexit__(exc_type, exc, tb)
             error = None if absorbed else exc
         except BaseException as raised:
-            error = _unwrap(raised)
+            error = unwrap(raised)
         stop_was_sent = self._stop_done is not None
         await self._stop_shielded()
         self._close()
         stop_error = None if stop_was_sent else self._stop_error
         outcome = self._outcome
         failure = None
-        if self._fail_fast and not self._delivered and outcome is not None:
+        if self._options.fail_fast and not self._delivered and outcome is not None:
             failure = outcome.error
 
         if error is None:
             if failure is not None:
                 if stop_error is not None:
-                    _add_note(failure, f"The stop sent on exit failed too: {stop_error!r}")
+                    add_note(failure, f"The stop sent on exit failed too: {stop_error!r}")
                 raise failure from failure.cause
             if stop_error is not None:
                 raise stop_error
@@ -1231,18 +882,12 @@ class RecordingSession:
             return exc is not None  # our own cancellation (on failure) is absorbed
         if not isinstance(error, anyio.get_cancelled_exc_class()):
             if stop_error is not None:
-                _add_note(error, f"The stop sent on exit failed too: {stop_error!r}")
+                add_note(error, f"The stop sent on exit failed too: {stop_error!r}")
             if failure is not None:
-                _add_note(error, f"The recording also failed: {failure}")
+                add_note(error, f"The recording also failed: {failure}")
         if error is exc:
             return False
         raise error
-
-    def _end(self, outcome: SessionOutcome) -> None:
-        if self._outcome is None:
-            self._outcome = outcome
-        if self._ended is not None:
-            self._ended.set()
 
     def _close(self) -> None:
         self._state = _State.CLOSED
@@ -1250,9 +895,7 @@ class RecordingSession:
             self._subscription.close()
         if self._ended is not None:
             self._ended.set()
-        subscribers, self._subscribers = self._subscribers, None
-        for send in subscribers or ():
-            send.close()
+        self._feed.close()
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -1286,69 +929,3 @@ else:
     #: At run time the ``as`` target is the session itself; for type checkers, its handle is
     #: never ``None``.
     RunningSession = RecordingSession
-
-
-def _default_poll_interval(config: StartConfig | None) -> float:
-    """15 s, or half of ``maxIdleTime`` when that is shorter, so polls stay below it."""
-    recording = config.recording_config if config is not None else None
-    idle = recording.max_idle_time if recording is not None else None
-    if idle is None:
-        return DEFAULT_POLL_INTERVAL
-    return min(DEFAULT_POLL_INTERVAL, idle / 2)
-
-
-def _max_recording_hour(config: StartConfig | None) -> int | None:
-    """The web recorder's ``maxRecordingHour``, when the start configuration sets one."""
-    extensions = config.extension_service_config if config is not None else None
-    for service in (extensions.extension_services if extensions is not None else None) or ():
-        param = service.service_param
-        if isinstance(param, WebRecorderServiceParam):
-            return param.max_recording_hour
-    return None
-
-
-def _web_recorder_exited(response: QueryResponse) -> bool:
-    server = response.server_response
-    for state in (server.extension_service_state if server is not None else None) or ():
-        payload = state.payload
-        if (
-            state.service_name == ServiceName.WEB_RECORDER_SERVICE
-            and isinstance(payload, WebRecorderPayload)
-            and payload.state == ServiceState.EXIT
-        ):
-            return True
-    return False
-
-
-def _status_value(value: int) -> Status:
-    try:
-        return RecordingStatus(value)
-    except ValueError:
-        return value
-
-
-def _status_name(status: Status) -> str:
-    if isinstance(status, RecordingStatus):
-        return f"{status.value}, {status.name.lower().replace('_', ' ')}"
-    return str(status)
-
-
-def _unwrap(error: BaseException) -> BaseException:
-    """The one meaningful exception inside (nested) single-exception groups from a task group.
-
-    Cancellations beside a real exception are dropped (the real one wins); several real ones
-    keep their group.
-    """
-    cancelled = anyio.get_cancelled_exc_class()
-    while isinstance(error, BaseExceptionGroup):
-        inners: tuple[BaseException, ...] = error.exceptions
-        real = [inner for inner in inners if not isinstance(inner, cancelled)]
-        if len(real) > 1:
-            break
-        error = real[0] if real else inners[0]
-    return error
-
-
-def _add_note(error: BaseException, note: str) -> None:
-    if sys.version_info >= (3, 11):
-        error.add_note(note)

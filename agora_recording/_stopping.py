@@ -15,7 +15,8 @@ Answer to ``stop``                          Meaning
                                             then runs on. ``query`` re-checks; the stop is
                                             repeated when the recording answers again, and
                                             counts as ``ALREADY_GONE`` once 404 has held for
-                                            the whole failover window.
+                                            the whole failover window (at once when the caller
+                                            passed ``assume_ended_on_404``).
 transport error, 5xx, 429, 206 + code 65,   unknown: retried with backoff (``Retry-After``
 an undocumented 2xx or an unreadable body   honoured) for the whole stop budget
 other 4xx (401, 403, 400 other codes)       final: raised; the recording stays unconfirmed
@@ -70,7 +71,8 @@ class StopOutcome(str, enum.Enum):
     ALREADY_EXITING = "already_exiting"
     """400 code 49: the recording was already stopping."""
     ALREADY_GONE = "already_gone"
-    """404 held for the whole failover window: the recording no longer exists."""
+    """404 held for the whole failover window (or, with ``assume_ended_on_404``, was answered
+    once): the recording no longer exists."""
     FAILED = "failed"
     """Not confirmed: the stop failed and the recording may still run."""
 

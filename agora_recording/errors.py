@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .enums import RecordingStatus
     from .models import QueryResponse, RecordingHandle
 
 
@@ -218,26 +219,26 @@ class RecordingFailedError(AgoraError):
     """A recording died, exited on its own, or never became healthy.
 
     Carries the ``handle`` of the recording, the last known ``status`` (a ``RecordingStatus``, or
-    ``None`` when the service never reported one), a human ``reason`` and the ``last_query``
+    ``None`` when the service never reported one), a human ``detail`` and the ``last_query``
     response, when there was one.
     """
 
     def __init__(
         self,
-        reason: str,
+        detail: str,
         *,
         handle: RecordingHandle | None = None,
-        status: int | None = None,
+        status: RecordingStatus | None = None,
         last_query: QueryResponse | None = None,
         cause: BaseException | None = None,
     ) -> None:
-        self.reason = reason
+        self.detail = detail
         self.handle = handle
         self.status = status
         self.last_query = last_query
         self.cause = cause
         where = f" (sid {handle.sid})" if handle is not None else ""
-        super().__init__(f"recording failed{where}: {reason}")
+        super().__init__(f"recording failed{where}: {detail}")
 
 
 class StopUnconfirmedError(AgoraError):
@@ -282,8 +283,8 @@ class OrphanedStartError(RecordingFailedError):
     resource ID, channel and UID to look for.
     """
 
-    def __init__(self, reason: str, *, handle: RecordingHandle | None, stopped: bool) -> None:
-        super().__init__(reason, handle=handle)
+    def __init__(self, detail: str, *, handle: RecordingHandle | None, stopped: bool) -> None:
+        super().__init__(detail, handle=handle)
         self.stopped = stopped
 
 

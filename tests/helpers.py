@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from agora_recording._client import RecordingClient
+from agora_recording import RecordingClient
 from agora_recording._protocol import Endpoint
 from agora_recording.enums import Mode, Vendor
 from agora_recording.errors import (

@@ -10,11 +10,12 @@ import json
 import re
 from typing import Any
 
+import anyio
+import anyio.abc
 import httpx
 import pytest
-from agora_recording._client import RecordingClient
+from agora_recording import RateLimiter, RecordingClient, RecordingSession
 from agora_recording._protocol import Endpoint
-from agora_recording._ratelimit import RateLimiter
 from agora_recording.enums import Mode, Region
 from agora_recording.errors import (
     AgoraError,
@@ -300,14 +301,52 @@ async def test_borrowed_http_client_is_not_closed() -> None:
         assert not http.is_closed
 
 
+async def _answer_then_wait_for_close(stream: anyio.abc.SocketStream, closed: anyio.Event) -> None:
+    """Answer one HTTP request with the acquire answer, then wait for the peer to hang up."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += await stream.receive()
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = re.search(rb"(?i)content-length: *(\d+)", head)
+    while length is not None and len(body) < int(length[1]):
+        body += await stream.receive()
+    answer = json.dumps(IDS).encode()
+    await stream.send(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(answer)}\r\n\r\n".encode()
+        + answer
+    )
+    try:
+        while True:
+            await stream.receive()
+    except (anyio.EndOfStream, anyio.BrokenResourceError):
+        closed.set()
+
+
 @pytest.mark.anyio
 async def test_owned_http_client_is_closed() -> None:
-    """The client closes the httpx client it created."""
-    client = RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET)
-    owned = client._http
-    async with client:
-        open_inside = not owned.is_closed
-    assert (open_inside, owned.is_closed, client.closed) == (True, True, True)
+    """The client closes the connections of the httpx client it created when it closes."""
+    closed = anyio.Event()
+
+    async def serve(stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            await _answer_then_wait_for_close(stream, closed)
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as server:
+        server.start_soon(listener.serve, serve)
+        base_url = f"http://127.0.0.1:{port}"
+        client = RecordingClient(
+            APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, base_url=base_url, rate_limit=None
+        )
+        async with client:
+            await client.acquire(CNAME, UID)
+            open_inside = not closed.is_set()
+        with anyio.fail_after(10):
+            await closed.wait()
+        server.cancel_scope.cancel()
+    assert (open_inside, client.closed) == (True, True)
 
 
 @pytest.mark.anyio
@@ -338,8 +377,6 @@ def test_repr_shows_app_id_and_base_url_only() -> None:
 
 def test_session_passes_through_to_recording_session() -> None:
     """``session()`` builds a RecordingSession bound to this client."""
-    from agora_recording._session import RecordingSession
-
     client = RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET)
     session = client.session(cname=CNAME, uid=UID, mode="mix", config=START_CONFIGS[Mode.MIX])
     assert isinstance(session, RecordingSession)
@@ -435,7 +472,7 @@ def test_rate_limit_accepts_a_shared_limiter() -> None:
     limiter = RateLimiter(5)
     one = RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, rate_limit=limiter)
     two = RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, rate_limit=limiter)
-    assert one._limiter is two._limiter is limiter
+    assert one.limiter is two.limiter is limiter
 
 
 @pytest.mark.anyio

@@ -91,7 +91,7 @@ async def test_a_session_records_with_a_token_it_minted() -> None:
             assert info is not None
             assert info.client_request["token"] == "***"
         assert recording.outcome is not None
-        assert recording.outcome.reason is EndReason.STOPPED
+        assert recording.outcome.end_reason is EndReason.STOPPED
         assert recording.result is not None
 
 
@@ -113,7 +113,7 @@ async def test_a_wrong_certificate_fails_naming_the_token() -> None:
                 await anyio.sleep(HOUR)
         assert "token minted with the App Certificate was refused" in str(caught.value)
         assert recording.outcome is not None
-        assert recording.outcome.reason is EndReason.WORKER_LOST
+        assert recording.outcome.end_reason is EndReason.WORKER_LOST
 
 
 async def test_with_notifications_the_error_names_the_precise_token_problem() -> None:
@@ -261,7 +261,7 @@ async def test_failed_refreshes_are_reported_and_end_the_session_before_expiry(
         assert round(provider.calls[1] - began) == 3600
         assert events[-1].kind is CredentialsEventKind.EXPIRING
         assert recording.outcome is not None
-        assert recording.outcome.reason is EndReason.CREDENTIALS_EXPIRING
+        assert recording.outcome.end_reason is EndReason.CREDENTIALS_EXPIRING
         assert recording.result is not None
         assert recording.result.uploading_status == "uploaded"  # stopped while keys worked
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -281,5 +281,5 @@ async def test_with_fail_fast_off_wait_returns_the_expiring_outcome() -> None:
             began = emulated.emulator.clock.time()
             outcome = await recording.wait()
             assert emulated.emulator.clock.time() < began + 4 * HOUR
-        assert outcome.reason is EndReason.CREDENTIALS_EXPIRING
+        assert outcome.end_reason is EndReason.CREDENTIALS_EXPIRING
         assert isinstance(outcome.error, CredentialsExpiringError)

@@ -10,9 +10,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
-from agora_recording import RateLimiter
-from agora_recording._polling import PollBudget
-from agora_recording._ratelimit import Priority
+from agora_recording import PollBudget, Priority, RateLimiter
 from agora_recording.enums import Mode
 from agora_recording.errors import ServerError
 from agora_recording.models import RecordingHandle

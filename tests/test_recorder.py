@@ -83,7 +83,7 @@ async def test_a_dead_recording_is_kept_and_its_siblings_record_on() -> None:
             assert isinstance(dead.error, RecordingFailedError)
             assert dead.outcome is not None
             assert dead.outcome.failed
-            assert dead.outcome.reason in (EndReason.EXITED_ABNORMALLY, EndReason.WORKER_LOST)
+            assert dead.outcome.end_reason in (EndReason.EXITED_ABNORMALLY, EndReason.WORKER_LOST)
             assert not dead.ok
             assert await recorder.stop("c") is dead  # ended by itself: its result, no error
             assert running_sids(service) == {handles[k].sid for k in "abde"}

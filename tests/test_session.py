@@ -16,16 +16,15 @@ import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
-from types import SimpleNamespace
 from typing import Any
 
 import anyio
 import attrs
 import httpx
 import pytest
-from agora_recording._client import RecordingClient
-from agora_recording._session import (
+from agora_recording import (
     EndReason,
+    RecordingClient,
     RecordingSession,
     SessionOutcome,
     StopOutcome,
@@ -283,7 +282,7 @@ async def test_normal_exit_stops_once(kit: Kit) -> None:
     assert session.files == session.result.files != []
     assert session.stop_outcome is StopOutcome.STOPPED
     assert session.outcome is not None
-    assert session.outcome.reason is EndReason.STOPPED
+    assert session.outcome.end_reason is EndReason.STOPPED
     assert session.handle is not None
     assert session.handle.sid == session.result.sid
 
@@ -490,7 +489,7 @@ async def test_never_healthy_raises_after_start_timeout() -> None:
         error = await drive(kit, forever(session), advance=120)
         assert isinstance(error, RecordingFailedError)
         assert session.outcome is not None
-        assert session.outcome.reason is EndReason.START_TIMEOUT
+        assert session.outcome.end_reason is EndReason.START_TIMEOUT
         assert error is session.outcome.error
         assert error.handle == session.handle
         assert error.status == RecordingStatus.NOT_STARTED
@@ -511,7 +510,7 @@ async def test_not_found_beyond_failover_grace_raises(kit: Kit) -> None:
     assert isinstance(error.cause, NotFoundError)
     assert error.__cause__ is error.cause
     assert session.outcome is not None
-    assert session.outcome.reason is EndReason.WORKER_LOST
+    assert session.outcome.end_reason is EndReason.WORKER_LOST
     assert error.status == RecordingStatus.IN_PROGRESS  # the last status known
     # First 404 at 35 s; health polls every 10 s; death declared 90 s later (125 s): 12
     # polls. The stop's 404 is then re-checked with query for the 90 s failover window.
@@ -532,7 +531,7 @@ async def test_not_found_within_grace_is_failover_and_recovers(kit: Kit) -> None
     not_found = [c for c in kit.recorder.calls if c.endpoint == "query" and c.status == 404]
     assert len(not_found) == 6  # 35, then health polls every 10 s: 45, 55, 65, 75, 85 s
     assert session.outcome is not None
-    assert session.outcome.reason is EndReason.STOPPED
+    assert session.outcome.end_reason is EndReason.STOPPED
     assert session.status == RecordingStatus.IN_PROGRESS
     assert kit.count("stop", session) == 1
 
@@ -547,7 +546,7 @@ async def test_status_20_raises() -> None:
         assert isinstance(error, RecordingFailedError)
         assert error.status == RecordingStatus.EXITED_ABNORMALLY
         assert session.outcome is not None
-        assert session.outcome.reason is EndReason.EXITED_ABNORMALLY
+        assert session.outcome.end_reason is EndReason.EXITED_ABNORMALLY
         assert kit.count("query", session) == 3
         assert kit.count("stop", session) == 1
 
@@ -560,7 +559,7 @@ async def test_idle_exit_raises() -> None:
         error = await drive(kit, forever(session), advance=60)
         assert isinstance(error, RecordingFailedError)
         assert session.outcome is not None
-        assert session.outcome.reason is EndReason.SERVICE_EXIT
+        assert session.outcome.end_reason is EndReason.SERVICE_EXIT
         assert error.status in (6, 7, 8)
         assert kit.count("stop", session) == 1
         assert session.stop_outcome in (StopOutcome.ALREADY_EXITING, StopOutcome.ALREADY_GONE)
@@ -584,9 +583,9 @@ async def test_web_recorder_exit_raises(kit: Kit) -> None:
     session = kit.session(mode=Mode.WEB, config=web_config())
     error = await drive(kit, forever(session), advance=10)
     assert isinstance(error, RecordingFailedError)
-    assert "web recorder" in error.reason
+    assert "web recorder" in error.detail
     assert session.outcome is not None
-    assert session.outcome.reason is EndReason.SERVICE_EXIT
+    assert session.outcome.end_reason is EndReason.SERVICE_EXIT
     assert kit.count("query", session) == 1
     assert kit.count("stop", session) == 1
 
@@ -600,7 +599,7 @@ async def test_web_max_recording_hour_exit_is_seen_as_an_exit_not_a_lost_worker(
         error = await drive(kit, forever(session), advance=3700)
         assert isinstance(error, RecordingFailedError)
         assert session.outcome is not None
-        assert session.outcome.reason is EndReason.SERVICE_EXIT
+        assert session.outcome.end_reason is EndReason.SERVICE_EXIT
         assert kit.timeline.now() - began < 3600 + 10
 
 
@@ -618,7 +617,7 @@ async def test_wait_returns_the_outcome_of_a_service_exit() -> None:
         assert await drive(kit, block, advance=60) is None
         [outcome] = outcomes
         assert outcome is session.outcome
-        assert outcome.reason is EndReason.SERVICE_EXIT
+        assert outcome.end_reason is EndReason.SERVICE_EXIT
         assert outcome.failed
         assert isinstance(outcome.error, RecordingFailedError)
         assert outcome.last_query is session.last_query
@@ -634,7 +633,7 @@ async def test_fail_fast_false_records_without_cancelling() -> None:
         # The stop at 60 s meets a 404 (the task is gone), which is verified for 90 s more.
         assert await drive(kit, recording(kit, session, 60), advance=170) is None
         assert session.outcome is not None
-        assert session.outcome.reason is EndReason.EXITED_ABNORMALLY
+        assert session.outcome.end_reason is EndReason.EXITED_ABNORMALLY
         answered = [c for c in kit.recorder.calls if c.endpoint == "query" and c.status == 200]
         assert len(answered) == 3  # polling ends with the failure
         assert kit.count("stop", session) == 1
@@ -655,7 +654,7 @@ async def test_transient_poll_errors_are_counted_not_fatal(kit: Kit) -> None:
     assert session.poll_errors == 2
     assert session.polls == 3  # 5 s; 20 and 30 s fail; a health poll at 40 s, then 55 s
     assert session.outcome is not None
-    assert session.outcome.reason is EndReason.STOPPED
+    assert session.outcome.end_reason is EndReason.STOPPED
 
 
 @pytest.mark.anyio
@@ -667,19 +666,18 @@ async def test_persistent_poll_errors_fail_the_session(kit: Kit) -> None:
     assert isinstance(error, RecordingFailedError)
     assert isinstance(error.cause, ServerError)
     assert session.outcome is not None
-    assert session.outcome.reason is EndReason.UNOBSERVABLE
+    assert session.outcome.end_reason is EndReason.UNOBSERVABLE
     assert session.poll_errors == 3
     assert kit.count("stop", session) == 1
 
 
 @pytest.mark.anyio
-async def test_default_jitter_delays_the_first_poll_by_up_to_a_second(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_default_jitter_delays_the_first_poll_by_up_to_a_second() -> None:
     """By default the first poll waits first_poll_delay plus a random share of 1 s."""
-    monkeypatch.setattr("agora_recording._session.random", SimpleNamespace(random=lambda: 0.75))
     async with make_kit() as kit:
-        session = kit.session(poll_jitter=None, first_poll_delay=5, poll_interval=15)
+        session = kit.session(
+            poll_jitter=None, first_poll_delay=5, poll_interval=15, random=lambda: 0.75
+        )
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(recording(kit, session, 30))
@@ -744,7 +742,7 @@ async def test_failing_status_callback_does_not_stop_polling(kit: Kit) -> None:
     assert seen == [RecordingStatus.IN_PROGRESS]
     assert session.polls == 3
     assert session.outcome is not None
-    assert session.outcome.reason is EndReason.STOPPED
+    assert session.outcome.end_reason is EndReason.STOPPED
 
 
 @pytest.mark.anyio
@@ -806,7 +804,7 @@ async def test_early_stop_is_idempotent(kit: Kit) -> None:
     assert results[0] is not None
     assert all(result is results[0] for result in results)
     assert session.result is results[0]
-    assert outcome.reason is EndReason.STOPPED
+    assert outcome.end_reason is EndReason.STOPPED
     assert not outcome.failed
 
 

@@ -11,8 +11,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from agora_recording import Mode, RecordingSession, StopOutcome
-from agora_recording._session import EndReason
+from agora_recording import EndReason, Mode, RecordingSession, StopOutcome
 from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET
 from agora_recording.errors import OrphanedStartError, RecordingFailedError
 from agora_recording.models import (
@@ -119,7 +118,7 @@ async def test_an_idle_exit_is_seen_within_a_second_of_its_event() -> None:
         with pytest.raises(RecordingFailedError, match="maxIdleTime"):
             await block()
         assert session.outcome is not None
-        assert session.outcome.reason is EndReason.SERVICE_EXIT
+        assert session.outcome.end_reason is EndReason.SERVICE_EXIT
         seen = anyio.current_time() - gone[0] - 300
         assert 0 <= seen < 1.5
 
@@ -135,7 +134,7 @@ async def test_an_abnormal_exit_is_seen_within_a_second_of_its_event() -> None:
         async with session:
             began = anyio.current_time()
             outcome = await session.wait()
-        assert outcome.reason is EndReason.EXITED_ABNORMALLY
+        assert outcome.end_reason is EndReason.EXITED_ABNORMALLY
         assert 100 <= anyio.current_time() - began < 101.5
 
 
@@ -148,7 +147,7 @@ async def test_a_web_max_recording_hour_end_is_seen_from_its_event() -> None:
         async with session:
             began = anyio.current_time()
             outcome = await session.wait()
-        assert outcome.reason is EndReason.SERVICE_EXIT
+        assert outcome.end_reason is EndReason.SERVICE_EXIT
         assert "maxRecordingHour" in outcome.detail
         assert 3600 <= anyio.current_time() - began < 3601
         assert counted.queries <= 3  # polls are only the 30-minute safety net
@@ -209,7 +208,7 @@ async def test_duplicated_and_reordered_notifications_change_nothing() -> None:
             await anyio.sleep(30)
             channel.leave(7)
             outcome = await session.wait()
-        assert outcome.reason is EndReason.SERVICE_EXIT
+        assert outcome.end_reason is EndReason.SERVICE_EXIT
         assert service.emulator.running_recordings() == []
 
 

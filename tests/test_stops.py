@@ -78,7 +78,7 @@ async def test_a_failover_outlasting_the_session_grace_still_ends_stopped(
         await anyio.sleep(10)
         service.emulator.faults.failover(sid=session.handle.sid, duration=150)
         outcome = await session.wait()
-    assert outcome.reason.value == "worker_lost"
+    assert outcome.end_reason.value == "worker_lost"
     assert session.stop_outcome is StopOutcome.STOPPED
     assert service.emulator.running_recordings() == []
 
@@ -165,7 +165,7 @@ async def test_a_query_outage_from_the_start_is_reported_as_an_outage(
         async with session:
             await anyio.sleep_forever()
     assert session.outcome is not None
-    assert session.outcome.reason.value == "unobservable"
+    assert session.outcome.end_reason.value == "unobservable"
     assert "cannot be reached" in str(info.value)
     assert session.outcome is not None
     assert anyio.current_time() - began < 120 + 60 + 10  # the outage window plus one poll

@@ -101,7 +101,7 @@ def finish_session(
     if out.as_json:
         document = stop_json(session.handle, session.result, stop_name)
         document["files"] = files_json(session.files)
-        document["outcome"] = outcome.reason.value if outcome is not None else None
+        document["outcome"] = outcome.end_reason.value if outcome is not None else None
         document["interrupted"] = interrupted
         document["timeline"] = view.events
         document.update(extra or {})

@@ -217,8 +217,8 @@ class _Control:
     async def advance(self, request: Request) -> Response:
         if not isinstance(self.emulator.clock, FakeClock):
             return _error(
-                "the emulator runs on the real clock: start it with agora-recording emulator --fake-clock "
-                "(or Emulator(clock=FakeClock()) in Python)",
+                "the emulator runs on the real clock: start it with "
+                "agora-recording emulator --fake-clock (or Emulator(clock=FakeClock()) in Python)",
                 409,
             )
 

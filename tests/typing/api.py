@@ -48,6 +48,9 @@ async def after_the_block(client: RecordingClient) -> StopOutcome | None:
     async with session:
         pass
     assert_type(session.handle, RecordingHandle | None)
+    assert_type(session.status, RecordingStatus | None)
+    if session.status is not None:
+        print(session.status.name)
     return session.stop_outcome
 
 
