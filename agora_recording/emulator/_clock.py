@@ -18,8 +18,8 @@ import anyio
 
 __all__ = ["DEFAULT_FAKE_EPOCH", "Clock", "FakeClock", "LoopClock", "SystemClock"]
 
-#: Where a :class:`FakeClock` starts unless told otherwise: 2024-01-01T00:00:00Z.
 DEFAULT_FAKE_EPOCH = 1_704_067_200.0
+"""Where a :class:`FakeClock` starts unless told otherwise: 2024-01-01T00:00:00Z."""
 
 
 @runtime_checkable

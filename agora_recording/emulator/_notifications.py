@@ -40,6 +40,7 @@ __all__ = ["DEFAULT_NOTIFICATION_SECRET", "Notifier", "SignedNotification"]
 logger = logging.getLogger("agora_recording.emulator")
 
 DEFAULT_NOTIFICATION_SECRET = "emulator-ncs-secret"
+"""The NCS secret the emulator signs its notifications with unless given another."""
 
 
 @attrs.frozen
