@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from agora_recording import converter
 from agora_recording._cli._common import (
     EXIT_FAILURE,
     EXIT_USAGE,
@@ -24,7 +25,6 @@ from agora_recording._cli._config import (
     structure,
 )
 from agora_recording._cli._view import LiveView, print_files, status_name
-from agora_recording._converter import converter
 from agora_recording.cli import main
 from agora_recording.enums import Mode
 from agora_recording.errors import (

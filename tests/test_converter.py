@@ -9,8 +9,8 @@ from typing import Any
 import attrs
 import cattrs
 import pytest
-from agora_recording import models
-from agora_recording._converter import STRUCTURE_ERRORS, converter
+from agora_recording import converter, models
+from agora_recording._converter import STRUCTURE_ERRORS
 from agora_recording.enums import (
     FileListMode,
     Mode,

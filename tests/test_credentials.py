@@ -7,12 +7,10 @@ import logging
 
 import attrs
 import pytest
-from agora_recording import RecordingClient, tokens
+from agora_recording import CredentialsExpiringError, RecordingClient, StorageCredentials, tokens
 from agora_recording._credentials import (
     DEFAULT_EXPECTED_DURATION,
-    CredentialsExpiringError,
     SessionCredentials,
-    StorageCredentials,
     early_exit_causes,
     expected_duration_for,
     prepare_start_config,

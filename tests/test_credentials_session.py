@@ -11,14 +11,16 @@ from typing import Any
 import anyio
 import attrs
 import pytest
-from agora_recording import Mode, RecordingSession, tokens
-from agora_recording._credentials import (
+from agora_recording import (
     CredentialsEvent,
     CredentialsEventKind,
     CredentialsExpiringError,
+    EndReason,
+    Mode,
+    RecordingSession,
     StorageCredentials,
+    tokens,
 )
-from agora_recording._session import EndReason
 from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET
 from agora_recording.errors import RecordingFailedError, ValidationError
 from agora_recording.models import RecordingConfig, StartConfig, StorageConfig

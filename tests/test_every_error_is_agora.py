@@ -7,10 +7,16 @@ from typing import Any
 
 import pytest
 import redis.asyncio as redis_asyncio
-from agora_recording import AgoraError, ArgumentTypeError, UsageError, ValidationError, testing
+from agora_recording import (
+    AgoraError,
+    ArgumentTypeError,
+    PollBudget,
+    RateLimiter,
+    UsageError,
+    ValidationError,
+    testing,
+)
 from agora_recording._credentials import SessionCredentials
-from agora_recording._polling import PollBudget
-from agora_recording._ratelimit import RateLimiter
 from agora_recording._retry import RetryPolicy
 from agora_recording.emulator import Emulator, SystemClock
 from agora_recording.models import RecordingConfig, SnapshotConfig

@@ -16,8 +16,7 @@ from typing import Any
 import attrs
 import httpx
 import pytest
-from agora_recording import models
-from agora_recording._converter import converter
+from agora_recording import converter, models
 from agora_recording._protocol import MAX_BODY_BYTES, MAX_DEPTH, Endpoint, parse_response
 from agora_recording.enums import Mode, RecordingStatus
 from agora_recording.errors import (

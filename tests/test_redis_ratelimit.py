@@ -14,8 +14,7 @@ import uuid
 import anyio
 import anyio.lowlevel
 import pytest
-from agora_recording import AgoraError, RecordingClient
-from agora_recording._ratelimit import Limiter, Priority
+from agora_recording import AgoraError, Limiter, Priority, RecordingClient
 
 from tests.redis_fixtures import redis_anyio_backend  # noqa: F401 (the module's anyio_backend)
 from tests.redis_worker import REDIS_SERVER, REQUIRES_REDIS, free_port, redis_server

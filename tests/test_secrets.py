@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agora_recording._client import RecordingClient
+from agora_recording import RecordingClient
 from agora_recording._protocol import Endpoint, build_request
 from agora_recording.enums import Mode
 from agora_recording.errors import (

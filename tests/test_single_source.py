@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import enum
+from pathlib import Path
 from typing import Any
 
+import agora_recording
 import attrs
 import httpx
 import pytest
@@ -13,6 +16,7 @@ from agora_recording._headers import header
 from agora_recording._protocol import RESOURCE_LIFETIME, Endpoint, required_scene
 from agora_recording.emulator import Emulator
 from agora_recording.enums import CombinationPolicy, Mode, Scene
+from agora_recording.errors import ValidationError
 from agora_recording.models import AppsCollection, StartConfig
 from starlette.routing import Route
 
@@ -137,8 +141,38 @@ def test_emulator_endpoint_names_are_the_clients() -> None:
     with pytest.raises(ValueError, match="unknown endpoint") as unknown:
         faults.fail_next("record")
     assert str(names) in str(unknown.value)
-    checked = {validation._endpoint_key(name) for name in names if name != Endpoint.QUERY.name}
-    assert set(validation._ENDPOINTS) == checked
+
+
+@pytest.mark.parametrize("endpoint", Endpoint.ALL, ids=lambda endpoint: endpoint.name)
+def test_validation_checks_the_body_of_every_endpoint_that_has_one(endpoint: Endpoint[Any]) -> None:
+    """The request validator knows exactly the client's endpoints that carry a body."""
+    try:
+        validation.check_envelope(endpoint.name, "mix", {})
+    except ValidationError as exc:
+        refused_endpoint = exc.field == "endpoint"
+    else:
+        refused_endpoint = False
+    assert refused_endpoint is not endpoint.has_body
+
+
+def _public_names_imported_from_private_modules(path: Path) -> list[str]:
+    public = set(agora_recording.__all__)
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and "._" in f".{node.module}":
+            found += [f"{node.module}.{a.name}" for a in node.names if a.name in public]
+    return found
+
+
+def test_tests_import_public_names_from_the_package() -> None:
+    """Tests import public names from ``agora_recording``, so modules can move safely."""
+    tests = Path(__file__).resolve().parent
+    offenders = {
+        str(path.relative_to(tests)): names
+        for path in sorted(tests.rglob("*.py"))
+        if (names := _public_names_imported_from_private_modules(path))
+    }
+    assert offenders == {}
 
 
 def test_emulator_routes_are_the_clients_paths() -> None:
