@@ -348,14 +348,16 @@ def _is_ip(value: str) -> bool:
     return True
 
 
-def _bucket(pattern: str, text: str, high: int = BUCKET_MAX_CHARS, *forbidden: str) -> _Rule:
-    """A bucket rule: ``pattern``, at most ``high`` characters, none of ``forbidden``, no IP."""
+def _bucket(
+    pattern: str, text: str, high: int = BUCKET_MAX_CHARS, *forbidden: str, low: int = 3
+) -> _Rule:
+    """A bucket rule: ``pattern``, ``low`` to ``high`` characters, none of ``forbidden``, no IP."""
     compiled = re.compile(pattern)
 
     def accepts(value: object) -> bool:
         return (
             isinstance(value, str)
-            and 0 < len(value) <= high
+            and low <= len(value) <= high
             and compiled.fullmatch(value) is not None
             and not any(part in value for part in forbidden)
             and not _is_ip(value)
@@ -380,6 +382,7 @@ _R_GENERIC_BUCKET = _bucket(
     r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?",
     f"must be at most 255 characters of letters, digits, '.', '-' and '_', {_ENDS}",
     255,
+    low=1,
 )
 _GOOGLE_SHAPE = _bucket(
     r"[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?",
@@ -391,7 +394,7 @@ _R_BUCKETS: Final = MappingProxyType(
         # Amazon S3 User Guide, "General purpose bucket naming rules".
         Vendor.AMAZON_S3.value: _bucket(
             _LOWER_DOT_DASH,
-            f"must be at most 63 characters of a-z, 0-9, '.' and '-', {_ENDS}, with no '..' "
+            f"must be 3 to 63 characters of a-z, 0-9, '.' and '-', {_ENDS}, with no '..' "
             "and not an IP address (Amazon S3 bucket naming rules)",
             BUCKET_MAX_CHARS,
             "..",
@@ -399,7 +402,7 @@ _R_BUCKETS: Final = MappingProxyType(
         # Alibaba Cloud OSS, "Bucket naming conventions".
         Vendor.ALIBABA_CLOUD.value: _bucket(
             _LOWER_DASH,
-            f"must be at most 63 characters of a-z, 0-9 and '-', {_ENDS} "
+            f"must be 3 to 63 characters of a-z, 0-9 and '-', {_ENDS} "
             "(Alibaba Cloud OSS bucket naming conventions)",
         ),
         # Tencent Cloud COS, "Bucket Overview": <BucketName>-<APPID>.
@@ -411,27 +414,30 @@ _R_BUCKETS: Final = MappingProxyType(
         # Microsoft Azure Storage, "Naming and Referencing Containers, Blobs, and Metadata".
         Vendor.MICROSOFT_AZURE.value: _bucket(
             r"[a-z0-9]+(?:-[a-z0-9]+)*",
-            f"must be at most 63 characters of a-z, 0-9 and single '-', {_ENDS} "
+            f"must be 3 to 63 characters of a-z, 0-9 and single '-', {_ENDS} "
             "(Azure container naming rules)",
         ),
         # Google Cloud Storage, "Bucket naming guidelines" (length checked by _google_bucket).
         Vendor.GOOGLE_CLOUD.value: _Rule(
             lambda v: _GOOGLE_SHAPE.accepts(v) and _google_bucket(v),
-            f"must be a-z, 0-9, '.', '-' and '_', {_ENDS}, at most 63 characters (222 with "
+            f"must be a-z, 0-9, '.', '-' and '_', {_ENDS}, 3 to 63 characters (222 with "
             "dots, 63 between dots) and not an IP address (Google Cloud Storage bucket naming)",
         ),
         # Huawei Cloud OBS developer guide, "Use Restrictions": bucket names.
         Vendor.HUAWEI_CLOUD.value: _bucket(
             _LOWER_DOT_DASH,
-            f"must be at most 63 characters of a-z, 0-9, '.' and '-', {_ENDS}, with no '..', "
+            f"must be 3 to 63 characters of a-z, 0-9, '.' and '-', {_ENDS}, with no '..', "
             "'.-' or '-.' and not an IP address (Huawei Cloud OBS bucket naming rules)",
             BUCKET_MAX_CHARS,
             "..",
             ".-",
             "-.",
         ),
+        # No published Baidu rule found: lenient, any length up to 63.
         Vendor.BAIDU_CLOUD.value: _bucket(
-            _LOWER_DOT_DASH, f"must be at most 63 characters of a-z, 0-9, '.' and '-', {_ENDS}"
+            _LOWER_DOT_DASH,
+            f"must be at most 63 characters of a-z, 0-9, '.' and '-', {_ENDS}",
+            low=1,
         ),
     }
 )

@@ -52,7 +52,9 @@ from agora_recording.testing import DEFAULT_APP_ID, virtual_service
 from trio.testing import MockClock
 
 CONFIG = StartConfig(
-    storage_config=StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s"),
+    storage_config=StorageConfig(
+        vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
+    ),
     recording_config=RecordingConfig(channel_type=0, max_idle_time=3600),
     recording_file_config=RecordingFileConfig(av_file_type=["hls"]),
 )

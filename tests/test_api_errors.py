@@ -22,7 +22,9 @@ from agora_recording.testing import emulated_client
 pytestmark = pytest.mark.anyio
 
 CONFIG = StartConfig(
-    storage_config=StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s"),
+    storage_config=StorageConfig(
+        vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
+    ),
     recording_config=RecordingConfig(channel_type=0, max_idle_time=3600),
 )
 

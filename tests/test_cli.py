@@ -229,7 +229,7 @@ def test_json_config_may_be_the_whole_body(served: ServedEmulator, tmp_path: Pat
         "uid": 43,
         "clientRequest": {
             "recordingConfig": {"channelType": 0, "subscribeUidGroup": 0},
-            "storageConfig": {"vendor": 1, "region": 0, "bucket": "b"},
+            "storageConfig": {"vendor": 1, "region": 0, "bucket": "b-bucket"},
         },
     }
     config = tmp_path / "body.json"
@@ -514,7 +514,9 @@ def test_usage_errors_are_one_line(served: ServedEmulator, args: list[str], mess
 def test_config_of_the_wrong_shape_names_the_file(served: ServedEmulator, tmp_path: Path) -> None:
     """A config whose values have the wrong types is refused naming the file and the model."""
     config = tmp_path / "bad.json"
-    config.write_text(json.dumps({"storageConfig": {"vendor": 1, "region": "x", "bucket": "b"}}))
+    config.write_text(
+        json.dumps({"storageConfig": {"vendor": 1, "region": "x", "bucket": "b-bucket"}})
+    )
     result = invoke(served, ["start", "--cname", "c", "--uid", "1", "--config", str(config)])
     line = one_error_line(result, 2)
     assert str(config) in line

@@ -153,14 +153,14 @@ def test_vendors_by_number_or_name() -> None:
 
 def test_storage_options_override_only_what_was_given() -> None:
     """apply_storage sets the given fields and splits every --file-prefix on '/'."""
-    request = {"storageConfig": {"vendor": 2, "region": 3, "bucket": "a"}}
-    storage = StorageOptions(bucket="b", access_key="k", file_prefix=("x/y", "z"))
+    request = {"storageConfig": {"vendor": 2, "region": 3, "bucket": "a-bucket"}}
+    storage = StorageOptions(bucket="b-bucket", access_key="k", file_prefix=("x/y", "z"))
     apply_storage(request, storage, create=False)
     assert request == {
         "storageConfig": {
             "vendor": 2,
             "region": 3,
-            "bucket": "b",
+            "bucket": "b-bucket",
             "accessKey": "k",
             "fileNamePrefix": ["x", "y", "z"],
         }
@@ -173,9 +173,9 @@ def test_storage_options_override_only_what_was_given() -> None:
 def test_toml_and_json_configs_load_alike(tmp_path: Path) -> None:
     """A .toml file and a JSON file with the same keys give the same clientRequest."""
     toml_file = tmp_path / "c.toml"
-    toml_file.write_text("[storageConfig]\nvendor = 1\nregion = 0\nbucket = 'b'\n")
+    toml_file.write_text("[storageConfig]\nvendor = 1\nregion = 0\nbucket = 'b-bucket'\n")
     json_file = tmp_path / "c.json"
-    json_file.write_text('{"storageConfig": {"vendor": 1, "region": 0, "bucket": "b"}}')
+    json_file.write_text('{"storageConfig": {"vendor": 1, "region": 0, "bucket": "b-bucket"}}')
     assert load_config(str(toml_file)).request == load_config(str(json_file)).request
     bad = tmp_path / "bad.toml"
     bad.write_text("= nope")
@@ -189,7 +189,9 @@ def test_structure_errors_name_the_source_and_the_model() -> None:
     """A wrongly typed field is a usage error naming where it came from."""
     with pytest.raises(CliError, match=r"cfg\.json is not a valid StartConfig") as caught:
         structure(
-            {"storageConfig": {"vendor": 1, "region": [], "bucket": "b"}}, StartConfig, "cfg.json"
+            {"storageConfig": {"vendor": 1, "region": [], "bucket": "b-bucket"}},
+            StartConfig,
+            "cfg.json",
         )
     assert caught.value.exit_code == EXIT_USAGE
 

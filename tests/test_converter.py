@@ -388,11 +388,11 @@ def test_unset_fields_are_omitted() -> None:
     assert converter.unstructure(StartConfig()) == {}
     assert converter.unstructure(AcquireConfig()) == {}
     assert converter.unstructure(StopConfig()) == {}
-    storage = StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s")
+    storage = StorageConfig(vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s")
     assert converter.unstructure(storage) == {
         "vendor": 1,
         "region": 0,
-        "bucket": "b",
+        "bucket": "b-bucket",
         "accessKey": "a",
         "secretKey": "s",
     }
@@ -443,7 +443,7 @@ def test_set_to_default_survives_round_trip() -> None:
             StorageConfig(
                 vendor=1,
                 region=0,
-                bucket="b",
+                bucket="b-bucket",
                 access_key="a",
                 secret_key="s",
                 file_name_prefix=["d"],
@@ -466,7 +466,11 @@ def test_enums_unstructure_to_plain_values() -> None:
     wire = converter.unstructure(
         StartConfig(
             storage_config=StorageConfig(
-                vendor=Vendor.MICROSOFT_AZURE, region=0, bucket="b", access_key="a", secret_key="s"
+                vendor=Vendor.MICROSOFT_AZURE,
+                region=0,
+                bucket="b-bucket",
+                access_key="a",
+                secret_key="s",
             ),
             recording_file_config=RecordingFileConfig(av_file_type=["hls", "webm"]),
             recording_config=RecordingConfig(stream_mode="standard", channel_type=9),
@@ -584,7 +588,7 @@ def test_unstructured_dicts_are_copies() -> None:
         ([], AcquireResponse),
         ("resourceId", AcquireResponse),
         ({"x_axis": "left", "y_axis": 0, "width": 1, "height": 1}, LayoutRegion),
-        ({"vendor": 1, "region": 0, "bucket": "b", "accessKey": "a"}, StorageConfig),
+        ({"vendor": 1, "region": 0, "bucket": "b-bucket", "accessKey": "a"}, StorageConfig),
         ({"excludeResourceIds": "rid"}, AcquireConfig),
     ],
 )

@@ -29,7 +29,9 @@ APP_ID = "970ca35de60c44645bbae8a215061b33"
 CERTIFICATE = "5cfd2fd1755d40ecb72977518be15d3b"
 NOW = 1_704_067_200
 CONFIG = StartConfig(
-    storage_config=StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s")
+    storage_config=StorageConfig(
+        vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
+    )
 )
 
 

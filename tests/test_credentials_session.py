@@ -36,7 +36,9 @@ CERTIFICATE = "5cfd2fd1755d40ecb72977518be15d3b"
 WRONG = "0123456789abcdef0123456789abcdef"
 HOUR = 3600.0
 CONFIG = StartConfig(
-    storage_config=StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s"),
+    storage_config=StorageConfig(
+        vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
+    ),
     recording_config=RecordingConfig(channel_type=0, max_idle_time=3600),
 )
 

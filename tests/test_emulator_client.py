@@ -31,7 +31,7 @@ from agora_recording.testing import emulated_client
 pytestmark = pytest.mark.anyio
 
 STORAGE = StorageConfig(
-    vendor=1, region=0, bucket="b", access_key="a", secret_key="s", file_name_prefix=["rec"]
+    vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s", file_name_prefix=["rec"]
 )
 INDIVIDUAL = StartConfig(
     storage_config=STORAGE, recording_config=RecordingConfig(subscribe_uid_group=0)

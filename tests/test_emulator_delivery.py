@@ -19,7 +19,9 @@ from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyi
 pytestmark = pytest.mark.anyio
 
 CONFIG = StartConfig(
-    storage_config=StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s"),
+    storage_config=StorageConfig(
+        vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
+    ),
     recording_config=RecordingConfig(subscribe_uid_group=0, max_idle_time=30),
 )
 

@@ -15,7 +15,9 @@ from tests.helpers import BASE, STOP_BODY, path, start
 pytestmark = pytest.mark.anyio
 
 CONFIG = StartConfig(
-    storage_config=StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s"),
+    storage_config=StorageConfig(
+        vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
+    ),
     recording_config=RecordingConfig(subscribe_uid_group=0),
 )
 
@@ -77,7 +79,7 @@ async def test_fail_after_processing_applies_the_call_but_loses_the_answer() -> 
                 "storageConfig": {
                     "vendor": 1,
                     "region": 0,
-                    "bucket": "b",
+                    "bucket": "b-bucket",
                     "accessKey": "a",
                     "secretKey": "s",
                 },

@@ -30,7 +30,7 @@ from agora_recording.testing import EmulatedService, emulated_client
 pytestmark = pytest.mark.anyio
 
 START_MS = 1_704_067_200_000  # the FakeClock's default start, in ms
-STORAGE = StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s")
+STORAGE = StorageConfig(vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s")
 INDIVIDUAL = StartConfig(
     storage_config=STORAGE,
     recording_config=RecordingConfig(subscribe_uid_group=0, max_idle_time=10),

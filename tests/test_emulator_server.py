@@ -31,7 +31,7 @@ from tests.helpers import start_request
 pytestmark = pytest.mark.anyio
 
 AUTH = ("emulator-customer-id", "emulator-customer-secret")
-STORAGE = StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s")
+STORAGE = StorageConfig(vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s")
 
 
 def client_for(url: str) -> RecordingClient:

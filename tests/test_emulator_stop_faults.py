@@ -16,7 +16,9 @@ from tests.helpers import BASE, STOP_BODY, path, start
 pytestmark = pytest.mark.anyio
 
 CONFIG = StartConfig(
-    storage_config=StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s"),
+    storage_config=StorageConfig(
+        vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
+    ),
     recording_config=RecordingConfig(subscribe_uid_group=0),
 )
 HTML = b"<html><body><h1>502 Bad Gateway</h1></body></html>"

@@ -24,7 +24,7 @@ APP_ID = "970ca35de60c44645bbae8a215061b33"
 CERTIFICATE = "5cfd2fd1755d40ecb72977518be15d3b"
 OTHER = "0123456789abcdef0123456789abcdef"
 NOW = int(DEFAULT_FAKE_EPOCH)
-STORAGE = StorageConfig(vendor=1, region=0, bucket="b", access_key="ak", secret_key="sk")
+STORAGE = StorageConfig(vendor=1, region=0, bucket="b-bucket", access_key="ak", secret_key="sk")
 CONFIG = StartConfig(
     storage_config=STORAGE, recording_config=RecordingConfig(subscribe_uid_group=0)
 )

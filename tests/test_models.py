@@ -120,7 +120,7 @@ def test_optional_fields_default_to_none() -> None:
 def test_required_fields_are_required() -> None:
     """Documented required fields cannot be left out."""
     with pytest.raises(TypeError):
-        StorageConfig(vendor=1, region=0, bucket="b", access_key="a")  # type: ignore[call-arg]
+        StorageConfig(vendor=1, region=0, bucket="b-bucket", access_key="a")  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(

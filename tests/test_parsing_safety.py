@@ -531,12 +531,16 @@ def test_structure_raises_only_validation_errors_naming_a_wire_key(
 @pytest.mark.parametrize(
     ("body", "model", "field"),
     [
-        ({"vendor": 1, "bucket": "b", "accessKey": "a", "secretKey": "s"}, StorageConfig, "region"),
+        (
+            {"vendor": 1, "bucket": "b-bucket", "accessKey": "a", "secretKey": "s"},
+            StorageConfig,
+            "region",
+        ),
         (
             {
                 "vendor": 1,
                 "region": "s3cr3t-region",
-                "bucket": "b",
+                "bucket": "b-bucket",
                 "accessKey": "a",
                 "secretKey": "s",
             },
@@ -544,7 +548,13 @@ def test_structure_raises_only_validation_errors_naming_a_wire_key(
             "region",
         ),
         (
-            {"vendor": "aws", "region": 0, "bucket": "b", "accessKey": "a", "secretKey": "s"},
+            {
+                "vendor": "aws",
+                "region": 0,
+                "bucket": "b-bucket",
+                "accessKey": "a",
+                "secretKey": "s",
+            },
             StorageConfig,
             "vendor",
         ),
@@ -552,7 +562,7 @@ def test_structure_raises_only_validation_errors_naming_a_wire_key(
             {
                 "vendor": 1,
                 "region": 0,
-                "bucket": "b",
+                "bucket": "b-bucket",
                 "accessKey": "a",
                 "secretKey": "s",
                 "fileNamePrefix": ["ok", 1.5],
@@ -564,7 +574,7 @@ def test_structure_raises_only_validation_errors_naming_a_wire_key(
             {
                 "vendor": 1,
                 "region": 0,
-                "bucket": "b",
+                "bucket": "b-bucket",
                 "accessKey": "a",
                 "secretKey": "s",
                 "fileNamePrefix": "directory",

@@ -170,11 +170,11 @@ def test_update_in_each_mode(mode: Mode) -> None:
 def test_update_can_refresh_storage_credentials() -> None:
     """Update may carry a storageConfig to push a fresh STS token."""
     storage = StorageConfig(
-        vendor=1, region=0, bucket="b", access_key="ak", secret_key="sk", sts_token="sts"
+        vendor=1, region=0, bucket="b-bucket", access_key="ak", secret_key="sk", sts_token="sts"
     )
     config = UpdateConfig(storage_config=storage)
     spec = build_request(Endpoint.UPDATE, APP_ID, handle=handle_for(Mode.MIX), config=config)
-    wire = {"vendor": 1, "region": 0, "bucket": "b", "accessKey": "ak", "secretKey": "sk"}
+    wire = {"vendor": 1, "region": 0, "bucket": "b-bucket", "accessKey": "ak", "secretKey": "sk"}
     assert decoded(spec) == envelope({"storageConfig": {**wire, "stsToken": "sts"}})
 
 

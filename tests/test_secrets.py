@@ -185,7 +185,7 @@ def bad_configs() -> list[tuple[str, Any]]:
                 storage_config=StorageConfig(
                     vendor=5,
                     region=0,
-                    bucket="b",
+                    bucket="b-bucket",
                     access_key=ACCESS_KEY,
                     secret_key=SECRET_KEY,
                     sts_token=STS_TOKEN,
@@ -198,7 +198,7 @@ def bad_configs() -> list[tuple[str, Any]]:
             StartConfig(
                 token=RTC_TOKEN,
                 storage_config=StorageConfig(
-                    vendor=1, region=0, bucket="b", access_key=ACCESS_KEY, secret_key=""
+                    vendor=1, region=0, bucket="b-bucket", access_key=ACCESS_KEY, secret_key=""
                 ),
                 recording_config=RecordingConfig(
                     decryption_mode=1, secret=DECRYPTION_SECRET, subscribe_uid_group=0

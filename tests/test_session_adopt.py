@@ -31,7 +31,9 @@ from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyi
 pytestmark = pytest.mark.anyio
 
 CONFIG = StartConfig(
-    storage_config=StorageConfig(vendor=1, region=0, bucket="b", access_key="ak", secret_key="sk"),
+    storage_config=StorageConfig(
+        vendor=1, region=0, bucket="b-bucket", access_key="ak", secret_key="sk"
+    ),
     recording_config=RecordingConfig(channel_type=0, max_idle_time=3600),
     recording_file_config=RecordingFileConfig(av_file_type=["hls"]),
 )

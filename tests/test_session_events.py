@@ -35,7 +35,7 @@ def config(max_idle_time: int = 3600) -> StartConfig:
     """A mix configuration with the given maxIdleTime."""
     return StartConfig(
         storage_config=StorageConfig(
-            vendor=1, region=0, bucket="b", access_key="a", secret_key="s"
+            vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
         ),
         recording_config=RecordingConfig(channel_type=0, max_idle_time=max_idle_time),
         recording_file_config=RecordingFileConfig(av_file_type=["hls"]),
@@ -56,7 +56,7 @@ def web() -> StartConfig:
     )
     return StartConfig(
         storage_config=StorageConfig(
-            vendor=1, region=0, bucket="b", access_key="a", secret_key="s"
+            vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
         ),
         extension_service_config=ExtensionServiceConfig(extension_services=[service]),
     )

@@ -46,7 +46,9 @@ DEADLINE = 15.0
 """Seconds any one wait on a worker or the emulator may take before the test fails."""
 
 CONFIG = StartConfig(
-    storage_config=StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s"),
+    storage_config=StorageConfig(
+        vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
+    ),
     recording_config=RecordingConfig(subscribe_uid_group=0),
 )
 

@@ -310,7 +310,7 @@ async def test_the_receiver_mounts_as_a_starlette_route() -> None:
 
 # -- end to end ---------------------------------------------------------------------------------
 
-STORAGE = StorageConfig(vendor=1, region=0, bucket="b", access_key="a", secret_key="s")
+STORAGE = StorageConfig(vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s")
 INDIVIDUAL = StartConfig(
     storage_config=STORAGE,
     recording_config=RecordingConfig(subscribe_uid_group=0, max_idle_time=30),
