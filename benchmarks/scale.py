@@ -474,7 +474,10 @@ def _projected_seconds(plan: Plan, done: list[dict[str, Any]]) -> float | None:
     Per request, the service's cost is fitted as ``a + b * N`` (the emulator settles every
     recording it holds on each request); the client's as constant per request.
     """
-    same = sorted((r for r in done if r["backend"] == plan.backend), key=lambda r: r["n"])
+    same = sorted(
+        (r for r in done if r["backend"] == plan.backend and not r.get("skipped")),
+        key=lambda r: r["n"],
+    )
     if len(same) < 2:
         return None
     low, high = same[-2], same[-1]
