@@ -328,8 +328,11 @@ class HealthJudge:
 
     def events_cover(self, now: float) -> float | None:
         """While notifications flow for a healthy recording, routine polls are only a safety
-        net: the seconds until the next one is due, or ``None`` to poll as usual."""
-        if self._last_event_at is None or self.in_health_phase:
+        net: the seconds until the next one is due, or ``None`` to poll as usual.
+
+        Until one poll has been answered they do not cover: that poll gives the session its
+        first status, which notifications do not carry."""
+        if self._last_event_at is None or self.in_health_phase or self.polls == 0:
             return None
         silent_at = self._last_event_at + self._events_silence
         if now >= silent_at:

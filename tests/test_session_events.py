@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from agora_recording import EndReason, Mode, RecordingSession, StopOutcome
+from agora_recording import EndReason, Mode, RecordingSession, RecordingStatus, StopOutcome
 from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET
 from agora_recording.errors import OrphanedStartError, RecordingFailedError
 from agora_recording.models import (
@@ -151,6 +151,21 @@ async def test_a_web_max_recording_hour_end_is_seen_from_its_event() -> None:
         assert "maxRecordingHour" in outcome.detail
         assert 3600 <= anyio.current_time() - began < 3601
         assert counted.queries <= 3  # polls are only the 30-minute safety net
+
+
+async def test_a_session_fed_by_events_still_learns_its_status_from_one_poll() -> None:
+    """Notifications carry no status, so one routine poll gives it; then events cover the polls."""
+    async with service_with_events() as (service, _hub, counted):
+        service.channel("shown").publish(7)
+        session = RecordingSession(
+            service.client, cname="shown", uid="9", mode=Mode.MIX, config=config()
+        )
+        async with session:
+            await anyio.sleep(session.effective_poll_interval + 5)
+            assert session.status is RecordingStatus.IN_PROGRESS
+            queries = counted.queries
+            await anyio.sleep(1200)
+            assert counted.queries == queries  # the safety net is 30 minutes away
 
 
 async def test_events_cut_queries_tenfold_for_a_fleet() -> None:
