@@ -9,7 +9,8 @@ canned bytes, so the network is out of the picture and what remains is each side
 - raw: a hand-written call — format the URL, ``json.dumps`` the same wire dict (checked to be
   the same bytes), send with the same headers and auth, ``json.loads`` the answer.
 
-The figure is ours / raw per call (median of per-round ratios; aim: at most 1.3x). A breakdown
+The figure is ours / raw per call (median of per-round ratios; aims: at most 1.10x for
+``query``, the call a fleet makes most, and 1.3x for ``start``). A breakdown
 of the pure parts (request building, response parsing) says where the difference comes from.
 """
 
@@ -32,7 +33,8 @@ from ._profile import Profile, profiled_async
 __all__ = ["NAME", "run"]
 
 NAME: Final = "overhead"
-AIM: Final = 1.3
+#: The most ours may cost per call, as a multiple of raw httpx.
+AIMS: Final = {"query": 1.10, "start": 1.3}
 _HEADERS: Final = {"content-type": "application/json", "x-request-id": "benchmark"}
 
 
@@ -176,7 +178,7 @@ async def _measure(quick: bool) -> BenchResult:
 
         profiles: dict[str, Profile] = {}
         for label, ours in (("query", ours_query), ("start", ours_start)):
-            if results[label].median > AIM or not quick:
+            if results[label].median > AIMS[label] or not quick:
 
                 async def loop(call: Callable[[], Awaitable[object]] = ours) -> None:
                     for _ in range(number * (2 if quick else 8)):
@@ -196,8 +198,8 @@ async def _measure(quick: bool) -> BenchResult:
                 value=result.median,
                 unit="x",
                 context=f"{result.context()}; ours adds {fmt_seconds(extra)}/call",
-                aim=f"<= {AIM}x",
-                met=result.median <= AIM,
+                aim=f"<= {AIMS[label]:.2f}x",
+                met=result.median <= AIMS[label],
             )
         )
         profile = profiles.get(label)

@@ -55,7 +55,7 @@ __all__ = ["NAME", "run"]
 NAME: Final = "scale"
 MEMORY_AIM_KB: Final = 50.0
 # Skip a run projected to take longer than this (seconds of CPU).
-BUDGET: Final = 60.0
+BUDGET: Final = 150.0
 _EMULATOR_FILES: Final = ("agora_recording/emulator/", "/starlette/")
 _ARRIVAL_INTERVALS: Final = 2
 
