@@ -11,6 +11,8 @@ from typing import Protocol
 
 import attrs
 
+from agora_recording.errors import ValidationError
+
 __all__ = ["Channel", "Presence", "PresenceSink"]
 
 
@@ -40,7 +42,7 @@ class PresenceSink(Protocol):
 def _uid(uid: int | str) -> str:
     text = str(uid)
     if not text.isdigit() or not 0 < int(text) < 2**32:
-        raise ValueError(f"uid must be an integer in 1..2^32-1, got {uid!r}")
+        raise ValidationError("uid", f"must be an integer in 1..2^32-1, got {uid!r}")
     return str(int(text))
 
 

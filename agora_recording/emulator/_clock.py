@@ -16,6 +16,8 @@ from typing import Protocol, runtime_checkable
 
 import anyio
 
+from agora_recording.errors import ValidationError
+
 __all__ = ["DEFAULT_FAKE_EPOCH", "Clock", "FakeClock", "LoopClock", "SystemClock"]
 
 DEFAULT_FAKE_EPOCH = 1_704_067_200.0
@@ -61,7 +63,7 @@ class FakeClock:
     def advance(self, seconds: float) -> float:
         """Move the clock forward by ``seconds`` (>= 0) and return the new time."""
         if seconds < 0:
-            raise ValueError("a FakeClock cannot go backwards")
+            raise ValidationError("seconds", "a FakeClock cannot go backwards")
         with self._lock:
             self._now += seconds
             return self._now

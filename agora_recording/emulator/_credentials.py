@@ -22,6 +22,7 @@ from typing import Any, Final
 import attrs
 
 from agora_recording import tokens
+from agora_recording.errors import ValidationError
 
 __all__ = [
     "TOKEN_CHECK_DELAY",
@@ -60,7 +61,7 @@ def check_certificate(app_certificate: str | None) -> str | None:
         or len(app_certificate) != 32
         or not set(app_certificate) <= _HEX
     ):
-        raise ValueError("app_certificate must be 32 hexadecimal characters")
+        raise ValidationError("app_certificate", "must be 32 hexadecimal characters")
     return app_certificate
 
 

@@ -9,6 +9,7 @@ import attrs
 import httpx
 from starlette.applications import Starlette
 
+from agora_recording.errors import ArgumentTypeError, UsageError, ValidationError
 from agora_recording.validation import redact
 from agora_recording.webhooks import EventType
 
@@ -109,7 +110,7 @@ class Emulator:
         app_certificate: str | None = None,
     ) -> None:
         if startup_delay < 0 or exit_window < 0:
-            raise ValueError("startup_delay and exit_window must be >= 0")
+            raise ValidationError("startup_delay", "startup_delay and exit_window must be >= 0")
         self.customer_id = customer_id
         self._app_id = app_id
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -182,7 +183,7 @@ class Emulator:
     def advance(self, seconds: float) -> float:
         """Move a :class:`FakeClock` forward and settle timers; return the new time."""
         if not isinstance(self.clock, FakeClock):
-            raise TypeError("advance() needs an emulator built with clock=FakeClock()")
+            raise ArgumentTypeError("advance() needs an emulator built with clock=FakeClock()")
         now = self.clock.advance(seconds)
         self._state.settle()
         return now
@@ -198,7 +199,7 @@ class Emulator:
         total competing load on ``app_id``. Needs the emulator's ``rate_limit``.
         """
         if self._quota is None:
-            raise RuntimeError("add_competing_load() needs an emulator with a rate_limit")
+            raise UsageError("add_competing_load() needs an emulator with a rate_limit")
         return self._quota.add_load(app_id, rate, self.clock.time())
 
     def clear_competing_load(self) -> None:

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import attrs
 
 from agora_recording._protocol import Endpoint
+from agora_recording.errors import UsageError, ValidationError
 
 from ._clock import Clock
 
@@ -61,7 +62,9 @@ def endpoint_name(endpoint: str) -> str:
     """Normalize an endpoint name, refusing unknown ones."""
     name = _ALIASES.get(endpoint, endpoint)
     if name != "*" and name not in ENDPOINTS:
-        raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {ENDPOINTS} or '*'")
+        raise ValidationError(
+            "endpoint", f"unknown endpoint {endpoint!r}; expected one of {ENDPOINTS} or '*'"
+        )
     return name
 
 
@@ -177,7 +180,7 @@ class Faults:
         with a :class:`FakeClock` (advance past it) as with a :class:`LoopClock` (sleep past it).
         """
         if self._clock is None:
-            raise RuntimeError("fail_for() needs faults built with the emulator's clock")
+            raise UsageError("fail_for() needs faults built with the emulator's clock")
         until = self._clock.time() + _non_negative(seconds)
         answer = _answer(status, body, raw, content_type, headers, retry_after)
         self._add(
@@ -215,7 +218,7 @@ class Faults:
         is None). The delay is an ``anyio.sleep``, so a client timeout or cancellation cuts it.
         """
         if seconds < 0:
-            raise ValueError("latency must be >= 0")
+            raise ValidationError("latency", "must be >= 0")
         count = None if times is None else _times(times)
         self._add(_CallFault(endpoint_name(endpoint), "latency", count, seconds=seconds))
 
@@ -425,7 +428,7 @@ def _answer(
     retry_after: float | None,
 ) -> FailAnswer:
     if raw is not None and body is not None:
-        raise ValueError("pass either body or raw, not both")
+        raise ValidationError("raw", "pass either body or raw, not both")
     if raw is None:
         if body is None:
             body = _DEFAULT_BODIES.get(status, {"code": status, "reason": "injected fault"})
@@ -447,11 +450,11 @@ def _count(times: int | None) -> int | None:
 
 def _times(times: int) -> int:
     if times < 1:
-        raise ValueError("times must be >= 1")
+        raise ValidationError("times", "must be >= 1")
     return times
 
 
 def _non_negative(seconds: float) -> float:
     if seconds < 0:
-        raise ValueError("seconds must be >= 0")
+        raise ValidationError("seconds", "must be >= 0")
     return float(seconds)

@@ -29,6 +29,7 @@ import attrs
 import httpx
 
 from agora_recording import webhooks
+from agora_recording.errors import UsageError
 from agora_recording.webhooks import EventType
 
 from ._clock import Clock
@@ -250,7 +251,7 @@ class Notifier:
     def check_url(self) -> str:
         """The receiver URL, or RuntimeError when none is configured."""
         if self.url is None:
-            raise RuntimeError("no notification URL is configured")
+            raise UsageError("no notification URL is configured")
         return self.url
 
     async def deliver_due(self, client: httpx.AsyncClient) -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 import threading
 
+from agora_recording.errors import ValidationError
+
 __all__ = ["AppQuota"]
 
 
@@ -25,7 +27,7 @@ class AppQuota:
 
     def __init__(self, rate: float) -> None:
         if rate <= 0:
-            raise ValueError("rate_limit must be > 0 (or None to turn it off)")
+            raise ValidationError("rate_limit", "must be > 0 (or None to turn it off)")
         self.rate = float(rate)
         self._capacity = max(1.0, self.rate)
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)

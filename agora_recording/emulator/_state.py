@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from agora_recording import validation
 from agora_recording._protocol import RESOURCE_LIFETIME, Endpoint
-from agora_recording.errors import ValidationError
+from agora_recording.errors import UnknownKeyError, ValidationError
 from agora_recording.validation import redact
 
 from . import _replies as replies
@@ -276,7 +276,7 @@ class State:
             now = self._settle_due()
             recording = self._registry.recordings.get(sid)
             if recording is None:
-                raise KeyError(f"no live recording with sid {sid!r}")
+                raise UnknownKeyError(f"no live recording with sid {sid!r}")
             attach_fault(recording, fault, now)
             self._timeline.schedule(recording)
 
