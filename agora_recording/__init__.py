@@ -16,10 +16,12 @@ from ._credentials import (
     CredentialsExpiringError,
     StorageCredentials,
 )
+from ._outcome import EndReason, SessionOutcome
 from ._polling import PollBudget
 from ._ratelimit import Limiter, Priority, RateLimiter
 from ._recorder import Recorder, RecordingResult
-from ._session import EndReason, RecordingSession, RunningSession, SessionOutcome, StatusChanges
+from ._session import RecordingSession, RunningSession
+from ._status import StatusChanges
 from ._stopping import StopConfirmation, StopOutcome, UnconfirmedRecording
 from .enums import (
     AudioProfile,

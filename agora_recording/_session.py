@@ -130,7 +130,7 @@ from ._credentials import CredentialsCallback, SessionCredentials, StorageCreden
 from ._events import read_event
 from ._groups import add_note, unwrap
 from ._health import HEALTH_POLL_INTERVAL, HealthJudge, max_recording_hour
-from ._options import DEFAULT_POLL_INTERVAL, SessionOptions
+from ._options import SessionOptions
 from ._orphans import recover_orphan
 from ._outcome import Ended, EndReason, SessionOutcome, outcome_of
 from ._protocol import Endpoint, build_request, parse_mode, required_scene
@@ -163,17 +163,7 @@ if TYPE_CHECKING:
     from ._client import RecordingClient
     from .webhooks import NotificationHub, Subscription
 
-__all__ = [
-    "DEFAULT_POLL_INTERVAL",
-    "EndReason",
-    "RecordingSession",
-    "RunningSession",
-    "SessionOutcome",
-    "StatusCallback",
-    "StatusChanges",
-    "StopOutcome",
-    "required_scene",
-]
+__all__ = ["RecordingSession", "RunningSession"]
 
 _log = logging.getLogger("agora_recording.session")
 

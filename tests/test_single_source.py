@@ -197,10 +197,7 @@ def test_resource_lifetime_is_shared() -> None:
 
 
 def test_required_scene_is_the_protocol_rule() -> None:
-    """Web needs scene 1, postponed individual needs scene 2, and the session re-exports it."""
-    from agora_recording import _session
-
-    assert _session.required_scene is required_scene
+    """Web needs scene 1 and postponed individual needs scene 2, decided by one protocol rule."""
     assert required_scene(Mode.WEB, None) is Scene.WEB
     assert required_scene(Mode.MIX, None) is None
     postponed = StartConfig(
