@@ -34,7 +34,8 @@ class EndReason(str, enum.Enum):
     START_TIMEOUT = "start_timeout"
     """The recorder never reported status 4 or 5 within ``start_timeout``."""
     UNOBSERVABLE = "unobservable"
-    """``query`` failed ``max_poll_errors`` times in a row."""
+    """``query`` failed ``max_poll_errors`` times in a row, or two or more times over
+    ``outage_timeout`` seconds with no answer in between."""
     CREDENTIALS_EXPIRING = "credentials_expiring"
     """The storage credentials could not be refreshed and were about to expire."""
 

@@ -54,7 +54,8 @@ class ValidationError(AgoraError, ValueError):
     (``clientRequest.recordingConfig.maxIdleTime``) and ``rule`` says what the service accepts.
     ``converter.structure`` raises it too, for a wire value of the wrong type or shape, with the
     path from the structured object (``serverResponse.fileList[2].sliceStartTime``; empty when
-    the object itself is not a JSON object). The message never quotes the offending value.
+    the object itself is not a JSON object). The message never quotes a secret value, nor a
+    wire value that failed to structure.
     """
 
     def __init__(self, field: str, rule: str) -> None:

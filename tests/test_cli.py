@@ -666,14 +666,30 @@ def test_stopping_a_stopped_recording_exits_zero_and_says_so(served: ServedEmula
 def test_stopping_a_recording_the_service_does_not_know_exits_zero(
     served: ServedEmulator,
 ) -> None:
-    """A stop answered 404 "failed to find worker" says the recording has ended, with exit 0."""
+    """With --assume-ended-on-404, a stop answered 404 says the recording has ended, exit 0."""
     acquired = ok(invoke(served, ["acquire", "--cname", "gone-room", "--uid", "42", "--json"]))
     resource_id = json.loads(acquired.stdout)["resourceId"]
     handle = {"resourceId": resource_id, "sid": "0" * 32, "mode": "mix"}
     handle |= {"cname": "gone-room", "uid": "42"}
-    result = ok(invoke(served, ["stop", "--handle", json.dumps(handle), "--json"]))
+    command = ["stop", "--handle", json.dumps(handle), "--assume-ended-on-404", "--json"]
+    result = ok(invoke(served, command))
     assert json.loads(result.stdout)["stopOutcome"] == "already_gone"
     assert "knows no such running recording" in result.stderr
+    assert "failover" in result.stderr
+
+
+def test_stop_rechecks_a_404_and_stops_a_recording_that_still_runs(served: ServedEmulator) -> None:
+    """The CLI's stop is a confirmed stop: a 404 while the recording still runs is re-checked
+    and the recording stopped, where taking the 404 at its word would leave it running."""
+    served.emulator.channel("stop-retried").publish(7)
+    started = ok(
+        invoke(served, ["start", "--cname", "stop-retried", "--uid", "42", *STORAGE, "--json"])
+    )
+    handle = json.loads(started.stdout)["handle"]
+    served.emulator.faults.fail_next("stop", 404, {"code": 404, "reason": "failed to find worker"})
+    stopped = ok(invoke(served, ["stop", "--handle", json.dumps(handle), "--json"]))
+    assert json.loads(stopped.stdout)["stopOutcome"] == "stopped"
+    assert exit_kind(served, handle["sid"]) == "stop"
 
 
 def test_a_handle_missing_keys_names_them(served: ServedEmulator) -> None:

@@ -15,13 +15,11 @@ import click
 
 from agora_recording._converter import converter
 from agora_recording._protocol import Endpoint, required_scene
-from agora_recording._stopping import FAILOVER_WINDOW, StopOutcome, stop_verdict
+from agora_recording._stopping import FAILOVER_WINDOW, StopConfirmation, StopOutcome
 from agora_recording.enums import MixedVideoLayout, Mode
-from agora_recording.errors import AgoraError, NotFoundError
 from agora_recording.models import (
     AcquireConfig,
     RecordingHandle,
-    StopResponse,
     UpdateConfig,
     UpdateLayoutConfig,
 )
@@ -448,6 +446,14 @@ def update_layout(
 @click.command()
 @handle_options
 @click.option("--async-stop", is_flag=True, help="Answer at once, without waiting for uploads.")
+@click.option(
+    "--assume-ended-on-404",
+    is_flag=True,
+    help=(
+        "Take a 404 as the end of the recording at once, instead of re-checking it through the "
+        f"{FAILOVER_WINDOW:g} s failover window (a recording that is failing over keeps running)."
+    ),
+)
 @connection_options
 def stop(
     handle_value: str | None,
@@ -457,48 +463,51 @@ def stop(
     cname: str | None,
     uid: str | None,
     async_stop: bool,
+    assume_ended_on_404: bool,
     app_id: str | None,
     base_url: str | None,
     region: str | None,
     as_json: bool,
 ) -> None:
-    """Stop a recording and print its files.
+    """Stop a recording, wait until the service confirms it, and print its files.
 
-    Answers that mean it is not running are not errors (exit 0, the outcome says which):
-    206/435 nothing was recorded, 400/49 it was already stopping, and 404 "failed to find
-    worker" the service knows no such recording (ended, or a wrong sid).
+    The stop is repeated through network errors, 5xx and 429 answers, and a 404 is re-checked
+    through the failover window, as the library's confirmed stops are. Answers that mean it is
+    not running are not errors (exit 0, the outcome says which): 206/435 nothing was recorded,
+    400/49 it was already stopping, 404 "failed to find worker" the service knows no such
+    recording (ended, or a wrong sid). A stop the service never confirms exits 1.
     """
     out = Output(as_json=as_json)
     handle = _handle_from(handle_value, resource_id, sid, mode, cname, uid)
     client = make_client(app_id, base_url, region)
 
-    async def go() -> tuple[StopResponse | None, str]:
+    async def go() -> StopConfirmation:
         async with client:
-            try:
-                return await client.stop(handle, async_stop=async_stop), "stopped"
-            except AgoraError as exc:
-                verdict = stop_verdict(exc)
-                if verdict is StopOutcome.NO_RECORDED_DATA:
-                    Output.note(f"note: nothing was recorded ({exc})")
-                elif verdict is StopOutcome.ALREADY_EXITING:
-                    Output.note(f"note: the recording had already stopped ({exc})")
-                elif isinstance(exc, NotFoundError) and exc.worker_not_found:
-                    Output.note(
-                        "note: the service knows no such running recording: it has ended "
-                        "(or the sid is wrong). If it was running less than "
-                        f"{FAILOVER_WINDOW:g} s ago a failover can hide it: stop it again "
-                        "after that"
-                    )
-                    return None, StopOutcome.ALREADY_GONE.value
-                else:
-                    raise
-                return None, verdict.value
+            return await client.ensure_stopped(
+                handle, async_stop=async_stop, assume_ended_on_404=assume_ended_on_404
+            )
 
-    response, outcome = run_async(go)
+    confirmed = run_async(go)
+    outcome = confirmed.outcome
+    if outcome is StopOutcome.NO_RECORDED_DATA:
+        Output.note("note: nothing was recorded (nobody published in the channel)")
+    elif outcome is StopOutcome.ALREADY_EXITING:
+        Output.note("note: the recording had already stopped")
+    elif outcome is StopOutcome.ALREADY_GONE:
+        checked = (
+            "a failover can hide a recording for "
+            f"{FAILOVER_WINDOW:g} s: without --assume-ended-on-404 the stop re-checks it"
+            if assume_ended_on_404
+            else f"still so after the {FAILOVER_WINDOW:g} s failover window"
+        )
+        Output.note(
+            "note: the service knows no such running recording: it has ended (or the sid is "
+            f"wrong); {checked}"
+        )
     if as_json:
-        out.json(stop_json(handle, response, outcome))
+        out.json(stop_json(handle, confirmed.response, outcome.value))
     else:
-        print_stop(out, response, outcome.replace("_", " "))
+        print_stop(out, confirmed.response, outcome.value.replace("_", " "))
 
 
 SERVICE_COMMANDS = [acquire, start, query, update, update_layout, stop, record]
