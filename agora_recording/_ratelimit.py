@@ -37,7 +37,7 @@ import enum
 import logging
 import math
 from collections import deque
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeGuard, runtime_checkable
 
 import anyio
 
@@ -133,18 +133,9 @@ class RateLimiter:
         health_share: float = 0.5,
         recovery: float = 30.0,
     ) -> None:
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)):
-            raise ArgumentTypeError("rate must be a number of requests per second")
-        if not math.isfinite(rate) or rate <= 0:
-            raise ValidationError(
-                "rate", "must be a positive, finite number of requests per second"
-            )
-        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
-            raise ValidationError("burst", "must be a positive integer")
-        if not _is_number(health_share) or not 0 <= health_share <= 1:
+        check_quota(rate, burst, recovery)
+        if not is_number(health_share) or not 0 <= health_share <= 1:
             raise ValidationError("health_share", "must be a number between 0 and 1")
-        if not _is_number(recovery) or not recovery > 0:
-            raise ValidationError("recovery", "must be a positive number of seconds")
         self._rate = float(rate)
         self.burst = burst
         self.health_share = float(health_share)
@@ -304,8 +295,21 @@ class RateLimiter:
         return ended - began - paused
 
 
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[float]:
+    """An int or float, and not a bool (which Python counts as an int)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_quota(rate: object, burst: object, recovery: object) -> None:
+    """Refuse a quota's settings before any request: the same rules for a local and a shared one."""
+    if not is_number(rate):
+        raise ArgumentTypeError("rate must be a number of requests per second")
+    if not math.isfinite(rate) or rate <= 0:
+        raise ValidationError("rate", "must be a positive, finite number of requests per second")
+    if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+        raise ValidationError("burst", "must be a positive integer")
+    if not is_number(recovery) or not recovery > 0:
+        raise ValidationError("recovery", "must be a positive number of seconds")
 
 
 def _front(queue: deque[_Waiter]) -> _Waiter:

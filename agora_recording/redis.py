@@ -60,7 +60,7 @@ import anyio
 import attrs
 
 from ._converter import converter
-from ._ratelimit import Priority, RateLimiter
+from ._ratelimit import Priority, RateLimiter, check_quota, is_number
 from .errors import AgoraError, ArgumentTypeError, UsageError, ValidationError
 from .models import RecordingHandle
 
@@ -194,10 +194,6 @@ return redis.call('HEXISTS', KEYS[1], ARGV[1])
 """
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -236,16 +232,7 @@ class SharedQuota:
         recovery: float = 30.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)):
-            raise ArgumentTypeError("rate must be a number of requests per second")
-        if not math.isfinite(rate) or rate <= 0:
-            raise ValidationError(
-                "rate", "must be a positive, finite number of requests per second"
-            )
-        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
-            raise ValidationError("burst", "must be a positive integer")
-        if not _is_number(recovery) or not recovery > 0:
-            raise ValidationError("recovery", "must be a positive number of seconds")
+        check_quota(rate, burst, recovery)
         if not isinstance(key, str) or not key:
             raise ValidationError("key", "must be a non-empty string naming the shared quota")
         self.key = key
@@ -375,7 +362,7 @@ class RedisRateLimiter:
         if expected_workers < 1:
             raise ValidationError("expected_workers", "must be at least 1")
         for name, value in (("redis_timeout", redis_timeout), ("retry_interval", retry_interval)):
-            if not _is_number(value) or not value > 0:
+            if not is_number(value) or not value > 0:
                 raise ValidationError(name, "must be a positive number of seconds")
         self._quota = SharedQuota(
             redis_client, key=key, rate=rate, burst=burst, recovery=recovery, clock=clock
@@ -559,10 +546,10 @@ class LeaseStore:
         ttl: float = 30.0,
         renew_interval: float | None = None,
     ) -> None:
-        if not _is_number(ttl) or not ttl > 0:
+        if not is_number(ttl) or not ttl > 0:
             raise ValidationError("ttl", "must be a positive number of seconds")
         renew = ttl / 3 if renew_interval is None else renew_interval
-        if not _is_number(renew) or not 0 < renew < ttl:
+        if not is_number(renew) or not 0 < renew < ttl:
             raise ValidationError("renew_interval", "must be positive and shorter than ttl")
         self._redis = redis_client
         self.namespace = namespace
