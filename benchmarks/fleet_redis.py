@@ -29,7 +29,7 @@ import sys
 import time
 from typing import Any, Final
 
-from tests.redis_worker import REDIS_SERVER, REQUIRES_REDIS, workers, world
+from tests.redis_worker import REDIS_SERVER, REQUIRES_REDIS, worker_args, workers, world
 
 VARIANTS: Final = {
     "shared": "shared",
@@ -54,14 +54,7 @@ def run_variant(name: str, recordings: int) -> dict[str, Any]:
         began = time.monotonic()
         for worker, cnames in per_worker.items():
             fleet.spawn(
-                "--redis",
-                url,
-                "--emulator",
-                served.url,
-                "--worker",
-                worker,
-                "--cnames",
-                ",".join(cnames),
+                *worker_args(url, served, worker, cnames),
                 f"--limiter={VARIANTS[name]}",
                 "--duration=2",
                 "--first-poll=1",
@@ -91,14 +84,7 @@ def run_kill(per_worker_count: int = 10) -> dict[str, Any]:
     with world(every) as (url, served), workers() as fleet:
         processes = {
             worker: fleet.spawn(
-                "--redis",
-                url,
-                "--emulator",
-                served.url,
-                "--worker",
-                worker,
-                "--cnames",
-                ",".join(cnames),
+                *worker_args(url, served, worker, cnames),
                 "--janitor",
                 f"--ttl={TTL}",
                 "--janitor-interval=0.5",

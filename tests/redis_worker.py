@@ -101,6 +101,20 @@ def worker_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "tests.redis_worker", *args]
 
 
+def worker_args(url: str, served: ServedEmulator, worker: str, cnames: Sequence[str]) -> list[str]:
+    """The arguments every worker takes: Redis, the emulator, its name and its channels."""
+    return [
+        "--redis",
+        url,
+        "--emulator",
+        served.url,
+        "--worker",
+        worker,
+        "--cnames",
+        ",".join(cnames),
+    ]
+
+
 def repo_root() -> str:
     """The repository root (the working directory for worker processes)."""
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -9,31 +9,16 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Sequence
 
 import pytest
-from agora_recording.testing import ServedEmulator
 
-from tests.redis_worker import APP_ID, REDIS_SERVER, REQUIRES_REDIS, workers, world
+from tests.redis_worker import APP_ID, REDIS_SERVER, REQUIRES_REDIS, worker_args, workers, world
 
 pytestmark = [
     pytest.mark.skipif(REDIS_SERVER is None, reason=REQUIRES_REDIS),
     pytest.mark.timeout(120),
 ]
 redis = pytest.importorskip("redis", reason="the redis package is not installed")
-
-
-def _args(url: str, served: ServedEmulator, worker: str, cnames: Sequence[str]) -> list[str]:
-    return [
-        "--redis",
-        url,
-        "--emulator",
-        served.url,
-        "--worker",
-        worker,
-        "--cnames",
-        ",".join(cnames),
-    ]
 
 
 def test_three_workers_sharing_the_quota_stay_under_it() -> None:
@@ -43,7 +28,7 @@ def test_three_workers_sharing_the_quota_stay_under_it() -> None:
     with world(every) as (url, served), workers() as fleet:
         for worker, cnames in per_worker.items():
             fleet.spawn(
-                *_args(url, served, worker, cnames),
+                *worker_args(url, served, worker, cnames),
                 "--limiter=shared",
                 "--duration=2",
                 "--first-poll=1",
@@ -66,7 +51,7 @@ def test_a_killed_workers_recordings_are_adopted_and_stopped_once() -> None:
     with world(every) as (url, served), workers() as fleet:
         processes = {
             worker: fleet.spawn(
-                *_args(url, served, worker, cnames),
+                *worker_args(url, served, worker, cnames),
                 "--janitor",
                 f"--ttl={ttl}",
                 "--janitor-interval=0.5",
