@@ -303,22 +303,8 @@ def test_record_prints_line_per_change_when_not_a_terminal(served: ServedEmulato
 
 def test_ctrl_c_during_record_stops_the_recording(served: ServedEmulator) -> None:
     """SIGINT during record stops the recording on the service, then exits 130, not 0."""
-    served.emulator.channel("record-sigint").publish(7)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
-    env.update({k: v for k, v in environment(served).items() if v is not None})
-    args = ["record", "--cname", "record-sigint", "--uid", "42", *STORAGE, "--json"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agora_recording", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    process, sid = start_record(served, "record-sigint")
     try:
-        assert process.stderr is not None
-        first = process.stderr.readline()
-        assert first.startswith("handle: "), first
-        sid = json.loads(first.removeprefix("handle: "))["sid"]
         assert exit_kind(served, sid) is None  # recording
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
