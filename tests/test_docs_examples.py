@@ -269,23 +269,28 @@ async def test_the_web_app_guide_test_passes(monkeypatch: pytest.MonkeyPatch) ->
     await ns["test_rooms_record_follow_notifications_and_stop_on_shutdown"]()
 
 
+async def assert_ncs_route_verifies(app: Any, secret: str = "ncs-secret") -> None:
+    """``app``'s ``/agora/ncs`` answers 401 to a forged callback and 200 to a signed one."""
+    body = json.dumps(
+        {"noticeId": "n1", "productId": 3, "eventType": 40, "notifyMs": 1, "payload": {}}
+    ).encode()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+        forged = await http.post("/agora/ncs", content=body, headers={"Agora-Signature": "x"})
+        assert forged.status_code == 401
+        signed = await http.post(
+            "/agora/ncs", content=body, headers=signature_headers(body, secret)
+        )
+        assert signed.status_code == 200
+
+
 async def test_the_web_app_refuses_forged_notifications(monkeypatch: pytest.MonkeyPatch) -> None:
     """The guide's /agora/ncs route answers 401 to a forged callback and 200 to a signed one."""
     pytest.importorskip("fastapi", reason="the guide is a FastAPI app (test extra)")
     ns = example((WEB_APP, "The app"), monkeypatch=monkeypatch)
     async with virtual_service() as service:
         app = ns["create_app"](lambda hub: service.client, ncs_secret="ncs-secret")
-        body = json.dumps(
-            {"noticeId": "n1", "productId": 3, "eventType": 40, "notifyMs": 1, "payload": {}}
-        ).encode()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
-            forged = await http.post("/agora/ncs", content=body, headers={"Agora-Signature": "x"})
-            assert forged.status_code == 401
-            signed = await http.post(
-                "/agora/ncs", content=body, headers=signature_headers(body, "ncs-secret")
-            )
-            assert signed.status_code == 200
+        await assert_ncs_route_verifies(app)
 
 
 @attrs.define
@@ -394,17 +399,7 @@ async def test_the_webhook_route_checks_signatures() -> None:
     app, client = ns["create_app"](environ)
     async with client:
         assert client.notifications is not None
-        transport = httpx.ASGITransport(app=app)
-        body = json.dumps(
-            {"noticeId": "n1", "productId": 3, "eventType": 40, "notifyMs": 1, "payload": {}}
-        ).encode()
-        async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
-            forged = await http.post("/agora/ncs", content=body, headers={"Agora-Signature": "x"})
-            assert forged.status_code == 401
-            signed = await http.post(
-                "/agora/ncs", content=body, headers=signature_headers(body, "ncs-secret")
-            )
-            assert signed.status_code == 200
+        await assert_ncs_route_verifies(app)
 
 
 async def test_the_low_level_client(capsys: pytest.CaptureFixture[str]) -> None:
