@@ -489,13 +489,13 @@ def test_the_examples_type_check_under_mypy_strict(tmp_path: Path) -> None:
 
 
 async def test_the_emulator_testing_example() -> None:
-    """The README's own test passes."""
+    """The testing guide's own test passes: a recording reaches IN_PROGRESS on a fake clock."""
     ns = example(("docs/testing.md", "In-process, on a fake clock"))
     await ns["test_recording_reaches_in_progress"]()
 
 
 async def test_the_virtual_time_example() -> None:
-    """The README's fleet test passes: 50 recordings for a virtual hour."""
+    """The testing guide's fleet test passes: 50 recordings for a virtual hour."""
     ns = example(("docs/testing.md", "Testing your fleet in virtual time"))
     await ns["test_a_fleet_for_an_hour"]()
 
