@@ -130,6 +130,7 @@ from ._credentials import CredentialsCallback, SessionCredentials, StorageCreden
 from ._events import read_event
 from ._groups import add_note, unwrap
 from ._health import HEALTH_POLL_INTERVAL, HealthJudge, max_recording_hour
+from ._journal import StartJournal
 from ._options import SessionOptions
 from ._orphans import recover_orphan
 from ._outcome import Ended, EndReason, SessionOutcome, outcome_of
@@ -328,6 +329,7 @@ class RecordingSession:
         self._result: StopResponse | None = None
         self._stop_outcome: StopOutcome | None = None
         self._stop_error: Exception | None = None
+        self._journal: StartJournal | None = None
 
     @classmethod
     def adopt(
@@ -544,6 +546,16 @@ class RecordingSession:
         if self._stop_error is not None:
             raise self._stop_error
         return self._result
+
+    def journal_to(self, journal: StartJournal) -> None:
+        """Write this session's start to ``journal`` (before ``start`` is sent, then its sid).
+
+        `agora_recording.redis.LeaseStore.record` calls it, so a worker killed between ``start``
+        and its answer leaves an intent a janitor can resolve. Only before the session is entered.
+        """
+        if self._state is not _State.NEW:
+            raise UsageError("journal_to() must be called before the session is entered")
+        self._journal = journal
 
     # -- enter -----------------------------------------------------------------------------------
 
