@@ -224,6 +224,7 @@ class RecordingSession:
         "_feed",
         "_handle",
         "_hub",
+        "_journal",
         "_judge",
         "_last_query",
         "_mode",
