@@ -301,6 +301,7 @@ def test_record_prints_line_per_change_when_not_a_terminal(served: ServedEmulato
     assert "\x1b[" not in result.stdout
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_record_stops_the_recording(served: ServedEmulator) -> None:
     """SIGINT during record stops the recording on the service, then exits 130, not 0."""
     process, sid = start_record(served, "record-sigint")
@@ -340,6 +341,7 @@ def start_record(served: ServedEmulator, cname: str) -> tuple[subprocess.Popen[s
     return process, json.loads(first.removeprefix("handle: "))["sid"]
 
 
+@pytest.mark.slow
 def test_a_second_ctrl_c_during_the_stop_does_not_abort_it(served: ServedEmulator) -> None:
     """Ctrl-C again while the stop is in flight reports it and still stops cleanly (exit 130)."""
     served.emulator.faults.add_latency(1.0, "stop", times=1)
@@ -361,6 +363,7 @@ def test_a_second_ctrl_c_during_the_stop_does_not_abort_it(served: ServedEmulato
     assert exit_kind(served, sid) == "stop"
 
 
+@pytest.mark.slow
 def test_a_stop_left_unconfirmed_after_ctrl_c_prints_its_command(served: ServedEmulator) -> None:
     """When the service refuses the stop after Ctrl-C, the command that stops it is printed."""
     served.emulator.faults.fail_next("stop", 403, {"message": "forbidden"})

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 import httpx
+import pytest
 from agora_recording import __version__
 from agora_recording._cli import cli
 from click.testing import CliRunner, Result
@@ -64,6 +65,7 @@ def test_demo_web_records_a_page_and_pauses_it() -> None:
     assert document["handle"]["mode"] == "web"
 
 
+@pytest.mark.slow
 def test_emulator_command_prints_its_address_and_stops_on_ctrl_c() -> None:
     """The emulator verb serves on the printed address and exits 0 on SIGINT, hiding the secret."""
     secret = "EMULATOR-SECRET-SENTINEL-3b7d"
@@ -114,6 +116,7 @@ def test_emulator_command_prints_its_address_and_stops_on_ctrl_c() -> None:
     assert secret not in first + out + err
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_the_same_cli() -> None:
     """``python -m agora_recording`` is the CLI: --version and the verb list."""
     version = subprocess.run(

@@ -460,6 +460,7 @@ async def test_sessions_mint_tokens_and_refresh_storage_keys() -> None:
         assert running(service) == []
 
 
+@pytest.mark.slow
 def test_the_examples_type_check_under_mypy_strict(tmp_path: Path) -> None:
     """The examples are clean under ``mypy --strict``, as users check: each document's blocks
     together, after the setup example, and each block that names a module as that module."""

@@ -329,6 +329,7 @@ def test_emulator_server_reports_the_real_port() -> None:
     assert not thread.is_alive()
 
 
+@pytest.mark.slow
 def test_serve_announces_its_address_and_runs_until_terminated() -> None:
     """serve() on port 0 prints the bound URL, answers with the given credentials, and stops on
     SIGTERM."""

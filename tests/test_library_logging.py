@@ -7,8 +7,10 @@ import subprocess
 import sys
 
 import agora_recording  # noqa: F401  (the import adds the handler)
+import pytest
 
 
+@pytest.mark.slow
 def test_warnings_are_silent_without_logging_configured() -> None:
     """With no logging set up, a library warning does not reach stderr via the last resort."""
     code = (
@@ -21,6 +23,7 @@ def test_warnings_are_silent_without_logging_configured() -> None:
     assert run.stderr == ""
 
 
+@pytest.mark.slow
 def test_configured_logging_still_gets_the_records() -> None:
     """The NullHandler only stops the last resort: records still propagate to the root."""
     code = (

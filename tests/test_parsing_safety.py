@@ -161,6 +161,7 @@ _SMALL_STACK_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_deep_bodies_are_refused_before_the_decoder_can_exhaust_a_small_stack() -> None:
     """In a thread with a 256 KiB stack, deep bodies are refused instead of crashing the process."""
     result = subprocess.run(

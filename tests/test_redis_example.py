@@ -27,6 +27,7 @@ from tests.redis_worker import (
 pytestmark = [
     pytest.mark.skipif(REDIS_SERVER is None, reason=REQUIRES_REDIS),
     pytest.mark.timeout(120),
+    pytest.mark.slow,
 ]
 pytest.importorskip("saq", reason="saq is not installed (the fleet example's job queue)")
 

@@ -17,6 +17,7 @@ from tests.redis_worker import APP_ID, REDIS_SERVER, REQUIRES_REDIS, worker_args
 pytestmark = [
     pytest.mark.skipif(REDIS_SERVER is None, reason=REQUIRES_REDIS),
     pytest.mark.timeout(120),
+    pytest.mark.slow,
 ]
 redis = pytest.importorskip("redis", reason="the redis package is not installed")
 
