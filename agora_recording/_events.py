@@ -5,30 +5,37 @@ instead of at its next poll. `read_event` turns one `Notification` into the few 
 acts on; the session applies them exactly as it applies a ``query`` answer, so its status stream,
 outcome and failure detection are the same whichever way the news came.
 
-Event numbers and fields are those of Agora's "Notification callback events" page for Cloud
-Recording: 11 ``session_exit`` (``exitStatus`` 0 normal, 1 abnormal), 41 ``recorder_leave``
-(``leaveCode`` bit 4: nobody published for ``maxIdleTime``), 71 ``web_recorder_stopped`` (``code``
-1: ``maxRecordingHour`` reached), 12 ``session_failover``, 40 ``recorder_started``, 70
+It reads the typed details of `agora_recording.events` (Agora's "Notification callback events"
+page for Cloud Recording): 11 ``session_exit`` (`ExitStatus`), 41 ``recorder_leave``
+(`LeaveCode.NO_USERS`: nobody published for ``maxIdleTime``), 71 ``web_recorder_stopped``
+(`WebRecorderStopCode`), 12 ``session_failover``, 40 ``recorder_started``, 70
 ``web_recorder_started``, 3 ``cloud_recording_status_update`` and 1 ``cloud_recording_error``
-(``errorLevel`` 5: fatal).
+(`ErrorLevel.FATAL`). Details of the wrong shape are read as saying nothing.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from typing import Any
 
 import attrs
 
-from .webhooks import EventType, Notification
+from .errors import ValidationError
+from .events import (
+    CloudRecordingError,
+    CloudRecordingStatusUpdate,
+    EventDetails,
+    ExitStatus,
+    RecorderLeave,
+    RecorderStarted,
+    SessionExit,
+    SessionFailover,
+    WebRecorderStarted,
+    WebRecorderStopCode,
+    WebRecorderStopped,
+)
+from .webhooks import Notification
 
 __all__ = ["EventFacts", "Exit", "read_event"]
-
-#: ``recorder_leave.leaveCode`` bit set when the recorder left because nobody published.
-LEAVE_CODE_NO_USERS = 4
-#: ``errorLevel`` of a fatal ``cloud_recording_error``: the task may exit.
-FATAL_ERROR_LEVEL = 5
 
 
 class Exit(enum.Enum):
@@ -59,43 +66,34 @@ class EventFacts:
     """Event 41 with the no-users bit: the exit that follows is an idle exit."""
 
 
-def _int(details: Mapping[str, Any], key: str) -> int | None:
-    value = details.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
-
-
 def read_event(note: Notification) -> EventFacts:
     """The facts a session takes from ``note`` (an empty `EventFacts` for other events)."""
-    details = note.details
-    kind = note.event_type
-    if kind in (EventType.RECORDER_STARTED, EventType.WEB_RECORDER_STARTED):
+    try:
+        details = note.event_details
+    except ValidationError:
+        return EventFacts()
+    return _facts(details)
+
+
+def _facts(details: EventDetails) -> EventFacts:
+    if isinstance(details, (RecorderStarted, WebRecorderStarted)):
         return EventFacts(healthy=True)
-    if kind == EventType.CLOUD_RECORDING_STATUS_UPDATE:
-        return EventFacts(status=_int(details, "status"))
-    if kind == EventType.SESSION_FAILOVER:
+    if isinstance(details, CloudRecordingStatusUpdate):
+        return EventFacts(status=None if details.status is None else int(details.status))
+    if isinstance(details, SessionFailover):
         return EventFacts(failover=True)
-    if kind == EventType.RECORDER_LEAVE:
-        leave_code = _int(details, "leaveCode") or 0
-        return EventFacts(idle_leave=bool(leave_code & LEAVE_CODE_NO_USERS))
-    if kind == EventType.SESSION_EXIT:
-        abnormal = _int(details, "exitStatus") == 1
+    if isinstance(details, RecorderLeave):
+        return EventFacts(idle_leave=details.idle)
+    if isinstance(details, SessionExit):
+        abnormal = details.exit_status == ExitStatus.ABNORMAL
         return EventFacts(exit=Exit.ABNORMAL if abnormal else Exit.NORMAL)
-    if kind == EventType.WEB_RECORDER_STOPPED:
-        stop_code = _int(details, "code")
-        if stop_code == 1:
+    if isinstance(details, WebRecorderStopped):
+        if details.code == WebRecorderStopCode.MAX_RECORDING_HOUR:
             return EventFacts(exit=Exit.MAX_RECORDING_HOUR)
-        if stop_code not in (None, 0):
+        if details.code not in (None, WebRecorderStopCode.OK):
             return EventFacts(exit=Exit.WEB_FAILED)
         return EventFacts()
-    if kind == EventType.CLOUD_RECORDING_ERROR and _int(details, "errorLevel") == FATAL_ERROR_LEVEL:
-        message = details.get("errorMsg")
-        error_code = _int(details, "errorCode")
-        return EventFacts(
-            fatal=f"error {error_code}: {message}" if message else f"error {error_code}"
-        )
+    if isinstance(details, CloudRecordingError) and details.fatal:
+        message, code = details.error_msg, details.error_code
+        return EventFacts(fatal=f"error {code}: {message}" if message else f"error {code}")
     return EventFacts()

@@ -15,7 +15,32 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from agora_recording.webhooks import EventType
+from agora_recording._converter import converter
+from agora_recording.events import (
+    Backuped,
+    CloudRecordingError,
+    CloudRecordingFileInfos,
+    CloudRecordingWarning,
+    ErrorLevel,
+    ErrorModule,
+    EventDetails,
+    EventType,
+    ExitStatus,
+    LeaveCode,
+    RecorderLeave,
+    RecorderSliceStart,
+    RecorderStarted,
+    SessionExit,
+    SessionFailover,
+    Uploaded,
+    UploaderStarted,
+    UploadingProgress,
+    WebRecorderStarted,
+    WebRecorderStopCode,
+    WebRecorderStopped,
+    event_type_of,
+)
+from agora_recording.models import FileInfo, WebFileInfo
 
 from ._channels import Presence
 from ._faults import RecordingFault
@@ -28,6 +53,11 @@ from ._registry import Registry
 __all__ = ["LAYOUT_DEFAULTS", "Lifecycle", "attach_fault", "ms", "rtmp_urls"]
 
 _MAX_FAILOVERS = 3
+# Codes of Agora's "Notification callback events" page: uploader error 47 (upload failed),
+# uploader warning 32 (re-upload to Agora's backup), service error 52 (start timeout).
+UPLOAD_FAILED = 47
+REUPLOAD_TO_BACKUP = 32
+START_TIMEOUT = 52
 LAYOUT_DEFAULTS: Mapping[str, Any] = {"mixedVideoLayout": 0, "backgroundColor": "#000000"}
 """What ``updateLayout`` and the mix ``transcodingConfig`` fall back to."""
 
@@ -77,17 +107,16 @@ class Lifecycle:
         self._registry = registry
         self._presence = presence
 
-    def emit(
-        self, recording: Recording, event: EventType, details: Mapping[str, Any], at: float
-    ) -> None:
-        """Send one NCS event of ``recording`` that happened at ``at``."""
+    def emit(self, recording: Recording, details: EventDetails, at: float) -> None:
+        """Send one NCS event of ``recording`` that happened at ``at``, from its typed details."""
+        event = EventType(event_type_of(details))
         self._notifier.emit(
             sid=recording.sid,
             cname=recording.cname,
             uid=recording.ncs_uid,
             sequence=recording.sequence,
             event_type=event,
-            details=details,
+            details=converter.unstructure(details),
             at=at,
         )
         recording.sequence += 1
@@ -103,9 +132,8 @@ class Lifecycle:
             if isinstance(hours, (int, float)):
                 recording.recording_until = now + hours * 3600
             recording.rtmp_outputs = rtmp_urls(recording.service_param("rtmp_publish_service"))
-            self.emit(
-                recording, EventType.WEB_RECORDER_STARTED, {"recorderStartTime": ms(now)}, now
-            )
+            started = WebRecorderStarted(recorder_start_time=ms(now))
+            self.emit(recording, started, now)
             recording.onhold = web.get("onhold") is True
             if not recording.onhold:
                 recording.active_since = now
@@ -124,8 +152,8 @@ class Lifecycle:
                 **LAYOUT_DEFAULTS,
                 **{k: v for k, v in layout.items() if k not in ("width", "height", "fps")},
             }
-        self.emit(recording, EventType.RECORDER_STARTED, {"status": 0}, now)
-        self.emit(recording, EventType.UPLOADER_STARTED, {"status": 0}, now)
+        self.emit(recording, RecorderStarted(status=0), now)
+        self.emit(recording, UploaderStarted(status=0), now)
         self.update_idle(recording, now)
         self.record_sources(recording, now)
 
@@ -169,18 +197,18 @@ class Lifecycle:
         for track in new:
             if track.kind == "av":
                 continue
-            slice_start = {
-                "startUtcMs": ms(at),
-                "discontinueUtcMs": ms(at),
-                "mixedAllUser": track.kind == "mix",
-                "streamUid": track.uid,
-                "trackType": "audio_and_video" if track.kind == "mix" else track.kind,
-            }
-            self.emit(recording, EventType.RECORDER_SLICE_START, slice_start, at)
+            slice_start = RecorderSliceStart(
+                start_utc_ms=ms(at),
+                discontinue_utc_ms=ms(at),
+                mixed_all_user=track.kind == "mix",
+                stream_uid=track.uid,
+                track_type="audio_and_video" if track.kind == "mix" else track.kind,
+            )
+            self.emit(recording, slice_start, at)
         if new and not recording.file_infos_sent:
             recording.file_infos_sent = True
-            files = {"fileList": first_index_name(recording, new[0])}
-            self.emit(recording, EventType.CLOUD_RECORDING_FILE_INFOS, files, at)
+            infos = CloudRecordingFileInfos(file_list=first_index_name(recording, new[0]))
+            self.emit(recording, infos, at)
 
     def record_web(self, recording: Recording, at: float) -> None:
         """Start the web page's file of the current epoch, unless on hold or unreachable."""
@@ -219,7 +247,8 @@ class Lifecycle:
         recording.failovers[index].done = True
         recording.epoch += 1
         recording.ncs_uid = self._minter.new_uid()
-        self.emit(recording, EventType.SESSION_FAILOVER, {"newUid": int(recording.ncs_uid)}, at)
+        failover = SessionFailover(new_uid=int(recording.ncs_uid))
+        self.emit(recording, failover, at)
         if recording.is_web:
             self.record_web(recording, at)
         else:
@@ -227,22 +256,22 @@ class Lifecycle:
 
     def report_progress(self, recording: Recording, at: float) -> None:
         """The periodic ``uploading_progress`` event."""
-        self.emit(recording, EventType.UPLOADING_PROGRESS, {"progress": 10000}, at)
+        self.emit(recording, UploadingProgress(progress=10000), at)
 
     def expire_storage(self, recording: Recording, at: float) -> None:
         """The STS credentials expired unrefreshed: uploads to the bucket fail from now on."""
         recording.upload_failed_at = at
         recording.backup_upload = True
-        error = {
-            "module": 1,
-            "errorLevel": 3,
-            "errorCode": 47,
-            "stat": 0,
-            "errorMsg": "upload failed: storage credentials expired",
-        }
-        self.emit(recording, EventType.CLOUD_RECORDING_ERROR, error, at)
-        warning = {"module": 1, "warnCode": 32}
-        self.emit(recording, EventType.CLOUD_RECORDING_WARNING, warning, at)
+        error = CloudRecordingError(
+            module=ErrorModule.UPLOADER,
+            error_level=ErrorLevel.MEDIUM,
+            error_code=UPLOAD_FAILED,
+            stat=0,
+            error_msg="upload failed: storage credentials expired",
+        )
+        self.emit(recording, error, at)
+        warning = CloudRecordingWarning(module=ErrorModule.UPLOADER, warn_code=REUPLOAD_TO_BACKUP)
+        self.emit(recording, warning, at)
 
     def forget(self, recording: Recording) -> None:
         """The task is gone."""
@@ -260,40 +289,55 @@ class Lifecycle:
         if recording.active_since is not None:
             recording.active_seconds += max(0.0, at - recording.active_since)
             recording.active_since = None
+        abnormal = SessionExit(exit_status=ExitStatus.ABNORMAL)
         if kind == "died":
-            self.emit(recording, EventType.SESSION_EXIT, {"exitStatus": 1}, at)
+            self.emit(recording, abnormal, at)
         elif kind == "token":
-            self._error(recording, at, 0, recording.token_error, recording.token_message)
-            self.emit(recording, EventType.RECORDER_LEAVE, {"leaveCode": 0}, at)
-            self.emit(recording, EventType.SESSION_EXIT, {"exitStatus": 1}, at)
+            self._error(
+                recording, at, ErrorModule.RECORDER, recording.token_error, recording.token_message
+            )
+            self.emit(recording, RecorderLeave(leave_code=0), at)
+            self.emit(recording, abnormal, at)
         elif kind == "abnormal":
-            self._error(recording, at, 2, 52, "recording exited abnormally")
-            self.emit(recording, EventType.SESSION_EXIT, {"exitStatus": 1}, at)
+            self._error(
+                recording,
+                at,
+                ErrorModule.CLOUD_RECORDING_SERVICE,
+                START_TIMEOUT,
+                "recording exited abnormally",
+            )
+            self.emit(recording, abnormal, at)
         else:
             self._exit_after_upload(recording, at, kind, uploading)
 
-    def _error(self, recording: Recording, at: float, module: int, code: int, msg: str) -> None:
+    def _error(
+        self, recording: Recording, at: float, module: ErrorModule, code: int, msg: str
+    ) -> None:
         """A fatal ``cloud_recording_error`` reported by ``module``."""
-        error = {"module": module, "errorLevel": 5, "errorCode": code, "stat": 0, "errorMsg": msg}
-        self.emit(recording, EventType.CLOUD_RECORDING_ERROR, error, at)
+        error = CloudRecordingError(
+            module=module, error_level=ErrorLevel.FATAL, error_code=code, stat=0, error_msg=msg
+        )
+        self.emit(recording, error, at)
 
     def _exit_after_upload(
         self, recording: Recording, at: float, kind: ExitKind, uploading: str
     ) -> None:
-        uploaded = EventType.BACKUPED if uploading == "backuped" else EventType.UPLOADED
+        model = Backuped if uploading == "backuped" else Uploaded
         if recording.is_web:
-            code, message = (1, "max_recording_hour") if kind == "max_hour" else (0, "ok")
-            stopped = {
-                "code": code,
-                "message": message,
-                "details": "",
-                "fileList": web_files(recording, at),
-            }
-            self.emit(recording, EventType.WEB_RECORDER_STOPPED, stopped, at)
-            self.emit(recording, uploaded, {"status": 0}, at)
+            code = (
+                WebRecorderStopCode.MAX_RECORDING_HOUR
+                if kind == "max_hour"
+                else WebRecorderStopCode.OK
+            )
+            files = converter.structure(web_files(recording, at), tuple[WebFileInfo, ...])
+            stopped = WebRecorderStopped(
+                code=code, message=code.message, details="", file_list=files
+            )
+            self.emit(recording, stopped, at)
+            self.emit(recording, model(status=0), at)
         else:
-            leave_code = 4 if kind == "idle" else 2
-            self.emit(recording, EventType.RECORDER_LEAVE, {"leaveCode": leave_code}, at)
-            files = file_infos(recording, at)
-            self.emit(recording, uploaded, {"status": 0, "fileList": files}, at)
-        self.emit(recording, EventType.SESSION_EXIT, {"exitStatus": 0}, at)
+            leave = LeaveCode.NO_USERS if kind == "idle" else LeaveCode.SIG
+            self.emit(recording, RecorderLeave(leave_code=leave), at)
+            infos = converter.structure(file_infos(recording, at), tuple[FileInfo, ...])
+            self.emit(recording, model(status=0, file_list=infos), at)
+        self.emit(recording, SessionExit(exit_status=ExitStatus.NORMAL), at)

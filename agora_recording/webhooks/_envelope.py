@@ -8,7 +8,6 @@ notifications" guide: https://docs.agora.io/en/cloud-recording/develop/receive-n
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import hmac
 import json
@@ -19,6 +18,7 @@ import attrs
 
 from agora_recording._headers import header as _header
 from agora_recording.errors import AgoraError
+from agora_recording.events import EventDetails, EventType, event_details
 
 __all__ = [
     "PRODUCT_ID_CLOUD_RECORDING",
@@ -40,38 +40,6 @@ SIGNATURE_V2_HEADER = "Agora-Signature-V2"
 """Header holding the hex HMAC-SHA256 of the raw body."""
 PRODUCT_ID_CLOUD_RECORDING = 3
 """``productId`` of Cloud Recording notifications."""
-
-
-class EventType(enum.IntEnum):
-    """``eventType`` of Cloud Recording notifications (its ``details.msgName`` in comments)."""
-
-    CLOUD_RECORDING_ERROR = 1  # cloud_recording_error
-    CLOUD_RECORDING_WARNING = 2  # cloud_recording_warning
-    CLOUD_RECORDING_STATUS_UPDATE = 3  # cloud_recording_status_update
-    CLOUD_RECORDING_FILE_INFOS = 4  # cloud_recording_file_infos
-    SESSION_EXIT = 11  # session_exit
-    SESSION_FAILOVER = 12  # session_failover
-    UPLOADER_STARTED = 30  # uploader_started
-    UPLOADED = 31  # uploaded
-    BACKUPED = 32  # backuped
-    UPLOADING_PROGRESS = 33  # uploading_progress
-    RECORDER_STARTED = 40  # recorder_started
-    RECORDER_LEAVE = 41  # recorder_leave
-    RECORDER_SLICE_START = 42  # recorder_slice_start
-    RECORDER_AUDIO_STREAM_STATE_CHANGED = 43
-    RECORDER_VIDEO_STREAM_STATE_CHANGED = 44
-    RECORDER_SNAPSHOT_FILE = 45  # recorder_snapshot_file
-    VOD_STARTED = 60
-    VOD_TRIGGERED = 61
-    WEB_RECORDER_STARTED = 70  # web_recorder_started
-    WEB_RECORDER_STOPPED = 71  # web_recorder_stopped
-    WEB_RECORDER_CAPABILITY_LIMIT = 72
-    WEB_RECORDER_RELOAD = 73
-    TRANSCODER_STARTED = 80
-    TRANSCODER_COMPLETED = 81
-    DOWNLOAD_FAILED = 90
-    RTMP_PUBLISH_STATUS = 100
-    POSTPONE_TRANSCODE_FINAL_RESULT = 1001
 
 
 class InvalidNotificationError(AgoraError, ValueError):
@@ -172,6 +140,12 @@ class Notification:
         """Event-specific fields (``payload.details``); empty when absent."""
         details = self.payload.get("details")
         return details if isinstance(details, Mapping) else {}
+
+    @property
+    def event_details(self) -> EventDetails:
+        """The typed ``details``: the model of this event type (`agora_recording.events`), or
+        an `~agora_recording.events.UnknownEvent`; ``.raw`` keeps the dict as sent."""
+        return event_details(self.event_type, self.details)
 
     @property
     def msg_name(self) -> str | None:
