@@ -111,7 +111,8 @@ def test_every_documented_event_type_has_its_own_model() -> None:
     """The 27 documented event types each structure into a distinct typed model."""
     assert set(SAMPLES) == set(EventType)
     models = {events.event_model(kind) for kind in EventType}
-    assert None not in models and len(models) == len(EventType) == 27
+    assert None not in models
+    assert len(models) == len(EventType) == 27
 
 
 @pytest.mark.parametrize("kind", list(EventType), ids=lambda k: k.name.lower())
@@ -129,23 +130,28 @@ def test_fields_read_as_the_documented_values() -> None:
     """Codes become their enums and the helpers answer what a user asks of them."""
     error = note(1, SAMPLES[EventType.CLOUD_RECORDING_ERROR]).event_details
     assert isinstance(error, events.CloudRecordingError)
-    assert error.error_level is ErrorLevel.FATAL and error.fatal
+    assert error.error_level is ErrorLevel.FATAL
+    assert error.fatal
     leave = note(41, {"leaveCode": 6}).event_details
     assert isinstance(leave, events.RecorderLeave)
-    assert leave.idle and leave.reasons == LeaveCode.SIG | LeaveCode.NO_USERS
+    assert leave.idle
+    assert leave.reasons == LeaveCode.SIG | LeaveCode.NO_USERS
     stopped = note(71, SAMPLES[EventType.WEB_RECORDER_STOPPED]).event_details
     assert isinstance(stopped, events.WebRecorderStopped)
     assert stopped.code is WebRecorderStopCode.PAGE_LOAD_TIMEOUT
-    assert stopped.file_list is not None and stopped.file_list[0].filename == "w.m3u8"
+    assert stopped.file_list is not None
+    assert stopped.file_list[0].filename == "w.m3u8"
     uploaded = note(31, SAMPLES[EventType.UPLOADED]).event_details
-    assert isinstance(uploaded, events.Uploaded) and uploaded.file_list is not None
+    assert isinstance(uploaded, events.Uploaded)
+    assert uploaded.file_list is not None
     assert uploaded.file_list[0].track_type is TrackType.AUDIO
     assert note(3, {"status": 5}).event_details == events.CloudRecordingStatusUpdate(
         status=RecordingStatus.IN_PROGRESS
     )
     state = note(43, SAMPLES[EventType.RECORDER_AUDIO_STREAM_STATE_CHANGED]).event_details
     assert isinstance(state, events.AudioStreamStateChanged)
-    assert state.state is StreamState.RECEIVING and state.utc_ms == 2
+    assert state.state is StreamState.RECEIVING
+    assert state.utc_ms == 2
     limit = note(72, {"limitType": "WebGL"}).event_details
     assert isinstance(limit, events.WebRecorderCapabilityLimit)
     assert limit.limit_type is CapabilityLimitType.WEBGL
@@ -153,7 +159,8 @@ def test_fields_read_as_the_documented_values() -> None:
     assert isinstance(reload, events.WebRecorderReload)
     assert reload.reason is ReloadReason.PAGE_LOAD_TIMEOUT
     rtmp = note(100, SAMPLES[EventType.RTMP_PUBLISH_STATUS]).event_details
-    assert isinstance(rtmp, events.RtmpPublishStatus) and rtmp.status is RtmpStatus.PUBLISHING
+    assert isinstance(rtmp, events.RtmpPublishStatus)
+    assert rtmp.status is RtmpStatus.PUBLISHING
 
 
 def test_unknown_fields_and_values_are_kept() -> None:
@@ -163,7 +170,8 @@ def test_unknown_fields_and_values_are_kept() -> None:
     assert typed.leave_code == 64
     assert typed.raw["newField"] == [1]
     stopped = note(71, {"code": 9, "message": "new_reason"}).event_details
-    assert isinstance(stopped, events.WebRecorderStopped) and stopped.code == 9
+    assert isinstance(stopped, events.WebRecorderStopped)
+    assert stopped.code == 9
 
 
 def test_an_unknown_event_type_keeps_its_raw_details() -> None:
@@ -171,7 +179,8 @@ def test_an_unknown_event_type_keeps_its_raw_details() -> None:
     typed = note(555, {"msgName": "brand_new", "x": 1}).event_details
     assert typed == UnknownEvent(event_type=555)
     assert isinstance(typed, UnknownEvent)
-    assert typed.msg_name == "brand_new" and dict(typed.raw) == {"msgName": "brand_new", "x": 1}
+    assert typed.msg_name == "brand_new"
+    assert dict(typed.raw) == {"msgName": "brand_new", "x": 1}
     assert note(555, {"x": 1}).details == {"x": 1}  # the raw dict stays on the notification
 
 
@@ -191,9 +200,7 @@ async def test_every_notification_the_emulator_sends_is_typed() -> None:
     )
     async with emulated_client() as service:
         service.channel("room").publish(7)
-        async with service.client.session(
-            cname="room", uid="99", mode="individual", config=config
-        ):
+        async with service.client.session(cname="room", uid="99", mode="individual", config=config):
             service.advance(120)
     notes = [n.notification for n in service.emulator.notifications]
     assert len(notes) > 5
