@@ -1,17 +1,15 @@
 """Recorded file names (Agora's "Manage recorded files") and the per-mode ``serverResponse``
 shapes of query and stop (Agora's query and stop references).
 
-Names follow the documented patterns: individual
-``<sid>_<cname>__uid_s_<uid>__uid_e_<type>.m3u8``; mix and web ``<sid>_<cname>.m3u8`` and
-``<sid>_<cname>_<index>.mp4``; a ``bak<n>_`` prefix after the n-th failover; the
-``storageConfig.fileNamePrefix`` path in front. The merged audio+video index of
-``streamMode: "standard"`` has no documented name; the emulator invents ``..._av.m3u8``.
+The names themselves come from the public `agora_recording.files` (the documented rules live
+there once); this module decides which files a recording has written so far.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from agora_recording.files import composite_name, individual_name
 
 from ._recording import Recording, Track, status_at
 
@@ -25,7 +23,6 @@ __all__ = [
 ]
 
 _MIX_MP4_SECONDS = 2 * 3600  # a new composite MP4 about every two hours
-_WEB_UNSAFE = re.compile(r"[!@#$%^&*()+_.=\[\]{}~|,;:?<>]")
 _TRACK_TYPES = {"audio": "audio", "video": "video", "av": "audio_and_video"}
 
 
@@ -33,15 +30,14 @@ def _ms(seconds: float) -> int:
     return round(seconds * 1000)
 
 
-def _bak(track: Track) -> str:
-    return f"bak{track.epoch - 1}_" if track.epoch else ""
-
-
 def _base(recording: Recording, track: Track) -> str:
-    cname = recording.cname
-    if recording.is_web:
-        cname = _WEB_UNSAFE.sub("-", cname)
-    return f"{recording.file_name_prefix}{_bak(track)}{recording.sid}_{cname}"
+    return composite_name(
+        recording.sid,
+        recording.cname,
+        web=recording.is_web,
+        prefix=recording.file_name_prefix,
+        epoch=track.epoch,
+    )
 
 
 def _track_end(recording: Recording, track: Track, now: float) -> float:
@@ -62,7 +58,15 @@ def _mp4_count(recording: Recording, track: Track, now: float) -> int:
 def first_index_name(recording: Recording, track: Track) -> str:
     """The M3U8 name of ``track`` (what NCS event 4 reports)."""
     if track.kind in _TRACK_TYPES:
-        return f"{_base(recording, track)}__uid_s_{track.uid}__uid_e_{track.kind}.m3u8"
+        stem = individual_name(
+            recording.sid,
+            recording.cname,
+            track.uid,
+            track.kind,
+            prefix=recording.file_name_prefix,
+            epoch=track.epoch,
+        )
+        return f"{stem}.m3u8"
     return f"{_base(recording, track)}.m3u8"
 
 
