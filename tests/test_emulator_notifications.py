@@ -70,7 +70,7 @@ def decoded(notes: list[SignedNotification]) -> list[dict[str, Any]]:
 
 
 async def test_individual_lifecycle_sends_the_documented_sequence_signed() -> None:
-    """Start, a publisher, two minutes and stop give 40 30 42 42 4 33 33 41 31 11: the documented
+    """Start, a publisher, two minutes and stop give 40 30 43 44 42 42 4 33 33 41 31 11: the documented
     envelopes signed with both headers, numbered from 0, with the documented details."""
     async with emulated_client() as service:
         started = await start(service, "individual", INDIVIDUAL)
@@ -80,20 +80,22 @@ async def test_individual_lifecycle_sends_the_documented_sequence_signed() -> No
         await service.client.stop(started.handle)
         notes = service.emulator.notifications
     sid = started.sid
-    assert [n.event_type for n in notes] == [40, 30, 42, 42, 4, 33, 33, 41, 31, 11]
+    assert [n.event_type for n in notes] == [40, 30, 43, 44, 42, 42, 4, 33, 33, 41, 31, 11]
     for note in notes:
         assert webhooks.verify(note.body, note.headers, DEFAULT_NOTIFICATION_SECRET)
         assert note.headers["Content-Type"] == "application/json"
     envelopes = decoded(notes)
-    assert [e["payload"]["sequence"] for e in envelopes] == list(range(10))
+    assert [e["payload"]["sequence"] for e in envelopes] == list(range(12))
     assert {e["productId"] for e in envelopes} == {3}
     assert {e["sid"] for e in envelopes} == {e["payload"]["sid"] for e in envelopes} == {sid}
     assert {(e["payload"]["cname"], e["payload"]["uid"]) for e in envelopes} == {("room", "99")}
-    assert len({e["noticeId"] for e in envelopes}) == 10
-    assert [e["payload"]["serviceType"] for e in envelopes] == [1, 2, 1, 1, 0, 2, 2, 1, 2, 0]
+    assert len({e["noticeId"] for e in envelopes}) == 12
+    assert [e["payload"]["serviceType"] for e in envelopes] == [1, 2, 1, 1, 1, 1, 0, 2, 2, 1, 2, 0]
     assert [e["payload"]["details"]["msgName"] for e in envelopes] == [
         "recorder_started",
         "uploader_started",
+        "recorder_audio_stream_state_changed",
+        "recorder_video_stream_state_changed",
         "recorder_slice_start",
         "recorder_slice_start",
         "cloud_recording_file_infos",
@@ -103,24 +105,27 @@ async def test_individual_lifecycle_sends_the_documented_sequence_signed() -> No
         "uploaded",
         "session_exit",
     ]
-    assert [e["payload"]["sendts"] for e in envelopes[5:7]] == [
+    assert [e["payload"]["sendts"] for e in envelopes[7:9]] == [
         START_MS + 60_000,
         START_MS + 120_000,
     ]
-    assert envelopes[9]["notifyMs"] == START_MS + 120_000
-    slice_start = envelopes[2]["payload"]["details"]
+    assert envelopes[11]["notifyMs"] == START_MS + 120_000
+    slice_start = envelopes[4]["payload"]["details"]
     assert (slice_start["streamUid"], slice_start["trackType"]) == ("7", "audio")
     assert slice_start["mixedAllUser"] is False
     assert slice_start["startUtcMs"] == START_MS
     assert (
-        envelopes[4]["payload"]["details"]["fileList"] == f"{sid}_room__uid_s_7__uid_e_audio.m3u8"
+        envelopes[6]["payload"]["details"]["fileList"] == f"{sid}_room__uid_s_7__uid_e_audio.m3u8"
     )
-    assert envelopes[7]["payload"]["details"]["leaveCode"] == 2
-    assert [f["fileName"] for f in envelopes[8]["payload"]["details"]["fileList"]] == [
+    assert envelopes[9]["payload"]["details"]["leaveCode"] == 2
+    assert [f["fileName"] for f in envelopes[10]["payload"]["details"]["fileList"]] == [
         f"{sid}_room__uid_s_7__uid_e_audio.m3u8",
         f"{sid}_room__uid_s_7__uid_e_video.m3u8",
     ]
-    assert envelopes[9]["payload"]["details"]["exitStatus"] == 0
+    assert envelopes[11]["payload"]["details"]["exitStatus"] == 0
+    audio, video = (envelopes[i]["payload"]["details"] for i in (2, 3))
+    assert (audio["streamUid"], audio["state"], audio["UtcMs"]) == ("7", 0, START_MS)
+    assert (video["streamUid"], video["state"]) == ("7", 0)
 
 
 async def test_idle_exit_sends_leave_code_4_uploaded_and_session_exit() -> None:
@@ -147,8 +152,8 @@ async def test_mix_reports_one_composite_slice() -> None:
             service, "mix", StartConfig(storage_config=STORAGE, recording_config=RecordingConfig())
         )
         notes = service.emulator.notifications
-    assert [n.event_type for n in notes] == [40, 30, 42, 4]
-    details = notes[2].notification.details
+    assert [n.event_type for n in notes] == [40, 30, 43, 44, 43, 44, 42, 4]
+    details = notes[6].notification.details
     assert (details["streamUid"], details["mixedAllUser"], details["trackType"]) == (
         "0",
         True,

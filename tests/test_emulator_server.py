@@ -73,7 +73,7 @@ async def test_full_mix_lifecycle_over_loopback_driven_by_control_routes() -> No
     assert state["recordings"][0]["sid"] == started.sid
     assert state["recordings"][0]["layout"]["mixedVideoLayout"] == 1
     assert state["channels"] == {"room": {"7": {"audio": True, "video": False}}}
-    assert [json.loads(n["body"])["eventType"] for n in listed] == [40, 30, 42, 4, 41, 31, 11]
+    assert [json.loads(n["body"])["eventType"] for n in listed] == [40, 30, 43, 42, 4, 41, 31, 11]
     for note in listed:
         assert webhooks.verify(note["body"].encode(), note["headers"], "emulator-ncs-secret")
 

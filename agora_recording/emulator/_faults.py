@@ -97,9 +97,10 @@ class _CallFault:
 class RecordingFault:
     """A fault for one recording: ``kind`` with its ``after``/``duration`` in seconds."""
 
-    kind: Literal["die", "failover", "abnormal_exit", "backup_upload"]
+    kind: Literal["die", "failover", "abnormal_exit", "backup_upload", "slow_page"]
     after: float = 0.0
     duration: float = 0.0
+    count: int = 0
 
 
 @attrs.frozen
@@ -283,6 +284,16 @@ class Faults:
     def backup_upload(self, *, sid: str | None = None) -> None:
         """Make a recording's stop report ``uploadingStatus: "backuped"`` (and NCS event 32)."""
         self._recording(sid, RecordingFault("backup_upload"))
+
+    def slow_page_load(self, *, loads: int = 1) -> None:
+        """Make the next web recording's page miss ``readyTimeout`` on its first ``loads``
+        loads (1 or 2): the recorder reloads it (NCS 73), and after a second timeout stops
+        (NCS 71 code 4), as Agora's "Web page load timeout detection" says. Without
+        ``readyTimeout`` in the start request the page is not watched and records at once.
+        """
+        if loads not in (1, 2):
+            raise ValidationError("loads", "must be 1 or 2")
+        self._recording(None, RecordingFault("slow_page", count=loads))
 
     # -- delivery faults -----------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agora_recording.files import composite_name, individual_name
+from agora_recording.files import FileKind, composite_name, expected_files, individual_name
 
 from ._recording import Recording, Track, status_at
 
@@ -19,6 +19,7 @@ __all__ = [
     "first_index_name",
     "query_response",
     "stop_response",
+    "transcoded_files",
     "web_files",
 ]
 
@@ -73,6 +74,8 @@ def first_index_name(recording: Recording, track: Track) -> str:
 def file_infos(recording: Recording, now: float) -> list[dict[str, Any]]:
     """The ``fileList`` objects (``"json"`` mode) of an individual or mix recording."""
     files: list[dict[str, Any]] = []
+    if recording.snapshot_only:
+        return files
     mix = recording.mode == "mix"
     for track in recording.tracks:
         names = [first_index_name(recording, track)]
@@ -106,11 +109,34 @@ def web_files(recording: Recording, now: float) -> list[dict[str, Any]]:
     return files
 
 
+def transcoded_files(recording: Recording) -> dict[str | None, list[str]]:
+    """The files postponed transcoding (one MP4 per user) or audio mixing (one audio file)
+    makes of ``recording``, by user (``None`` for the mixed audio)."""
+    uids = sorted({t.uid for t in recording.tracks if t.kind in ("audio", "video")}, key=int)
+    plan = expected_files(
+        recording.mode,
+        sid=recording.sid,
+        cname=recording.cname,
+        uids=uids,
+        config=recording.request,
+    )
+    outputs: dict[str | None, list[str]] = {}
+    for file in plan.expected:
+        if file.kind in (FileKind.MP4, FileKind.AUDIO):
+            outputs.setdefault(file.uid, []).append(file.name)
+    return outputs
+
+
 def file_names(recording: Recording, now: float) -> list[str]:
-    """The names of every file of ``recording`` so far, in ``fileList`` order."""
+    """The names of every file of ``recording`` so far: ``fileList`` order, then screenshots,
+    then the output of postponed transcoding once the recording has ended."""
     if recording.is_web:
         return [f["filename"] for f in web_files(recording, now)]
-    return [f["fileName"] for f in file_infos(recording, now)]
+    names = [f["fileName"] for f in file_infos(recording, now)]
+    names += recording.snapshots
+    if recording.postponed and not recording.running:
+        names += [name for files in transcoded_files(recording).values() for name in files]
+    return names
 
 
 def _service_state(recording: Recording, now: float) -> str:

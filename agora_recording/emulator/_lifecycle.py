@@ -16,7 +16,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from agora_recording._converter import converter
+from agora_recording.enums import RtmpStatus
 from agora_recording.events import (
+    AudioStreamStateChanged,
     Backuped,
     CloudRecordingError,
     CloudRecordingFileInfos,
@@ -27,24 +29,39 @@ from agora_recording.events import (
     EventType,
     ExitStatus,
     LeaveCode,
+    PostponeTranscodeFinalResult,
+    PostponeTranscodeResult,
     RecorderLeave,
     RecorderSliceStart,
+    RecorderSnapshotFile,
     RecorderStarted,
+    ReloadReason,
+    RtmpPublishStatus,
     SessionExit,
     SessionFailover,
+    StreamState,
+    TranscodedFile,
+    TranscodedUid,
+    TranscoderCompleted,
+    TranscoderResult,
+    TranscoderStarted,
+    UidTranscodeResult,
     Uploaded,
     UploaderStarted,
     UploadingProgress,
+    VideoStreamStateChanged,
+    WebRecorderReload,
     WebRecorderStarted,
     WebRecorderStopCode,
     WebRecorderStopped,
     event_type_of,
 )
+from agora_recording.files import snapshot_name
 from agora_recording.models import FileInfo, WebFileInfo
 
 from ._channels import Presence
 from ._faults import RecordingFault
-from ._files import file_infos, first_index_name, web_files
+from ._files import file_infos, first_index_name, transcoded_files, web_files
 from ._ids import IdMinter
 from ._notifications import Notifier
 from ._recording import ExitKind, Failover, Recording, Track, subscribed, subscription_from
@@ -53,6 +70,12 @@ from ._registry import Registry
 __all__ = ["LAYOUT_DEFAULTS", "Lifecycle", "attach_fault", "ms", "rtmp_urls"]
 
 _MAX_FAILOVERS = 3
+SNAPSHOT_INTERVAL = 10.0
+"""``snapshotConfig.captureInterval`` when not set (seconds)."""
+_WEB_STOP_CODES: Mapping[str, WebRecorderStopCode] = {
+    "max_hour": WebRecorderStopCode.MAX_RECORDING_HOUR,
+    "page_load_timeout": WebRecorderStopCode.PAGE_LOAD_TIMEOUT,
+}
 # Codes of Agora's "Notification callback events" page: uploader error 47 (upload failed),
 # uploader warning 32 (re-upload to Agora's backup), service error 52 (start timeout).
 UPLOAD_FAILED = 47
@@ -83,6 +106,8 @@ def attach_fault(recording: Recording, fault: RecordingFault, base: float) -> No
         recording.abnormal_at = at
     elif fault.kind == "failover":
         recording.failovers.append(Failover(start=at, end=at + fault.duration))
+    elif fault.kind == "slow_page":
+        recording.slow_page_loads = fault.count
     else:
         recording.backup_upload = True
 
@@ -134,10 +159,14 @@ class Lifecycle:
             recording.rtmp_outputs = rtmp_urls(recording.service_param("rtmp_publish_service"))
             started = WebRecorderStarted(recorder_start_time=ms(now))
             self.emit(recording, started, now)
+            self._rtmp_status(recording, RtmpStatus.CONNECTING, now)
             recording.onhold = web.get("onhold") is True
-            if not recording.onhold:
-                recording.active_since = now
-                self.record_web(recording, now)
+            ready_timeout = web.get("readyTimeout")
+            if isinstance(ready_timeout, int) and ready_timeout > 0 and recording.slow_page_loads:
+                # Agora's "Web page load timeout detection": the page has not said it loaded.
+                recording.page_deadline = now + ready_timeout
+            else:
+                self._page_loaded(recording, now)
             return
         config = request.get("recordingConfig")
         config = config if isinstance(config, Mapping) else {}
@@ -152,6 +181,16 @@ class Lifecycle:
                 **LAYOUT_DEFAULTS,
                 **{k: v for k, v in layout.items() if k not in ("width", "height", "fps")},
             }
+        snapshot = request.get("snapshotConfig")
+        if isinstance(snapshot, Mapping):
+            interval = snapshot.get("captureInterval", SNAPSHOT_INTERVAL)
+            recording.snapshot_interval = float(interval) if interval else SNAPSHOT_INTERVAL
+            recording.next_snapshot_at = now + recording.snapshot_interval
+        if recording.uid in self._presence(recording.cname):
+            # A user of the channel has the recorder's uid: the recorder cannot join, the task
+            # exits and query answers 404 (Agora's "Response status codes" FAQ).
+            self.exit(recording, now, "uid_conflict")
+            return
         self.emit(recording, RecorderStarted(status=0), now)
         self.emit(recording, UploaderStarted(status=0), now)
         self.update_idle(recording, now)
@@ -175,6 +214,7 @@ class Lifecycle:
         """Start tracks for publishers the recording subscribes to and does not record yet."""
         if recording.is_web or not recording.running or recording.in_failover(at):
             return
+        self._update_streams(recording, at)
         have = {(t.uid, t.kind) for t in recording.tracks if t.epoch == recording.epoch}
         new: list[Track] = []
         standard = (recording.request.get("recordingConfig") or {}).get("streamMode") == "standard"
@@ -194,6 +234,8 @@ class Lifecycle:
                 have.add((uid, "av"))
                 new.append(Track(uid, "av", recording.epoch, at))
         recording.tracks.extend(new)
+        if recording.snapshot_only:
+            return  # screenshots only: no slices, no index file
         for track in new:
             if track.kind == "av":
                 continue
@@ -210,6 +252,69 @@ class Lifecycle:
             infos = CloudRecordingFileInfos(file_list=first_index_name(recording, new[0]))
             self.emit(recording, infos, at)
 
+    def _update_streams(self, recording: Recording, at: float) -> None:
+        """Events 43/44 for each stream the recorder starts or stops receiving."""
+        now_receiving = {
+            (uid, media)
+            for uid, presence in self._presence(recording.cname).items()
+            for media in ("audio", "video")
+            if getattr(presence, media) and subscribed(recording, uid, media)
+        }
+        changes = [(key, StreamState.RECEIVING) for key in now_receiving - recording.receiving]
+        changes += [(key, StreamState.NOT_RECEIVING) for key in recording.receiving - now_receiving]
+        recording.receiving = now_receiving
+        for (uid, media), state in sorted(changes):
+            model = AudioStreamStateChanged if media == "audio" else VideoStreamStateChanged
+            self.emit(recording, model(stream_uid=uid, state=state, utc_ms=ms(at)), at)
+
+    def take_snapshots(self, recording: Recording, at: float) -> None:
+        """The screenshots of ``at``: one JPG per user whose video is received (event 45)."""
+        interval = recording.snapshot_interval or SNAPSHOT_INTERVAL
+        recording.next_snapshot_at = at + interval
+        if recording.in_failover(at):
+            return
+        for uid, media in sorted(recording.receiving):
+            if media != "video":
+                continue
+            name = snapshot_name(
+                recording.sid,
+                recording.cname,
+                uid,
+                at,
+                prefix=recording.file_name_prefix,
+                epoch=recording.epoch,
+            )
+            recording.snapshots.append(name)
+            self.emit(recording, RecorderSnapshotFile(file_name=name), at)
+
+    def page_timeout(self, recording: Recording, at: float) -> None:
+        """``readyTimeout`` passed without the page loading: reload once, then give up."""
+        recording.slow_page_loads -= 1
+        if recording.page_reloaded:
+            recording.page_deadline = None
+            self.exit(recording, at, "page_load_timeout")
+            return
+        recording.page_reloaded = True
+        self.emit(recording, WebRecorderReload(reason=ReloadReason.PAGE_LOAD_TIMEOUT), at)
+        if recording.slow_page_loads > 0:
+            ready_timeout = recording.service_param("web_recorder_service")["readyTimeout"]
+            recording.page_deadline = at + float(ready_timeout)
+        else:
+            recording.page_deadline = None
+            self._page_loaded(recording, at)
+
+    def _page_loaded(self, recording: Recording, at: float) -> None:
+        """The web page is loaded: recording (and the CDN push) starts unless on hold."""
+        if not recording.onhold:
+            recording.active_since = at
+            self.record_web(recording, at)
+            self._rtmp_status(recording, RtmpStatus.PUBLISHING, at)
+
+    def _rtmp_status(self, recording: Recording, status: RtmpStatus, at: float) -> None:
+        """Event 100 for each CDN output of a web recording."""
+        for url in recording.rtmp_outputs:
+            self.emit(recording, RtmpPublishStatus(rtmp_url=url, status=status), at)
+
     def record_web(self, recording: Recording, at: float) -> None:
         """Start the web page's file of the current epoch, unless on hold or unreachable."""
         if not recording.running or recording.onhold or recording.in_failover(at):
@@ -222,13 +327,15 @@ class Lifecycle:
         if onhold == recording.onhold:
             return
         recording.onhold = onhold
+        if recording.page_deadline is not None:
+            return  # still loading: the load decides
         if onhold:
             if recording.active_since is not None:
                 recording.active_seconds += at - recording.active_since
             recording.active_since = None
+            self._rtmp_status(recording, RtmpStatus.ONHOLD, at)
         else:
-            recording.active_since = at
-            self.record_web(recording, at)
+            self._page_loaded(recording, at)
 
     # -- timed happenings (see _timeline.Happenings) -------------------------------------------
 
@@ -274,8 +381,30 @@ class Lifecycle:
         self.emit(recording, warning, at)
 
     def forget(self, recording: Recording) -> None:
-        """The task is gone."""
+        """The task is gone; postponed transcoding or mixing reports its files now."""
         self._registry.remove(recording)
+        if recording.postponed and recording.exit_kind in ("stop", "idle") and recording.tracks:
+            self._transcoded(recording, recording.gone_at or recording.exit_at or 0.0)
+
+    def _transcoded(self, recording: Recording, at: float) -> None:
+        """Events 80, 81 and 1001 of postponed transcoding (or audio mixing)."""
+        outputs = transcoded_files(recording)
+        self.emit(recording, TranscoderStarted(), at)
+        uids = tuple(
+            TranscodedUid(
+                uid=uid or "0",
+                result=UidTranscodeResult.SUCCESS,
+                file_list=tuple(TranscodedFile(file_name=name) for name in names),
+            )
+            for uid, names in outputs.items()
+        )
+        completed = TranscoderCompleted(result=TranscoderResult.ALL_SUCCESS, uids=uids)
+        self.emit(recording, completed, at)
+        files = tuple(TranscodedFile(file_name=n) for names in outputs.values() for n in names)
+        final = PostponeTranscodeFinalResult(
+            result=PostponeTranscodeResult.TOTAL_SUCCESS, file_list=files
+        )
+        self.emit(recording, final, at)
 
     def exit(
         self, recording: Recording, at: float, kind: ExitKind, *, uploading: str = "uploaded"
@@ -285,7 +414,9 @@ class Lifecycle:
             self._registry.stopped_running(recording)
         recording.exit_at = at
         recording.exit_kind = kind
-        recording.gone_at = at if kind in ("died", "token") else at + recording.exit_window
+        at_once = kind in ("died", "token", "uid_conflict")
+        recording.gone_at = at if at_once else at + recording.exit_window
+        recording.page_deadline = recording.next_snapshot_at = None
         if recording.active_since is not None:
             recording.active_seconds += max(0.0, at - recording.active_since)
             recording.active_since = None
@@ -297,6 +428,9 @@ class Lifecycle:
                 recording, at, ErrorModule.RECORDER, recording.token_error, recording.token_message
             )
             self.emit(recording, RecorderLeave(leave_code=0), at)
+            self.emit(recording, abnormal, at)
+        elif kind == "uid_conflict":
+            self.emit(recording, RecorderLeave(leave_code=0), at)  # 0: could not join
             self.emit(recording, abnormal, at)
         elif kind == "abnormal":
             self._error(
@@ -324,20 +458,20 @@ class Lifecycle:
     ) -> None:
         model = Backuped if uploading == "backuped" else Uploaded
         if recording.is_web:
-            code = (
-                WebRecorderStopCode.MAX_RECORDING_HOUR
-                if kind == "max_hour"
-                else WebRecorderStopCode.OK
-            )
+            code = _WEB_STOP_CODES.get(kind, WebRecorderStopCode.OK)
             files = converter.structure(web_files(recording, at), tuple[WebFileInfo, ...])
             stopped = WebRecorderStopped(
                 code=code, message=code.message, details="", file_list=files
             )
             self.emit(recording, stopped, at)
+            self._rtmp_status(recording, RtmpStatus.DISCONNECTED, at)
             self.emit(recording, model(status=0), at)
         else:
             leave = LeaveCode.NO_USERS if kind == "idle" else LeaveCode.SIG
             self.emit(recording, RecorderLeave(leave_code=leave), at)
-            infos = converter.structure(file_infos(recording, at), tuple[FileInfo, ...])
-            self.emit(recording, model(status=0, file_list=infos), at)
+            if recording.snapshot_only:
+                self.emit(recording, model(status=0), at)  # screenshots are reported by 45
+            else:
+                infos = converter.structure(file_infos(recording, at), tuple[FileInfo, ...])
+                self.emit(recording, model(status=0, file_list=infos), at)
         self.emit(recording, SessionExit(exit_status=ExitStatus.NORMAL), at)

@@ -23,7 +23,9 @@ __all__ = [
 ]
 
 TrackKind = Literal["audio", "video", "av", "mix", "web"]
-ExitKind = Literal["stop", "idle", "max_hour", "abnormal", "died", "token"]
+ExitKind = Literal[
+    "stop", "idle", "max_hour", "abnormal", "died", "token", "uid_conflict", "page_load_timeout"
+]
 
 # Startup progression as fractions of ``startup_delay``: status 0 at start, 5 at the end.
 _STARTUP_STEPS: Sequence[tuple[float, int]] = (
@@ -105,7 +107,16 @@ class Recording:
     ncs_uid: str = ""
     sequence: int = 0
     next_progress_at: float = 0.0
+    # Streams the recorder receives now, as (uid, "audio" | "video"): events 43 and 44.
+    receiving: set[tuple[str, str]] = attrs.field(factory=set)
+    # Screenshots (``snapshotConfig``): the interval, the next capture and the files so far.
+    snapshot_interval: float | None = None
+    next_snapshot_at: float | None = None
+    snapshots: list[str] = attrs.field(factory=list)
     # Web mode.
+    slow_page_loads: int = 0
+    page_deadline: float | None = None
+    page_reloaded: bool = False
     onhold: bool = False
     active_seconds: float = 0.0
     active_since: float | None = None
@@ -122,6 +133,27 @@ class Recording:
     def snapshot_only_shape(self) -> bool:
         """True when the recording takes screenshots, which changes the response shape."""
         return self.mode == "individual" and "snapshotConfig" in self.request
+
+    @property
+    def snapshot_only(self) -> bool:
+        """True when the recording only takes screenshots (no ``recordingFileConfig``)."""
+        return (
+            not self.is_web
+            and "snapshotConfig" in self.request
+            and "recordingFileConfig" not in self.request
+        )
+
+    @property
+    def postponed(self) -> str | None:
+        """``transMode`` of postponed transcoding (``"postponeTranscoding"``) or postponed audio
+        mixing (``"audioMix"``), or None for real-time recording."""
+        apps = self.request.get("appsCollection")
+        if not isinstance(apps, Mapping) or apps.get("combinationPolicy") != "postpone_transcoding":
+            return None
+        options = self.request.get("transcodeOptions")
+        config = options.get("transConfig") if isinstance(options, Mapping) else None
+        mode = config.get("transMode") if isinstance(config, Mapping) else None
+        return mode if isinstance(mode, str) else "postponeTranscoding"
 
     @property
     def running(self) -> bool:

@@ -265,6 +265,11 @@ class State:
             if not users:
                 del self._channels[cname]
             for recording in self._registry.watching(cname):
+                if presence is not None and uid == recording.uid and recording.running:
+                    # A user joined with the recorder's uid: it takes the recorder's place.
+                    self._lifecycle.exit(recording, now, "uid_conflict")
+                    self._timeline.schedule(recording)
+                    continue
                 if not recording.is_web and recording.running:
                     self._lifecycle.update_idle(recording, now)
                     self._lifecycle.record_sources(recording, now)
@@ -403,6 +408,8 @@ class State:
         )
         self._registry.add(recording)
         self._timeline.track(recording)
+        for fault in self._take_faults():  # before the start: a page may be slow to load
+            attach_fault(recording, fault, now)
         self._lifecycle.start(recording, now)
         recording.sts_expires_at = sts_expiry(request.get("storageConfig"))
         if self._app_certificate is not None and not recording.is_web:
@@ -417,8 +424,6 @@ class State:
             recording.token_exit_at = verdict.at
             recording.token_error = verdict.code
             recording.token_message = verdict.message
-        for fault in self._take_faults():
-            attach_fault(recording, fault, now)
         self._timeline.schedule(recording)
         return recording
 

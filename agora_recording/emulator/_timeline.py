@@ -28,7 +28,9 @@ __all__ = [
     "FailoverBegin",
     "FailoverEnd",
     "Happenings",
+    "PageTimeout",
     "Progress",
+    "Snapshot",
     "StorageExpiry",
     "Timeline",
     "pending",
@@ -65,11 +67,23 @@ class StorageExpiry:
 
 
 @attrs.frozen
+class Snapshot:
+    """Screenshots are due."""
+
+
+@attrs.frozen
+class PageTimeout:
+    """The web page did not report itself loaded within ``readyTimeout``."""
+
+
+@attrs.frozen
 class Progress:
     """An ``uploading_progress`` event is due."""
 
 
-Action = FailoverBegin | FailoverEnd | ExitBySelf | StorageExpiry | Progress
+Action = (
+    FailoverBegin | FailoverEnd | ExitBySelf | StorageExpiry | PageTimeout | Snapshot | Progress
+)
 """A timed action of a recording."""
 
 
@@ -105,6 +119,10 @@ def pending(recording: Recording) -> list[tuple[float, Action]]:
         due.append((recording.recording_until, ExitBySelf("max_hour")))
     if recording.idle_rule is not None and recording.idle_since is not None:
         due.append((recording.idle_since + recording.max_idle, ExitBySelf("idle")))
+    if recording.page_deadline is not None:
+        due.append((recording.page_deadline, PageTimeout()))
+    if recording.next_snapshot_at is not None:
+        due.append((recording.next_snapshot_at, Snapshot()))
     due.append((recording.next_progress_at, Progress()))
     return due
 
@@ -126,6 +144,12 @@ class Happenings(Protocol):
 
     def report_progress(self, recording: Recording, at: float) -> None:
         """Emit the ``uploading_progress`` event of time ``at``."""
+
+    def page_timeout(self, recording: Recording, at: float) -> None:
+        """The web page was not loaded within ``readyTimeout`` at ``at``."""
+
+    def take_snapshots(self, recording: Recording, at: float) -> None:
+        """Take the screenshots due at ``at``."""
 
     def forget(self, recording: Recording) -> None:
         """The task no longer exists at all."""
@@ -223,6 +247,10 @@ class Timeline:
                 happenings.end_failover(recording, action.index, when)
             elif isinstance(action, ExitBySelf):
                 happenings.exit(recording, when, action.kind)
+            elif isinstance(action, PageTimeout):
+                happenings.page_timeout(recording, when)
+            elif isinstance(action, Snapshot):
+                happenings.take_snapshots(recording, when)
             else:
                 happenings.expire_storage(recording, when)
 
