@@ -1,0 +1,149 @@
+"""agora_recording.files: a recording's file names predicted, and a bucket listing matched."""
+
+from __future__ import annotations
+
+import pytest
+from agora_recording.enums import Mode
+from agora_recording.files import (
+    FileKind,
+    expected_files,
+    snapshot_name,
+    utc_stamp,
+    web_cname,
+)
+from agora_recording.models import (
+    RecordingConfig,
+    RecordingFileConfig,
+    SnapshotConfig,
+    StartConfig,
+    StorageConfig,
+)
+from agora_recording.testing import emulated_client
+
+pytestmark = pytest.mark.anyio
+
+SID = "38f8e3cfdc474cd56fc1ceba380d7e1a"
+STORAGE = StorageConfig(
+    vendor=1,
+    region=0,
+    bucket="bucket",
+    access_key="a",
+    secret_key="s",
+    file_name_prefix=["directory1", "directory2"],
+)
+
+
+def names(mode: str, config: StartConfig | dict[str, object] | None, **kw: object) -> list[str]:
+    """The expected names of a recording of "room" by ``SID``."""
+    plan = expected_files(mode, sid=SID, cname="room", config=config, **kw)  # type: ignore[arg-type]
+    return [file.name for file in plan.expected]
+
+
+@pytest.mark.parametrize("mode", ["individual", "raw"])
+def test_individual_names_one_index_per_user_and_track(mode: str) -> None:
+    """Individual (raw and legacy): <sid>_<cname>__uid_s_<uid>__uid_e_<type>.m3u8 under the
+    fileNamePrefix path, one per user and recorded track type."""
+    config = StartConfig(storage_config=STORAGE, recording_config=RecordingConfig())
+    assert names(mode, config, uids=["7", 8]) == [
+        f"directory1/directory2/{SID}_room__uid_s_7__uid_e_audio.m3u8",
+        f"directory1/directory2/{SID}_room__uid_s_7__uid_e_video.m3u8",
+        f"directory1/directory2/{SID}_room__uid_s_8__uid_e_audio.m3u8",
+        f"directory1/directory2/{SID}_room__uid_s_8__uid_e_video.m3u8",
+    ]
+    audio_only = {"recordingConfig": {"streamTypes": 0}}
+    assert names(mode, audio_only, uids=["7"]) == [f"{SID}_room__uid_s_7__uid_e_audio.m3u8"]
+
+
+def test_standard_stream_mode_adds_the_merged_index_mpd_for_vp8() -> None:
+    """streamMode standard adds the merged _av.m3u8; a Web VP8 publisher gets an _av.mpd."""
+    config = {"recordingConfig": {"streamMode": "standard"}}
+    assert names(Mode.INDIVIDUAL, config, uids=["7", "8"], vp8_uids=[8])[2::3] == [
+        f"{SID}_room__uid_s_7__uid_e_av.m3u8",
+        f"{SID}_room__uid_s_8__uid_e_av.mpd",
+    ]
+
+
+def test_composite_and_web_names() -> None:
+    """Mix and web: <sid>_<cname>.m3u8 and, with MP4, <sid>_<cname>_0.mp4; web replaces the
+    documented special characters of the channel name with '-'."""
+    mp4 = StartConfig(
+        storage_config=STORAGE,
+        recording_file_config=RecordingFileConfig(av_file_type=["hls", "mp4"]),
+    )
+    prefix = "directory1/directory2/"
+    assert names("mix", mp4) == [f"{prefix}{SID}_room.m3u8", f"{prefix}{SID}_room_0.mp4"]
+    plan = expected_files("web", sid=SID, cname="a_b.c?d", config=None)
+    assert [f.name for f in plan.expected] == [f"{SID}_a-b-c-d.m3u8"]
+    assert web_cname("x!@#$%^&*()+_.=[]{}~|,;:?<>y") == "x" + "-" * 26 + "y"
+
+
+def test_screenshot_names_and_snapshot_only_recordings() -> None:
+    """Screenshots: ..._uid_e_video_<utc>.jpg; a screenshot-only recording expects no index."""
+    assert utc_stamp(1568983902.485) == "20190920125142485"
+    assert (
+        snapshot_name("sid", "cname", "123", 1568983902.485, prefix="p/")
+        == "p/sid_cname__uid_s_123__uid_e_video_20190920125142485.jpg"
+    )
+    config = StartConfig(
+        storage_config=STORAGE,
+        recording_config=RecordingConfig(),
+        snapshot_config=SnapshotConfig(file_type=["jpg"]),
+    )
+    assert names("individual", config, uids=["7"]) == []
+
+
+def test_postponed_transcoding_and_audio_mixing_names() -> None:
+    """Postponed transcoding: an MP4 per user; postponed audio mixing: one file, mp3 unless set."""
+    transcoding = {
+        "appsCollection": {"combinationPolicy": "postpone_transcoding"},
+        "transcodeOptions": {"transConfig": {"transMode": "postponeTranscoding"}},
+    }
+    assert names("individual", transcoding, uids=["7"]) == [f"{SID}_room__uid_s_7__uid_e_0.mp4"]
+    mixing = {
+        "appsCollection": {"combinationPolicy": "postpone_transcoding"},
+        "transcodeOptions": {"transConfig": {"transMode": "audioMix"}},
+    }
+    plan = expected_files("individual", sid=SID, cname="room", uids=["7"], config=mixing)
+    assert [(f.name, f.kind) for f in plan.expected] == [(f"{SID}_room_0.mp3", FileKind.AUDIO)]
+
+
+def test_a_listing_is_sorted_into_found_missing_backups_slices_and_other() -> None:
+    """Matching a bucket listing says which expected files are missing, which objects are
+    backups (bak<n>_ after a failover, _<tick>_<n>.m3u8 from Agora's backup cloud) and which
+    belong to other recordings."""
+    config = {"recordingConfig": {"streamTypes": 1}}
+    plan = expected_files("individual", sid=SID, cname="room", uids=["7", "8"], config=config)
+    stem7 = f"{SID}_room__uid_s_7__uid_e_video"
+    listing = [
+        f"{stem7}.m3u8",
+        f"{stem7}_20190920125142485.ts",
+        f"{stem7}_22194679897_3.m3u8",
+        f"bak0_{stem7}.m3u8",
+        "othersid_room.m3u8",
+    ]
+    report = plan.match(listing)
+    assert report.found == (f"{stem7}.m3u8",)
+    assert [f.name for f in report.missing] == [f"{SID}_room__uid_s_8__uid_e_video.m3u8"]
+    assert report.backups == (f"{stem7}_22194679897_3.m3u8", f"bak0_{stem7}.m3u8")
+    assert report.slices == (f"{stem7}_20190920125142485.ts",)
+    assert report.other == ("othersid_room.m3u8",)
+
+
+async def test_the_emulators_failover_files_are_backups() -> None:
+    """After a failover the emulator writes bak0_ files, which the plan reports as backups."""
+    config = StartConfig(
+        storage_config=STORAGE, recording_config=RecordingConfig(max_idle_time=600)
+    )
+    async with emulated_client() as service:
+        service.channel("room").publish(7, audio=False)
+        service.emulator.faults.failover(after=5, duration=10)
+        acquired = await service.client.acquire("room", "99")
+        started = await service.client.start(
+            acquired.resource_id, "mix", cname="room", uid="99", config=config
+        )
+        service.advance(30)
+        info = service.emulator.recording(started.sid)
+    assert info is not None
+    report = expected_files("mix", sid=started.sid, cname="room", config=config).match(info.files)
+    assert report.missing == ()
+    assert report.backups == (f"directory1/directory2/bak0_{started.sid}_room.m3u8",)
