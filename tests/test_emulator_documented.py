@@ -114,10 +114,10 @@ async def test_snapshot_only_recording_writes_jpg_files_and_sends_event_45() -> 
         service.channel("room").publish(7)
         started = await start(service, "individual", SNAPSHOTS_ONLY)
         service.advance(12)
-        info = service.emulator.recording(started.sid)
+        info = service.emulator.recording(started.handle.sid)
         stopped = await service.client.stop(started.handle)
     assert info is not None
-    sid = started.sid
+    sid = started.handle.sid
     assert list(info.files) == [
         snapshot_name(sid, "room", "7", START + 5, prefix="rec/"),
         snapshot_name(sid, "room", "7", START + 10, prefix="rec/"),
@@ -144,7 +144,7 @@ async def test_recording_with_screenshots_keeps_its_index_files() -> None:
         service.channel("room").publish(7)
         started = await start(service, "individual", config)
         service.advance(10)
-        info = service.emulator.recording(started.sid)
+        info = service.emulator.recording(started.handle.sid)
     assert info is not None
     assert [name.rsplit(".", 1)[1] for name in info.files] == ["m3u8", "jpg"]
 
@@ -156,15 +156,17 @@ async def test_a_page_that_loads_on_reload_is_recorded_after_event_73() -> None:
         service.emulator.faults.slow_page_load(loads=1)
         started = await start(service, "web", web(ready_timeout=10))
         service.advance(5)
-        before = service.emulator.recording(started.sid)
+        before = service.emulator.recording(started.handle.sid)
         service.advance(10)
-        after = service.emulator.recording(started.sid)
+        after = service.emulator.recording(started.handle.sid)
     assert before is not None
     assert before.files == ()
     assert after is not None
     assert after.running
     assert len(after.files) == 1
-    reloads = [d for d in typed(service, started.sid) if isinstance(d, events.WebRecorderReload)]
+    reloads = [
+        d for d in typed(service, started.handle.sid) if isinstance(d, events.WebRecorderReload)
+    ]
     assert [d.reason for d in reloads] == [events.ReloadReason.PAGE_LOAD_TIMEOUT]
 
 
@@ -177,8 +179,8 @@ async def test_a_page_that_times_out_twice_stops_the_recording_with_code_4() -> 
         service.advance(25)
         with pytest.raises(NotFoundError):
             await service.client.query(started.handle)
-    details = typed(service, started.sid)
-    kinds = service.emulator.event_types(started.sid)
+    details = typed(service, started.handle.sid)
+    kinds = service.emulator.event_types(started.handle.sid)
     assert kinds[kinds.index(73) :] == [73, 71, 31, 11]
     stopped = next(d for d in details if isinstance(d, events.WebRecorderStopped))
     assert stopped.code is events.WebRecorderStopCode.PAGE_LOAD_TIMEOUT
@@ -191,10 +193,10 @@ async def test_without_ready_timeout_a_slow_page_is_not_watched() -> None:
         service.emulator.faults.slow_page_load(loads=2)
         started = await start(service, "web", web())
         service.advance(30)
-        info = service.emulator.recording(started.sid)
+        info = service.emulator.recording(started.handle.sid)
     assert info is not None
     assert info.running
-    assert 73 not in service.emulator.event_types(started.sid)
+    assert 73 not in service.emulator.event_types(started.handle.sid)
 
 
 def test_slow_page_load_takes_one_or_two_loads() -> None:
@@ -222,14 +224,14 @@ async def test_postponed_transcoding_delivers_its_files_with_events_80_81_1001(
         started = await start(service, "individual", postponed(trans_mode, container), scene=2)
         service.advance(20)
         await service.client.stop(started.handle)
-        info = service.emulator.recording(started.sid)
+        info = service.emulator.recording(started.handle.sid)
         service.advance(5)
-    names = [f"rec/{started.sid}_room{suffix}" for suffix in suffixes]
+    names = [f"rec/{started.handle.sid}_room{suffix}" for suffix in suffixes]
     assert info is not None
     assert [n for n in info.files if n.rsplit(".", 1)[1] in ("mp4", "m4a")] == names
-    kinds = service.emulator.event_types(started.sid)
+    kinds = service.emulator.event_types(started.handle.sid)
     assert kinds[-3:] == [80, 81, 1001]
-    *_, completed, final = typed(service, started.sid)
+    *_, completed, final = typed(service, started.handle.sid)
     assert isinstance(completed, events.TranscoderCompleted)
     assert completed.result is events.TranscoderResult.ALL_SUCCESS
     assert isinstance(final, events.PostponeTranscodeFinalResult)
@@ -252,7 +254,7 @@ async def test_stream_state_events_follow_publishing() -> None:
         service.channel("room").unpublish(7)
     states = [
         (type(d).__name__, d.stream_uid, d.state, d.utc_ms)
-        for d in typed(service, started.sid)
+        for d in typed(service, started.handle.sid)
         if isinstance(d, (events.AudioStreamStateChanged, events.VideoStreamStateChanged))
     ]
     assert states == [
@@ -272,7 +274,7 @@ async def test_cdn_push_status_is_sent_as_event_100() -> None:
         await service.client.stop(started.handle)
     statuses = [
         (d.rtmp_url, d.status)
-        for d in typed(service, started.sid)
+        for d in typed(service, started.handle.sid)
         if isinstance(d, events.RtmpPublishStatus)
     ]
     assert statuses == [
@@ -298,7 +300,7 @@ async def test_a_recorder_uid_already_in_the_channel_cannot_join() -> None:
         with pytest.raises(NotFoundError):
             await service.client.query(started.handle)
         assert service.emulator.running_recordings() == []
-    leave, exit_ = typed(service, started.sid)
+    leave, exit_ = typed(service, started.handle.sid)
     assert isinstance(leave, events.RecorderLeave)
     assert leave.reasons == events.LeaveCode(0)
     assert isinstance(exit_, events.SessionExit)
@@ -315,7 +317,7 @@ async def test_a_user_joining_with_the_recorder_uid_ends_the_recording() -> None
         service.channel("room").join(99)
         with pytest.raises(NotFoundError):
             await service.client.query(started.handle)
-    assert service.emulator.event_types(started.sid)[-2:] == [41, 11]
+    assert service.emulator.event_types(started.handle.sid)[-2:] == [41, 11]
 
 
 async def test_the_emulators_files_match_the_public_prediction() -> None:
@@ -329,10 +331,10 @@ async def test_the_emulators_files_match_the_public_prediction() -> None:
         service.channel("room").publish(8)
         started = await start(service, "individual", config)
         service.advance(10)
-        info = service.emulator.recording(started.sid)
+        info = service.emulator.recording(started.handle.sid)
     assert info is not None
     plan = expected_files(
-        "individual", sid=started.sid, cname="room", uids=["7", "8"], config=config
+        "individual", sid=started.handle.sid, cname="room", uids=["7", "8"], config=config
     )
     report = plan.match(info.files)
     assert report.missing == ()

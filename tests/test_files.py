@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 from agora_recording.enums import Mode
 from agora_recording.files import (
@@ -33,9 +36,9 @@ STORAGE = StorageConfig(
 )
 
 
-def names(mode: str, config: StartConfig | dict[str, object] | None, **kw: object) -> list[str]:
+def names(mode: str, config: StartConfig | Mapping[str, Any] | None, **kw: Any) -> list[str]:
     """The expected names of a recording of "room" by ``SID``."""
-    plan = expected_files(mode, sid=SID, cname="room", config=config, **kw)  # type: ignore[arg-type]
+    plan = expected_files(mode, sid=SID, cname="room", config=config, **kw)
     return [file.name for file in plan.expected]
 
 
@@ -142,8 +145,10 @@ async def test_the_emulators_failover_files_are_backups() -> None:
             acquired.resource_id, "mix", cname="room", uid="99", config=config
         )
         service.advance(30)
-        info = service.emulator.recording(started.sid)
+        info = service.emulator.recording(started.handle.sid)
     assert info is not None
-    report = expected_files("mix", sid=started.sid, cname="room", config=config).match(info.files)
+    report = expected_files("mix", sid=started.handle.sid, cname="room", config=config).match(
+        info.files
+    )
     assert report.missing == ()
-    assert report.backups == (f"directory1/directory2/bak0_{started.sid}_room.m3u8",)
+    assert report.backups == (f"directory1/directory2/bak0_{started.handle.sid}_room.m3u8",)
