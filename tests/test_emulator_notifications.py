@@ -70,8 +70,8 @@ def decoded(notes: list[SignedNotification]) -> list[dict[str, Any]]:
 
 
 async def test_individual_lifecycle_sends_the_documented_sequence_signed() -> None:
-    """Start, a publisher, two minutes and stop give 40 30 43 44 42 42 4 33 33 41 31 11: the documented
-    envelopes signed with both headers, numbered from 0, with the documented details."""
+    """Start, a publisher, two minutes and stop give 40 30 43 44 42 42 4 33 33 41 31 11: the
+    documented envelopes signed with both headers, numbered from 0, with the documented details."""
     async with emulated_client() as service:
         started = await start(service, "individual", INDIVIDUAL)
         service.channel("room").publish(7)
