@@ -26,6 +26,8 @@ PUBLIC_MODULES = (
     "agora_recording",
     "agora_recording.errors",
     "agora_recording.webhooks",
+    "agora_recording.events",
+    "agora_recording.files",
     "agora_recording.tokens",
     "agora_recording.redis",
     "agora_recording.testing",

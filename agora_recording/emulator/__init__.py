@@ -57,18 +57,28 @@ silent, the choices are ours and said so below):
   of any ``content_type``, extra ``headers``, ``retry_after``), ``fail_for`` (every call for
   a span of the clock: bursts of 503), ``add_latency``, ``drop_connection``, ``die_after``,
   ``failover`` (a stop sent meanwhile gets 404 ``failed to find worker`` and is lost: the
-  recording goes on), ``abnormal_exit`` (status 20), ``backup_upload``; and for NCS
+  recording goes on), ``abnormal_exit`` (status 20), ``backup_upload``, ``slow_page_load``
+  (the next web page misses ``readyTimeout``: a reload, NCS 73, then 71 code 4); and for NCS
   deliveries ``drop_notifications``, ``duplicate_notifications``, ``delay_notifications``,
   ``reorder_notifications``, ``sign_notifications_with``.
 * **Quota and load.** ``emulator.stats`` counts calls per App ID, endpoint and status, and
   the 429s of the quota; ``emulator.add_competing_load(app_id, rate)`` makes another
   (simulated) process use ``rate`` requests per second of the App ID's quota.
   ``emulator.running_recordings()`` lists what is still running (and billing).
-* **Notifications.** NCS envelopes signed with both headers (``notification_secret``), in the
-  order 40, 30 at start, 42 per recorded track and 4 at the first file (web: 70), 33 every
-  60 s (coalesced when the clock jumps), 12 after a failover, and 41, 31 (or 32), 11 at exit
-  (web: 71, 31, 11; abnormal: 1, 11); each carries the recording's ``sid`` in the envelope
-  and the payload. Logged in ``emulator.notifications``; POSTed to ``notification_url`` with
+* **Notifications.** NCS envelopes signed with both headers (``notification_secret``), their
+  details built from the models of :mod:`agora_recording.events`, in the order 40, 30 at
+  start, 43/44 when a stream starts (state 0) or stops (state 1) being received, 42 per
+  recorded track and 4 at the first file (web: 70, and 100 per CDN output: connecting,
+  publishing, onhold, disconnected), 45 per screenshot (``snapshotConfig``: ``.jpg`` files,
+  no index file when only screenshots are taken), 33 every 60 s (coalesced when the clock
+  jumps), 12 after a failover, and 41, 31 (or 32), 11 at exit (web: 71, 31, 11; abnormal: 1,
+  11); postponed transcoding or audio mixing (``appsCollection``) sends 80, 81, 1001 with the
+  MP4s or the mixed audio file when the task is gone. Each carries the recording's ``sid`` in
+  the envelope and the payload.
+* **Recorder uid.** A recorder uid that a user of the channel already has cannot join: start
+  answers 200, then the task exits (41 with leave code 0, 11 abnormal) and ``query`` answers
+  404, as Agora's status-code FAQ says; a user who joins later with the recorder's uid ends
+  the recording the same way. Logged in ``emulator.notifications``; POSTed to ``notification_url`` with
   3 resends by :meth:`Emulator.deliver_notifications`, which the server's lifespan runs.
 
 Control routes (JSON, no auth), for tests that drive a separate server process:
@@ -90,6 +100,8 @@ Control routes (JSON, no auth), for tests that drive a separate server process:
 ``POST /_emulator/faults/failover``          ``{"sid"?, "after"?, "duration"?}``
 ``POST /_emulator/faults/abnormal-exit``     ``{"sid"?, "after"?}``
 ``POST /_emulator/faults/backup-upload``     ``{"sid"?}``
+``POST /_emulator/faults/slow-page``         ``{"loads"?}``: the next web page misses
+                                             ``readyTimeout`` 1 or 2 times
 ``DELETE /_emulator/faults``                 forget pending faults
 ``POST /_emulator/clock/advance``            ``{"seconds"}``; 409 unless the clock is fake
 ``GET|DELETE /_emulator/notifications``      signed notifications as sent (body text, headers)
