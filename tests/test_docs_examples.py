@@ -38,7 +38,7 @@ from agora_recording.testing import (
     serve,
     virtual_service,
 )
-from agora_recording.webhooks import signature_headers
+from agora_recording.webhooks import parse, signature_headers
 
 from tests.redis_worker import REDIS_SERVER, REQUIRES_REDIS
 from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
@@ -152,6 +152,8 @@ DRIVEN = {
     ("docs/guides/worker.md", "Stopping on SIGTERM"),
     ("docs/guides/fleet.md", "A fleet of workers (Redis)"),
     ("docs/concepts/notifications.md", "Receiving them"),
+    ("docs/concepts/notifications.md", "Reading an event"),
+    ("docs/guides/files.md", "Checking a bucket"),
     ("docs/concepts/low-level.md", "The low-level client"),
     ("docs/concepts/tokens.md", "Building a token"),
     *TOKENS_IN_SESSIONS,
@@ -400,6 +402,39 @@ async def test_the_webhook_route_checks_signatures() -> None:
     async with client:
         assert client.notifications is not None
         await assert_ncs_route_verifies(app)
+
+
+def test_the_event_reading_example() -> None:
+    """The typed-details example tells an idle leave and a screenshot from other events."""
+    ns = example(("docs/concepts/notifications.md", "Reading an event"))
+    describe = ns["describe"]
+
+    def note(event_type: int, details: dict[str, Any]) -> Any:
+        return parse({"noticeId": "n", "eventType": event_type, "payload": {"details": details}})
+
+    assert describe(note(41, {"leaveCode": 4})) == "nobody published for maxIdleTime"
+    assert describe(note(45, {"fileName": "a/b.jpg"})) == "screenshot uploaded: a/b.jpg"
+    assert describe(note(40, {"msgName": "recorder_started"})) == "recorder_started"
+
+
+async def test_the_bucket_check_example(capsys: pytest.CaptureFixture[str]) -> None:
+    """The bucket check names the index file missing from a listing of an emulated recording."""
+    ns = example(("docs/guides/files.md", "Checking a bucket"))
+    async with virtual_service() as service:
+        service.channel("weekly-sync").publish(7, video=False)
+        async with service.client.session(
+            cname="weekly-sync", uid="99", mode="mix", config=ns["CONFIG"]
+        ) as session:
+            await anyio.sleep(10)
+        files = (
+            list(service.emulator.recordings()[0].files) if service.emulator.recordings() else []
+        )
+    assert session.handle is not None
+    ns["check_bucket"](session.handle, [], ns["CONFIG"], [])
+    out = capsys.readouterr().out
+    assert "not uploaded (yet): " in out
+    assert ".m3u8" in out
+    assert files == [] or files[0].endswith(".m3u8")
 
 
 async def test_the_low_level_client(capsys: pytest.CaptureFixture[str]) -> None:

@@ -78,8 +78,10 @@ silent, the choices are ours and said so below):
 * **Recorder uid.** A recorder uid that a user of the channel already has cannot join: start
   answers 200, then the task exits (41 with leave code 0, 11 abnormal) and ``query`` answers
   404, as Agora's status-code FAQ says; a user who joins later with the recorder's uid ends
-  the recording the same way. Logged in ``emulator.notifications``; POSTed to ``notification_url`` with
-  3 resends by :meth:`Emulator.deliver_notifications`, which the server's lifespan runs.
+  the recording the same way.
+
+Notifications are logged in ``emulator.notifications`` and POSTed to ``notification_url`` with
+3 resends by :meth:`Emulator.deliver_notifications`, which the server's lifespan runs.
 
 Control routes (JSON, no auth), for tests that drive a separate server process:
 
