@@ -16,24 +16,15 @@ page for Cloud Recording): 11 ``session_exit`` (`ExitStatus`), 41 ``recorder_lea
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .errors import ValidationError
-from .events import (
-    CloudRecordingError,
-    CloudRecordingStatusUpdate,
-    EventDetails,
-    ExitStatus,
-    RecorderLeave,
-    RecorderStarted,
-    SessionExit,
-    SessionFailover,
-    WebRecorderStarted,
-    WebRecorderStopCode,
-    WebRecorderStopped,
-)
 from .webhooks import Notification
+
+if TYPE_CHECKING:
+    from .events import EventDetails
 
 __all__ = ["EventFacts", "Exit", "read_event"]
 
@@ -76,6 +67,19 @@ def read_event(note: Notification) -> EventFacts:
 
 
 def _facts(details: EventDetails) -> EventFacts:
+    from .events import (  # loaded with the first notification, not with the package
+        CloudRecordingError,
+        CloudRecordingStatusUpdate,
+        ExitStatus,
+        RecorderLeave,
+        RecorderStarted,
+        SessionExit,
+        SessionFailover,
+        WebRecorderStarted,
+        WebRecorderStopCode,
+        WebRecorderStopped,
+    )
+
     if isinstance(details, (RecorderStarted, WebRecorderStarted)):
         return EventFacts(healthy=True)
     if isinstance(details, CloudRecordingStatusUpdate):

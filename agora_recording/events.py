@@ -20,11 +20,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
 from ._converter import converter
+from ._event_types import MSG_NAME, EventType
 from .enums import RecordingStatus, RtmpStatus, TrackType
 from .models import WIRE, FileInfo, WebFileInfo
 
@@ -79,47 +80,7 @@ __all__ = [
     "wire_details",
 ]
 
-MSG_NAME: Final = "msgName"
-"""The key every ``details`` object carries: the event's name (``"recorder_started"``)."""
-
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
-
-
-class EventType(enum.IntEnum):
-    """``eventType`` of Cloud Recording notifications (its ``details.msgName`` in comments)."""
-
-    CLOUD_RECORDING_ERROR = 1  # cloud_recording_error
-    CLOUD_RECORDING_WARNING = 2  # cloud_recording_warning
-    CLOUD_RECORDING_STATUS_UPDATE = 3  # cloud_recording_status_update
-    CLOUD_RECORDING_FILE_INFOS = 4  # cloud_recording_file_infos
-    SESSION_EXIT = 11  # session_exit
-    SESSION_FAILOVER = 12  # session_failover
-    UPLOADER_STARTED = 30  # uploader_started
-    UPLOADED = 31  # uploaded
-    BACKUPED = 32  # backuped
-    UPLOADING_PROGRESS = 33  # uploading_progress
-    RECORDER_STARTED = 40  # recorder_started
-    RECORDER_LEAVE = 41  # recorder_leave
-    RECORDER_SLICE_START = 42  # recorder_slice_start
-    RECORDER_AUDIO_STREAM_STATE_CHANGED = 43
-    RECORDER_VIDEO_STREAM_STATE_CHANGED = 44
-    RECORDER_SNAPSHOT_FILE = 45  # recorder_snapshot_file
-    VOD_STARTED = 60
-    VOD_TRIGGERED = 61
-    WEB_RECORDER_STARTED = 70  # web_recorder_started
-    WEB_RECORDER_STOPPED = 71  # web_recorder_stopped
-    WEB_RECORDER_CAPABILITY_LIMIT = 72
-    WEB_RECORDER_RELOAD = 73
-    TRANSCODER_STARTED = 80
-    TRANSCODER_COMPLETED = 81
-    DOWNLOAD_FAILED = 90
-    RTMP_PUBLISH_STATUS = 100
-    POSTPONE_TRANSCODE_FINAL_RESULT = 1001
-
-    @property
-    def msg_name(self) -> str:
-        """The ``details.msgName`` of this event type."""
-        return self.name.lower()
 
 
 # -- the documented codes ---------------------------------------------------------------------

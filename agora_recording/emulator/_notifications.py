@@ -30,7 +30,7 @@ import httpx
 
 from agora_recording import webhooks
 from agora_recording.errors import UsageError
-from agora_recording.webhooks import EventType
+from agora_recording.events import MSG_NAME, EventType
 
 from ._clock import Clock
 from ._faults import DeliveryPlan
@@ -194,7 +194,7 @@ class Notifier:
                 "sequence": sequence,
                 "sendts": round(at * 1000),
                 "serviceType": _service_type(event_type),
-                "details": {"msgName": event_type.name.lower(), **details},
+                "details": {MSG_NAME: event_type.msg_name, **details},
             },
         }
         signed = self._sign(envelope)

@@ -12,13 +12,16 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from agora_recording._headers import header as _header
 from agora_recording.errors import AgoraError
-from agora_recording.events import EventDetails, EventType, event_details
+
+if TYPE_CHECKING:
+    from agora_recording.events import EventDetails
+from agora_recording._event_types import MSG_NAME, EventType
 
 __all__ = [
     "PRODUCT_ID_CLOUD_RECORDING",
@@ -145,12 +148,14 @@ class Notification:
     def event_details(self) -> EventDetails:
         """The typed ``details``: the model of this event type (`agora_recording.events`), or
         an `~agora_recording.events.UnknownEvent`; ``.raw`` keeps the dict as sent."""
+        from agora_recording.events import event_details  # the models load on first use
+
         return event_details(self.event_type, self.details)
 
     @property
     def msg_name(self) -> str | None:
         """``payload.details.msgName``, e.g. ``"recorder_started"``."""
-        return _opt_str(self.details.get("msgName"))
+        return _opt_str(self.details.get(MSG_NAME))
 
 
 def _opt_str(value: Any) -> str | None:
