@@ -48,6 +48,7 @@ __all__ = [
     "ExpectedFile",
     "FileKind",
     "FilePlan",
+    "backup_index_name",
     "composite_name",
     "expected_files",
     "file_name_prefix",
@@ -134,6 +135,16 @@ def snapshot_name(
     return f"{stem}_{utc_stamp(unix_seconds)}.jpg"
 
 
+def backup_index_name(index_name: str, tick: int, index: int) -> str:
+    """The name an M3U8 index file gets when Agora's backup cloud re-uploads it:
+    ``<stem>_<tick>_<index>.m3u8`` (TS, WebM and MP4 files keep their names)."""
+    stem = index_name.removesuffix(".m3u8")
+    return f"{stem}_{tick}_{index}.m3u8"
+
+
+_BACKUP_INDEX = re.compile(r"_\d+_\d+\.m3u8$")
+
+
 def _request(config: StartConfig | Mapping[str, Any] | None) -> Mapping[str, Any]:
     if config is None:
         return {}
@@ -203,7 +214,7 @@ class FilePlan:
             parts = self._parts(key)
             if parts is None:
                 other.append(key)
-            elif parts[1] or re.search(r"_\d+_\d+\.m3u8$", parts[0]):
+            elif parts[1] or _BACKUP_INDEX.search(parts[0]):
                 backups.append(key)
             else:
                 slices.append(key)

@@ -9,6 +9,7 @@ import pytest
 from agora_recording.enums import Mode
 from agora_recording.files import (
     FileKind,
+    backup_index_name,
     expected_files,
     snapshot_name,
     utc_stamp,
@@ -152,3 +153,30 @@ async def test_the_emulators_failover_files_are_backups() -> None:
     )
     assert report.missing == ()
     assert report.backups == (f"directory1/directory2/bak0_{started.handle.sid}_room.m3u8",)
+
+
+async def test_the_emulators_backup_uploads_are_reported_as_backups() -> None:
+    """A backuped stop leaves the index re-uploaded as <stem>_<tick>_<n>.m3u8, which the plan
+    reports as a backup, not as a missing or foreign file."""
+    config = StartConfig(
+        storage_config=STORAGE, recording_config=RecordingConfig(subscribe_uid_group=0)
+    )
+    async with emulated_client() as service:
+        service.channel("room").publish(7, video=False)
+        service.emulator.faults.backup_upload()
+        acquired = await service.client.acquire("room", "99")
+        started = await service.client.start(
+            acquired.resource_id, "individual", cname="room", uid="99", config=config
+        )
+        service.advance(5)
+        stopped = await service.client.stop(started.handle)
+        info = service.emulator.recording(started.handle.sid)
+    assert stopped.uploading_status == "backuped"
+    assert info is not None
+    sid = started.handle.sid
+    index = f"directory1/directory2/{sid}_room__uid_s_7__uid_e_audio.m3u8"
+    plan = expected_files("individual", sid=sid, cname="room", uids=["7"], config=config)
+    report = plan.match(info.files)
+    assert report.found == (index,)
+    assert report.backups == (backup_index_name(index, 5000, 0),)
+    assert report.backups[0].endswith("__uid_e_audio_5000_0.m3u8")

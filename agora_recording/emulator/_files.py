@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from agora_recording.files import FileKind, composite_name, expected_files, individual_name
+from agora_recording.files import (
+    FileKind,
+    backup_index_name,
+    composite_name,
+    expected_files,
+    individual_name,
+)
 
 from ._recording import Recording, Track, status_at
 
@@ -133,6 +139,11 @@ def file_names(recording: Recording, now: float) -> list[str]:
     if recording.is_web:
         return [f["filename"] for f in web_files(recording, now)]
     names = [f["fileName"] for f in file_infos(recording, now)]
+    if recording.backup_upload and recording.exit_at is not None:
+        # Index files re-uploaded from Agora's backup cloud; the tick is the emulator's choice
+        # (milliseconds since the start), the service documents only its place in the name.
+        tick = round((recording.exit_at - recording.started_at) * 1000)
+        names += [backup_index_name(n, tick, 0) for n in names if n.endswith(".m3u8")]
     names += recording.snapshots
     if recording.postponed and not recording.running:
         names += [name for files in transcoded_files(recording).values() for name in files]
