@@ -20,6 +20,7 @@ from agora_recording.models import (
     RecordingConfig,
     RecordingFileConfig,
     RtmpOutput,
+    RtmpPublishConfig,
     RtmpPublishServiceParam,
     SnapshotConfig,
     StartConfig,
@@ -265,9 +266,11 @@ async def test_stream_state_events_follow_publishing() -> None:
 
 async def test_cdn_push_status_is_sent_as_event_100() -> None:
     """A web recording with a CDN output reports connecting, publishing, onhold and
-    disconnected in events 100."""
+    disconnected in events 100, also when update replaces the output."""
     async with emulated_client() as service:
         started = await start(service, "web", web(rtmp=True))
+        new_output = RtmpPublishConfig(outputs=[RtmpOutput(rtmp_url="rtmp://cdn/y")])
+        await service.client.update(started.handle, UpdateConfig(rtmp_publish_config=new_output))
         await service.client.update(
             started.handle, UpdateConfig(web_recording_config=WebRecordingConfig(onhold=True))
         )
@@ -280,8 +283,11 @@ async def test_cdn_push_status_is_sent_as_event_100() -> None:
     assert statuses == [
         ("rtmp://cdn/x", "connecting"),
         ("rtmp://cdn/x", "publishing"),
-        ("rtmp://cdn/x", "onhold"),
         ("rtmp://cdn/x", "disconnected"),
+        ("rtmp://cdn/y", "connecting"),
+        ("rtmp://cdn/y", "publishing"),
+        ("rtmp://cdn/y", "onhold"),
+        ("rtmp://cdn/y", "disconnected"),
     ]
 
 

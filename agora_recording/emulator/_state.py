@@ -201,7 +201,7 @@ class State:
                 self._lifecycle.set_onhold(recording, web["onhold"], now)
             rtmp = request.get("rtmpPublishConfig")
             if isinstance(rtmp, Mapping):
-                recording.rtmp_outputs = rtmp_urls(rtmp)
+                self._lifecycle.set_rtmp_outputs(recording, rtmp_urls(rtmp), now)
             storage = request.get("storageConfig")
             if isinstance(storage, Mapping):
                 recording.sts_expires_at = sts_expiry(storage)
