@@ -314,14 +314,13 @@ class Lifecycle:
         """Replace the CDN outputs (``rtmpPublishConfig``): event 100 for each change."""
         gone = [url for url in recording.rtmp_outputs if url not in urls]
         new = [url for url in urls if url not in recording.rtmp_outputs]
-        for url in gone:
-            self.emit(recording, RtmpPublishStatus(rtmp_url=url, status=RtmpStatus.DISCONNECTED), at)
+        recording.rtmp_outputs = gone
+        self._rtmp_status(recording, RtmpStatus.DISCONNECTED, at)
+        recording.rtmp_outputs = new
+        self._rtmp_status(recording, RtmpStatus.CONNECTING, at)
+        if recording.active_since is not None:
+            self._rtmp_status(recording, RtmpStatus.PUBLISHING, at)
         recording.rtmp_outputs = urls
-        pushing = recording.active_since is not None
-        for url in new:
-            self.emit(recording, RtmpPublishStatus(rtmp_url=url, status=RtmpStatus.CONNECTING), at)
-            if pushing:
-                self.emit(recording, RtmpPublishStatus(rtmp_url=url, status=RtmpStatus.PUBLISHING), at)
 
     def _rtmp_status(self, recording: Recording, status: RtmpStatus, at: float) -> None:
         """Event 100 for each CDN output of a web recording."""
