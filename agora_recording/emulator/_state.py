@@ -265,15 +265,16 @@ class State:
             if not users:
                 del self._channels[cname]
             for recording in self._registry.watching(cname):
-                if presence is not None and uid == recording.uid and recording.running:
+                if recording.is_web or not recording.running:
+                    continue
+                if presence is not None and uid == recording.uid:
                     # A user joined with the recorder's uid: it takes the recorder's place.
                     self._lifecycle.exit(recording, now, "uid_conflict")
                     self._timeline.schedule(recording)
                     continue
-                if not recording.is_web and recording.running:
-                    self._lifecycle.update_idle(recording, now)
-                    self._lifecycle.record_sources(recording, now)
-                    self._timeline.schedule(recording)
+                self._lifecycle.update_idle(recording, now)
+                self._lifecycle.record_sources(recording, now)
+                self._timeline.schedule(recording)
 
     def apply_fault(self, sid: str, fault: RecordingFault) -> None:
         """Attach a recording fault to a live recording, timed from now."""
