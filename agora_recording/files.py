@@ -20,8 +20,9 @@ The rules, each object key starting with ``storageConfig.fileNamePrefix`` joined
   ``<sid>_<cname>_<index>.mp4`` from index 0; in web names these characters of the channel name
   become ``-``: ``! @ # $ % ^ & * ( ) + _ . = [ ] { } ~ | , ; : ? < >``;
 * screenshots: ``<sid>_<cname>__uid_s_<uid>__uid_e_video_<utc>.jpg`` (NCS event 45 names each);
-* postponed transcoding: ``<sid>_<cname>__uid_s_<uid>__uid_e_<index>.mp4`` per user; postponed
-  audio mixing: ``<sid>_<cname>_<index>.<format>`` (``mp3`` unless ``container.format`` says);
+* postponed transcoding: ``<sid>_<cname>__uid_s_<uid>__uid_e_<index>.mp4`` per user (and no
+  index file); postponed audio mixing: the users' audio index files and one
+  ``<sid>_<cname>_<index>.<format>`` (``mp3`` unless ``container.format`` says);
 * an index file re-uploaded from Agora's backup cloud: ``<index name>_<tick>_<n>.m3u8``; every file
   written after the n-th high-availability failover: ``bak<n-1>_`` before the name.
 
@@ -257,8 +258,9 @@ def expected_files(
         return FilePlan(sid=sid, cname=cname, prefix=prefix, expected=tuple(files), stems=(stem,))
     users = [str(uid) for uid in uids]
     vp8 = {str(uid) for uid in vp8_uids}
-    recording = _get(request, "recordingConfig") or {}
-    stream_types = recording.get("streamTypes", 2) if isinstance(recording, Mapping) else 2
+    recording = _get(request, "recordingConfig")
+    recording = recording if isinstance(recording, Mapping) else {}
+    stream_types = recording.get("streamTypes", 2)
     kinds = {0: ("audio",), 1: ("video",)}.get(stream_types, ("audio", "video"))
     snapshot_only = "snapshotConfig" in request and "recordingFileConfig" not in request
     postponed = _get(request, "appsCollection", "combinationPolicy") == _POSTPONE
@@ -274,7 +276,7 @@ def expected_files(
             name = f"{prefix}{individual_name(sid, cname, uid, '0')}.mp4"
             files.append(ExpectedFile(name=name, kind=FileKind.MP4, uid=uid))
             continue
-        if postponed or snapshot_only:
+        if snapshot_only:
             continue
         for kind in kinds:
             name = f"{prefix}{individual_name(sid, cname, uid, kind)}.m3u8"

@@ -97,7 +97,8 @@ def test_screenshot_names_and_snapshot_only_recordings() -> None:
 
 
 def test_postponed_transcoding_and_audio_mixing_names() -> None:
-    """Postponed transcoding: an MP4 per user; postponed audio mixing: one file, mp3 unless set."""
+    """Postponed transcoding: an MP4 per user; postponed audio mixing: the users' index files
+    and one mixed file, mp3 unless set."""
     transcoding = {
         "appsCollection": {"combinationPolicy": "postpone_transcoding"},
         "transcodeOptions": {"transConfig": {"transMode": "postponeTranscoding"}},
@@ -108,7 +109,11 @@ def test_postponed_transcoding_and_audio_mixing_names() -> None:
         "transcodeOptions": {"transConfig": {"transMode": "audioMix"}},
     }
     plan = expected_files("individual", sid=SID, cname="room", uids=["7"], config=mixing)
-    assert [(f.name, f.kind) for f in plan.expected] == [(f"{SID}_room_0.mp3", FileKind.AUDIO)]
+    assert [(f.name, f.kind) for f in plan.expected] == [
+        (f"{SID}_room_0.mp3", FileKind.AUDIO),
+        (f"{SID}_room__uid_s_7__uid_e_audio.m3u8", FileKind.INDEX),
+        (f"{SID}_room__uid_s_7__uid_e_video.m3u8", FileKind.INDEX),
+    ]
 
 
 def test_a_listing_is_sorted_into_found_missing_backups_slices_and_other() -> None:
