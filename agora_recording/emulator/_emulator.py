@@ -52,6 +52,8 @@ class RecordingInfo:
     reachable: bool
     exit_kind: str | None
     files: tuple[str, ...]
+    """Object keys written so far: index files and MP4s, screenshots, backup-cloud indexes and
+    the output of postponed transcoding (named by `agora_recording.files`)."""
     started_at: float
     client_request: dict[str, Any] = attrs.field(hash=False)
     """The started ``clientRequest``, with credentials and tokens redacted."""
