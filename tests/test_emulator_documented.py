@@ -347,3 +347,25 @@ async def test_the_emulators_files_match_the_public_prediction() -> None:
     assert report.other == ()
     assert set(report.found) == set(info.files)
     assert {f.kind for f in plan.expected} == {FileKind.INDEX}
+
+
+async def test_a_capability_limit_is_reported_as_event_72() -> None:
+    """A page that needs more than the web recorder has is reported by event 72 with its
+    limitType, at the time it happens; the recording goes on."""
+    async with emulated_client() as service:
+        started = await start(service, "web", web())
+        service.emulator.faults.web_capability_limit("resolution", sid=started.handle.sid, after=3)
+        service.advance(5)
+        info = service.emulator.recording(started.handle.sid)
+    limits = [
+        (d.limit_type, n.notification.sendts)
+        for n, d in zip(
+            service.emulator.notifications,
+            typed(service, started.handle.sid),
+            strict=True,
+        )
+        if isinstance(d, events.WebRecorderCapabilityLimit)
+    ]
+    assert limits == [(events.CapabilityLimitType.RESOLUTION, (START + 3) * 1000)]
+    assert info is not None
+    assert info.running

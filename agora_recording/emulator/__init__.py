@@ -58,7 +58,8 @@ silent, the choices are ours and said so below):
   a span of the clock: bursts of 503), ``add_latency``, ``drop_connection``, ``die_after``,
   ``failover`` (a stop sent meanwhile gets 404 ``failed to find worker`` and is lost: the
   recording goes on), ``abnormal_exit`` (status 20), ``backup_upload``, ``slow_page_load``
-  (the next web page misses ``readyTimeout``: a reload, NCS 73, then 71 code 4); and for NCS
+  (the next web page misses ``readyTimeout``: a reload, NCS 73, then 71 code 4),
+  ``web_capability_limit`` (NCS 72); and for NCS
   deliveries ``drop_notifications``, ``duplicate_notifications``, ``delay_notifications``,
   ``reorder_notifications``, ``sign_notifications_with``.
 * **Quota and load.** ``emulator.stats`` counts calls per App ID, endpoint and status, and
@@ -102,6 +103,7 @@ Control routes (JSON, no auth), for tests that drive a separate server process:
 ``POST /_emulator/faults/failover``          ``{"sid"?, "after"?, "duration"?}``
 ``POST /_emulator/faults/abnormal-exit``     ``{"sid"?, "after"?}``
 ``POST /_emulator/faults/backup-upload``     ``{"sid"?}``
+``POST /_emulator/faults/capability-limit``  ``{"limit_type"?, "sid"?, "after"?}``: NCS 72
 ``POST /_emulator/faults/slow-page``         ``{"loads"?}``: the next web page misses
                                              ``readyTimeout`` 1 or 2 times
 ``DELETE /_emulator/faults``                 forget pending faults

@@ -157,6 +157,12 @@ class _Control:
                 faults.abnormal_exit(sid=sid, after=_get(body, "after", _NUMBER, 0.0))
             elif kind == "backup-upload":
                 faults.backup_upload(sid=sid)
+            elif kind == "capability-limit":
+                faults.web_capability_limit(
+                    _get(body, "limit_type", str, "WebGL"),
+                    sid=sid,
+                    after=_get(body, "after", _NUMBER, 0.0),
+                )
             elif kind == "slow-page":
                 faults.slow_page_load(loads=_get(body, "loads", int, 1))
             else:

@@ -97,10 +97,13 @@ class _CallFault:
 class RecordingFault:
     """A fault for one recording: ``kind`` with its ``after``/``duration`` in seconds."""
 
-    kind: Literal["die", "failover", "abnormal_exit", "backup_upload", "slow_page"]
+    kind: Literal[
+        "die", "failover", "abnormal_exit", "backup_upload", "slow_page", "capability_limit"
+    ]
     after: float = 0.0
     duration: float = 0.0
     count: int = 0
+    limit_type: str = ""
 
 
 @attrs.frozen
@@ -294,6 +297,20 @@ class Faults:
         if loads not in (1, 2):
             raise ValidationError("loads", "must be 1 or 2")
         self._recording(None, RecordingFault("slow_page", count=loads))
+
+    def web_capability_limit(
+        self, limit_type: str = "WebGL", *, sid: str | None = None, after: float = 0.0
+    ) -> None:
+        """Make a web recording's page reach a limit of the recorder ``after`` seconds in: NCS
+        event 72 with ``limitType`` ``"resolution"``, ``"WebGL"`` or ``"bandwidth"``. The
+        recording goes on (the event page documents no stop for it).
+        """
+        if limit_type not in ("resolution", "WebGL", "bandwidth"):
+            raise ValidationError("limit_type", "must be 'resolution', 'WebGL' or 'bandwidth'")
+        fault = RecordingFault(
+            "capability_limit", after=_non_negative(after), limit_type=limit_type
+        )
+        self._recording(sid, fault)
 
     # -- delivery faults -----------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ from agora_recording.events import (
     UploaderStarted,
     UploadingProgress,
     VideoStreamStateChanged,
+    WebRecorderCapabilityLimit,
     WebRecorderReload,
     WebRecorderStarted,
     WebRecorderStopCode,
@@ -108,6 +109,9 @@ def attach_fault(recording: Recording, fault: RecordingFault, base: float) -> No
         recording.failovers.append(Failover(start=at, end=at + fault.duration))
     elif fault.kind == "slow_page":
         recording.slow_page_loads = fault.count
+    elif fault.kind == "capability_limit":
+        recording.capability_limit_at = at
+        recording.capability_limit_type = fault.limit_type
     else:
         recording.backup_upload = True
 
@@ -303,6 +307,13 @@ class Lifecycle:
             recording.page_deadline = None
             self._page_loaded(recording, at)
 
+    def capability_limit(self, recording: Recording, at: float) -> None:
+        """Event 72: the web page needs more than the recorder has (web recordings only)."""
+        recording.capability_limit_at = None
+        if recording.is_web:
+            limit = WebRecorderCapabilityLimit(limit_type=recording.capability_limit_type)
+            self.emit(recording, limit, at)
+
     def _page_loaded(self, recording: Recording, at: float) -> None:
         """The web page is loaded: recording (and the CDN push) starts unless on hold."""
         if not recording.onhold:
@@ -429,6 +440,7 @@ class Lifecycle:
         at_once = kind in ("died", "token", "uid_conflict")
         recording.gone_at = at if at_once else at + recording.exit_window
         recording.page_deadline = recording.next_snapshot_at = None
+        recording.capability_limit_at = None
         if recording.active_since is not None:
             recording.active_seconds += max(0.0, at - recording.active_since)
             recording.active_since = None

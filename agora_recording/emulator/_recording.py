@@ -115,6 +115,8 @@ class Recording:
     snapshots: list[str] = attrs.field(factory=list)
     # Web mode.
     slow_page_loads: int = 0
+    capability_limit_at: float | None = None
+    capability_limit_type: str = ""
     page_deadline: float | None = None
     page_reloaded: bool = False
     onhold: bool = False

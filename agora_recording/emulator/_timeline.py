@@ -24,6 +24,7 @@ from ._recording import ExitKind, Recording
 __all__ = [
     "PROGRESS_INTERVAL",
     "Action",
+    "CapabilityLimit",
     "ExitBySelf",
     "FailoverBegin",
     "FailoverEnd",
@@ -72,6 +73,11 @@ class Snapshot:
 
 
 @attrs.frozen
+class CapabilityLimit:
+    """The web page needs more than the recorder has (an injected fault)."""
+
+
+@attrs.frozen
 class PageTimeout:
     """The web page did not report itself loaded within ``readyTimeout``."""
 
@@ -82,7 +88,14 @@ class Progress:
 
 
 Action = (
-    FailoverBegin | FailoverEnd | ExitBySelf | StorageExpiry | PageTimeout | Snapshot | Progress
+    FailoverBegin
+    | FailoverEnd
+    | ExitBySelf
+    | StorageExpiry
+    | CapabilityLimit
+    | PageTimeout
+    | Snapshot
+    | Progress
 )
 """A timed action of a recording."""
 
@@ -119,6 +132,8 @@ def pending(recording: Recording) -> list[tuple[float, Action]]:
         due.append((recording.recording_until, ExitBySelf("max_hour")))
     if recording.idle_rule is not None and recording.idle_since is not None:
         due.append((recording.idle_since + recording.max_idle, ExitBySelf("idle")))
+    if recording.capability_limit_at is not None:
+        due.append((recording.capability_limit_at, CapabilityLimit()))
     if recording.page_deadline is not None:
         due.append((recording.page_deadline, PageTimeout()))
     if recording.next_snapshot_at is not None:
@@ -147,6 +162,9 @@ class Happenings(Protocol):
 
     def page_timeout(self, recording: Recording, at: float) -> None:
         """The web page was not loaded within ``readyTimeout`` at ``at``."""
+
+    def capability_limit(self, recording: Recording, at: float) -> None:
+        """The web page reached a limit of the recorder at ``at``."""
 
     def take_snapshots(self, recording: Recording, at: float) -> None:
         """Take the screenshots due at ``at``."""
@@ -247,6 +265,8 @@ class Timeline:
                 happenings.end_failover(recording, action.index, when)
             elif isinstance(action, ExitBySelf):
                 happenings.exit(recording, when, action.kind)
+            elif isinstance(action, CapabilityLimit):
+                happenings.capability_limit(recording, when)
             elif isinstance(action, PageTimeout):
                 happenings.page_timeout(recording, when)
             elif isinstance(action, Snapshot):
