@@ -63,7 +63,7 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
         super().__init__(message)
-        self.exit_code = exit_code  # type: ignore[misc]  # click declares it per class
+        self.exit_code = exit_code  # type: ignore[misc,unused-ignore]  # per class in older click
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.secho(f"error: {self.format_message()}", err=True, fg="red")
