@@ -47,6 +47,7 @@ import anyio
 import attrs
 import httpx
 
+from ._hints import host_setting, origin_of, transport_message
 from ._hosts import HostCursor, failover_order, parse_region
 from ._polling import PollBudget
 from ._protocol import (
@@ -261,6 +262,7 @@ class RecordingClient:
         # Per-request constants, built once: the host name of each base URL (for log lines and
         # errors) and the two header sets (with and without a JSON body).
         self._host_names = {base: httpx.URL(base).host for base in self.hosts}
+        self._host_setting = host_setting(base_url, self.region)  # named by transport errors
         self._urls: dict[str, httpx.URL] = {}  # parsed once per recording; see _send
         accept = {"Accept": "application/json", "User-Agent": self._user_agent}
         self._headers_get = accept
@@ -879,7 +881,7 @@ class RecordingClient:
                 anyio.current_time() - began,
             )
             raise TransportError(
-                f"{endpoint.name} request to {host} failed: {type(exc).__name__}",
+                transport_message(endpoint.name, base, exc, self._host_setting),
                 endpoint=endpoint.name,
             ) from exc
         except TimeoutError:
@@ -887,7 +889,8 @@ class RecordingClient:
                 "%s attempt %d on %s: timed out after %.1f s", label, number, host, seconds
             )
             raise TransportError(
-                f"{endpoint.name} request to {host} timed out after {seconds:.1f} s",
+                f"{endpoint.name} request to {origin_of(base)} timed out after {seconds:.1f} s; "
+                f"check {self._host_setting}",
                 endpoint=endpoint.name,
             ) from None
         elapsed = anyio.current_time() - began

@@ -30,7 +30,8 @@ from ._credentials import early_exit_causes
 from ._events import EventFacts, Exit
 from ._outcome import Ended, EndReason
 from ._retry import describe_failure
-from ._status import Status, status_name
+from ._hints import exit_hint, status_name
+from ._status import Status
 from .enums import RecordingStatus, ServiceName, ServiceState
 from .errors import NotFoundError
 from .models import QueryResponse, StartConfig, WebRecorderPayload, WebRecorderServiceParam
@@ -81,6 +82,12 @@ def max_recording_hour(config: StartConfig | None) -> int | None:
     return None
 
 
+def max_idle_time(config: StartConfig | None) -> int | None:
+    """The recorder's ``maxIdleTime``, when the start configuration sets one."""
+    recording = config.recording_config if config is not None else None
+    return recording.max_idle_time if recording is not None else None
+
+
 def web_recorder_exited(response: QueryResponse) -> bool:
     """Whether a ``query`` answer reports the web recorder service in state ``exit``."""
     server = response.server_response
@@ -119,6 +126,7 @@ class HealthJudge:
         "_last_event_at",
         "_last_poll_at",
         "_max_poll_errors",
+        "_max_idle_time",
         "_max_recording_hour",
         "_not_found_since",
         "_outage_timeout",
@@ -141,6 +149,7 @@ class HealthJudge:
         assume_ended_on_404: bool = False,
         adopted: bool = False,
         max_recording_hour: int | None = None,
+        max_idle_time: int | None = None,
         token_source: str | None = None,
         sid: str | None = None,
     ) -> None:
@@ -153,6 +162,7 @@ class HealthJudge:
         self._assume_ended_on_404 = assume_ended_on_404
         self._adopted = adopted
         self._max_recording_hour = max_recording_hour
+        self._max_idle_time = max_idle_time
         self._early_exit_causes = early_exit_causes(token_source)
         self._sid = sid
         #: How many polls got an answer, and how many failed (404s not counted).
@@ -192,7 +202,10 @@ class HealthJudge:
             self._not_found_since = None
         status = response.status
         if status == RecordingStatus.EXITED_ABNORMALLY:
-            return Ended(EndReason.EXITED_ABNORMALLY, "the service reported status 20")
+            return Ended(
+                EndReason.EXITED_ABNORMALLY,
+                f"the service reported status {status_name(status)}: the recorder failed",
+            )
         if status in _EXITING:
             return Ended(EndReason.SERVICE_EXIT, self._exit_detail(status, now))
         if web_recorder_exited(response):
@@ -318,7 +331,7 @@ class HealthJudge:
             return f"the recorder exited after nobody published for maxIdleTime{seen}"
         if status is None:
             return "the web recorder service exited"
-        return f"the service ended the recording{seen}"
+        return f"the service ended the recording{seen}; {exit_hint(self._max_idle_time)}"
 
     # -- when to poll ------------------------------------------------------------------------------
 

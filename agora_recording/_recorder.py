@@ -33,11 +33,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic
 
 import anyio
 import anyio.abc
 import attrs
+from typing_extensions import TypeVar
 
 from ._groups import unwrap
 from ._outcome import SessionOutcome
@@ -54,7 +55,9 @@ __all__ = ["Recorder", "RecordingResult"]
 
 _log = logging.getLogger("agora_recording.recorder")
 
-K = TypeVar("K", bound=Hashable)
+# Defaults to Hashable: ``Recorder(client)`` needs no annotation; a hook's key type, or an
+# annotation (``Recorder[str](client)``), narrows it.
+K = TypeVar("K", bound=Hashable, default=Hashable)
 
 StartedHook = Callable[[K, RecordingHandle], Awaitable[object]]
 EndedHook = Callable[[K, "RecordingResult[K]"], Awaitable[object]]

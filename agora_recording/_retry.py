@@ -93,6 +93,14 @@ def describe_failure(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def retry_reason(exc: BaseException) -> str:
+    """Why a call is retried, for its one INFO line: a transport error's message names the URL,
+    the cause and the setting to check; an answer is named by its status and code."""
+    if isinstance(exc, TransportError):
+        return str(exc)
+    return describe_failure(exc)
+
+
 async def call_with_retries(
     attempt: Callable[[int], Awaitable[T]],
     *,
@@ -135,11 +143,18 @@ async def call_with_retries(
             if pending is not None:
                 replay, pending = pending, None
                 raise replay
-            logger.warning(
-                "%s: retrying after %s (attempt %d, waited %.2f s)",
+            if try_.num == 2:  # said once per call, with why; the later attempts at DEBUG
+                logger.info(
+                    "%s: retrying (up to %d attempts) after %s",
+                    label,
+                    policy.attempts,
+                    retry_reason(last),
+                )
+            logger.debug(
+                "%s: attempt %d after %s, waited %.2f s",
                 label,
-                describe_failure(last),
                 try_.num,
+                describe_failure(last),
                 waits[-1] if waits else 0.0,
             )
             try:

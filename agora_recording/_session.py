@@ -129,7 +129,7 @@ import attrs
 from ._credentials import CredentialsCallback, SessionCredentials, StorageCredentialsProvider
 from ._events import read_event
 from ._groups import add_note, unwrap
-from ._health import HEALTH_POLL_INTERVAL, HealthJudge, max_recording_hour
+from ._health import HEALTH_POLL_INTERVAL, HealthJudge, max_idle_time, max_recording_hour
 from ._journal import StartJournal
 from ._options import SessionOptions
 from ._orphans import recover_orphan
@@ -600,6 +600,7 @@ class RecordingSession:
             assume_ended_on_404=options.assume_ended_on_404,
             adopted=adopted,
             max_recording_hour=max_recording_hour(self._config),
+            max_idle_time=max_idle_time(self._config),
             token_source=self._credentials.token_source,
             sid=self._sid,
         )

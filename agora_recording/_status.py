@@ -14,6 +14,7 @@ from collections.abc import Callable
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._hints import status_name
 from .enums import RecordingStatus
 
 __all__ = ["Status", "StatusCallback", "StatusChanges", "StatusFeed", "status_name", "status_value"]
@@ -27,13 +28,6 @@ StatusCallback = Callable[[Status], object]
 def status_value(value: int) -> Status:
     """``value`` as a `RecordingStatus`; an undocumented one is an ``UNKNOWN_<n>`` pseudo-member."""
     return RecordingStatus(value)
-
-
-def status_name(status: Status) -> str:
-    """``"5, in progress"`` for a documented status, the number alone otherwise."""
-    if status.name not in RecordingStatus.__members__:  # an UNKNOWN_<n> pseudo-member
-        return str(status.value)
-    return f"{status.value}, {status.name.lower().replace('_', ' ')}"
 
 
 class StatusChanges:

@@ -30,13 +30,16 @@
     └── UnknownKeyError             a Recorder records nothing under that key (a KeyError)
 
 Exception messages never contain a request body, a header or a secret: they name the
-endpoint, the HTTP status, Agora's ``code`` and ``reason`` and the request ID.
+endpoint, the HTTP status, Agora's ``code`` and ``reason`` and the request ID, then what to
+check (the setting or environment variable, never its value; see ``_hints``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from ._hints import api_hint
 
 if TYPE_CHECKING:
     from .enums import RecordingStatus
@@ -166,7 +169,8 @@ class APIError(AgoraError):
             parts.append(repr(text))
         if self.request_id:
             parts.append(f"request ID {self.request_id}")
-        return ", ".join(parts)
+        hint = api_hint(self.status_code, self.code, self.reason, self.message)
+        return ", ".join(parts) + (f": {hint}" if hint else "")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_api_error, (type(self), self.__dict__.copy()))

@@ -116,21 +116,32 @@ from typing import Any
 import anyio
 import attrs
 import httpx
-from starlette.types import ASGIApp
 
 from agora_recording import RecordingClient
 from agora_recording.errors import ArgumentTypeError, UsageError
 
-from .emulator import (
-    DEFAULT_CUSTOMER_ID,
-    DEFAULT_CUSTOMER_SECRET,
-    Channel,
-    Clock,
-    Emulator,
-    EmulatorServer,
-    FakeClock,
-    LoopClock,
-)
+try:
+    from starlette.types import ASGIApp
+
+    from .emulator import (
+        DEFAULT_CUSTOMER_ID,
+        DEFAULT_CUSTOMER_SECRET,
+        Channel,
+        Clock,
+        Emulator,
+        EmulatorServer,
+        FakeClock,
+        LoopClock,
+    )
+except ModuleNotFoundError as exc:  # the emulator's extra is not installed
+    missing = (exc.name or "").partition(".")[0]
+    if missing not in {"starlette", "uvicorn"}:
+        raise
+    raise ImportError(
+        f"agora_recording.testing runs the emulator, which needs {missing}: "
+        'pip install "agora-recording[emulator]"',
+        name=missing,
+    ) from exc
 
 __all__ = [
     "DEFAULT_APP_ID",

@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
-from typing import Any
+from typing import Any, overload
 
 import anyio
 
-from agora_recording.errors import ValidationError
+from agora_recording._hints import NCS_SECRET_HINT
+from agora_recording.errors import ArgumentTypeError, ValidationError
 
 from ._envelope import InvalidNotificationError, parse, verify
 from ._hub import NotificationHub
@@ -48,6 +49,7 @@ def _answer(**fields: object) -> bytes:
 
 _ACCEPTED = _answer(ok=True)
 _DUPLICATE = _answer(ok=True, duplicate=True)
+_BAD_SIGNATURE = _answer(error="bad or missing signature")
 
 
 def _nested_deeper_than(body: bytes, limit: int) -> bool:
@@ -120,6 +122,8 @@ class NotificationReceiver:
         self.max_body_size = max_body_size
         self.read_timeout = read_timeout
         self.max_depth = max_depth
+        #: Callbacks refused for a bad or missing signature (a wrong secret shows here).
+        self.bad_signatures = 0
 
     def __repr__(self) -> str:
         return (
@@ -140,7 +144,7 @@ class NotificationReceiver:
         for secret in self._secrets:  # check them all: the time taken does not tell which
             verified |= verify(body, headers, secret)
         if not verified:
-            return self._refuse(401, "bad or missing signature", logging.WARNING)
+            return self._refuse_signature()
         if _nested_deeper_than(body, self.max_depth):
             return self._refuse(400, "body nested too deep", logging.WARNING)
         try:
@@ -152,6 +156,22 @@ class NotificationReceiver:
         logger.debug("duplicate NCS callback %s answered without publishing", note.notice_id)
         return 200, _DUPLICATE
 
+    def _refuse_signature(self) -> tuple[int, bytes]:
+        """401, logged at WARNING with what to check the first time and at each power of ten
+        after (1, 10, 100... refusals), at DEBUG otherwise: a wrong secret fails every
+        callback, and one line per callback would drown the log."""
+        self.bad_signatures += 1
+        count = self.bad_signatures
+        if count == 10 ** (len(str(count)) - 1):
+            logger.warning(
+                "refused an NCS callback (401): bad or missing signature (%d so far); %s",
+                count,
+                NCS_SECRET_HINT,
+            )
+        else:
+            logger.debug("refused an NCS callback (401): bad or missing signature")
+        return 401, _BAD_SIGNATURE
+
     @staticmethod
     def _refuse(status: int, reason: str, level: int) -> tuple[int, bytes]:
         logger.log(level, "refused an NCS callback (%d): %s", status, reason)
@@ -159,8 +179,30 @@ class NotificationReceiver:
 
     # -- ASGI ----------------------------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ASGI entry point: HTTP requests, plus lifespan so it can run alone."""
+    @overload
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, /) -> None: ...
+
+    @overload
+    async def __call__(self, request: Any, /) -> Any: ...
+
+    async def __call__(
+        self, scope: Any, receive: Receive | None = None, send: Send | None = None, /
+    ) -> Any:
+        """The ASGI entry point: HTTP requests, plus lifespan so it can run alone.
+
+        The one-argument form exists for type checkers only: Starlette's and FastAPI's
+        ``add_route`` declare request handlers, yet call an ASGI application (an object that is
+        not a function) with ``(scope, receive, send)``, as every ASGI server does. So
+        ``app.add_route("/agora/ncs", receiver, methods=["POST"])`` type-checks without an
+        ignore; called with one argument it raises `ArgumentTypeError`.
+        """
+        if receive is None or send is None:
+            raise ArgumentTypeError(
+                "NotificationReceiver is an ASGI application: call it with (scope, receive, send)"
+            )
+        await self._asgi(scope, receive, send)
+
+    async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
             return
