@@ -28,9 +28,9 @@ from typing import Final
 
 from ._credentials import early_exit_causes
 from ._events import EventFacts, Exit
+from ._hints import exit_hint, status_name
 from ._outcome import Ended, EndReason
 from ._retry import describe_failure
-from ._hints import exit_hint, status_name
 from ._status import Status
 from .enums import RecordingStatus, ServiceName, ServiceState
 from .errors import NotFoundError
@@ -125,8 +125,8 @@ class HealthJudge:
         "_idle_leave",
         "_last_event_at",
         "_last_poll_at",
-        "_max_poll_errors",
         "_max_idle_time",
+        "_max_poll_errors",
         "_max_recording_hour",
         "_not_found_since",
         "_outage_timeout",

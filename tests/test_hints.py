@@ -35,7 +35,7 @@ def free_port() -> int:
 async def test_connection_refused_names_url_with_port_and_the_setting(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A base URL where nothing listens says "connection refused", the host:port and AGORA_BASE_URL."""
+    """Nothing listening: "connection refused", the host:port and AGORA_BASE_URL are named."""
     port = free_port()
     caplog.set_level(logging.DEBUG, logger="agora_recording")
     async with RecordingClient(
@@ -46,7 +46,8 @@ async def test_connection_refused_names_url_with_port_and_the_setting(
     message = str(caught.value)
     assert f"http://127.0.0.1:{port}" in message
     assert "connection refused" in message
-    assert "AGORA_BASE_URL" in message and "base_url=" in message
+    assert "AGORA_BASE_URL" in message
+    assert "base_url=" in message
     retried = [r for r in caplog.records if "retrying" in r.getMessage()]
     assert [r.levelno for r in retried] == [logging.INFO], "said once, at INFO"
     assert "connection refused" in retried[0].getMessage()
@@ -63,11 +64,12 @@ async def test_unresolvable_host_is_named_with_the_region_setting() -> None:
             await client.acquire("ch", "1")
     message = str(caught.value)
     assert "host name not resolved" in message
-    assert "AGORA_REGION" in message and ":443" in message
+    assert "AGORA_REGION" in message
+    assert ":443" in message
 
 
 async def test_401_names_the_credential_variables_and_no_secret() -> None:
-    """A 401 tells the user to check AGORA_CUSTOMER_ID and AGORA_CUSTOMER_SECRET, never the values."""
+    """A 401 names AGORA_CUSTOMER_ID and AGORA_CUSTOMER_SECRET, never their values."""
 
     def refuse(request: httpx.Request) -> httpx.Response:
         return httpx.Response(401, json={"message": "Invalid authentication credentials"})
@@ -76,7 +78,8 @@ async def test_401_names_the_credential_variables_and_no_secret() -> None:
         with pytest.raises(AuthenticationError) as caught:
             await client.acquire("ch", "1")
     message = str(caught.value)
-    assert "AGORA_CUSTOMER_ID" in message and "AGORA_CUSTOMER_SECRET" in message
+    assert "AGORA_CUSTOMER_ID" in message
+    assert "AGORA_CUSTOMER_SECRET" in message
     assert CUSTOMER_SECRET not in message
 
 
@@ -112,18 +115,19 @@ def test_status_20_is_named() -> None:
 
 
 def test_exit_without_notification_explains_max_idle_time() -> None:
-    """An exit seen by polling names maxIdleTime, its value and an empty channel as the likely cause."""
+    """An exit seen by polling names maxIdleTime, its value and an empty channel."""
     judge = HealthJudge(started_at=0.0, max_idle_time=30)
     ended = judge.answered(query(6), 10.0)
     assert ended is not None
-    assert "maxIdleTime" in ended.detail and "30 s" in ended.detail
+    assert "maxIdleTime" in ended.detail
+    assert "30 s" in ended.detail
     assert "empty channel" in ended.detail
 
 
 async def test_bad_signature_is_logged_with_the_secret_setting_and_throttled(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A wrong NCS secret is logged at WARNING naming the secret's setting, not once per callback."""
+    """A wrong NCS secret is logged naming the secret's setting, not once per callback."""
     receiver = NotificationReceiver(NotificationHub(), "the-real-secret")
     caplog.set_level(logging.DEBUG, logger="agora_recording")
     for _ in range(25):
