@@ -405,6 +405,12 @@ class RecordingClient:
         (sessions do this when they adopt one)."""
         self._registry.add(_handle(handle))
 
+    def release(self, handle: RecordingHandle) -> None:
+        """Stop listing a running recording in `unconfirmed`: it is left running on purpose,
+        for another process (or a later ``agora-recording stop``) to stop; closing the client
+        then says nothing about it."""
+        self._registry.confirmed(_handle(handle))
+
     def _ensure_open(self) -> None:
         if self._closed:
             raise ClientClosedError("this RecordingClient is closed; create a new one")

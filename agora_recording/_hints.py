@@ -186,7 +186,7 @@ def api_hint(
     if status_code == 404:
         if code == 404:
             return "no such running recording: it has ended, or the sid or resource ID is wrong"
-        return "no such route: check the App ID, the mode and the base URL"
+        return "no such endpoint: check the App ID, the mode and the base URL"
     if status_code == 429:
         return "over the request quota (10 per second per App ID): lower rate_limit="
     if status_code == 206 and code == 435:

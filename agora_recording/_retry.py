@@ -38,6 +38,9 @@ __all__ = ["RetryPolicy", "call_with_retries", "describe_failure", "moves_host"]
 T = TypeVar("T")
 
 logger = logging.getLogger("agora_recording")
+#: The one INFO line of a retried call; its own logger, so an application (the CLI) can show
+#: it without the rest of the library's INFO lines.
+retry_logger = logging.getLogger("agora_recording.retry")
 
 
 def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -144,7 +147,7 @@ async def call_with_retries(
                 replay, pending = pending, None
                 raise replay
             if try_.num == 2:  # said once per call, with why; the later attempts at DEBUG
-                logger.info(
+                retry_logger.info(
                     "%s: retrying (up to %d attempts) after %s",
                     label,
                     policy.attempts,

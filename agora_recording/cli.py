@@ -16,7 +16,7 @@ _CLI_PACKAGES = frozenset({"click", "rich", "starlette", "uvicorn"})
 
 
 def _configure_logging() -> None:
-    """Show the library's warnings (retries, failover) on stderr as short lines.
+    """Show the library's notes and warnings (retries, failover) on stderr as short lines.
 
     Only the console script does this, being an application; the library never configures
     logging. stamina's own retry events repeat the client's, so they are dropped. ``-v`` lowers
@@ -24,9 +24,13 @@ def _configure_logging() -> None:
     """
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    # Errors reach the user once, as the verb's own ``error:`` line (docs/cli.md): the
+    # library's ERROR records would repeat them.
+    handler.addFilter(lambda record: record.levelno < logging.ERROR)
     logger = logging.getLogger("agora_recording")
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING)
+    logging.getLogger("agora_recording.retry").setLevel(logging.INFO)  # once per call, with why
     logger.propagate = False
     logging.getLogger("stamina").addHandler(logging.NullHandler())
 

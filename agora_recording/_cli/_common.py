@@ -19,6 +19,7 @@ import anyio
 import click
 from rich.console import Console
 
+from agora_recording._stopping import UnconfirmedRecording
 from agora_recording.errors import (
     AgoraError,
     APIError,
@@ -28,6 +29,7 @@ from agora_recording.errors import (
     RateLimitError,
     RecordingFailedError,
     ServerError,
+    StopUnconfirmedError,
     TransportError,
     UnexpectedResponseError,
     ValidationError,
@@ -80,15 +82,13 @@ def describe_error(error: BaseException) -> CliError | None:
     """The `CliError` for an expected library failure, or ``None`` for a bug (keep traceback)."""
     if isinstance(error, ValidationError):
         return CliError(f"invalid {error.field}: {error.rule}", EXIT_USAGE)
+    if isinstance(error, StopUnconfirmedError):
+        return CliError(_stop_refusal(error))
+    # The library's messages end with what to check (``agora_recording._hints``).
     if isinstance(error, AuthenticationError):
-        hint = "check AGORA_CUSTOMER_ID and AGORA_CUSTOMER_SECRET"
-        return CliError(f"authentication failed ({hint}): {error}")
+        return CliError(f"authentication failed: {error}")
     if isinstance(error, NotFoundError):
-        if error.worker_not_found:
-            hint = "no such running recording: wrong sid/resource ID, or it has ended"
-        else:
-            hint = "no such endpoint: wrong App ID, mode or base URL"
-        return CliError(f"not found ({hint}): {error}")
+        return CliError(f"not found: {error}")
     if isinstance(error, RateLimitError):
         return CliError(f"rate limited by the service: {error}")
     if isinstance(error, BadRequestError):
@@ -107,6 +107,23 @@ def describe_error(error: BaseException) -> CliError | None:
     if isinstance(error, AgoraError):
         return CliError(str(error))
     return None
+
+
+def _stop_refusal(error: StopUnconfirmedError) -> str:
+    """One line for a stop that was not confirmed: why, and whether trying again can help."""
+    h = error.handle
+    last = error.last_error
+    refused = (
+        isinstance(last, APIError)
+        and 400 <= last.status_code < 500
+        and last.status_code not in (404, 429)
+    )
+    if refused:
+        return (
+            f"could not stop sid {h.sid}: the service refused the stop ({last}); running this "
+            "command again cannot stop it until that is fixed; the recording may still be running"
+        )
+    return f"{error}; try again: {UnconfirmedRecording(handle=h).stop_command()}"
 
 
 def run_async(func: Callable[[], Awaitable[T]]) -> T:

@@ -38,7 +38,7 @@ from agora_recording.models import (
     WebRecordingConfig,
 )
 
-from ._common import Output, run_async
+from ._common import EXIT_INTERRUPTED, Output, run_async
 from ._record import finish_session, run_session
 from ._view import LiveView
 
@@ -230,6 +230,8 @@ def demo(mode: str, duration: float, as_json: bool) -> None:
 
     session, interrupted, events = run_async(go)
     finish_session(out, view, session, interrupted, extra={"notifications": events})
+    if interrupted:  # the same exit status as ``record`` after Ctrl-C
+        raise click.exceptions.Exit(EXIT_INTERRUPTED)
     if not as_json:
         summary = ", ".join(str(e) for e in events)
         out.line(f"notifications: {len(events)} signed NCS events sent (types {summary})")

@@ -15,7 +15,12 @@ import click
 
 from agora_recording._converter import converter
 from agora_recording._protocol import Endpoint, required_scene
-from agora_recording._stopping import FAILOVER_WINDOW, StopConfirmation, StopOutcome
+from agora_recording._stopping import (
+    FAILOVER_WINDOW,
+    StopConfirmation,
+    StopOutcome,
+    UnconfirmedRecording,
+)
 from agora_recording.enums import MixedVideoLayout, Mode
 from agora_recording.models import (
     AcquireConfig,
@@ -176,7 +181,9 @@ def start(
                 rid = acquired.resource_id
                 if not rid:
                     raise CliError("acquire answered without a resourceId")
-            return await client.start(rid, wire_mode, cname=cname, uid=uid, config=config)
+            started = await client.start(rid, wire_mode, cname=cname, uid=uid, config=config)
+            client.release(started.handle)  # running on purpose: `stop` ends it
+            return started
 
     response = run_async(go)
     handle = response.handle
@@ -187,6 +194,10 @@ def start(
     what = f"mode {wire_mode.value}, channel {cname}, uid {uid}"
     out.styled(f"[green]recording started[/green] ({what})", f"recording started ({what})")
     print_handle(out, handle)
+    Output.note(
+        f"it runs until stopped (or until nobody publishes for maxIdleTime); "
+        f"stop it with: {UnconfirmedRecording(handle=handle).stop_command()}"
+    )
 
 
 # -- query --------------------------------------------------------------------------------------

@@ -1,0 +1,101 @@
+"""What the CLI tells the user: start says how to stop, a refused stop says why, Ctrl-C exits 130.
+
+One emulator server (127.0.0.1, a free port, the real clock) serves the module; verbs run
+in-process through click's ``CliRunner`` unless a signal is involved.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from agora_recording._cli import cli
+from agora_recording.emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET, SystemClock
+from agora_recording.testing import ServedEmulator, serve
+from click.testing import CliRunner
+
+STORAGE = [
+    "--storage-vendor", "amazon_s3", "--storage-region", "0", "--storage-bucket", "bucket1",
+    "--storage-access-key", "ACCESS-KEY-7f3a", "--storage-secret-key", "SECRET-KEY-91bc",
+]  # fmt: skip
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[ServedEmulator]:
+    """A standalone emulator on a free local port for the module, stopped afterwards."""
+    with serve(clock=SystemClock(), startup_delay=0.0) as server:
+        yield server
+
+
+def env(served: ServedEmulator, **overrides: str) -> dict[str, str | None]:
+    """The environment a user of the emulator exports."""
+    return {
+        "AGORA_APP_ID": "cli-told",
+        "AGORA_CUSTOMER_ID": DEFAULT_CUSTOMER_ID,
+        "AGORA_CUSTOMER_SECRET": DEFAULT_CUSTOMER_SECRET,
+        "AGORA_BASE_URL": served.url,
+        "AGORA_REGION": None,
+        **overrides,
+    }
+
+
+def test_start_says_how_to_stop_and_warns_of_nothing(served: ServedEmulator) -> None:
+    """``start`` leaves the recording running on purpose: it prints the stop command, no WARNING."""
+    result = CliRunner().invoke(
+        cli, ["start", "--cname", "told-start", "--uid", "11", *STORAGE], env=env(served)
+    )
+    assert result.exit_code == 0, result.output
+    assert "recording started" in result.stdout
+    assert "WARNING" not in result.stderr
+    assert "left running" not in result.stderr
+    assert "stop it with: agora-recording stop --resource-id" in result.stderr
+    (running,) = [r for r in served.emulator.running_recordings() if r.cname == "told-start"]
+    assert running.sid in result.stderr
+
+
+def test_a_refused_stop_says_why_in_one_line(served: ServedEmulator) -> None:
+    """A stop refused for credentials is one error line naming them, not the command again."""
+    args = ["stop", "--resource-id", "r", "--sid", "s", "--mode", "mix", "--cname", "c"]
+    result = CliRunner().invoke(
+        cli, [*args, "--uid", "1"], env=env(served, AGORA_CUSTOMER_SECRET="wrong-secret")
+    )
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: could not stop sid s: the service refused the stop")
+    assert "AGORA_CUSTOMER_SECRET" in lines[0]
+    assert "cannot stop it until that is fixed" in lines[0]
+    assert "agora-recording stop" not in lines[0]
+    assert "wrong-secret" not in result.output
+
+
+def test_ctrl_c_during_demo_exits_130_as_record_does() -> None:
+    """SIGINT during ``demo`` stops the recording and exits 130, the status ``record`` uses."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
+    environ["PYTHONPATH"] = str(ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agora_recording", "demo", "--duration", "600"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # plain lines in a pipe, one per event
+            if "recording started" in line:
+                break
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
