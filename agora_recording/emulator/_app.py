@@ -31,6 +31,7 @@ from agora_recording.enums import Mode
 from . import _replies as replies
 from ._faults import DropConnection, FailAnswer, Faults
 from ._gateway import Gateway, QuotaExceeded
+from ._page import RequestLog, RequestLogMiddleware
 from ._state import State
 from ._stats import DROPPED, Stats
 
@@ -263,6 +264,8 @@ def build_app(
     stats: Stats,
     new_request_id: Callable[[], str],
     control: Sequence[BaseRoute] = (),
+    page: Sequence[BaseRoute] = (),
+    request_log: RequestLog | None = None,
     background: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> Starlette:
     """The ASGI application of one emulated service: its REST routes, the ``control`` routes
@@ -280,6 +283,7 @@ def build_app(
             group.cancel_scope.cancel()
 
     routes = [
+        *page,
         *(
             Route(_route_path(endpoint), handler, methods=[endpoint.method])
             for endpoint, handler in (
@@ -301,7 +305,10 @@ def build_app(
     }
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(_RequestId, new_id=new_request_id)],
+        middleware=[
+            *([Middleware(RequestLogMiddleware, log=request_log)] if request_log else []),
+            Middleware(_RequestId, new_id=new_request_id),
+        ],
         exception_handlers=dict(handlers),
         lifespan=lifespan,
     )

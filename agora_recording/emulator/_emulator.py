@@ -24,6 +24,7 @@ from ._files import file_names
 from ._gateway import Gateway
 from ._ids import IdMinter
 from ._notifications import DEFAULT_NOTIFICATION_SECRET, Notifier, SignedNotification
+from ._page import RequestLog, page_routes
 from ._quota import AppQuota
 from ._recording import Recording, status_at
 from ._state import State
@@ -152,6 +153,8 @@ class Emulator:
             quota=self._quota,
             clock=self.clock,
         )
+        #: The last requests answered, for the web page at ``/`` (bounded).
+        self.requests = RequestLog()
         self.app: Starlette = build_app(
             gateway=gateway,
             state=self._state,
@@ -159,6 +162,8 @@ class Emulator:
             stats=self.stats,
             new_request_id=minter.request_id,
             control=control_routes(self, self._state),
+            page=page_routes(self, self.requests),
+            request_log=self.requests,
             background=self.deliver_notifications if notification_url is not None else None,
         )
         """The ASGI application: the service's routes and the ``/_emulator`` control routes."""
@@ -237,6 +242,18 @@ class Emulator:
     def clear_notifications(self) -> None:
         """Forget the notifications logged so far."""
         self._notifier.clear()
+
+    @property
+    def notification_url(self) -> str | None:
+        """Where notifications are POSTed, or None (they are only logged)."""
+        return self._notifier.url
+
+    @property
+    def delivery_log(self) -> list[dict[str, Any]]:
+        """The delivery outcome of the last notifications POSTed (``noticeId``,
+        ``eventType``, ``sid``, ``outcome``: ``delivered`` or ``gave up: <cause>``), oldest
+        first, the last 1000."""
+        return list(self._notifier.outcomes)
 
     @property
     def delivery_counts(self) -> dict[str, int]:

@@ -29,6 +29,7 @@ import attrs
 import httpx
 
 from agora_recording import webhooks
+from agora_recording._hints import transport_cause
 from agora_recording.errors import UsageError
 from agora_recording.events import MSG_NAME, EventType
 
@@ -111,6 +112,14 @@ _MODULES: Mapping[EventType, _Module] = {
 }
 
 
+def _envelope_of(signed: SignedNotification) -> dict[str, Any]:
+    try:
+        value = json.loads(signed.body)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def _service_type(event: EventType) -> int:
     """The ``serviceType`` of ``event`` (Agora's "Receive notifications" guide)."""
     return int(_MODULES.get(event, _Module.WEB_RECORDER))
@@ -163,6 +172,10 @@ class Notifier:
         self._order = itertools.count()
         self._held: list[_Delivery] = []  # reordered: released after the next one is queued
         self.counts: Counter[str] = Counter()
+        #: The delivery outcome of the last notifications POSTed (for the web page).
+        self.outcomes: deque[dict[str, Any]] = deque(maxlen=1000)
+        self._failing = 0  # deliveries given up since the last one that got through
+        self._last_cause: str | None = None
         self.on_queue: Callable[[float], None] | None = None
         """Called (lock held) whenever a delivery is queued: wakes the driver loop."""
 
@@ -280,8 +293,39 @@ class Notifier:
                         self.counts["duplicated"] += 1
                 return True
         self.counts["gave_up"] += 1
-        logger.warning("gave up delivering notification %s", envelope["noticeId"])
+        self._gave_up(url, envelope)
         return False
+
+    def _outcome(self, envelope: Mapping[str, Any], outcome: str) -> None:
+        """Keep the delivery outcome of one notification (bounded), for the web page."""
+        with self._lock:
+            self.outcomes.append(
+                {
+                    "noticeId": envelope.get("noticeId"),
+                    "eventType": envelope.get("eventType"),
+                    "sid": envelope.get("sid"),
+                    "outcome": outcome,
+                }
+            )
+
+    def _gave_up(self, url: str, envelope: Mapping[str, Any]) -> None:
+        """Summarise failed deliveries: a WARNING naming the URL and the cause for the first
+        one of a run, then at 10, 100, 1000... failures; DEBUG in between."""
+        cause = self._last_cause or "no answer"
+        self._outcome(envelope, f"gave up: {cause}")
+        self._failing += 1
+        count = self._failing
+        if count == 10 ** (len(str(count)) - 1):
+            logger.warning(
+                "could not deliver %d notification(s) to %s: %s (after %d attempts each)%s",
+                count,
+                url,
+                cause,
+                1 + len(self._retry_delays),
+                "; is the receiver running at that URL?" if "refused" in cause else "",
+            )
+        else:
+            logger.debug("gave up delivering notification %s: %s", envelope["noticeId"], cause)
 
     async def _send(
         self, url: str, client: httpx.AsyncClient, signed: SignedNotification, attempt: int
@@ -291,9 +335,21 @@ class Notifier:
             with anyio.fail_after(self._timeout):
                 response = await client.post(url, content=signed.body, headers=signed.headers)
         except (httpx.HTTPError, TimeoutError) as exc:
-            logger.debug("notification attempt %d failed: %s", attempt + 1, type(exc).__name__)
+            self._last_cause = transport_cause(exc)
+            logger.debug("notification attempt %d failed: %s", attempt + 1, self._last_cause)
             return False
         if response.status_code == 200:
+            if self._failing:
+                logger.warning(
+                    "notifications reach %s again, after %d were not delivered", url, self._failing
+                )
+                self._failing = 0
+            self._outcome(_envelope_of(signed), "delivered")
             return True
+        self._last_cause = f"HTTP {response.status_code}" + (
+            " (the receiver refused the signature: check its NCS secret)"
+            if response.status_code == 401
+            else ""
+        )
         logger.debug("notification attempt %d got HTTP %d", attempt + 1, response.status_code)
         return False
