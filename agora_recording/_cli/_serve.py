@@ -30,7 +30,18 @@ def _stop_on_sigterm() -> Any:
     return signal.signal(signal.SIGTERM, _interrupt)
 
 
-@click.command()
+def _epilog() -> str:
+    """The control routes and fault names, from the emulator's own table (``\b``: as is)."""
+    try:
+        from agora_recording.emulator._control import control_help
+    except ModuleNotFoundError:  # pragma: no cover - the cli extra installs the emulator
+        return ""
+    return "\b\nRoutes besides the API under /v1/ (no auth):\n" + "\n".join(
+        f"  {line}" for line in control_help()
+    )
+
+
+@click.command(epilog=_epilog())
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0: any free."
@@ -67,7 +78,7 @@ def _stop_on_sigterm() -> Any:
     "--notification-secret",
     envvar="AGORA_NOTIFICATION_SECRET",
     show_envvar=True,
-    help="Secret signing the notifications (default: the emulator's).",
+    help="Secret signing the notifications.  [default: emulator-ncs-secret]",
 )
 @click.option(
     "--startup-delay",
@@ -101,7 +112,11 @@ def emulator(
     app_certificate: str | None,
     fake_clock: bool,
 ) -> None:
-    """Run the Cloud Recording emulator as an HTTP server until Ctrl-C."""
+    """Run the Cloud Recording emulator as an HTTP server until Ctrl-C.
+
+    Open its URL in a browser for the web page (channels, recordings, notifications and their
+    delivery, requests, quota, fault buttons); "agora-recording -v emulator" logs each
+    request."""
     try:
         from agora_recording.emulator import (
             DEFAULT_CUSTOMER_ID,
@@ -126,6 +141,7 @@ def emulator(
         else:
             hint = f"customer ID {given_id}; customer secret as configured (not shown)"
         click.echo(f"{hint}; App ID: {app_id or 'any'}; Ctrl-C stops", err=True)
+        click.echo(f"web page: {url}/ (-v logs each request)", err=True)
 
     options: dict[str, Any] = {
         "rate_limit": rate_limit or None,

@@ -81,7 +81,7 @@ class _Control:
 
     async def channel(self, request: Request) -> Response:
         action = request.path_params["action"]
-        if action not in ("join", "publish", "unpublish", "leave"):
+        if action not in CHANNEL_ACTIONS:
             return _error(f"unknown channel action {action!r}", 404)
 
         def run(body: dict[str, Any]) -> Any:
@@ -246,16 +246,53 @@ class _Control:
         return JSONResponse({"notifications": items})
 
 
+FAULTS = (
+    "fail",
+    "fail-for",
+    "notifications",
+    "latency",
+    "drop",
+    "die",
+    "failover",
+    "abnormal-exit",
+    "backup-upload",
+)
+"""The fault names of ``POST /_emulator/faults/{kind}``."""
+NOTIFICATION_FAULTS = ("drop", "duplicate", "reorder", "delay", "secret")
+"""The ``kind`` values of ``POST /_emulator/faults/notifications``."""
+
+
+CHANNEL_ACTIONS = ("join", "publish", "unpublish", "leave")
+"""The ``{action}`` of ``POST /_emulator/channels/{action}``."""
+
+_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("/state", "state", ("GET",)),
+    ("/channels/{action}", "channel", ("POST",)),
+    ("/faults", "clear_faults", ("DELETE",)),
+    ("/faults/{kind}", "fault", ("POST",)),
+    ("/clock/advance", "advance", ("POST",)),
+    ("/notifications", "notifications", ("GET", "DELETE")),
+    ("/stats", "stats", ("GET", "DELETE")),
+    ("/competing-load", "competing_load", ("POST", "DELETE")),
+)
+"""Path, `_Control` method and HTTP methods of each control route (also listed by ``--help``)."""
+
+
+def control_help() -> list[str]:
+    """One line per route of people and tests (methods and path), then the names each
+    ``{placeholder}`` takes: for ``agora-recording emulator --help``."""
+    lines = [
+        "GET /  the web page: channels, recordings, notifications, requests, quota, faults",
+        "GET /_emulator/page.json  what the page shows",
+    ]
+    lines += [f"{'|'.join(methods)} /_emulator{path}" for path, _, methods in _ROUTES]
+    lines.append("{action}: " + ", ".join(CHANNEL_ACTIONS))
+    lines.append("{kind} (faults): " + ", ".join(FAULTS))
+    lines.append('notification faults ({"kind": ...}): ' + ", ".join(NOTIFICATION_FAULTS))
+    return lines
+
+
 def control_routes(emulator: Emulator, state: State) -> list[Route]:
     """The routes mounted at ``/_emulator``."""
     control = _Control(emulator, state)
-    return [
-        Route("/state", control.state, methods=["GET"]),
-        Route("/channels/{action}", control.channel, methods=["POST"]),
-        Route("/faults", control.clear_faults, methods=["DELETE"]),
-        Route("/faults/{kind}", control.fault, methods=["POST"]),
-        Route("/clock/advance", control.advance, methods=["POST"]),
-        Route("/notifications", control.notifications, methods=["GET", "DELETE"]),
-        Route("/stats", control.stats, methods=["GET", "DELETE"]),
-        Route("/competing-load", control.competing_load, methods=["POST", "DELETE"]),
-    ]
+    return [Route(path, getattr(control, name), methods=list(m)) for path, name, m in _ROUTES]
