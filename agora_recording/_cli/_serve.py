@@ -94,6 +94,16 @@ def _epilog() -> str:
     help="Judge the recorder's token (clientRequest.token) against this App Certificate.",
 )
 @click.option(
+    "--publishers",
+    default="1001",
+    show_default=True,
+    help=(
+        "Comma-separated uids that join and publish in a channel that is empty when a "
+        "recording starts there, so it records files ('' for none: channels stay empty "
+        "unless POST /_emulator/channels/publish fills them)."
+    ),
+)
+@click.option(
     "--fake-clock",
     is_flag=True,
     help="Run on a fake clock moved by POST /_emulator/clock/advance.",
@@ -110,6 +120,7 @@ def emulator(
     notification_secret: str | None,
     startup_delay: float,
     app_certificate: str | None,
+    publishers: str,
     fake_clock: bool,
 ) -> None:
     """Run the Cloud Recording emulator as an HTTP server until Ctrl-C.
@@ -150,6 +161,7 @@ def emulator(
         "notification_secret": notification_secret,
         "startup_delay": startup_delay,
         "ready": ready,
+        "publishers": [uid.strip() for uid in publishers.split(",") if uid.strip()],
     }
     if app_certificate:
         options["app_certificate"] = app_certificate

@@ -84,6 +84,10 @@ class Emulator:
     passed to ``on_notification`` and, with ``notification_url``, POSTed there by
     :meth:`deliver_notifications`; ``seed`` makes identifiers reproducible.
 
+    ``publishers`` (uids) join and publish audio and video in a channel that is empty when a
+    (non-web) recording starts there, so a first recording has files without a simulated user
+    (the standalone server's ``--publishers``; tests leave it empty and use :meth:`channel`).
+
     ``app_certificate`` (32 hex characters; never shown) makes the emulator judge the
     recorder's ``clientRequest.token`` as a project with an App Certificate does: a missing or
     bad token lets ``start`` answer 200, then the task exits (NCS error 110, or 109 when
@@ -111,6 +115,7 @@ class Emulator:
         notification_timeout: float = 10.0,
         seed: int | None = None,
         app_certificate: str | None = None,
+        publishers: Sequence[str | int] = (),
     ) -> None:
         if startup_delay < 0 or exit_window < 0:
             raise ValidationError("startup_delay", "startup_delay and exit_window must be >= 0")
@@ -142,7 +147,9 @@ class Emulator:
             exit_window=exit_window,
             app_certificate=check_certificate(app_certificate),
             on_schedule=self._wake_drivers,
+            populate=self._populate if publishers else None,
         )
+        self._publishers = tuple(str(uid) for uid in publishers)
         self.faults = Faults(self._state.apply_fault, clock=self.clock)
         """Injected failures of calls, recordings and notification deliveries."""
         self._state.use_faults(self.faults.take_for_new_recording)
@@ -173,6 +180,12 @@ class Emulator:
             f"Emulator(customer_id={self.customer_id!r}, app_id={self._app_id!r}, "
             f"clock={self.clock!r})"
         )
+
+    def _populate(self, cname: str) -> None:
+        """``publishers`` join an empty channel a recording starts in, publishing both tracks."""
+        channel = self.channel(cname)
+        for uid in self._publishers:
+            channel.publish(uid)
 
     def _wake_drivers(self, due: float) -> None:
         for wakeup in list(self._wakeups):

@@ -82,8 +82,10 @@ class State:
         exit_window: float,
         app_certificate: str | None = None,
         on_schedule: Callable[[float], None] | None = None,
+        populate: Callable[[str], None] | None = None,
     ) -> None:
         self._clock = clock
+        self._populate = populate  # fills an empty channel when a recording starts there
         self._app_certificate = app_certificate
         self._minter = minter
         self._max_concurrent_recordings = max_concurrent_recordings
@@ -166,6 +168,8 @@ class State:
                 raise replies.invalid_parameter(
                     "Start: web mode needs acquire scene 1, and scene 1 needs web mode"
                 )
+            if self._populate is not None and mode != "web" and not self._channels.get(str(cname)):
+                self._populate(str(cname))
             recording = self._new_recording(info, mode, request, now)
             self._started_resources[resource_id] = (recording.sid, info.acquired_at)
             heapq.heappush(self._started_by_age, (info.acquired_at, resource_id))
