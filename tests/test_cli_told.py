@@ -75,6 +75,7 @@ def test_a_refused_stop_says_why_in_one_line(served: ServedEmulator) -> None:
     assert "wrong-secret" not in result.output
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_demo_exits_130_as_record_does() -> None:
     """SIGINT during ``demo`` stops the recording and exits 130, the status ``record`` uses."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}

@@ -60,6 +60,7 @@ async def test_record_a_channel_has_files_with_the_standalone_defaults(
     assert ".m3u8" in printed[1]
 
 
+@pytest.mark.slow
 def test_the_examples_type_check_under_pyright_strict(tmp_path: Path) -> None:
     """Each document's examples (after the setup one) are clean under pyright strict."""
     pyright = shutil.which("pyright")

@@ -134,6 +134,7 @@ def text_of(driver: Any, element_id: str) -> str:
     return str(driver.find_element(By.ID, element_id).text)
 
 
+@pytest.mark.slow
 def test_the_page_shows_a_recording_and_a_failed_delivery_after_a_fault(
     served: ServedEmulator, browser: Any, tmp_path: Path
 ) -> None:

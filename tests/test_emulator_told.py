@@ -59,6 +59,7 @@ async def test_every_listed_fault_name_is_accepted() -> None:
             assert "unknown notification fault" not in answer.text, kind
 
 
+@pytest.mark.slow
 def test_dash_v_logs_each_request() -> None:
     """``agora-recording -v emulator`` prints one line per request: method, path and status."""
     environ = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -140,6 +140,7 @@ async def test_bad_signature_is_logged_with_the_secret_setting_and_throttled(
     assert receiver.bad_signatures == 25
 
 
+@pytest.mark.slow
 def test_testing_without_the_emulator_extra_names_the_extra() -> None:
     """Importing the test kit without starlette says which extra to install."""
     import subprocess
