@@ -120,28 +120,30 @@ import httpx
 from agora_recording import RecordingClient
 from agora_recording.errors import ArgumentTypeError, UsageError
 
-try:
-    from starlette.types import ASGIApp
-
-    from .emulator import (
-        DEFAULT_CUSTOMER_ID,
-        DEFAULT_CUSTOMER_SECRET,
-        Channel,
-        Clock,
-        Emulator,
-        EmulatorServer,
-        FakeClock,
-        LoopClock,
-    )
-except ModuleNotFoundError as exc:  # the emulator's extra is not installed
-    missing = (exc.name or "").partition(".")[0]
-    if missing not in {"starlette", "uvicorn"}:
+try:  # the emulator's extra: say which to install rather than a bare ModuleNotFoundError
+    import starlette  # noqa: F401 (checked here, used by the emulator)
+    import uvicorn  # noqa: F401
+except ModuleNotFoundError as exc:
+    _missing = (exc.name or "").partition(".")[0]
+    if _missing not in {"starlette", "uvicorn"}:
         raise
     raise ImportError(
-        f"agora_recording.testing runs the emulator, which needs {missing}: "
+        f"agora_recording.testing runs the emulator, which needs {_missing}: "
         'pip install "agora-recording[emulator]"',
-        name=missing,
+        name=_missing,
     ) from exc
+from starlette.types import ASGIApp
+
+from .emulator import (
+    DEFAULT_CUSTOMER_ID,
+    DEFAULT_CUSTOMER_SECRET,
+    Channel,
+    Clock,
+    Emulator,
+    EmulatorServer,
+    FakeClock,
+    LoopClock,
+)
 
 __all__ = [
     "DEFAULT_APP_ID",
