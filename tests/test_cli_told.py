@@ -70,7 +70,7 @@ def test_a_refused_stop_says_why_in_one_line(served: ServedEmulator) -> None:
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: could not stop sid s: the service refused the stop")
     assert "AGORA_CUSTOMER_SECRET" in lines[0]
-    assert "cannot stop it until that is fixed" in lines[0]
+    assert "a stop cannot succeed until that is fixed" in lines[0]
     assert "agora-recording stop" not in lines[0]
     assert "wrong-secret" not in result.output
 

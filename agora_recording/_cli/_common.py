@@ -120,8 +120,8 @@ def _stop_refusal(error: StopUnconfirmedError) -> str:
     )
     if refused:
         return (
-            f"could not stop sid {h.sid}: the service refused the stop ({last}); running this "
-            "command again cannot stop it until that is fixed; the recording may still be running"
+            f"could not stop sid {h.sid}: the service refused the stop ({last}); a stop cannot "
+            "succeed until that is fixed, so the recording may still be running"
         )
     return f"{error}; try again: {UnconfirmedRecording(handle=h).stop_command()}"
 
