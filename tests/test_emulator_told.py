@@ -46,6 +46,19 @@ def test_help_lists_every_control_route_and_fault() -> None:
     assert "emulator-ncs-secret" in text
 
 
+def test_the_listed_fault_names_are_the_routes_own() -> None:
+    """The names the help lists are exactly those the fault route dispatches on."""
+    import inspect
+    import re
+
+    from agora_recording.emulator._control import _Control
+
+    route = inspect.getsource(_Control.fault)
+    assert set(re.findall(r'kind == "([\w-]+)"', route)) == set(FAULTS)
+    notifications = inspect.getsource(_Control._delivery_fault)
+    assert set(re.findall(r'which == "([\w-]+)"', notifications)) == set(NOTIFICATION_FAULTS)
+
+
 @pytest.mark.anyio
 async def test_every_listed_fault_name_is_accepted() -> None:
     """No name in the help is unknown to the fault route (the list and the route agree)."""

@@ -256,6 +256,8 @@ FAULTS = (
     "failover",
     "abnormal-exit",
     "backup-upload",
+    "capability-limit",
+    "slow-page",
 )
 """The fault names of ``POST /_emulator/faults/{kind}``."""
 NOTIFICATION_FAULTS = ("drop", "duplicate", "reorder", "delay", "secret")
