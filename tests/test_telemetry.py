@@ -1,0 +1,257 @@
+"""OpenTelemetry spans and metrics, read back through the SDK's in-memory exporters.
+
+The SDK's providers are handed to a `Telemetry` (``client.telemetry = Telemetry(...)``), never
+installed as OpenTelemetry's global providers, so tests do not leak into each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+pytest.importorskip("opentelemetry.sdk", reason="the OpenTelemetry SDK is not installed")
+
+from agora_recording import RecordingClient
+from agora_recording.emulator import LoopClock
+from agora_recording.enums import Mode
+from agora_recording.errors import BadRequestError
+from agora_recording.models import RecordingConfig, StartConfig, StorageConfig
+from agora_recording.telemetry import Telemetry
+from agora_recording.testing import emulated_client
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from tests.helpers import APP_ID, CUSTOMER_SECRET, Script, handle_for, ok
+from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
+
+pytestmark = pytest.mark.anyio
+
+
+class Otel:
+    """An SDK tracer and meter provider with in-memory exporters, and what they recorded."""
+
+    def __init__(self) -> None:
+        self.spans_exporter = InMemorySpanExporter()
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans_exporter))
+        self.reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(metric_readers=[self.reader])
+        self.telemetry = Telemetry(
+            tracer_provider=self.tracer_provider, meter_provider=self.meter_provider
+        )
+
+    def spans(self, name: str | None = None) -> list[ReadableSpan]:
+        return [s for s in self.spans_exporter.get_finished_spans() if name in (None, s.name)]
+
+    def points(self, metric: str) -> list[Any]:
+        data = self.reader.get_metrics_data()
+        assert data is not None
+        return [
+            point
+            for resource in data.resource_metrics
+            for scope in resource.scope_metrics
+            for m in scope.metrics
+            if m.name == metric
+            for point in m.data.data_points
+        ]
+
+    def unit(self, metric: str) -> str | None:
+        data = self.reader.get_metrics_data()
+        assert data is not None
+        for resource in data.resource_metrics:
+            for scope in resource.scope_metrics:
+                for m in scope.metrics:
+                    if m.name == metric:
+                        return m.unit
+        return None
+
+    def total(self, metric: str, **attributes: Any) -> float:
+        """The sum (counters) or count (histograms) of the points matching ``attributes``."""
+        found = 0.0
+        for point in self.points(metric):
+            if all(point.attributes.get(k) == v for k, v in attributes.items()):
+                found += point.count if hasattr(point, "count") else point.value
+        return found
+
+
+@pytest.fixture
+def otel() -> Iterator[Otel]:
+    setup = Otel()
+    yield setup
+    setup.tracer_provider.shutdown()
+    setup.meter_provider.shutdown()
+
+
+def config() -> StartConfig:
+    storage = StorageConfig(
+        vendor=1, region=0, bucket="bucket", access_key="ak-secret", secret_key="sk-secret"
+    )
+    return StartConfig(
+        storage_config=storage,
+        recording_config=RecordingConfig(channel_type=0, max_idle_time=300),
+    )
+
+
+async def test_a_request_span_carries_the_semantic_convention_attributes(otel: Otel) -> None:
+    """A query's span is a CLIENT span with method, host, port, URL, status and request ID."""
+    handle = handle_for(Mode.MIX)
+    script = Script(
+        ok(
+            {"resourceId": handle.resource_id, "sid": handle.sid, "serverResponse": {"status": 5}},
+            **{"X-Request-ID": "req-1"},
+        )
+    )
+    transport = httpx.MockTransport(script)
+    async with (
+        httpx.AsyncClient(transport=transport) as http,
+        RecordingClient(
+            APP_ID,
+            "cid",
+            CUSTOMER_SECRET,
+            http_client=http,
+            rate_limit=None,
+            base_url="https://api.example.com",
+        ) as client,
+    ):
+        client.telemetry = otel.telemetry
+        await client.query(handle)
+    (span,) = otel.spans("GET query")
+    attributes = dict(span.attributes or {})
+    assert span.kind is SpanKind.CLIENT
+    assert attributes["http.request.method"] == "GET"
+    assert attributes["http.response.status_code"] == 200
+    assert attributes["server.address"] == "api.example.com"
+    assert attributes["server.port"] == 443
+    assert attributes["url.full"] == "https://api.example.com" + script.requests[0].url.path
+    assert attributes["agora.recording.request_id"] == "req-1"
+    assert attributes["agora.recording.mode"] == "mix"
+    assert attributes["agora.recording.sid"] == handle.sid
+    assert attributes["http.request.resend_count"] == 0
+    assert attributes["agora.recording.queue_wait"] == 0.0
+    assert otel.total("http.client.request.duration", **{"http.response.status_code": 200}) == 1
+    assert otel.unit("http.client.request.duration") == "s"
+
+
+async def test_a_failed_request_records_status_agora_code_and_no_secret(otel: Otel) -> None:
+    """A 400 on start: the span has the status, Agora's code and error.type, never a secret."""
+    script = Script(ok({"code": 2, "reason": "invalid parameter"}, 400))
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(script)) as http,
+        RecordingClient(APP_ID, "cid", CUSTOMER_SECRET, http_client=http, rate_limit=None) as c,
+    ):
+        c.telemetry = otel.telemetry
+        with pytest.raises(BadRequestError):
+            await c.start("r" * 40, Mode.MIX, cname="room", uid="1", config=config())
+    (span,) = otel.spans("POST start")
+    attributes = dict(span.attributes or {})
+    assert attributes["http.response.status_code"] == 400
+    assert attributes["agora.recording.code"] == 2
+    assert attributes["error.type"] == "400"
+    text = repr(attributes) + repr([e.attributes for e in span.events])
+    for secret in (CUSTOMER_SECRET, "ak-secret", "sk-secret"):
+        assert secret not in text
+
+
+async def test_429s_are_counted_with_their_back_off(otel: Otel) -> None:
+    """Two 429s then 200: three request spans, two counted 429s with their Retry-After, and
+    every attempt's quota wait."""
+    handle = handle_for(Mode.MIX)
+    limited = ok({"message": "API rate limit exceeded"}, 429, **{"Retry-After": "2"})
+    script = Script(limited, limited, ok({"resourceId": handle.resource_id, "sid": handle.sid}))
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(script)) as http,
+        RecordingClient(APP_ID, "cid", CUSTOMER_SECRET, http_client=http) as client,
+    ):
+        client.telemetry = otel.telemetry
+        await client.query(handle)
+    assert len(otel.spans("GET query")) == 3
+    assert otel.total("agora.recording.rate_limited") == 2
+    assert otel.total("agora.recording.retry_after") == 2
+    assert otel.total("http.client.request.duration", **{"http.response.status_code": 429}) == 2
+    waits = otel.points("agora.recording.quota.wait")
+    assert sum(p.count for p in waits) == 3
+
+
+async def test_a_session_span_has_its_states_and_parents_its_requests(otel: Otel) -> None:
+    """A session: one span with starting/running/stopping/closed events; requests under it."""
+    async with emulated_client(clock=LoopClock()) as service:
+        service.client.telemetry = otel.telemetry
+        service.channel("room").publish(7)
+        session = service.client.session(
+            cname="room", uid="99", mode=Mode.MIX, config=config(), poll_jitter=0
+        )
+        async with session:
+            assert (
+                otel.total("agora.recording.recordings", **{"agora.recording.state": "running"})
+                == 1
+            )
+            await anyio.sleep(30)
+    (root,) = otel.spans("agora.recording.session")
+    assert [e.name for e in root.events if e.name != "status"] == [
+        "starting",
+        "running",
+        "stopping",
+        "stopped",
+        "closed",
+    ]
+    assert dict(root.attributes or {})["agora.recording.sid"] == session.handle.sid
+    (stop,) = otel.spans("agora.recording.stop")
+    assert stop.parent is not None
+    assert stop.parent.span_id == root.context.span_id
+    (stop_request,) = otel.spans("POST stop")
+    assert stop_request.parent is not None
+    assert stop_request.parent.span_id == stop.context.span_id
+    queries = otel.spans("GET query")
+    assert queries
+    assert all(q.parent is not None and q.parent.span_id == root.context.span_id for q in queries)
+    (acquire,) = otel.spans("POST acquire")
+    assert acquire.parent is not None
+    assert acquire.parent.span_id == root.context.span_id
+    assert otel.total("agora.recording.recordings", **{"agora.recording.state": "running"}) == 0
+    assert otel.total("agora.recording.stops", **{"agora.recording.stop_outcome": "stopped"}) == 1
+
+
+async def test_a_stop_whose_retries_read_as_one_story(otel: Otel) -> None:
+    """A stop answered 503 twice then 200: three request spans under one stop span."""
+    handle = handle_for(Mode.MIX)
+    failing = ok({"code": 503, "reason": "busy"}, 503)
+    script = Script(failing, failing, ok({"resourceId": handle.resource_id, "sid": handle.sid}))
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(script)) as http,
+        RecordingClient(APP_ID, "cid", CUSTOMER_SECRET, http_client=http, rate_limit=None) as c,
+    ):
+        c.telemetry = otel.telemetry
+        from agora_recording import RecordingSession
+
+        session = RecordingSession.adopt(c, handle, first_poll_delay=3600)
+        async with session:
+            pass
+    (stop,) = otel.spans("agora.recording.stop")
+    attempts = otel.spans("POST stop")
+    assert len(attempts) == 3
+    assert {a.parent.span_id for a in attempts if a.parent} == {stop.context.span_id}
+    assert [dict(a.attributes or {})["http.response.status_code"] for a in attempts] == [
+        503,
+        503,
+        200,
+    ]
+
+
+async def test_without_providers_nothing_is_recorded_and_requests_still_work() -> None:
+    """With OpenTelemetry's default (no-op) providers, calls behave exactly as before."""
+    handle = handle_for(Mode.MIX)
+    script = Script(ok({"resourceId": handle.resource_id, "sid": handle.sid}))
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(script)) as http,
+        RecordingClient(APP_ID, "cid", CUSTOMER_SECRET, http_client=http, rate_limit=None) as c,
+    ):
+        response = await c.query(handle)
+    assert response.sid == handle.sid
