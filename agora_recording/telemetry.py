@@ -65,9 +65,20 @@ def _version() -> str:
 class _Instruments:
     """The tracer and every instrument, made once per `Telemetry`."""
 
-    def __init__(self, trace: Any, tracer: Tracer, meter: Meter) -> None:
+    def __init__(
+        self, trace: Any, metrics: Any, tracer: Tracer, meter: Meter, *, global_: bool
+    ) -> None:
         self.trace = trace  # the opentelemetry.trace module
         self.tracer = tracer
+        # While the global providers are still the API's placeholders (no SDK configured),
+        # requests skip all work: ``idle()`` compares them with the placeholders seen at setup.
+        self._get_tracers = trace.get_tracer_provider
+        self._get_meters = metrics.get_meter_provider
+        self._placeholders = (
+            (trace.get_tracer_provider(), metrics.get_meter_provider())
+            if global_ and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+            else None
+        )
         self.duration: Histogram = meter.create_histogram(
             "http.client.request.duration",
             unit="s",
@@ -128,12 +139,22 @@ class _Instruments:
             description="Recordings a janitor claimed after their lease expired.",
         )
 
+    def idle(self) -> bool:
+        """Whether no SDK is configured yet (the global providers are the placeholders)."""
+        placeholders = self._placeholders
+        return (
+            placeholders is not None
+            and self._get_tracers() is placeholders[0]
+            and self._get_meters() is placeholders[1]
+        )
+
 
 class Telemetry:
     """Where a client, its sessions and a lease store report spans and metrics.
 
     ``tracer_provider`` and ``meter_provider`` default to OpenTelemetry's global providers,
     read on first use; ``wall_clock`` (Unix seconds) measures notification lag.
+    ``enabled=False`` records nothing, as when ``opentelemetry-api`` is not installed.
     """
 
     __slots__ = ("_instruments", "_meter_provider", "_ready", "_tracer_provider", "wall_clock")
@@ -144,11 +165,12 @@ class Telemetry:
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
         wall_clock: Callable[[], float] = time.time,
+        enabled: bool = True,
     ) -> None:
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider
         self._instruments: _Instruments | None = None
-        self._ready = False
+        self._ready = not enabled
         self.wall_clock = wall_clock
 
     def _get(self) -> _Instruments | None:
@@ -162,7 +184,11 @@ class Telemetry:
         tracers = self._tracer_provider or trace.get_tracer_provider()
         meters = self._meter_provider or metrics.get_meter_provider()
         self._instruments = _Instruments(
-            trace, tracers.get_tracer(SCOPE, _version()), meters.get_meter(SCOPE, _version())
+            trace,
+            metrics,
+            tracers.get_tracer(SCOPE, _version()),
+            meters.get_meter(SCOPE, _version()),
+            global_=self._tracer_provider is None and self._meter_provider is None,
         )
         return self._instruments
 
@@ -180,21 +206,25 @@ class Telemetry:
     ) -> T:
         """Await ``call`` (one attempt of ``spec`` on ``base``) inside its span; record it."""
         tools = self._get()
-        if tools is None:
+        if tools is None or tools.idle():
             return await call
         trace = tools.trace
         endpoint = spec.endpoint.name
         span = tools.tracer.start_span(f"{spec.method} {endpoint}", kind=trace.SpanKind.CLIENT)
+        recording = span.is_recording()  # False without an SDK: no context to switch
         began = time.perf_counter()
         status: int | None = None
         error: str | None = None
         try:
-            with trace.use_span(span, end_on_exit=False, record_exception=False):
+            if recording:
+                with trace.use_span(span, end_on_exit=False, record_exception=False):
+                    result = await call
+            else:
                 result = await call
         except BaseException as exc:
             error = type(exc).__name__
             status = getattr(exc, "status_code", None)
-            if span.is_recording():
+            if recording:
                 _failure_attributes(span, exc)
             retry_after = getattr(exc, "retry_after", None)
             if status == 429:
@@ -217,7 +247,7 @@ class Telemetry:
                 attributes["error.type"] = str(status) if status is not None else error
             tools.duration.record(time.perf_counter() - began, attributes)
             tools.quota_wait.record(queued, {"agora.recording.priority": priority})
-            if span.is_recording():
+            if recording:
                 span.set_attributes(attributes)
                 span.set_attributes(_request_attributes(spec, base, attempt, queued))
                 if error is not None:
