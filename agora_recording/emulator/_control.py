@@ -11,10 +11,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ._clock import FakeClock
+from ._metrics import CONTENT_TYPE, prometheus_text
 from ._state import State
 
 if TYPE_CHECKING:
@@ -203,6 +204,9 @@ class _Control:
             }
         )
 
+    async def metrics(self, request: Request) -> Response:
+        return PlainTextResponse(prometheus_text(self.emulator), media_type=CONTENT_TYPE)
+
     async def competing_load(self, request: Request) -> Response:
         if request.method == "DELETE":
             self.emulator.clear_competing_load()
@@ -257,5 +261,6 @@ def control_routes(emulator: Emulator, state: State) -> list[Route]:
         Route("/clock/advance", control.advance, methods=["POST"]),
         Route("/notifications", control.notifications, methods=["GET", "DELETE"]),
         Route("/stats", control.stats, methods=["GET", "DELETE"]),
+        Route("/metrics", control.metrics, methods=["GET"]),
         Route("/competing-load", control.competing_load, methods=["POST", "DELETE"]),
     ]
