@@ -6,6 +6,8 @@ installed as OpenTelemetry's global providers, so tests do not leak into each ot
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,19 +17,20 @@ import pytest
 
 pytest.importorskip("opentelemetry.sdk", reason="the OpenTelemetry SDK is not installed")
 
-from agora_recording import RecordingClient
-from agora_recording.emulator import LoopClock
+from agora_recording import RecordingClient, RecordingSession
+from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET, LoopClock
 from agora_recording.enums import Mode
-from agora_recording.errors import BadRequestError
+from agora_recording.errors import BadRequestError, RecordingFailedError
 from agora_recording.models import RecordingConfig, StartConfig, StorageConfig
 from agora_recording.telemetry import Telemetry
-from agora_recording.testing import emulated_client
+from agora_recording.testing import emulated_client, virtual_service
+from agora_recording.webhooks import NotificationHub, NotificationReceiver
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from tests.helpers import APP_ID, CUSTOMER_SECRET, Script, handle_for, ok
 from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
@@ -229,8 +232,6 @@ async def test_a_stop_whose_retries_read_as_one_story(otel: Otel) -> None:
         RecordingClient(APP_ID, "cid", CUSTOMER_SECRET, http_client=http, rate_limit=None) as c,
     ):
         c.telemetry = otel.telemetry
-        from agora_recording import RecordingSession
-
         session = RecordingSession.adopt(c, handle, first_poll_delay=3600)
         async with session:
             pass
@@ -255,3 +256,75 @@ async def test_without_providers_nothing_is_recorded_and_requests_still_work() -
     ):
         response = await c.query(handle)
     assert response.sid == handle.sid
+
+
+async def test_a_failed_recording_is_an_error_span_with_its_failure_event(otel: Otel) -> None:
+    """An adopted recording that answers 404: the session span says how it failed."""
+    handle = handle_for(Mode.MIX)
+    gone = ok({"code": 404, "reason": "failed to find worker"}, 404)
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(Script(gone))) as http,
+        RecordingClient(APP_ID, "cid", CUSTOMER_SECRET, http_client=http, rate_limit=None) as c,
+    ):
+        c.telemetry = otel.telemetry
+        session = RecordingSession.adopt(c, handle, assume_ended_on_404=True)
+        with pytest.raises(RecordingFailedError):
+            async with session:
+                await anyio.sleep_forever()
+    (root,) = otel.spans("agora.recording.session")
+    assert root.status.status_code is StatusCode.ERROR
+    (failed,) = [e for e in root.events if e.name == "failed"]
+    assert dict(failed.attributes or {})["agora.recording.end_reason"] == "worker_lost"
+    assert otel.total("agora.recording.stops", **{"agora.recording.stop_outcome": "already_gone"})
+
+
+async def test_routine_polls_record_the_effective_poll_interval(otel: Otel) -> None:
+    """Past the health phase, each routine poll records the interval it waited."""
+    async with emulated_client(clock=LoopClock()) as service:
+        service.client.telemetry = otel.telemetry
+        service.channel("room").publish(7)
+        session = service.client.session(
+            cname="room", uid="99", mode=Mode.MIX, config=config(), poll_interval=60
+        )
+        async with session:
+            await anyio.sleep(300)
+    points = otel.points("agora.recording.poll.interval")
+    assert sum(p.count for p in points) >= 3
+    assert max(p.max for p in points) == 60
+    assert otel.unit("agora.recording.poll.interval") == "s"
+
+
+async def test_notifications_record_their_lag(otel: Otel) -> None:
+    """Each notification a session receives records its lag from notifyMs."""
+    hub = NotificationHub()
+    receiver = NotificationReceiver(hub, DEFAULT_NOTIFICATION_SECRET)
+    async with virtual_service(
+        notification_app=receiver, client_options={"notifications": hub}
+    ) as service:
+        clock = service.emulator.clock
+        service.client.telemetry = Telemetry(
+            tracer_provider=otel.tracer_provider,
+            meter_provider=otel.meter_provider,
+            wall_clock=clock.time,
+        )
+        service.channel("room").publish(7)
+        async with service.client.session(cname="room", uid="99", mode=Mode.MIX, config=config()):
+            await anyio.sleep(30)
+    lags = otel.points("agora.recording.notification.lag")
+    assert sum(p.count for p in lags) >= 2
+    assert max(p.max for p in lags) < 1.0
+
+
+def test_importing_the_package_never_imports_opentelemetry() -> None:
+    """``import agora_recording`` (and its telemetry module) leaves opentelemetry unloaded.
+
+    (The ``redis`` package imports it by itself, so ``agora_recording.redis`` is not checked.)
+    """
+    code = (
+        "import sys, agora_recording, agora_recording.telemetry, agora_recording.webhooks; "
+        "print('opentelemetry' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "False"
