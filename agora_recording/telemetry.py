@@ -411,7 +411,10 @@ class SessionTrace:
         """The session's span as the current one (requests and tasks started inside are its)."""
         if self._span is None or self._tools is None:
             return nullcontext()
-        return self._tools.trace.use_span(self._span, end_on_exit=False, record_exception=False)
+        used: AbstractContextManager[object] = self._tools.trace.use_span(
+            self._span, end_on_exit=False, record_exception=False
+        )
+        return used
 
     @contextmanager
     def stopping(self, handle: RecordingHandle) -> Iterator[None]:

@@ -6,9 +6,12 @@ installed as OpenTelemetry's global providers, so tests do not leak into each ot
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
 import httpx
@@ -56,6 +59,7 @@ async def test_a_request_span_carries_the_semantic_convention_attributes(otel: O
     script = Script(
         ok(
             {"resourceId": handle.resource_id, "sid": handle.sid, "serverResponse": {"status": 5}},
+            200,
             **{"X-Request-ID": "req-1"},
         )
     )
@@ -152,6 +156,7 @@ async def test_a_session_span_has_its_states_and_parents_its_requests(otel: Otel
         "stopped",
         "closed",
     ]
+    assert session.handle is not None
     assert dict(root.attributes or {})["agora.recording.sid"] == session.handle.sid
     (stop,) = otel.spans("agora.recording.stop")
     assert stop.parent is not None
@@ -275,3 +280,27 @@ def test_importing_the_package_never_imports_opentelemetry() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "False"
+
+
+def test_the_dashboard_and_alerts_read_only_metrics_that_are_exported() -> None:
+    """Every metric the Grafana dashboard and the alert rules query is one we export."""
+    root = Path(__file__).resolve().parent.parent
+    sources = (root / "agora_recording" / "telemetry.py").read_text(encoding="utf-8")
+    instruments = set(re.findall(r'"((?:agora\.recording|http\.client)\.[a-z_.]+)",\n', sources))
+    names = set(re.findall(r'"(agora\.recording\.[a-z_.]+)"', sources))
+    labels = {name.replace(".", "_") for name in names - instruments}
+    exported = {name.replace(".", "_") for name in instruments}
+    emulator = (root / "agora_recording" / "emulator" / "_metrics.py").read_text(encoding="utf-8")
+    emulated = set(re.findall(r'"(agora_emulator_[a-z_]+)"', emulator))
+    dashboard = json.loads((root / "docs/telemetry/grafana-dashboard.json").read_text("utf-8"))
+    queries = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    queries.append((root / "docs/telemetry/alerts.yml").read_text("utf-8"))
+    pattern = r"\b((?:agora_recording|agora_emulator|http_client)_[a-z_]+)"
+    used = {name for query in queries for name in re.findall(pattern, query)} - labels
+    for name in used:
+        if name.startswith("agora_emulator_"):
+            assert name in emulated, name
+            continue
+        base = re.sub(r"(_seconds)?(_bucket|_count|_sum|_total)?$", "", name)
+        assert base in exported, name
+    assert len(used) >= 12
