@@ -3,10 +3,11 @@
 Nothing to switch on: a `Telemetry` takes its tracer and meter from the providers it was given,
 or else from OpenTelemetry's global ones (``trace.get_tracer_provider()``,
 ``metrics.get_meter_provider()``), looked up the first time it is used, so an application that
-configures the SDK at any time before (or after) its first request is traced. Without the API
-installed every hook is a no-op; with the API but no SDK the API's own no-op objects answer,
-and the extra work per request is one non-recording span (see ``benchmarks/telemetry.py``).
-``opentelemetry`` is imported on first use, never by ``import agora_recording``.
+configures the SDK before its first request (or later: it is noticed within a second) is
+traced. Without the API installed every hook is a no-op; with the API but no SDK, a request
+only checks that the global providers are still the API's placeholders (see
+``benchmarks/telemetry.py``). ``opentelemetry`` is imported on first use, never by
+``import agora_recording``.
 
 **Spans.** One per request attempt, ``{method} {endpoint}`` (kind CLIENT), with the HTTP
 semantic-convention attributes (``http.request.method``, ``server.address``, ``server.port``,
@@ -54,6 +55,8 @@ _ERRORS = "agora_recording.errors"
 # Buckets for request durations, the semantic conventions' advice for http.client.request.duration.
 _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 _WAIT_BUCKETS = (0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+# How often the hooks look again whether an SDK was configured (while none is).
+_IDLE_CHECK = 1.0
 
 
 def _version() -> str:
@@ -79,6 +82,7 @@ class _Instruments:
             if global_ and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
             else None
         )
+        self._idle_until = 0.0
         self.duration: Histogram = meter.create_histogram(
             "http.client.request.duration",
             unit="s",
@@ -140,13 +144,22 @@ class _Instruments:
         )
 
     def idle(self) -> bool:
-        """Whether no SDK is configured yet (the global providers are the placeholders)."""
+        """Whether no SDK is configured yet (the global providers are the placeholders).
+
+        Looked up at most every ``_IDLE_CHECK`` seconds (the lookup reads the environment);
+        once an SDK is configured the answer is False for good (global providers are set once).
+        """
         placeholders = self._placeholders
-        return (
-            placeholders is not None
-            and self._get_tracers() is placeholders[0]
-            and self._get_meters() is placeholders[1]
-        )
+        if placeholders is None:
+            return False
+        now = time.monotonic()
+        if now < self._idle_until:
+            return True
+        if self._get_tracers() is placeholders[0] and self._get_meters() is placeholders[1]:
+            self._idle_until = now + _IDLE_CHECK
+            return True
+        self._placeholders = None
+        return False
 
 
 class Telemetry:
