@@ -527,14 +527,15 @@ class Lease:
     """A recording in the store: its handle, the worker that holds it, and user metadata.
 
     ``leased_at`` and ``renewed_at`` (Unix seconds, Redis's clock; ``None`` when unknown): when
-    the current owner took the lease and last renewed it, as `LeaseStore.leases` read them.
+    the current owner took the lease and last renewed it, as `LeaseStore.leases` read them;
+    they take no part in comparisons.
     """
 
     handle: RecordingHandle
     owner: str
     metadata: Mapping[str, str] = attrs.field(factory=dict)
-    leased_at: float | None = None
-    renewed_at: float | None = None
+    leased_at: float | None = attrs.field(default=None, eq=False)
+    renewed_at: float | None = attrs.field(default=None, eq=False)
 
 
 def default_worker_id() -> str:
