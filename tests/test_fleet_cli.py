@@ -31,6 +31,7 @@ from tests.redis_worker import (
 )
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(REDIS_SERVER is None, reason=REQUIRES_REDIS),
     pytest.mark.timeout(120),
 ]
