@@ -40,7 +40,8 @@ may carry string ``metadata`` (for example the time the recording was meant to e
 worker that adopts it.
 
 Keys: the quota is one hash at ``key``; leases live under ``namespace`` (``{namespace}:handles``,
-a hash of handle records by sid, and ``{namespace}:lease:{sid}``, the lease itself).
+a hash of handle records by sid, ``{namespace}:lease:{sid}``, the lease itself, and
+``{namespace}:times``, when each lease was taken and last renewed).
 """
 
 from __future__ import annotations

@@ -25,6 +25,9 @@ from ._config import make_client
 from ._options import connection_options
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from agora_recording import RecordingClient
     from agora_recording.redis import Lease, LeaseStore
 
 __all__ = ["fleet"]
@@ -43,7 +46,25 @@ class _Target:
     namespace: str
 
 
-def _store_call(target: _Target, work: Callable[[LeaseStore], Awaitable[T]]) -> T:
+@attrs.frozen
+class _Fleet:
+    """The workers' `LeaseStore` and the Redis client under it."""
+
+    store: LeaseStore
+    redis: Redis
+
+    def key(self, kind: str, sid: str | None = None) -> str:
+        """A key of the store (its layout: see `agora_recording.redis`)."""
+        base = f"{self.store.namespace}:{kind}"
+        return base if sid is None else f"{base}:{sid}"
+
+    async def now(self) -> float:
+        """Redis's clock, in Unix seconds (the one the lease times are written with)."""
+        seconds, micros = await self.redis.time()
+        return float(seconds) + float(micros) / 1e6
+
+
+def _store_call(target: _Target, work: Callable[[_Fleet], Awaitable[T]]) -> T:
     """Run ``work`` with a `LeaseStore` on ``target`` (asyncio: redis's client needs it)."""
     try:
         import redis.asyncio
@@ -62,7 +83,7 @@ def _store_call(target: _Target, work: Callable[[LeaseStore], Awaitable[T]]) -> 
                 namespace=target.namespace,
                 worker_id=f"{_OWNER_PREFIX}:{default_worker_id()}",
             )
-            return await work(store)
+            return await work(_Fleet(store, client))
         finally:
             await client.aclose()
 
@@ -103,11 +124,6 @@ def _seconds(value: float | None) -> str:
     return f"{value // 60}m{value % 60:02d}s" if value >= 60 else f"{value}s"
 
 
-async def _redis_now(store: LeaseStore) -> float:
-    seconds, micros = await store._redis.time()
-    return float(seconds) + float(micros) / 1e6
-
-
 @click.group()
 @click.option(
     "--redis",
@@ -143,8 +159,8 @@ def fleet(ctx: click.Context, redis_url: str, namespace: str) -> None:
 def ls(target: _Target, as_json: bool) -> None:
     """List every leased recording: cname, uid, sid, mode, owner, age, last renewal, state."""
 
-    async def read(store: LeaseStore) -> tuple[list[Lease], float]:
-        return await store.leases(), await _redis_now(store)
+    async def read(fleet: _Fleet) -> tuple[list[Lease], float]:
+        return await fleet.store.leases(), await fleet.now()
 
     leases, now = _store_call(target, read)
     rows = sorted((lease_json(lease, now) for lease in leases), key=lambda r: r["cname"])
@@ -203,10 +219,10 @@ def stop(
         raise CliError("--uid goes with --cname", EXIT_USAGE)
     client = make_client(app_id, base_url, region)
 
-    async def go(store: LeaseStore) -> list[dict[str, Any]]:
+    async def go(fleet: _Fleet) -> list[dict[str, Any]]:
         leases = [
             lease
-            for lease in await store.leases()
+            for lease in await fleet.store.leases()
             if (sid is not None and lease.handle.sid == sid)
             or (
                 cname is not None
@@ -219,7 +235,7 @@ def stop(
         done = []
         async with client:
             for lease in leases:
-                done.append(await _stop_one(store, client, lease))
+                done.append(await _stop_one(fleet, client, lease))
         return done
 
     results = _store_call(target, go)
@@ -233,21 +249,21 @@ def stop(
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 
-async def _stop_one(store: LeaseStore, client: Any, lease: Lease) -> dict[str, Any]:
+async def _stop_one(fleet: _Fleet, client: RecordingClient, lease: Lease) -> dict[str, Any]:
     """Take the lease (whoever holds it), stop the recording, drop it once confirmed."""
     handle = lease.handle
-    key = f"{store.namespace}:lease:{handle.sid}"  # the lease key (see agora_recording.redis)
-    await store._redis.set(key, store.worker_id, px=int(_STOP_HOLD * 1000))
+    key = fleet.key("lease", handle.sid)
+    await fleet.redis.set(key, fleet.store.worker_id, px=int(_STOP_HOLD * 1000))
     row = {"sid": handle.sid, "cname": handle.cname, "uid": handle.uid, "owner": lease.owner}
     try:
         confirmed = await client.ensure_stopped(handle)
     except Exception as exc:
-        await store._redis.delete(key)  # the lease lapses: a janitor tries again
+        await fleet.redis.delete(key)  # the lease lapses: a janitor tries again
         return {**row, "outcome": StopOutcome.FAILED.value, "error": str(exc)}
     # Forget the recording but keep our lease until it expires, so the old owner cannot renew
     # it back into the store.
-    await store._redis.hdel(f"{store.namespace}:handles", handle.sid)
-    await store._redis.hdel(f"{store.namespace}:times", handle.sid)
+    await fleet.redis.hdel(fleet.key("handles"), handle.sid)
+    await fleet.redis.hdel(fleet.key("times"), handle.sid)
     return {**row, "outcome": confirmed.outcome.value}
 
 
@@ -266,9 +282,9 @@ def janitor(
     """Claim every expired lease and stop its recording (confirmed), once."""
     client = make_client(app_id, base_url, region)
 
-    async def go(store: LeaseStore) -> list[Lease]:
+    async def go(fleet: _Fleet) -> list[Lease]:
         async with client:
-            return await store.adopt_expired(client)
+            return await fleet.store.adopt_expired(client)
 
     won = _store_call(target, go)
     out = Output(as_json=as_json)
@@ -288,8 +304,8 @@ def janitor(
 def dead_letters(target: _Target, as_json: bool) -> None:
     """List the handles the janitor set aside (the service refused their stop)."""
 
-    async def read(store: LeaseStore) -> list[Any]:
-        letters = getattr(store, "dead_letters", None)
+    async def read(fleet: _Fleet) -> list[Any]:
+        letters = getattr(fleet.store, "dead_letters", None)
         if letters is None:
             raise CliError("this LeaseStore keeps no dead letters", EXIT_FAILURE)
         return list(await letters())
