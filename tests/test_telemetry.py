@@ -304,3 +304,48 @@ def test_the_dashboard_and_alerts_read_only_metrics_that_are_exported() -> None:
         base = re.sub(r"(_seconds)?(_bucket|_count|_sum|_total)?$", "", name)
         assert base in exported, name
     assert len(used) >= 12
+
+
+GLOBAL_SDK = """
+import anyio, httpx
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from agora_recording import RecordingClient
+from tests.helpers import APP_ID, CUSTOMER_SECRET, handle_for, ok
+from agora_recording.enums import Mode
+
+reader, spans = InMemoryMetricReader(), InMemorySpanExporter()
+metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+tracer_provider = TracerProvider()
+tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+trace.set_tracer_provider(tracer_provider)
+handle = handle_for(Mode.MIX)
+
+async def main():
+    answer = ok({"resourceId": handle.resource_id, "sid": handle.sid})
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda _: answer)) as http:
+        async with RecordingClient(APP_ID, "cid", CUSTOMER_SECRET, http_client=http) as client:
+            await client.query(handle)
+
+anyio.run(main)
+names = [m.name for r in reader.get_metrics_data().resource_metrics
+         for s in r.scope_metrics for m in s.metrics]
+print(sorted(s.name for s in spans.get_finished_spans()), "http.client.request.duration" in names)
+"""
+
+
+def test_an_application_that_configures_the_sdk_is_traced_with_no_call_of_ours() -> None:
+    """A process that sets OpenTelemetry's global providers gets spans and metrics as it is."""
+    done = subprocess.run(
+        [sys.executable, "-c", GLOBAL_SDK],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.stdout.strip() == "['GET query'] True"
