@@ -94,6 +94,7 @@ from .models import (
     UpdateLayoutConfig,
     UpdateResponse,
 )
+from .telemetry import Telemetry
 
 if TYPE_CHECKING:
     from ._credentials import CredentialsCallback, StorageCredentialsProvider
@@ -272,6 +273,9 @@ class RecordingClient:
         self._registry = UnconfirmedRegistry()
         #: The hub every session of this client follows for notifications (or ``None``).
         self.notifications = notifications
+        #: Where requests and sessions report spans and metrics (OpenTelemetry's global
+        #: providers unless replaced by a `Telemetry` with providers of its own).
+        self.telemetry = Telemetry()
 
     @classmethod
     def from_env(
@@ -782,9 +786,12 @@ class RecordingClient:
         while len(self._acquired_at) > _REMEMBERED_RESOURCES:
             self._acquired_at.popitem(last=False)
 
-    async def _slot(self, priority: Priority, budget: _Budget) -> None:
-        if self._limiter is not None:
-            budget.credit(await self._limiter.acquire(priority))
+    async def _slot(self, priority: Priority, budget: _Budget) -> float:
+        if self._limiter is None:
+            return 0.0
+        queued = await self._limiter.acquire(priority)
+        budget.credit(queued)
+        return queued
 
     async def _call(
         self,
@@ -808,11 +815,18 @@ class RecordingClient:
         async def attempt(number: int) -> T:
             limited = 0
             while True:
-                await self._slot(priority, budget)
+                queued = await self._slot(priority, budget)
                 base = cursor.current
                 seconds = min(per_attempt, max(budget.left(), _MIN_ATTEMPT_TIMEOUT))
                 try:
-                    return await self._send(endpoint, spec, base, seconds, number, label)
+                    return await self.telemetry.request(
+                        self._send(endpoint, spec, base, seconds, number, label),
+                        spec,
+                        base,
+                        attempt=number,
+                        queued=queued,
+                        priority=priority.name,
+                    )
                 except RateLimitError as exc:
                     limiter = self._limiter
                     if limiter is None:
@@ -900,6 +914,7 @@ class RecordingClient:
                 endpoint=endpoint.name,
             ) from None
         elapsed = anyio.current_time() - began
+        self.telemetry.response(response)
         try:
             result = parse_response(
                 endpoint, response.status_code, response.headers, response.content

@@ -238,6 +238,7 @@ class RecordingSession:
         "_stop_outcome",
         "_subscription",
         "_task_group",
+        "_trace",
         "_uid",
         "_update_lock",
         "_waiters",
@@ -331,6 +332,7 @@ class RecordingSession:
         self._stop_outcome: StopOutcome | None = None
         self._stop_error: Exception | None = None
         self._journal: StartJournal | None = None
+        self._trace = client.telemetry.session(cname=cname, uid=self._uid, mode=self._mode.value)
 
     @classmethod
     def adopt(
@@ -564,6 +566,7 @@ class RecordingSession:
         if self._state is not _State.NEW:
             raise UsageError("a RecordingSession can be entered only once")
         self._state = _State.STARTING
+        self._trace.state("starting", self._handle)
         self._ended = anyio.Event()
         adopted = self._handle is not None
         if self._hub is not None:
@@ -575,7 +578,8 @@ class RecordingSession:
                 self._subscription = self._hub.subscribe(sid=self._handle.sid)
         if self._handle is None:
             try:
-                await self._acquire_and_start()
+                with self._trace.active():
+                    await self._acquire_and_start()
             except BaseException:
                 self._close()
                 raise
@@ -607,11 +611,15 @@ class RecordingSession:
         self._poll_scope = anyio.CancelScope()
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
-        self._task_group.start_soon(self._poll_loop, name="agora-recording session poller")
-        self._task_group.start_soon(self._credentials.refresh_loop, self, self._credentials_failed)
-        if self._subscription is not None:
-            self._task_group.start_soon(self._event_loop, name="agora-recording session events")
+        with self._trace.active():  # the tasks' requests are children of the session's span
+            self._task_group.start_soon(self._poll_loop, name="agora-recording session poller")
+            self._task_group.start_soon(
+                self._credentials.refresh_loop, self, self._credentials_failed
+            )
+            if self._subscription is not None:
+                self._task_group.start_soon(self._event_loop, name="agora-recording session events")
         self._state = _State.RUNNING
+        self._trace.state("running", self._handle)
         return cast("RunningSession", self)
 
     async def _acquire_and_start(self) -> None:
@@ -696,9 +704,11 @@ class RecordingSession:
         try:
             async for note in subscription:
                 facts = read_event(note)
+                self._trace.notification(note.notify_ms)
                 ended = judge.event(facts, self._options.clock())
                 if facts.status is not None:
                     self._feed.publish(status_value(facts.status), self._sid)
+                    self._trace.status(self._feed.current)
                 if ended is not None and self._stop_done is None:
                     self._fail(self._ending(ended))
                     return
@@ -739,6 +749,7 @@ class RecordingSession:
             delay = min(interval, HEALTH_POLL_INTERVAL)
         else:
             self._effective_interval = self._client.poll_budget.interval(interval)
+            self._trace.poll_interval(self._effective_interval)
             delay = self._effective_interval
         return judge.poll_delay(delay, self._options.clock())
 
@@ -761,6 +772,7 @@ class RecordingSession:
         ended = judge.answered(response, clock())
         if response.status is not None:
             self._feed.publish(response.status, self._sid)
+            self._trace.status(response.status)
         return ended
 
     # -- endings ---------------------------------------------------------------------------------
@@ -776,6 +788,7 @@ class RecordingSession:
         if self._outcome is not None or self._stop_done is not None:
             return
         _log.warning("recording sid=%s ended: %s", self._sid, outcome.detail)
+        self._trace.failed(outcome.end_reason.value, outcome.detail)
         self._end(outcome)
         if self._options.fail_fast and self._waiters == 0 and self._task_group is not None:
             self._task_group.cancel_scope.cancel()
@@ -820,7 +833,7 @@ class RecordingSession:
         try:
             # Shielded wherever it is sent from (exit or an early ``stop()``): a stop cut short
             # leaves the recording billing. The client bounds the service's time.
-            with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True), self._trace.stopping(handle):
                 confirmation = await self._client.ensure_stopped(
                     handle,
                     async_stop=options.async_stop,
@@ -833,9 +846,11 @@ class RecordingSession:
             # The client logged it at ERROR and keeps the handle in `client.unconfirmed()`.
             self._stop_outcome = StopOutcome.FAILED
             self._stop_error = exc
+            self._trace.stopped(StopOutcome.FAILED.value)
             return
         self._result = confirmation.response
         self._stop_outcome = confirmation.outcome
+        self._trace.stopped(confirmation.outcome.value)
         _log.info("stopped recording sid=%s (%s)", handle.sid, confirmation.outcome.value)
 
     async def _stop_shielded(self) -> None:
@@ -897,6 +912,8 @@ class RecordingSession:
         self._state = _State.CLOSED
         if self._subscription is not None:
             self._subscription.close()
+            self._trace.dropped(self._subscription.dropped)
+        self._trace.state("closed")
         if self._ended is not None:
             self._ended.set()
         self._feed.close()

@@ -40,7 +40,8 @@ may carry string ``metadata`` (for example the time the recording was meant to e
 worker that adopts it.
 
 Keys: the quota is one hash at ``key``; leases live under ``namespace`` (``{namespace}:handles``,
-a hash of handle records by sid, and ``{namespace}:lease:{sid}``, the lease itself).
+a hash of handle records by sid, ``{namespace}:lease:{sid}``, the lease itself, and
+``{namespace}:times``, when each lease was taken and last renewed).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from ._converter import converter
 from ._ratelimit import Priority, RateLimiter, check_quota, is_number
 from .errors import AgoraError, ArgumentTypeError, UsageError, ValidationError
 from .models import RecordingHandle
+from .telemetry import Telemetry
 
 try:
     import redis.asyncio
@@ -153,9 +155,10 @@ end
 return 0
 """
 
-# KEYS: handles hash, lease key. ARGV: sid, owner, ttl ms, record json, "1" to overwrite the
-# record. 1: held (renewed, or taken again after it lapsed with nobody claiming it); 0: someone
-# else holds it. The record is written back if missing (Redis restarted without its data).
+# KEYS: handles hash, lease key, times hash. ARGV: sid, owner, ttl ms, record json, "1" to
+# overwrite the record. 1: held (renewed, or taken again after it lapsed with nobody claiming
+# it); 0: someone else holds it. The record is written back if missing (Redis restarted without
+# its data). The times hash keeps "leased_at renewed_at" (Redis's clock, Unix seconds) per sid.
 _RENEW = """
 local owner = redis.call('GET', KEYS[2])
 if owner and owner ~= ARGV[2] then return 0 end
@@ -165,6 +168,11 @@ if ARGV[5] == '1' then
 else
   redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[4])
 end
+local now = redis.call('TIME')[1]
+local leased = now
+local times = redis.call('HGET', KEYS[3], ARGV[1])
+if times and ARGV[5] ~= '1' then leased = string.match(times, '^(%d+)') or now end
+redis.call('HSET', KEYS[3], ARGV[1], leased .. ' ' .. now)
 return 1
 """
 
@@ -182,6 +190,7 @@ local owner = redis.call('GET', KEYS[2])
 if owner and owner ~= ARGV[2] then return 0 end
 redis.call('DEL', KEYS[2])
 redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
 return 1
 """
 
@@ -516,11 +525,18 @@ class LeaseLostError(AgoraError):
 
 @attrs.frozen
 class Lease:
-    """A recording in the store: its handle, the worker that holds it, and user metadata."""
+    """A recording in the store: its handle, the worker that holds it, and user metadata.
+
+    ``leased_at`` and ``renewed_at`` (Unix seconds, Redis's clock; ``None`` when unknown): when
+    the current owner took the lease and last renewed it, as `LeaseStore.leases` read them;
+    they take no part in comparisons.
+    """
 
     handle: RecordingHandle
     owner: str
     metadata: Mapping[str, str] = attrs.field(factory=dict)
+    leased_at: float | None = attrs.field(default=None, eq=False)
+    renewed_at: float | None = attrs.field(default=None, eq=False)
 
 
 def default_worker_id() -> str:
@@ -557,6 +573,9 @@ class LeaseStore:
         self.ttl = float(ttl)
         self.renew_interval = float(renew)
         self._handles = f"{namespace}:handles"
+        self._times = f"{namespace}:times"
+        #: Where lease renewals and janitor adoptions are counted (OpenTelemetry).
+        self.telemetry = Telemetry()
         self._renew = redis_client.register_script(_RENEW)
         self._claim = redis_client.register_script(_CLAIM)
         self._release = redis_client.register_script(_RELEASE)
@@ -577,16 +596,28 @@ class LeaseStore:
         return json.dumps({"handle": converter.unstructure(handle), "metadata": dict(metadata)})
 
     @staticmethod
-    def _parse(raw: object, owner: str) -> Lease:
+    def _parse(raw: object, owner: str, times: object = None) -> Lease:
         record = json.loads(_text(raw))
         handle = converter.structure(record["handle"], RecordingHandle)
-        return Lease(handle=handle, owner=owner, metadata=dict(record.get("metadata", {})))
+        leased_at = renewed_at = None
+        if times is not None:
+            leased, _, renewed = _text(times).partition(" ")
+            leased_at, renewed_at = float(leased), float(renewed or leased)
+        metadata = dict(record.get("metadata", {}))
+        return Lease(
+            handle=handle,
+            owner=owner,
+            metadata=metadata,
+            leased_at=leased_at,
+            renewed_at=renewed_at,
+        )
 
     # -- primitives ---------------------------------------------------------------------------
 
     async def _run(self, script: Any, what: str, sid: str, *args: str | int | float) -> int:
         async with _redis_errors(what):
-            answer = await script(keys=[self._handles, self._lease_key(sid)], args=[sid, *args])
+            keys = [self._handles, self._lease_key(sid), self._times]
+            answer = await script(keys=keys, args=[sid, *args])
         return int(answer)
 
     async def _owner(self, sid: str) -> str:
@@ -641,9 +672,10 @@ class LeaseStore:
                 return []
             sids = [_text(sid) for sid in raw]
             owners = await self._redis.mget([self._lease_key(sid) for sid in sids])
+            times = await self._redis.hmget(self._times, sids)
         return [
-            self._parse(record, "" if owner is None else _text(owner))
-            for record, owner in zip(raw.values(), owners, strict=True)
+            self._parse(record, "" if owner is None else _text(owner), when)
+            for record, owner, when in zip(raw.values(), owners, times, strict=True)
         ]
 
     async def expired(self) -> list[Lease]:
@@ -718,7 +750,9 @@ class LeaseStore:
                     owner = "" if held else await self._owner(handle.sid)
             except (RedisUnavailableError, TimeoutError) as exc:
                 logger.warning("could not renew the lease of sid %s: %r", handle.sid, exc)
+                self.telemetry.lease_renewal("error")
                 continue
+            self.telemetry.lease_renewal("renewed" if held else "lost")
             if not held:
                 logger.error("lease of sid %s taken by %s: giving it up", handle.sid, owner)
                 lost.append(owner)
@@ -801,6 +835,7 @@ class LeaseStore:
     ) -> None:
         handle = lease.handle
         logger.info("adopting sid %s (its lease expired)", handle.sid)
+        self.telemetry.adoption()
         try:
             if adopt is None:
                 stopped = False

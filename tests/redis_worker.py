@@ -7,7 +7,9 @@ through Redis (``--limiter shared``) or keeps its own (``--limiter local``; ``na
 that ignores 429s), holds a lease on
 each recording and, with ``--janitor``, adopts (and stops) recordings whose lease expired. It
 prints one JSON object per line on stdout: ``ready``, ``started``, ``adopted``, ``stopped``,
-``done``. Without ``--exit-when-done`` it runs until SIGTERM (or SIGINT).
+``done``. Without ``--exit-when-done`` it runs until SIGTERM (or SIGINT). With ``--otel`` it
+configures the OpenTelemetry SDK (global providers, an in-memory metric reader) and prints a
+``metrics`` line with its totals on each SIGUSR1.
 """
 
 from __future__ import annotations
@@ -220,6 +222,41 @@ def world(cnames: Sequence[str]) -> Iterator[tuple[str, ServedEmulator]]:
 # The worker process
 
 
+def _otel_reader() -> Any:
+    """Configure the OpenTelemetry SDK as an application would; return its metric reader."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    trace.set_tracer_provider(TracerProvider())
+    return reader
+
+
+def otel_totals(reader: Any) -> dict[str, float]:
+    """What the in-memory reader holds: requests, 429s, running recordings, lost leases."""
+    totals = {"requests": 0.0, "rate_limited": 0.0, "running": 0.0, "leases_lost": 0.0}
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics if data is not None else ():
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    attributes = point.attributes or {}
+                    if metric.name == "http.client.request.duration":
+                        totals["requests"] += point.count
+                    elif metric.name == "agora.recording.rate_limited":
+                        totals["rate_limited"] += point.value
+                    elif metric.name == "agora.recording.recordings":
+                        running = attributes.get("agora.recording.state") == "running"
+                        totals["running"] += point.value if running else 0
+                    elif metric.name == "agora.recording.lease.renewals":
+                        lost = attributes.get("agora.recording.result") == "lost"
+                        totals["leases_lost"] += point.value if lost else 0
+    return totals
+
+
 def _emit(event: str, **fields: Any) -> None:
     print(json.dumps({"event": event, "at": time.time(), **fields}), flush=True)
 
@@ -266,6 +303,7 @@ async def _main(options: argparse.Namespace) -> None:
     from agora_recording.enums import Mode
     from agora_recording.redis import Lease, LeaseStore, RedisRateLimiter
 
+    reader = _otel_reader() if options.otel else None
     redis_client = redis.asyncio.Redis.from_url(options.redis)
     limiter: RateLimiter | RedisRateLimiter | _Deaf
     if options.limiter == "shared":
@@ -310,8 +348,12 @@ async def _main(options: argparse.Namespace) -> None:
         _emit("adopted", worker=options.worker, sid=lease.handle.sid, cname=lease.handle.cname)
 
     async def until_signalled(scope: anyio.CancelScope) -> None:
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async for _ in signals:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGUSR1) as signals:
+            async for signum in signals:
+                if signum == signal.SIGUSR1:
+                    if reader is not None:
+                        _emit("metrics", worker=options.worker, **otel_totals(reader))
+                    continue
                 scope.cancel()
                 return
 
@@ -347,6 +389,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--janitor", action="store_true")
     parser.add_argument("--janitor-interval", type=float, default=0.5)
     parser.add_argument("--exit-when-done", action="store_true")
+    parser.add_argument("--otel", action="store_true")
     anyio.run(_main, parser.parse_args(argv), backend="asyncio")
 
 

@@ -30,6 +30,7 @@ PUBLIC_MODULES = (
     "agora_recording.files",
     "agora_recording.tokens",
     "agora_recording.redis",
+    "agora_recording.telemetry",
     "agora_recording.testing",
     "agora_recording.signals",
     "agora_recording.emulator",

@@ -2,8 +2,9 @@
 
 `agora_recording.cli.main` is the console script; this package holds the commands, split by
 concern: ``_service`` (the real-service verbs and ``record``), ``_demo``, ``_serve`` (the
-standalone emulator), ``_config`` (credentials, config files, handles), ``_view`` (live view
-and results) and ``_common`` (output and errors).
+standalone emulator), ``_fleet`` (a worker fleet's leases in Redis), ``_config``
+(credentials, config files, handles), ``_view`` (live view and results) and ``_common``
+(output and errors).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import click
 from agora_recording import __version__
 
 from ._demo import demo
+from ._fleet import fleet
 from ._serve import emulator
 from ._service import SERVICE_COMMANDS
 
@@ -37,5 +39,5 @@ def cli(verbose: bool) -> None:
         logging.getLogger("agora_recording").setLevel(logging.DEBUG)
 
 
-for _command in (demo, emulator, *SERVICE_COMMANDS):
+for _command in (demo, emulator, fleet, *SERVICE_COMMANDS):
     cli.add_command(_command)

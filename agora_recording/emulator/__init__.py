@@ -111,6 +111,8 @@ Control routes (JSON, no auth), for tests that drive a separate server process:
 ``GET|DELETE /_emulator/notifications``      signed notifications as sent (body text, headers)
 ``GET|DELETE /_emulator/stats``              request counts per App ID and endpoint,
                                              notification delivery counts
+``GET /_emulator/metrics``                   the same and running recordings, in Prometheus's
+                                             text format (for a dashboard; see telemetry docs)
 ``POST|DELETE /_emulator/competing-load``    ``{"app_id", "rate"}``: add (or clear) load
 ===========================================  =================================================
 

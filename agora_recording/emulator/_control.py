@@ -11,10 +11,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ._clock import FakeClock
+from ._metrics import CONTENT_TYPE, prometheus_text
 from ._state import State
 
 if TYPE_CHECKING:
@@ -203,6 +204,9 @@ class _Control:
             }
         )
 
+    async def metrics(self, request: Request) -> Response:
+        return PlainTextResponse(prometheus_text(self.emulator), media_type=CONTENT_TYPE)
+
     async def competing_load(self, request: Request) -> Response:
         if request.method == "DELETE":
             self.emulator.clear_competing_load()
@@ -275,6 +279,7 @@ _ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/clock/advance", "advance", ("POST",)),
     ("/notifications", "notifications", ("GET", "DELETE")),
     ("/stats", "stats", ("GET", "DELETE")),
+    ("/metrics", "metrics", ("GET",)),
     ("/competing-load", "competing_load", ("POST", "DELETE")),
 )
 """Path, `_Control` method and HTTP methods of each control route (also listed by ``--help``)."""
