@@ -85,6 +85,7 @@ from .errors import (
 from .models import (
     AcquireConfig,
     AcquireResponse,
+    NcsIpResponse,
     QueryResponse,
     RecordingHandle,
     StartConfig,
@@ -506,6 +507,17 @@ class RecordingClient:
             budget=None if budget is None else _Budget(_seconds("budget", budget)),
         )
 
+    async def ncs_ips(self) -> NcsIpResponse:
+        """The addresses Agora's notification servers (NCS) send from, for a firewall allow-list.
+
+        ``GET /v1/ncs/ip`` (Agora's "Query the IP addresses of NCS servers" page, which asks to
+        refresh the list at least every 24 hours); ``.ips`` lists the ``primaryIP`` values.
+        """
+        spec = build_request(Endpoint.NCS_IP, self.app_id)
+        return await self._call(
+            Endpoint.NCS_IP, spec, label=Endpoint.NCS_IP.name, priority=Priority.UPDATE
+        )
+
     async def update(self, handle: RecordingHandle, config: UpdateConfig) -> UpdateResponse:
         """Change subscriptions (individual/mix), web recording or CDN settings, or STS keys."""
         spec = build_request(Endpoint.UPDATE, self.app_id, handle=_handle(handle), config=config)
@@ -848,7 +860,7 @@ class RecordingClient:
                     raise
                 except Exception as exc:
                     if moves_host(exc):
-                        cursor.advance()
+                        cursor.advance(exc)
                     raise
 
         if single:

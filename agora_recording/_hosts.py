@@ -1,35 +1,47 @@
 """Which Agora hosts to call, and in which order to fail over between them.
 
-Agora documents two major domains, ``agora.io`` and ``sd-rtn.com``, each with a global host and
-regional hosts (``api-us-west-1.agora.io``...). Its documented failover strategy is: retry once on
-the primary host, then try the other major domain, then the neighbouring region. This module turns
-a region (or an explicit base URL) into that ordered list of base URLs; it is pure data, and
-`HostCursor` walks the list as failures come in.
+Agora's "Ensure service reliability" page (the "Switch the domain name" section shared by the
+REST references, https://docs.agora.io/en/api-reference/api-ref/rtc/ensure-service-reliability,
+and the dual-domain advice of the Cloud Recording "Integration best practices") documents two
+major domains, ``agora.io`` and ``sd-rtn.com``, each with a global host and regional hosts
+(``api-us-west-1.agora.io``...), and this strategy:
+
+1. the primary domain is ``api.agora.io`` for a server whose DNS is outside mainland China and
+   ``api.sd-rtn.com`` for one inside it;
+2. on failure, retry once on the primary domain;
+3. then the alternate domain (the other major domain);
+4. then the domain of the region adjacent to the current one;
+5. when the request failed on a network problem rather than DNS resolution, skip step 3 (the
+   other name resolves to the same unreachable network) and go on to step 4.
+
+This module turns a region (or an explicit base URL) into that ordered list of base URLs; it is
+pure data, and `HostCursor` walks the list as failures come in.
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from .enums import Region
-from .errors import ValidationError
+from .errors import TransportError, ValidationError
 
 __all__ = [
     "GLOBAL_ALTERNATE",
     "GLOBAL_PRIMARY",
     "HostCursor",
     "failover_order",
+    "is_dns_failure",
     "normalize_base_url",
     "parse_region",
 ]
 
-# The newest API reference documents ``https://api.sd-rtn.com`` as the base URL, and Agora's domain
-# page makes ``sd-rtn.com`` the fallback of ``agora.io`` (and the primary inside mainland China), so
-# it resolves from everywhere. ``api.agora.io``, the historic host, is the alternate major domain:
-# step 2 of the documented strategy.
-GLOBAL_PRIMARY = "https://api.sd-rtn.com"
-GLOBAL_ALTERNATE = "https://api.agora.io"
+# Without a region the server is taken to be outside mainland China, where the domain page makes
+# ``api.agora.io`` the primary domain and ``api.sd-rtn.com`` the alternate (pass
+# ``region=Region.CN`` for a server inside mainland China: ``sd-rtn.com`` comes first there).
+GLOBAL_PRIMARY = "https://api.agora.io"
+GLOBAL_ALTERNATE = "https://api.sd-rtn.com"
 
 # Regional host prefixes, the region's own first and its neighbour second.
 _REGION_PREFIXES: dict[Region, tuple[str, ...]] = {
@@ -39,7 +51,7 @@ _REGION_PREFIXES: dict[Region, tuple[str, ...]] = {
     Region.CN: ("api-cn-east-1", "api-cn-north-1"),
 }
 
-# Mainland China resolves sd-rtn.com first; every other area agora.io first.
+# The primary domain: sd-rtn.com inside mainland China, agora.io everywhere else.
 _DOMAINS_DEFAULT = ("agora.io", "sd-rtn.com")
 _DOMAINS_CN = ("sd-rtn.com", "agora.io")
 
@@ -75,8 +87,8 @@ def failover_order(region: Region | str | None = None, base_url: str | None = No
     """Return the distinct base URLs to try, best first.
 
     An explicit ``base_url`` (an emulator, a proxy) means that host only. Without a region the two
-    global hosts are used. With a region: its own host on the area's first major domain, the same
-    host on the other major domain, then the neighbouring region in the same order.
+    global hosts, ``api.agora.io`` first. With a region: its own host on the area's primary
+    domain, the same host on the alternate domain, then the adjacent region in the same order.
     """
     if base_url is not None:
         return [normalize_base_url(base_url)]
@@ -89,11 +101,36 @@ def failover_order(region: Region | str | None = None, base_url: str | None = No
     ]
 
 
+def _domain_and_place(base_url: str) -> tuple[str, str]:
+    """``("agora.io", "api-eu-west-1")`` for ``https://api-eu-west-1.agora.io``."""
+    host = urlsplit(base_url).hostname or ""
+    place, _, domain = host.partition(".")
+    return domain, place
+
+
+def is_dns_failure(error: BaseException) -> bool:
+    """Whether ``error`` (or an exception it was raised from) is a failed DNS resolution.
+
+    httpx keeps the operating system's ``socket.gaierror`` in the chain of the ``ConnectError``
+    it raises, and the client's ``TransportError`` is raised from that.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, socket.gaierror):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 class HostCursor:
     """Walks a failover order for one call: the first host twice, then each next host in turn.
 
     The first host gets a second chance ("retry once on the primary domain") before the cursor
-    moves on; after the last host it wraps around, so a long retry budget keeps cycling.
+    moves on; after the last host it wraps around, so a long retry budget keeps cycling. A
+    failure that is not a DNS failure (a refused or timed-out connection) skips the alternate
+    domain of the host that failed, as the domain page advises.
     """
 
     __slots__ = ("_index", "_schedule")
@@ -109,6 +146,24 @@ class HostCursor:
         """The base URL the next attempt goes to."""
         return self._schedule[self._index]
 
-    def advance(self) -> None:
-        """Move to the next host after a failure that another host might not have."""
+    def advance(self, failure: BaseException | None = None) -> None:
+        """Move to the next host after ``failure``, one that another host might not have.
+
+        When ``failure`` is a network failure rather than a DNS one, the next host is skipped if
+        it is only the failed host's alternate domain (same place, other major domain).
+        """
+        failed = self._schedule[self._index]
         self._index = (self._index + 1) % len(self._schedule)
+        if failure is None or not _is_network_failure(failure):
+            return
+        domain, place = _domain_and_place(failed)
+        for _ in range(len(self._schedule)):
+            next_domain, next_place = _domain_and_place(self._schedule[self._index])
+            if next_place != place or next_domain == domain:
+                return
+            self._index = (self._index + 1) % len(self._schedule)
+
+
+def _is_network_failure(failure: BaseException) -> bool:
+    """A failure to reach a host whose name resolved: no HTTP answer, and not a DNS failure."""
+    return isinstance(failure, TransportError) and not is_dns_failure(failure)

@@ -10,6 +10,8 @@ place that reads Agora's classification (HTTP status *and* body ``code``)::
     201 + code 7              -> AlreadyStartedError (never a success without a sid)
     206 + code 65             -> RequestNotCompletedError (retried)
     206 + code 435            -> NoRecordedDataError
+    206 stop, no code         -> StopResponse: stopped, the upload not over or partly in
+                                 Agora's backup cloud (``uploadingStatus: "backuped"``)
     400                       -> BadRequestError (codes 2, 49, 53, 400, 401, 405, 406,
                                  and the gateway's "appid is invalid")
     401                       -> AuthenticationError
@@ -85,6 +87,7 @@ from .errors import (
 from .models import (
     AcquireConfig,
     AcquireResponse,
+    NcsIpResponse,
     QueryResponse,
     RecordingHandle,
     StartConfig,
@@ -124,7 +127,9 @@ _SESSION = _PREFIX + "/resourceid/{resourceid}/sid/{sid}/mode/{mode}"
 class Endpoint(Generic[T]):
     """One REST endpoint: its wire name, HTTP method, path template and response model.
 
-    The six endpoints are class attributes (``Endpoint.START``...), and `Endpoint.ALL` lists them.
+    The six recording endpoints are class attributes (``Endpoint.START``...), and `Endpoint.ALL`
+    lists them; ``Endpoint.NCS_IP`` (``GET /v1/ncs/ip``, the addresses notifications come from)
+    concerns no recording and is not in ``ALL``.
     The type parameter is the response model, so ``parse_response(Endpoint.QUERY, ...)`` is typed
     ``QueryResponse``.
     """
@@ -140,6 +145,7 @@ class Endpoint(Generic[T]):
     UPDATE: ClassVar[Endpoint[UpdateResponse]]
     UPDATE_LAYOUT: ClassVar[Endpoint[UpdateResponse]]
     STOP: ClassVar[Endpoint[StopResponse]]
+    NCS_IP: ClassVar[Endpoint[NcsIpResponse]]
     ALL: ClassVar[tuple[Endpoint[Any], ...]]
 
     @property
@@ -189,6 +195,7 @@ Endpoint.UPDATE_LAYOUT = Endpoint(
     "updateLayout", "POST", _SESSION + "/updateLayout", UpdateResponse
 )
 Endpoint.STOP = Endpoint("stop", "POST", _SESSION + "/stop", StopResponse)
+Endpoint.NCS_IP = Endpoint("ncsIp", "GET", "/v1/ncs/ip", NcsIpResponse)
 Endpoint.ALL = (
     Endpoint.ACQUIRE,
     Endpoint.START,
@@ -240,13 +247,13 @@ def parse_mode(value: object) -> Mode:
             return Mode(value)
         except ValueError:
             pass
-    raise ValidationError("mode", "must be one of individual, mix, web")
+    raise ValidationError("mode", "must be one of " + ", ".join(m.value for m in Mode))
 
 
 def required_scene(mode: Mode, config: StartConfig | None) -> Scene | None:
     """The acquire ``scene`` that ``start`` in ``mode`` with ``config`` needs, or ``None``.
 
-    1 for web recording; 2 for individual recording with postponed transcoding
+    1 for web recording; 2 for individual recording (raw or legacy) with postponed transcoding
     (``appsCollection.combinationPolicy = "postpone_transcoding"``); ``None`` when the service
     default (0) fits. Shared by the session's acquire and the CLI's.
     """
@@ -254,7 +261,7 @@ def required_scene(mode: Mode, config: StartConfig | None) -> Scene | None:
         return Scene.WEB
     apps = config.apps_collection if config is not None else None
     if (
-        mode is Mode.INDIVIDUAL
+        mode.per_user
         and apps is not None
         and apps.combination_policy == CombinationPolicy.POSTPONE_TRANSCODING
     ):
@@ -372,6 +379,8 @@ def build_request(
         )
     app = _text("appid", app_id)
 
+    if endpoint is Endpoint.NCS_IP:
+        return RequestSpec(endpoint, endpoint.method, endpoint.path(app), None)
     if endpoint is Endpoint.ACQUIRE:
         body = _envelope(cname, uid, _client_request(config, AcquireConfig, optional=True))
         validation.check_acquire(body)
@@ -628,7 +637,10 @@ def parse_response(
     payload, problem = _load(content)
     if status_code == 200:
         return _success(endpoint, status_code, headers, content, payload, problem)
-    if 200 < status_code < 300 and status_code != 206:
+    if 200 < status_code < 300 and (status_code != 206 or endpoint is Endpoint.STOP):
+        # The older stop reference: 206 means stopped with the files not all in the user's
+        # storage yet (some in Agora's backup cloud, or the upload still running); its body is
+        # the normal answer. A 206 carrying a ``code`` (65, 435) is the error it names.
         code = _as_code(payload.get("code")) if payload is not None else None
         sid_missing = payload is None or not payload.get("sid")
         if not code and not (endpoint is Endpoint.START and sid_missing):

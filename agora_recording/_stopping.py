@@ -8,6 +8,8 @@ recordings whose stop is not confirmed yet; `RecordingClient.ensure_stopped` run
 Answer to ``stop``                          Meaning
 ==========================================  ===============================================
 200 with the documented body                confirmed: ``STOPPED``
+206 with the documented body (no ``code``)  confirmed: ``STOPPED``; ``uploading_status``
+                                            says where the files are (``"backuped"``)
 206 + code 435                              confirmed: ``NO_RECORDED_DATA`` (nobody published)
 400 + code 49                               confirmed: ``ALREADY_EXITING``
 404 "failed to find worker"                 not yet: during a high-availability failover

@@ -43,11 +43,25 @@ __all__ = [
 
 
 class Mode(str, enum.Enum):
-    """The ``{mode}`` path parameter: what a recording session records."""
+    """The ``{mode}`` path parameter: what a recording session records.
 
+    ``RAW`` is today's individual recording (Agora's "Start a cloud recording task" lists
+    ``raw``, ``mix`` and ``web``); ``INDIVIDUAL`` is what Agora's pages now call "legacy
+    individual recording", still served for existing integrations. Raw has no
+    ``recordingConfig.streamMode`` and refuses ``clientRequest.extensionServiceConfig``.
+    """
+
+    RAW = "raw"
+    """Individual recording: one set of files per user (the current mode)."""
     INDIVIDUAL = "individual"
+    """Legacy individual recording, with ``streamMode``."""
     MIX = "mix"
     WEB = "web"
+
+    @property
+    def per_user(self) -> bool:
+        """Whether each user is recorded separately (raw or legacy individual)."""
+        return self is Mode.RAW or self is Mode.INDIVIDUAL
 
 
 class Region(str, enum.Enum):

@@ -2,7 +2,8 @@
 
 Field names follow one rule: a field is the snake_case of its wire key
 (``resourceExpiredHour`` -> ``resource_expired_hour``), except that ``unSubscribeAudioUids`` and
-``unSubscribeVideoUids`` become ``unsubscribe_audio_uids`` and ``unsubscribe_video_uids``, and
+``unSubscribeVideoUids`` become ``unsubscribe_audio_uids`` and ``unsubscribe_video_uids``
+(``primaryIP``, an acronym, becomes ``primary_ip``), and
 keys that are already snake_case on the wire stay as they are (``x_axis``, ``y_axis``,
 ``render_mode``, ``image_url``, ``async_stop``). The rule is never applied mechanically: every
 field states its exact wire key in its metadata (``metadata={WIRE: "resourceExpiredHour"}``) and
@@ -68,6 +69,10 @@ __all__ = [
     "ExtensionServiceState",
     "FileInfo",
     "LayoutRegion",
+    "NcsData",
+    "NcsHost",
+    "NcsIpResponse",
+    "NcsService",
     "QueryResponse",
     "RecordedFile",
     "RecordingConfig",
@@ -332,6 +337,10 @@ def _opt_web_files(value: Iterable[WebFileInfo] | None) -> tuple[WebFileInfo, ..
 def _opt_rtmp_output_statuses(
     value: Iterable[RtmpOutputStatus] | None,
 ) -> tuple[RtmpOutputStatus, ...] | None:
+    return _as_tuple(value)
+
+
+def _opt_ncs_hosts(value: Iterable[NcsHost] | None) -> tuple[NcsHost, ...] | None:
     return _as_tuple(value)
 
 
@@ -1062,3 +1071,44 @@ class StopResponse:
     def uploading_status(self) -> UploadingStatus | str | None:
         """Whether the files reached your storage, from either wire location."""
         return None if self.server_response is None else _uploading_status(self.server_response)
+
+
+@attrs.frozen(kw_only=True)
+class NcsHost:
+    """One NCS server in the ``GET /v1/ncs/ip`` answer."""
+
+    primary_ip: str | None = attrs.field(default=None, metadata={WIRE: "primaryIP"})
+
+
+@attrs.frozen(kw_only=True)
+class NcsService:
+    """``data.service`` of the NCS IP list: the servers notifications come from."""
+
+    hosts: tuple[NcsHost, ...] | None = attrs.field(
+        default=None, converter=_opt_ncs_hosts, metadata={WIRE: "hosts"}
+    )
+
+
+@attrs.frozen(kw_only=True)
+class NcsData:
+    """``data`` of the NCS IP list."""
+
+    service: NcsService | None = attrs.field(default=None, metadata={WIRE: "service"})
+
+
+@attrs.frozen(kw_only=True)
+class NcsIpResponse:
+    """Answer of ``GET /v1/ncs/ip`` (Agora's "Query the IP addresses of NCS servers" page).
+
+    Notifications come from these addresses; the page asks to query them at least every 24 hours
+    and to update a firewall allow-list with them.
+    """
+
+    data: NcsData | None = attrs.field(default=None, metadata={WIRE: "data"})
+
+    @property
+    def ips(self) -> list[str]:
+        """Every ``primaryIP``, in the answer's order."""
+        service = self.data.service if self.data is not None else None
+        hosts = service.hosts if service is not None else None
+        return [host.primary_ip for host in hosts or () if host.primary_ip]

@@ -20,10 +20,16 @@ reference is ambiguous we are strict where it is explicit and lenient where it i
   minus the checks that need the exact mode.
 - Fields the reference calls "not applicable" in a mode are not refused: ``token`` and
   ``recordingConfig`` in web mode are ignored, ``appsCollection`` is checked in every mode.
-  Fields it restricts by name are refused elsewhere: ``streamMode``, ``snapshotConfig`` and
-  ``transcodeOptions`` (individual), ``audioProfile`` and ``transcodingConfig`` (mix),
-  ``extensionServiceConfig`` (web, and mix for the legacy ``aliyun_vod_service`` alone, which then
-  replaces ``storageConfig``).
+  Fields it restricts by name are refused elsewhere: ``snapshotConfig`` and ``transcodeOptions``
+  (individual recording: ``raw`` and the legacy ``individual``), ``streamMode`` (legacy
+  ``individual`` only: the legacy pages say ``raw`` removes it), ``audioProfile`` and
+  ``transcodingConfig`` (mix), ``extensionServiceConfig`` (web, and mix for the legacy
+  ``aliyun_vod_service`` alone, which then replaces ``storageConfig``; the start reference says
+  raw refuses it).
+- Where the pages contradict each other the client accepts what the service may accept:
+  ``subscribeUidGroup`` is optional (the reference's own examples omit it), web ``videoWidth``/
+  ``videoHeight`` have no lower bound but 1, web ``videoBitrate`` and mix ``bitrate`` no range
+  (see the constants below for why); the service refuses what it does not take with code 2.
 - ``recordingFileConfig`` is never required (its only field has a default). ``extensionParams``
   keys are optional except ``endpoint`` for vendor 11; ``sse``/``tag`` are not tied to vendors.
 - Both spellings ``unSubscribe*Uids`` and ``unsubscribe*Uids`` are accepted, never both at once;
@@ -197,7 +203,11 @@ SUBSCRIBE_UID_GROUPS: Final = _values(SubscribeUidGroup)
 TRANSCODING_SIDE: Final = Bounds(1, 1920)
 TRANSCODING_MAX_PIXELS: Final = 1920 * 1080
 TRANSCODING_FPS: Final = Bounds(1)
-TRANSCODING_BITRATE: Final = Bounds(1, 6500)
+TRANSCODING_BITRATE: Final = Bounds(1)
+"""Kbps, any positive integer. Older start pages call 6500 the maximum, but Agora's video
+profile page lists what a resolution typically needs, not a limit the service enforces, and the
+current start reference documents only the default (500); a value the service does not take is
+its to refuse (code 2), not ours to guess."""
 MIXED_VIDEO_LAYOUTS: Final = _values(MixedVideoLayout)
 VERTICAL_LAYOUT: Final = MixedVideoLayout.VERTICAL.value
 LAYOUT_MAX_REGIONS: Final = 17
@@ -222,10 +232,17 @@ SERVICE_ERROR_HANDLE_POLICIES: Final = MappingProxyType(
         RTMP_PUBLISH_SERVICE: _values(ErrorHandlePolicy.ERROR_IGNORE),
     }
 )
-WEB_VIDEO_SIDE: Final = Bounds(240, 1920)
+WEB_VIDEO_SIDE: Final = Bounds(1, 1920)
+"""Pixels per side. Agora's pages disagree on the low end ([480, 1920] in the older English
+pages, [240, 1920] after the 2022-05-20 change, none in the current reference, which states only
+the 1920 * 1080 product rule), so only what every version agrees on is refused: a side over
+1920, or a product over `WEB_VIDEO_MAX_PIXELS`."""
 WEB_VIDEO_MAX_PIXELS: Final = 1920 * 1080
 MAX_RECORDING_HOUR: Final = Bounds(1, 720)
-WEB_VIDEO_BITRATE: Final = Bounds(50, 8000)
+WEB_VIDEO_BITRATE: Final = Bounds(1)
+"""Kbps, any positive integer. [50, 8000] appears only in older and Chinese pages; the current
+start reference gives the defaults (2000 at 1280 * 720 and above, else 1500) and no range, so a
+value outside the old one is left for the service to judge."""
 WEB_VIDEO_FPS: Final = Bounds(5, 60)
 MAX_VIDEO_DURATION: Final = Bounds(30, 240)
 READY_TIMEOUT: Final = Bounds(0, 60)
@@ -505,7 +522,9 @@ def _count_text(low: int, high: int | None) -> str:
 
 
 def _modes_text(modes: Sequence[str]) -> str:
-    return " and ".join(modes) + (" mode" if len(modes) == 1 else " modes")
+    if len(modes) == 1:
+        return f"{modes[0]} mode"
+    return ", ".join(modes[:-1]) + f" and {modes[-1]} modes"
 
 
 # --- rules built once, at import (building one formats its message) -----------------------
@@ -699,7 +718,7 @@ _CHANNEL_CNAME_RULE: Final = (
 
 def _cname_problem(value: object, mode: str | None) -> str | None:
     """The rule ``value`` breaks as a channel name in ``mode``, or None."""
-    channel = mode in ("individual", "mix")
+    channel = mode in _CHANNEL_MODES
     limit = CNAME_MAX_BYTES if channel else WEB_CNAME_MAX_BYTES
     rule = _CHANNEL_CNAME_RULE if channel else _WEB_CNAME_RULE
     if not isinstance(value, str) or not value:
@@ -712,6 +731,12 @@ def _cname_problem(value: object, mode: str | None) -> str | None:
             if char not in CNAME_CHARACTERS:
                 return f"{rule}, got {_show(char)} at index {index}"
     return None
+
+
+_PER_USER_MODES: Final = (Mode.RAW.value, Mode.INDIVIDUAL.value)
+"""Individual recording, today's ``raw`` and the legacy ``individual``: same rules but two."""
+_CHANNEL_MODES: Final = (*_PER_USER_MODES, Mode.MIX.value)
+"""The modes that record an RTC channel (web records a page)."""
 
 
 def _scene_mode(request: Mapping[str, Any]) -> str | None:
@@ -743,6 +768,15 @@ def _envelope(
             c.fail("cname", problem)
     c.get(body, "uid", "", _UID, required=True)
     return c.mapping(body, "clientRequest", "", required=True)
+
+
+_RAW_HAS_NO_STREAM_MODE: Final = (
+    'is not part of raw mode (Agora removed streamMode from it); drop it, or use mode "individual" '
+    "(legacy individual recording) to keep it"
+)
+_RAW_HAS_NO_EXTENSIONS: Final = (
+    "is refused in raw mode (individual recording does not support extension services)"
+)
 
 
 # --- storageConfig ----------------------------------------------------------------------------
@@ -811,13 +845,15 @@ def _recording_config(
 ) -> Mapping[str, Any] | None:
     """the start reference; returns the object so the snapshot rules can look at it."""
     field = _at(path, "recordingConfig")
-    required = mode in ("individual", "mix")
+    required = mode in _CHANNEL_MODES
     config = c.mapping(request, "recordingConfig", path, required=required, when=f"in {mode} mode")
     if config is None:
         return None
     c.get(config, "channelType", field, _R_CHANNEL_TYPES)
     stream_types = c.get(config, "streamTypes", field, _R_STREAM_TYPES)
-    if c.allowed_in(mode, config, "streamMode", field, ("individual",)):
+    if mode == Mode.RAW.value and config.get("streamMode") is not None:
+        c.fail(_at(field, "streamMode"), _RAW_HAS_NO_STREAM_MODE)
+    elif c.allowed_in(mode, config, "streamMode", field, (Mode.INDIVIDUAL.value,)):
         c.get(config, "streamMode", field, _R_STREAM_MODES)
     decryption = c.get(config, "decryptionMode", field, _R_DECRYPTION_MODES)
     needs_secret = decryption is not None and decryption != 0
@@ -838,11 +874,9 @@ def _recording_config(
         c.fail(_at(field, audio[0]), "must not be set when streamTypes is 1 (video only)")
     if stream_types == AUDIO_ONLY and video:
         c.fail(_at(field, video[0]), "must not be set when streamTypes is 0 (audio only)")
-    groups = _R_SUBSCRIBE_UID_GROUPS
-    individual = mode == "individual"
-    c.get(
-        config, "subscribeUidGroup", field, groups, required=individual, when="in individual mode"
-    )
+    # The reference marks subscribeUidGroup "required" in individual mode, yet its own
+    # snapshot-and-record example (and the quickstart) omit it: optional, checked when given.
+    c.get(config, "subscribeUidGroup", field, _R_SUBSCRIBE_UID_GROUPS)
     c.get(config, "privateParams", field, _ANY_STRING)
     return config
 
@@ -928,7 +962,7 @@ def _snapshot_config(
     recording: Mapping[str, Any] | None,
 ) -> None:
     """the start reference, including its preconditions on ``recordingConfig``."""
-    if not c.allowed_in(mode, request, "snapshotConfig", path, ("individual",)):
+    if not c.allowed_in(mode, request, "snapshotConfig", path, _PER_USER_MODES):
         return
     field = _at(path, "snapshotConfig")
     config = c.mapping(request, "snapshotConfig", path)
@@ -967,6 +1001,9 @@ def _extension_service_config(
 ) -> None:
     """Start reference: 1-2 services, each at most once, RTMP only beside the web recorder."""
     key = "extensionServiceConfig"
+    if mode == Mode.RAW.value and request.get(key) is not None:
+        c.fail(_at(path, key), _RAW_HAS_NO_EXTENSIONS)
+        return
     if not c.allowed_in(mode, request, key, path, ("mix", "web")):
         return
     field = _at(path, key)
@@ -1059,7 +1096,7 @@ def _postponed_transcoding(
     if apps is not None:
         apps_field = _at(path, "appsCollection")
         c.get(apps, "combinationPolicy", apps_field, _R_COMBINATION_POLICIES)
-    if not c.allowed_in(mode, request, "transcodeOptions", path, ("individual",)):
+    if not c.allowed_in(mode, request, "transcodeOptions", path, _PER_USER_MODES):
         return
     field = _at(path, "transcodeOptions")
     options = c.mapping(request, "transcodeOptions", path)
@@ -1151,7 +1188,7 @@ def _update(c: _Checker, mode: object, body: object) -> None:
     if all(request.get(key) is None for key in UPDATE_FIELDS):
         c.fail(path, "must contain at least one of " + ", ".join(UPDATE_FIELDS))
         return
-    if c.allowed_in(checked, request, "streamSubscribe", path, ("individual", "mix")):
+    if c.allowed_in(checked, request, "streamSubscribe", path, _CHANNEL_MODES):
         _stream_subscribe(c, request, path)
     if c.allowed_in(checked, request, "webRecordingConfig", path, ("web",)):
         web = c.mapping(request, "webRecordingConfig", path)

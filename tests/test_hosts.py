@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import socket
+
+import httpx
 import pytest
 from agora_recording._hosts import (
     GLOBAL_ALTERNATE,
     GLOBAL_PRIMARY,
     HostCursor,
     failover_order,
+    is_dns_failure,
     normalize_base_url,
     parse_region,
 )
 from agora_recording.enums import Region
-from agora_recording.errors import ValidationError
+from agora_recording.errors import ServerError, TransportError, ValidationError
 
 
 def test_default_is_the_two_global_hosts() -> None:
-    """Without a region or base URL the newest documented host comes first, then agora.io."""
-    assert failover_order() == ["https://api.sd-rtn.com", "https://api.agora.io"]
+    """Without a region (a server outside mainland China) api.agora.io is primary, as the
+    domain page says, and api.sd-rtn.com its alternate."""
+    assert failover_order() == ["https://api.agora.io", "https://api.sd-rtn.com"]
     assert failover_order(None, None) == [GLOBAL_PRIMARY, GLOBAL_ALTERNATE]
 
 
@@ -123,3 +128,61 @@ def test_cursor_needs_a_host() -> None:
     """An empty host list is a programming error."""
     with pytest.raises(ValueError, match="at least one host"):
         HostCursor([])
+
+
+def _transport_error(cause: BaseException) -> TransportError:
+    """A TransportError chained the way the client raises it: from httpx's error."""
+    try:
+        try:
+            raise httpx.ConnectError("connect failed") from cause
+        except httpx.ConnectError as exc:
+            raise TransportError("acquire request failed", endpoint="acquire") from exc
+    except TransportError as error:
+        return error
+
+
+DNS = _transport_error(socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
+REFUSED = _transport_error(ConnectionRefusedError(111, "Connection refused"))
+
+
+def _walk(hosts: list[str], failure: BaseException, steps: int) -> list[str]:
+    cursor = HostCursor(hosts)
+    seen = []
+    for _ in range(steps):
+        seen.append(cursor.current)
+        cursor.advance(failure)
+    return seen
+
+
+def test_dns_failure_is_found_in_the_exception_chain() -> None:
+    """A gaierror under httpx's ConnectError marks a DNS failure; a refused connection does not."""
+    assert is_dns_failure(DNS)
+    assert not is_dns_failure(REFUSED)
+
+
+def test_dns_failure_tries_the_alternate_domain() -> None:
+    """After a DNS failure the cursor follows the whole documented order."""
+    eu = failover_order(Region.EU)
+    assert _walk(eu, DNS, 5) == [eu[0], eu[0], eu[1], eu[2], eu[3]]
+
+
+def test_network_failure_skips_the_alternate_domain() -> None:
+    """A network failure (not DNS) goes from the primary retry to the adjacent region."""
+    eu = failover_order(Region.EU)
+    assert _walk(eu, REFUSED, 4) == [
+        "https://api-eu-west-1.agora.io",
+        "https://api-eu-west-1.agora.io",
+        "https://api-eu-central-1.agora.io",
+        "https://api-eu-west-1.agora.io",
+    ]
+
+
+def test_network_failure_without_a_region_stays_on_the_primary() -> None:
+    """Without a region there is no adjacent one: a network failure keeps the primary."""
+    assert _walk(failover_order(), REFUSED, 3) == [GLOBAL_PRIMARY] * 3
+
+
+def test_server_errors_still_try_the_alternate_domain() -> None:
+    """A 5xx came from a reachable host: the alternate domain is tried as for DNS."""
+    error = ServerError(endpoint="query", status_code=503)
+    assert _walk(failover_order(), error, 3) == [GLOBAL_PRIMARY, GLOBAL_PRIMARY, GLOBAL_ALTERNATE]

@@ -276,7 +276,7 @@ def parse_handle(
         them = "it" if len(absent) == 1 else "them"
         raise CliError(f"{where}: add {them} to the handle, or pass {options}", EXIT_USAGE)
     if str(fields["mode"]) not in {m.value for m in Mode}:
-        raise CliError(f"{source}: mode must be individual, mix or web", EXIT_USAGE)
+        raise CliError(f"{source}: mode must be raw, individual, mix or web", EXIT_USAGE)
     if "uid" in fields and not isinstance(fields["uid"], bool) and isinstance(fields["uid"], int):
         fields["uid"] = str(fields["uid"])
     return structure(fields, RecordingHandle, source)

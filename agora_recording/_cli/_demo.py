@@ -85,7 +85,7 @@ def start_config(mode: Mode) -> StartConfig:
             extension_service_config=ExtensionServiceConfig(extension_services=[service]),
             recording_file_config=RecordingFileConfig(av_file_type=["hls", "mp4"]),
         )
-    if mode is Mode.INDIVIDUAL:
+    if mode.per_user:
         recording = RecordingConfig(
             channel_type=0, stream_types=2, subscribe_uid_group=0, max_idle_time=30
         )
@@ -128,7 +128,7 @@ def _steps(mode: Mode, channel: Channel) -> list[Step]:
             Step(0.4, "web recording paused (onhold)", _onhold(True)),
             Step(0.7, "web recording resumed", _onhold(False)),
         ]
-    if mode is Mode.INDIVIDUAL:
+    if mode.per_user:
         subscribe = UpdateConfig(
             stream_subscribe=StreamSubscribe(
                 audio_uid_list=AudioUidList(subscribe_audio_uids=["#allstream#"]),
@@ -168,7 +168,7 @@ def _layout(config: UpdateLayoutConfig) -> Callable[[RecordingSession], Awaitabl
     type=click.Choice([m.value for m in Mode]),
     default="mix",
     show_default=True,
-    help="Recording mode: mix (composite), individual, or web (records a URL).",
+    help="Recording mode: mix (composite), raw (individual), individual (legacy), or web.",
 )
 @click.option(
     "--duration",

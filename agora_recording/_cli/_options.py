@@ -204,7 +204,7 @@ def _default_request(mode: Mode, web_url: str | None) -> dict[str, Any]:
             "extensionServiceConfig": {"extensionServices": [{**service, "serviceParam": param}]}
         }
     recording: dict[str, Any] = {"channelType": 0, "streamTypes": 2}
-    if mode is Mode.INDIVIDUAL:
+    if mode.per_user:
         recording["subscribeUidGroup"] = 0
     else:
         recording["transcodingConfig"] = {

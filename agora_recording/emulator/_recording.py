@@ -134,7 +134,7 @@ class Recording:
     @property
     def snapshot_only_shape(self) -> bool:
         """True when the recording takes screenshots, which changes the response shape."""
-        return self.mode == "individual" and "snapshotConfig" in self.request
+        return self.mode in ("raw", "individual") and "snapshotConfig" in self.request
 
     @property
     def snapshot_only(self) -> bool:
