@@ -77,6 +77,18 @@ STORAGE_WIRE: dict[str, Any] = {
 }
 
 START_CONFIGS: dict[Mode, StartConfig] = {
+    # Today's individual recording: no streamMode, no subscribeUidGroup (the start reference).
+    Mode.RAW: StartConfig(
+        token="007eJxTYExample",
+        storage_config=STORAGE,
+        recording_config=RecordingConfig(
+            channel_type=0,
+            stream_types=2,
+            max_idle_time=300,
+            subscribe_audio_uids=["123", "456"],
+            subscribe_video_uids=["123", "456"],
+        ),
+    ),
     Mode.INDIVIDUAL: StartConfig(
         token="007eJxTYExample",
         storage_config=STORAGE,
@@ -128,6 +140,17 @@ START_CONFIGS: dict[Mode, StartConfig] = {
     ),
 }
 START_WIRE: dict[Mode, dict[str, Any]] = {
+    Mode.RAW: {
+        "token": "007eJxTYExample",
+        "storageConfig": STORAGE_WIRE,
+        "recordingConfig": {
+            "channelType": 0,
+            "streamTypes": 2,
+            "maxIdleTime": 300,
+            "subscribeAudioUids": ["123", "456"],
+            "subscribeVideoUids": ["123", "456"],
+        },
+    },
     Mode.INDIVIDUAL: {
         "token": "007eJxTYExample",
         "storageConfig": STORAGE_WIRE,
@@ -190,6 +213,7 @@ SUBSCRIBE_UPDATE = UpdateConfig(
     )
 )
 UPDATE_CONFIGS: dict[Mode, UpdateConfig] = {
+    Mode.RAW: SUBSCRIBE_UPDATE,
     Mode.INDIVIDUAL: SUBSCRIBE_UPDATE,
     Mode.MIX: SUBSCRIBE_UPDATE,
     Mode.WEB: UpdateConfig(
@@ -205,6 +229,7 @@ SUBSCRIBE_UPDATE_WIRE: dict[str, Any] = {
     }
 }
 UPDATE_WIRE: dict[Mode, dict[str, Any]] = {
+    Mode.RAW: SUBSCRIBE_UPDATE_WIRE,
     Mode.INDIVIDUAL: SUBSCRIBE_UPDATE_WIRE,
     Mode.MIX: SUBSCRIBE_UPDATE_WIRE,
     Mode.WEB: {
@@ -237,7 +262,7 @@ LAYOUT_WIRE: dict[str, Any] = {
     ],
 }  # fmt: skip
 
-MODES = [Mode.INDIVIDUAL, Mode.MIX, Mode.WEB]
+MODES = [Mode.RAW, Mode.INDIVIDUAL, Mode.MIX, Mode.WEB]
 
 
 def handle_for(mode: Mode) -> RecordingHandle:
@@ -388,7 +413,7 @@ def start_request(mode: str) -> dict[str, Any]:
             "storageConfig": dict(RAW_STORAGE),
             "extensionServiceConfig": {"extensionServices": services},
         }
-    config: dict[str, Any] = {"subscribeUidGroup": 0} if mode == "individual" else {}
+    config: dict[str, Any] = {"subscribeUidGroup": 0} if mode in ("raw", "individual") else {}
     return {"storageConfig": dict(RAW_STORAGE), "recordingConfig": config}
 
 

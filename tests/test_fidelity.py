@@ -1,0 +1,218 @@
+"""Today's service as documented: raw mode end to end, 206 stop bodies, the NCS IP list.
+
+Raw is the individual mode of Agora's current start reference; ``individual`` is the legacy one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from agora_recording import Mode, RecordingSession, StopOutcome
+from agora_recording._cli import cli
+from agora_recording._protocol import Endpoint, parse_response, required_scene
+from agora_recording.enums import Scene, UploadingStatus
+from agora_recording.errors import NoRecordedDataError, RequestNotCompletedError, ValidationError
+from agora_recording.models import (
+    AppsCollection,
+    NcsIpResponse,
+    RecordingConfig,
+    SnapshotConfig,
+    StartConfig,
+    StorageConfig,
+)
+from agora_recording.testing import emulated_client, emulated_http
+from click.testing import CliRunner
+
+from tests.helpers import (
+    BASE,
+    RESOURCE_ID,
+    SID,
+    STOP_BODY,
+    Script,
+    acquire,
+    handle_for,
+    mock_client,
+    ok,
+    path,
+    start_request,
+    start_with,
+)
+
+pytestmark = pytest.mark.anyio
+
+STORAGE = StorageConfig(vendor=1, region=0, bucket="bucket1", access_key="a", secret_key="s")
+RAW = StartConfig(
+    storage_config=STORAGE, recording_config=RecordingConfig(channel_type=0, stream_types=2)
+)
+# The stop reference's older page: 206 with the normal body, files partly in the backup cloud.
+BACKUPED = {
+    "resourceId": RESOURCE_ID,
+    "sid": SID,
+    "serverResponse": {"fileListMode": "json", "fileList": [], "uploadingStatus": "backuped"},
+}
+
+
+# --- raw mode ---------------------------------------------------------------------------------
+
+
+def test_raw_is_a_mode_and_individual_stays_as_legacy() -> None:
+    """Mode("raw") is today's individual recording; Mode("individual") still exists."""
+    assert Mode("raw") is Mode.RAW
+    assert Mode("individual") is Mode.INDIVIDUAL
+    assert Mode.RAW.per_user and Mode.INDIVIDUAL.per_user
+    assert not Mode.MIX.per_user and not Mode.WEB.per_user
+
+
+def test_raw_postponed_transcoding_acquires_with_scene_2() -> None:
+    """Postponed transcoding in raw mode needs the same acquire scene as legacy individual."""
+    config = StartConfig(
+        storage_config=STORAGE,
+        recording_config=RecordingConfig(channel_type=0),
+        apps_collection=AppsCollection(combination_policy="postpone_transcoding"),
+    )
+    assert required_scene(Mode.RAW, config) is Scene.POSTPONED
+
+
+async def test_raw_session_records_each_user_on_the_emulator() -> None:
+    """A raw session starts at /mode/raw/start and ends with one file per user and track."""
+    async with emulated_client() as service:
+        service.channel("room").publish(7)
+        session = RecordingSession(
+            service.client, cname="room", uid="999", mode=Mode.RAW, config=RAW
+        )
+        async with session:
+            assert session.handle is not None and session.handle.mode is Mode.RAW
+            service.advance(10)
+    assert session.result is not None
+    names = [file.file_name for file in session.result.files]
+    sid = session.handle.sid
+    assert names == [
+        f"{sid}_room__uid_s_7__uid_e_audio.m3u8",
+        f"{sid}_room__uid_s_7__uid_e_video.m3u8",
+    ]
+    assert {file.uid for file in session.result.files} == {"7"}
+
+
+async def test_raw_snapshots_answer_in_the_screenshot_shape() -> None:
+    """Raw mode with snapshotConfig answers query with status only, as individual mode does."""
+    async with emulated_http() as (http, emulator):
+        emulator.channel("room").publish(7)
+        request = start_request("raw")
+        request["snapshotConfig"] = {"captureInterval": 5, "fileType": ["jpg"]}
+        resource_id, sid = await start_with(http, "raw", request)
+        emulator.advance(10)
+        response = await http.get(path(resource_id, sid, "query", "raw"))
+        stop = await http.post(path(resource_id, sid, "stop", "raw"), json=STOP_BODY)
+    assert response.status_code == 200, response.text
+    assert "fileList" not in response.json()["serverResponse"]
+    assert stop.status_code == 200
+
+
+async def test_emulator_refuses_what_raw_drops() -> None:
+    """The emulator answers 400 code 2 for streamMode or extensionServiceConfig in raw mode."""
+    async with emulated_http() as (http, _):
+        answers = []
+        for key, value in (
+            ("recordingConfig", {"streamMode": "standard"}),
+            ("extensionServiceConfig", {"extensionServices": []}),
+        ):
+            request = start_request("raw")
+            request[key] = value
+            resource_id = await acquire(http)
+            started = await http.post(
+                f"{BASE}/resourceid/{resource_id}/mode/raw/start",
+                json={"cname": "room", "uid": "99", "clientRequest": request},
+            )
+            answers.append((started.status_code, started.json().get("code"), key in started.text))
+    assert answers == [(400, 2, True), (400, 2, True)]
+
+
+async def test_client_refuses_stream_mode_in_raw_before_sending() -> None:
+    """The client names recordingConfig.streamMode and sends nothing when raw mode gets it."""
+    config = StartConfig(
+        storage_config=STORAGE, recording_config=RecordingConfig(stream_mode="standard")
+    )
+    script = Script(ok({}))
+    async with mock_client(script) as client:
+        with pytest.raises(ValidationError) as caught:
+            await client.start(RESOURCE_ID, Mode.RAW, cname="room", uid="99", config=config)
+    assert caught.value.field == "clientRequest.recordingConfig.streamMode"
+    assert script.requests == []
+
+
+def test_cli_records_in_raw_mode() -> None:
+    """``agora-recording demo --mode raw`` records each user separately and stops."""
+    result = CliRunner().invoke(
+        cli,
+        ["demo", "--mode", "raw", "--duration", "1", "--json"],
+        env={"AGORA_CUSTOMER_SECRET": None},
+    )
+    assert result.exit_code == 0, (result.output, result.exception)
+    document: dict[str, Any] = json.loads(result.stdout)
+    assert document["handle"]["mode"] == "raw"
+    assert any("__uid_s_" in file["fileName"] for file in document["files"])
+
+
+# --- 206 stop with a normal body ----------------------------------------------------------------
+
+
+def test_206_stop_with_a_body_is_a_stop_response() -> None:
+    """A 206 stop whose body is the normal answer decodes, reporting uploadingStatus backuped."""
+    content = json.dumps(BACKUPED).encode()
+    response = parse_response(Endpoint.STOP, 206, {}, content)
+    assert response.sid == SID
+    assert response.uploading_status is UploadingStatus.BACKUPED
+
+
+@pytest.mark.parametrize(
+    ("code", "cls"), [(65, RequestNotCompletedError), (435, NoRecordedDataError)]
+)
+def test_206_stop_with_a_code_is_still_the_error_it_names(code: int, cls: type[Exception]) -> None:
+    """A 206 carrying code 65 or 435 keeps its documented meaning."""
+    with pytest.raises(cls):
+        parse_response(Endpoint.STOP, 206, {}, json.dumps({"code": code}).encode())
+
+
+async def test_206_stop_with_a_body_confirms_the_stop() -> None:
+    """ensure_stopped takes a 206 with the normal body as a confirmed stop, with its status."""
+    script = Script(ok(BACKUPED, status=206))
+    async with mock_client(script) as client:
+        confirmation = await client.ensure_stopped(handle_for(Mode.RAW))
+        assert client.unconfirmed() == []
+    assert confirmation.outcome is StopOutcome.STOPPED
+    assert confirmation.response is not None
+    assert confirmation.response.uploading_status is UploadingStatus.BACKUPED
+    assert len(script.requests) == 1
+
+
+# --- GET /v1/ncs/ip -----------------------------------------------------------------------------
+
+
+async def test_ncs_ips_reads_the_documented_answer() -> None:
+    """client.ncs_ips() sends GET /v1/ncs/ip and returns every primaryIP, typed."""
+    body = {"data": {"service": {"hosts": [{"primaryIP": "203.0.113.7"}, {"primaryIP": "x"}]}}}
+    script = Script(ok(body))
+    async with mock_client(script) as client:
+        response = await client.ncs_ips()
+    (request,) = script.requests
+    assert (request.method, request.url.path, request.content) == ("GET", "/v1/ncs/ip", b"")
+    assert isinstance(response, NcsIpResponse)
+    assert response.ips == ["203.0.113.7", "x"]
+
+
+async def test_ncs_ips_from_the_emulator() -> None:
+    """The emulator's NCS IP route answers the client's ncs_ips()."""
+    async with emulated_client() as service:
+        response = await service.client.ncs_ips()
+    assert response.ips == ["127.0.0.1"]
+
+
+async def test_ncs_ips_answer_is_tolerant() -> None:
+    """An answer without hosts parses to an empty list rather than failing."""
+    script = Script(ok({"data": {}}), httpx.Response(200, json={}))
+    async with mock_client(script) as client:
+        assert (await client.ncs_ips()).ips == []
+        assert (await client.ncs_ips()).ips == []
