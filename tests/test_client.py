@@ -62,7 +62,7 @@ from tests.helpers import (
 )
 
 BASIC = "Basic " + base64.b64encode(f"{CUSTOMER_ID}:{CUSTOMER_SECRET}".encode()).decode()
-PREFIX = f"https://api.sd-rtn.com/v1/apps/{APP_ID}/cloud_recording"
+PREFIX = f"https://api.agora.io/v1/apps/{APP_ID}/cloud_recording"
 
 
 def assert_common_headers(request: httpx.Request) -> None:
@@ -401,7 +401,7 @@ def test_from_env_reads_the_credentials(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("AGORA_REGION", raising=False)
     client = RecordingClient.from_env()
     assert client.app_id == APP_ID
-    assert client.hosts == ("https://api.sd-rtn.com", "https://api.agora.io")
+    assert client.hosts == ("https://api.agora.io", "https://api.sd-rtn.com")
 
 
 def test_from_env_optional_host_settings() -> None:

@@ -78,7 +78,7 @@ async def test_basic_scheme_is_case_insensitive(scheme: str) -> None:
         ("POST", f"{BASE}/Acquire"),
         ("POST", f"{BASE}/acquire/"),
         ("POST", "/v1/apps/x/cloud_record/acquire"),
-        ("POST", f"{BASE}/resourceid/r/mode/raw/start"),
+        ("POST", f"{BASE}/resourceid/r/mode/composite/start"),
         ("POST", f"{BASE}/resourceid/r/mode/Web/start"),
         ("POST", f"{BASE}/resourceid/r/sid/s/mode/individual/query"),
         ("GET", f"{BASE}/resourceid/r/sid/s/mode/individual/stop"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -124,7 +125,8 @@ async def test_final_errors_are_not_retried(
 
 @pytest.mark.anyio
 async def test_transport_errors_are_retried_then_raised() -> None:
-    """A connection failure is retried up to the attempts (3 in testing) then raised."""
+    """A connection failure is retried up to the attempts (3 in testing) then raised; being a
+    network failure, not DNS, it skips the alternate domain (Agora's domain page)."""
     script = Script(httpx.ConnectError("connection refused"))
     async with mock_client(script) as client:
         with pytest.raises(
@@ -132,7 +134,7 @@ async def test_transport_errors_are_retried_then_raised() -> None:
             match=r"acquire request to https://api\.agora\.io:443 failed: connection refused",
         ):
             await client.acquire(CNAME, UID)
-    assert script.hosts == ["api.sd-rtn.com", "api.sd-rtn.com", "api.agora.io"]
+    assert script.hosts == ["api.agora.io", "api.agora.io", "api.agora.io"]
 
 
 @pytest.mark.anyio
@@ -185,7 +187,7 @@ async def test_rate_limit_is_retried_on_the_same_host() -> None:
     script = Script(error(429, {"message": "API rate limit exceeded"}), ok(IDS))
     async with mock_client(script) as client:
         await client.acquire(CNAME, UID)
-    assert script.hosts == ["api.sd-rtn.com", "api.sd-rtn.com"]
+    assert script.hosts == ["api.agora.io", "api.agora.io"]
 
 
 @pytest.mark.anyio
@@ -361,12 +363,23 @@ async def test_failover_follows_the_documented_order() -> None:
 
 
 @pytest.mark.anyio
+async def test_dns_failure_moves_to_the_alternate_domain() -> None:
+    """A name that does not resolve sends the call to the other major domain."""
+    dns = httpx.ConnectError("[Errno -2] Name or service not known")
+    dns.__cause__ = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    script = Script(dns, dns, ok(IDS))
+    async with mock_client(script) as client:
+        await client.acquire(CNAME, UID)
+    assert script.hosts == ["api.agora.io", "api.agora.io", "api.sd-rtn.com"]
+
+
+@pytest.mark.anyio
 async def test_failover_between_global_hosts() -> None:
     """Without a region the alternate global host is tried after the primary's second chance."""
     script = Script(error(503, {}), error(503, {}), ok(IDS))
     async with mock_client(script) as client:
         await client.acquire(CNAME, UID)
-    assert script.hosts == ["api.sd-rtn.com", "api.sd-rtn.com", "api.agora.io"]
+    assert script.hosts == ["api.agora.io", "api.agora.io", "api.sd-rtn.com"]
 
 
 @pytest.mark.anyio
