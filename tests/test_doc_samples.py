@@ -1,0 +1,152 @@
+"""Every JSON example of Agora's Cloud Recording pages round-trips through the models.
+
+``tests/samples/docs_examples.json`` holds the examples as printed, each with the page it comes
+from. A request example must survive ``converter.unstructure(converter.structure(x))`` unchanged
+and pass validation, unless its entry says why not with a reason the docs give: ``refused`` (the
+first broken rule's field, such as a page's ``<YourRecordingUID>`` placeholder where a decimal
+uid is required), ``respelled`` (a key the pages spell two ways, sent in the documented majority
+spelling) or ``dropped`` (a misspelt key no page defines). Response examples parse into their
+models and back; error bodies raise the documented error with their ``code``, ``reason`` or
+``message``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agora_recording import converter, models
+from agora_recording._protocol import Endpoint, parse_response
+from agora_recording.errors import APIError
+from agora_recording.validation import find_problems
+
+SAMPLES = json.loads((Path(__file__).parent / "samples" / "docs_examples.json").read_text())
+EXAMPLES: list[dict[str, Any]] = SAMPLES["examples"]
+ENDPOINTS = {endpoint.name: endpoint for endpoint in (*Endpoint.ALL, Endpoint.NCS_IP)}
+REQUEST_MODELS: dict[str, type[Any]] = {
+    "acquire": models.AcquireConfig,
+    "start": models.StartConfig,
+    "update": models.UpdateConfig,
+    "updateLayout": models.UpdateLayoutConfig,
+    "stop": models.StopConfig,
+}
+COMPOSITE_START = next(e for e in EXAMPLES if e["id"] == "composite-start")["example"]
+
+
+def _of(kind: str) -> list[Any]:
+    return [pytest.param(e, id=e["id"]) for e in EXAMPLES if e["kind"] == kind]
+
+
+def _round_trip(wire: dict[str, Any], model: type[Any]) -> Any:
+    return converter.unstructure(converter.structure(copy.deepcopy(wire), model))
+
+
+def _respelled(value: Any, old: str, new: str) -> Any:
+    """``value`` with every key ``old`` renamed ``new``."""
+    if isinstance(value, dict):
+        return {(new if k == old else k): _respelled(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_respelled(item, old, new) for item in value]
+    return value
+
+
+def _without(value: Any, key: str) -> Any:
+    """``value`` with every key ``key`` removed."""
+    if isinstance(value, dict):
+        return {k: _without(v, key) for k, v in value.items() if k != key}
+    if isinstance(value, list):
+        return [_without(item, key) for item in value]
+    return value
+
+
+def _expected_wire(entry: dict[str, Any], wire: Any) -> Any:
+    """What the models give back for ``wire``: itself, unless the entry names a documented
+    respelling or a dropped misspelt key."""
+    expect = entry["expect"]
+    if isinstance(expect, dict) and "respelled" in expect:
+        return _respelled(wire, expect["respelled"]["from"], expect["respelled"]["to"])
+    if isinstance(expect, dict) and "dropped" in expect:
+        return _without(wire, expect["dropped"]["field"])
+    return wire
+
+
+def _check_validation(entry: dict[str, Any], body: dict[str, Any]) -> None:
+    problems = find_problems(entry["endpoint"], entry.get("mode"), body)
+    expect = entry["expect"]
+    if isinstance(expect, dict) and "refused" in expect:
+        assert problems, f"{entry['id']} should be refused: {expect['refused']['because']}"
+        assert problems[0].field == expect["refused"]["field"], problems
+    else:
+        assert problems == [], problems
+
+
+def test_the_index_names_a_page_for_every_example() -> None:
+    """Each example has a unique id, a docs.agora.io page and a reason wherever it is not plain."""
+    assert len({e["id"] for e in EXAMPLES}) == len(EXAMPLES) >= 40
+    for entry in EXAMPLES:
+        assert entry["source"].startswith("https://docs.agora.io/en/"), entry["id"]
+        expect = entry["expect"]
+        assert expect == "valid" or next(iter(expect.values()))["because"], entry["id"]
+
+
+@pytest.mark.parametrize("entry", _of("request"))
+def test_request_examples_round_trip_and_validate(entry: dict[str, Any]) -> None:
+    """A documented request body comes back from the models as printed and passes validation."""
+    body = entry["example"]
+    request = body["clientRequest"]
+    model = REQUEST_MODELS[entry["endpoint"]]
+    assert _round_trip(request, model) == _expected_wire(entry, request)
+    _check_validation(entry, body)
+
+
+@pytest.mark.parametrize("entry", _of("fragment"))
+def test_fragment_examples_round_trip_and_validate_in_place(entry: dict[str, Any]) -> None:
+    """A guide's partial object round-trips through its model and is valid where it belongs."""
+    fragment = entry["example"]
+    assert _round_trip(fragment, getattr(models, entry["model"])) == _expected_wire(
+        entry, fragment
+    )
+    body = copy.deepcopy(COMPOSITE_START)
+    body["clientRequest"]["recordingConfig"]["transcodingConfig"] = fragment
+    _check_validation(entry, body)
+
+
+@pytest.mark.parametrize("entry", _of("response"))
+def test_response_examples_parse(entry: dict[str, Any]) -> None:
+    """A documented answer parses into its model and back unchanged, or raises its error."""
+    endpoint = ENDPOINTS[entry["endpoint"]]
+    example = entry["example"]
+    content = json.dumps(example).encode()
+    if entry["status"] == 200:
+        parsed = parse_response(endpoint, 200, {}, content)
+        assert converter.unstructure(parsed) == example
+        return
+    with pytest.raises(APIError) as caught:
+        parse_response(endpoint, entry["status"], {}, content)
+    error = caught.value
+    assert (error.status_code, error.code, error.reason, error.message) == (
+        entry["status"],
+        example.get("code"),
+        example.get("reason"),
+        example.get("message"),
+    )
+
+
+def test_the_legacy_start_example_is_refused_in_raw_mode() -> None:
+    """The start reference's example sets streamMode, which raw mode removed (legacy pages)."""
+    example = next(e for e in EXAMPLES if e["id"] == "start-request")["example"]
+    problems = find_problems("start", "raw", example)
+    assert [p.field for p in problems] == ["clientRequest.recordingConfig.streamMode"]
+
+
+def test_raw_examples_are_valid_once_the_placeholders_are_filled() -> None:
+    """The raw migration guide's start body is valid with a numeric uid and a real bucket name."""
+    example = copy.deepcopy(next(e for e in EXAMPLES if e["id"] == "raw-migration-start"))
+    body = example["example"]
+    body["uid"] = "527841"
+    storage = body["clientRequest"]["storageConfig"]
+    storage.update(bucket="recordings", accessKey="ak", secretKey="sk")
+    assert find_problems("start", "raw", body) == []
