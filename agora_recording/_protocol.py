@@ -253,15 +253,17 @@ def parse_mode(value: object) -> Mode:
 def required_scene(mode: Mode, config: StartConfig | None) -> Scene | None:
     """The acquire ``scene`` that ``start`` in ``mode`` with ``config`` needs, or ``None``.
 
-    1 for web recording; 2 for individual recording (raw or legacy) with postponed transcoding
+    1 for web recording; 2 for legacy individual recording with postponed transcoding
     (``appsCollection.combinationPolicy = "postpone_transcoding"``); ``None`` when the service
-    default (0) fits. Shared by the session's acquire and the CLI's.
+    default (0) fits, and always in raw mode, where ``scene`` no longer takes effect (Agora's
+    "Individual recording migration guide" recommends leaving it out). Shared by the session's
+    acquire and the CLI's.
     """
     if mode is Mode.WEB:
         return Scene.WEB
     apps = config.apps_collection if config is not None else None
     if (
-        mode.per_user
+        mode is Mode.INDIVIDUAL
         and apps is not None
         and apps.combination_policy == CombinationPolicy.POSTPONE_TRANSCODING
     ):

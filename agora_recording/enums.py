@@ -231,6 +231,9 @@ class UploadingStatus(str, enum.Enum):
     UPLOADED = "uploaded"
     BACKUPED = "backuped"
     """Uploaded, but some files went to Agora's backup cloud first; they follow later."""
+    STRANDED = "stranded"
+    """Raw mode: a file is held on the recording server and is uploaded later by an offline
+    task; not a failure (Agora's "Individual recording migration guide")."""
     UNKNOWN = "unknown"
 
     @classmethod
@@ -258,6 +261,8 @@ class AvFileType(str, enum.Enum):
 
     HLS = "hls"
     MP4 = "mp4"
+    MP3 = "mp3"
+    """Audio files, raw mode only (Agora's "Individual recording migration guide")."""
 
 
 class ServiceName(str, enum.Enum):

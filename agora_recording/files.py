@@ -13,7 +13,12 @@ your bucket::
 
 The rules, each object key starting with ``storageConfig.fileNamePrefix`` joined with ``/``:
 
-* individual (``raw`` and legacy ``individual``): ``<sid>_<cname>__uid_s_<uid>__uid_e_<type>.m3u8``
+* raw (today's individual recording, Agora's "Individual recording migration guide"): one
+  audio+video index per user, ``<sid>_<cname>__uid_s_<uid>__uid_e_<video codec>.m3u8``, and with
+  ``avFileType`` ``["hls", "mp4"]`` MP4s ``..._uid_e_<index>_<video codec>.mp4``; the guide names
+  no file of a user who publishes audio only, and this module uses the audio codec (``aac``)
+  there, as the emulator does;
+* legacy individual: ``<sid>_<cname>__uid_s_<uid>__uid_e_<type>.m3u8``
   per user and ``audio``/``video`` track, slices ``..._<utc>.ts`` (or ``.webm``, Web VP8);
   ``streamMode: "standard"`` adds a merged ``..._av.m3u8`` (``..._av.mpd`` for Web VP8);
 * composite (``mix``) and web: ``<sid>_<cname>.m3u8``, slices ``<sid>_<cname>_<utc>.ts``, MP4s
@@ -54,6 +59,7 @@ __all__ = [
     "expected_files",
     "file_name_prefix",
     "individual_name",
+    "raw_name",
     "snapshot_name",
     "utc_stamp",
     "web_cname",
@@ -118,6 +124,25 @@ def individual_name(
     ``kind`` is ``audio``, ``video`` or ``av``; ``epoch`` n > 0 adds the ``bak<n-1>_`` prefix.
     """
     return f"{prefix}{_bak(epoch)}{sid}_{cname}__uid_s_{uid}__uid_e_{kind}"
+
+
+def raw_name(
+    sid: str,
+    cname: str,
+    uid: str,
+    codec: str = "h264",
+    *,
+    index: int | None = None,
+    prefix: str = "",
+    epoch: int = 0,
+) -> str:
+    """The stem of a raw recording's file of ``uid`` (no extension): the index
+    ``..._uid_e_<codec>`` or, with ``index``, the MP4 ``..._uid_e_<index>_<codec>``.
+
+    ``codec`` is the video codec the service records in (``h264`` unless configured otherwise).
+    """
+    kind = codec if index is None else f"{index}_{codec}"
+    return individual_name(sid, cname, uid, kind, prefix=prefix, epoch=epoch)
 
 
 def composite_name(
@@ -257,6 +282,8 @@ def expected_files(
             files.append(ExpectedFile(name=f"{prefix}{stem}_0.mp4", kind=FileKind.MP4))
         return FilePlan(sid=sid, cname=cname, prefix=prefix, expected=tuple(files), stems=(stem,))
     users = [str(uid) for uid in uids]
+    if mode == "raw":
+        return _raw_plan(sid, cname, users, request, prefix, av_types)
     vp8 = {str(uid) for uid in vp8_uids}
     recording = _get(request, "recordingConfig")
     recording = recording if isinstance(recording, Mapping) else {}
@@ -292,3 +319,27 @@ def expected_files(
                 )
             )
     return FilePlan(sid=sid, cname=cname, prefix=prefix, expected=tuple(files), stems=tuple(stems))
+
+
+def _raw_plan(
+    sid: str,
+    cname: str,
+    users: list[str],
+    request: Mapping[str, Any],
+    prefix: str,
+    av_types: list[str],
+) -> FilePlan:
+    """Raw mode: per user one audio+video index (the audio codec for audio-only recordings)."""
+    recording = _get(request, "recordingConfig")
+    audio_only = isinstance(recording, Mapping) and recording.get("streamTypes") == 0
+    codec, track = ("aac", TrackType.AUDIO) if audio_only else ("h264", TrackType.AUDIO_AND_VIDEO)
+    snapshot_only = "snapshotConfig" in request and "recordingFileConfig" not in request
+    files: list[ExpectedFile] = []
+    for uid in [] if snapshot_only else users:
+        name = f"{prefix}{raw_name(sid, cname, uid, codec)}.m3u8"
+        files.append(ExpectedFile(name=name, kind=FileKind.INDEX, uid=uid, track_type=track))
+        if "mp4" in av_types:
+            name = f"{prefix}{raw_name(sid, cname, uid, codec, index=0)}.mp4"
+            files.append(ExpectedFile(name=name, kind=FileKind.MP4, uid=uid, track_type=track))
+    stems = tuple(individual_name(sid, cname, uid, "") for uid in users)
+    return FilePlan(sid=sid, cname=cname, prefix=prefix, expected=tuple(files), stems=stems)

@@ -943,8 +943,11 @@ def _user_background(c: _Checker, item: object, field: str) -> None:
 # --- recordingFileConfig, snapshotConfig ------------------------------------------------------
 
 
-def _recording_file_config(c: _Checker, request: Mapping[str, Any], path: str) -> None:
-    """the start reference: ``avFileType`` values from {hls, mp4}; mp4 only beside hls."""
+def _recording_file_config(
+    c: _Checker, mode: str | None, request: Mapping[str, Any], path: str
+) -> None:
+    """the start reference: ``avFileType`` values from {hls, mp4}; mp4 only beside hls; mp3
+    (audio files) only in raw mode (the individual recording migration guide)."""
     field = _at(path, "recordingFileConfig")
     config = c.mapping(request, "recordingFileConfig", path)
     if config is None:
@@ -952,6 +955,8 @@ def _recording_file_config(c: _Checker, request: Mapping[str, Any], path: str) -
     types = c.array(config, "avFileType", field, _R_AV_FILE_TYPES, low=1)
     if types is not None and "mp4" in types and "hls" not in types:
         c.fail(_at(field, "avFileType"), 'must include "hls" when it includes "mp4"')
+    if types is not None and "mp3" in types and mode not in (None, Mode.RAW.value):
+        c.fail(_at(field, "avFileType"), '"mp3" is only available in raw mode')
 
 
 def _snapshot_config(
@@ -1132,7 +1137,7 @@ def _start_request(c: _Checker, mode: str | None, request: Mapping[str, Any], pa
     else:
         _storage_config(c, request, path, required=not _uses_aliyun(request))
     recording = None if mode == "web" else _recording_config(c, mode, request, path)
-    _recording_file_config(c, request, path)
+    _recording_file_config(c, mode, request, path)
     _snapshot_config(c, mode, request, path, recording)
     _extension_service_config(c, mode, request, path)
     _postponed_transcoding(c, mode, request, path)

@@ -24,6 +24,7 @@ from agora_recording.models import (
     StorageConfig,
 )
 from agora_recording.testing import emulated_client, emulated_http
+from agora_recording.validation import find_problems
 from click.testing import CliRunner
 
 from tests.helpers import (
@@ -66,18 +67,35 @@ def test_raw_is_a_mode_and_individual_stays_as_legacy() -> None:
     assert not Mode.MIX.per_user and not Mode.WEB.per_user
 
 
-def test_raw_postponed_transcoding_acquires_with_scene_2() -> None:
-    """Postponed transcoding in raw mode needs the same acquire scene as legacy individual."""
+def test_raw_acquires_without_a_scene() -> None:
+    """Raw mode sends no acquire scene (it no longer takes effect); legacy individual needs 2."""
     config = StartConfig(
         storage_config=STORAGE,
         recording_config=RecordingConfig(channel_type=0),
         apps_collection=AppsCollection(combination_policy="postpone_transcoding"),
     )
-    assert required_scene(Mode.RAW, config) is Scene.POSTPONED
+    assert required_scene(Mode.RAW, config) is None
+    assert required_scene(Mode.INDIVIDUAL, config) is Scene.POSTPONED
+
+
+def test_mp3_files_only_in_raw_mode() -> None:
+    """avFileType ["mp3"] (audio files) is accepted in raw mode and refused elsewhere."""
+    body = {"cname": "room", "uid": "99", "clientRequest": start_request("raw")}
+    body["clientRequest"]["recordingFileConfig"] = {"avFileType": ["mp3"]}
+    assert find_problems("start", "raw", body) == []
+    problems = find_problems("start", "individual", body)
+    assert [p.field for p in problems] == ["clientRequest.recordingFileConfig.avFileType"]
+
+
+def test_stranded_uploading_status_is_known() -> None:
+    """Raw mode's stop may answer uploadingStatus "stranded": a known, non-failure status."""
+    body = dict(BACKUPED, serverResponse={"uploadingStatus": "stranded"})
+    response = parse_response(Endpoint.STOP, 200, {}, json.dumps(body).encode())
+    assert response.uploading_status is UploadingStatus.STRANDED
 
 
 async def test_raw_session_records_each_user_on_the_emulator() -> None:
-    """A raw session starts at /mode/raw/start and ends with one file per user and track."""
+    """A raw session starts at /mode/raw/start and ends with one A/V index per user."""
     async with emulated_client() as service:
         service.channel("room").publish(7)
         session = RecordingSession(
@@ -89,11 +107,8 @@ async def test_raw_session_records_each_user_on_the_emulator() -> None:
     assert session.result is not None
     names = [file.file_name for file in session.result.files]
     sid = session.handle.sid
-    assert names == [
-        f"{sid}_room__uid_s_7__uid_e_audio.m3u8",
-        f"{sid}_room__uid_s_7__uid_e_video.m3u8",
-    ]
-    assert {file.uid for file in session.result.files} == {"7"}
+    assert names == [f"{sid}_room__uid_s_7__uid_e_h264.m3u8"]  # one A/V index per user
+    assert [(f.uid, f.track_type) for f in session.result.files] == [("7", "audio_and_video")]
 
 
 async def test_raw_snapshots_answer_in_the_screenshot_shape() -> None:
@@ -216,3 +231,23 @@ async def test_ncs_ips_answer_is_tolerant() -> None:
     async with mock_client(script) as client:
         assert (await client.ncs_ips()).ips == []
         assert (await client.ncs_ips()).ips == []
+
+
+async def test_raw_mp4_files_per_user() -> None:
+    """Raw mode with avFileType ["hls", "mp4"] lists each user's M3U8 and MP4 (migration guide)."""
+    async with emulated_http() as (http, emulator):
+        channel = emulator.channel("room")
+        channel.publish(7)
+        channel.publish(8, video=False)
+        request = start_request("raw")
+        request["recordingFileConfig"] = {"avFileType": ["hls", "mp4"]}
+        resource_id, sid = await start_with(http, "raw", request)
+        emulator.advance(10)
+        stop = await http.post(path(resource_id, sid, "stop", "raw"), json=STOP_BODY)
+    files = stop.json()["serverResponse"]["fileList"]
+    assert [(f["fileName"], f["trackType"]) for f in files] == [
+        (f"{sid}_room__uid_s_7__uid_e_h264.m3u8", "audio_and_video"),
+        (f"{sid}_room__uid_s_7__uid_e_0_h264.mp4", "audio_and_video"),
+        (f"{sid}_room__uid_s_8__uid_e_aac.m3u8", "audio"),
+        (f"{sid}_room__uid_s_8__uid_e_0_aac.mp4", "audio"),
+    ]

@@ -15,6 +15,7 @@ from agora_recording.files import (
     composite_name,
     expected_files,
     individual_name,
+    raw_name,
 )
 
 from ._recording import Recording, Track, status_at
@@ -62,8 +63,29 @@ def _mp4_count(recording: Recording, track: Track, now: float) -> int:
     return 1 + int((_track_end(recording, track, now) - track.started_at) // _MIX_MP4_SECONDS)
 
 
+_RAW_CODECS = {"av": "h264", "audio": "aac"}
+
+
+def _raw_name(recording: Recording, track: Track, index: int | None = None) -> str:
+    """A raw recording's index (or ``index``-th MP4) of ``track``: the recorder encodes H.264, the
+    service's default, and an audio-only user's files carry the audio codec (see
+    `agora_recording.files.raw_name`)."""
+    stem = raw_name(
+        recording.sid,
+        recording.cname,
+        track.uid,
+        _RAW_CODECS.get(track.kind, "h264"),
+        index=index,
+        prefix=recording.file_name_prefix,
+        epoch=track.epoch,
+    )
+    return f"{stem}.m3u8" if index is None else f"{stem}.mp4"
+
+
 def first_index_name(recording: Recording, track: Track) -> str:
     """The M3U8 name of ``track`` (what NCS event 4 reports)."""
+    if recording.mode == "raw":
+        return _raw_name(recording, track)
     if track.kind in _TRACK_TYPES:
         stem = individual_name(
             recording.sid,
@@ -88,6 +110,9 @@ def file_infos(recording: Recording, now: float) -> list[dict[str, Any]]:
         if mix and "mp4" in recording.av_file_types:
             count = _mp4_count(recording, track, now)
             names += [f"{_base(recording, track)}_{i}.mp4" for i in range(count)]
+        elif recording.mode == "raw" and "mp4" in recording.av_file_types:
+            count = _mp4_count(recording, track, now)
+            names += [_raw_name(recording, track, i) for i in range(count)]
         for name in names:
             files.append(
                 {

@@ -222,7 +222,15 @@ class Lifecycle:
         have = {(t.uid, t.kind) for t in recording.tracks if t.epoch == recording.epoch}
         new: list[Track] = []
         standard = (recording.request.get("recordingConfig") or {}).get("streamMode") == "standard"
+        raw = recording.mode == "raw"
         for uid, presence in self._presence(recording.cname).items():
+            if raw:  # one audio+video track per user (the individual recording migration guide)
+                media = [m for m in ("audio", "video") if getattr(presence, m)]
+                media = [m for m in media if subscribed(recording, uid, m)]
+                if media and not any(key[0] == uid for key in have):
+                    have.add((uid, "av"))
+                    new.append(Track(uid, "av" if "video" in media else "audio", recording.epoch, at))
+                continue
             for media in ("audio", "video"):
                 if not getattr(presence, media) or not subscribed(recording, uid, media):
                     continue
@@ -241,14 +249,14 @@ class Lifecycle:
         if recording.snapshot_only:
             return  # screenshots only: no slices, no index file
         for track in new:
-            if track.kind == "av":
+            if track.kind == "av" and not raw:  # standard mode's merged index: no own stream
                 continue
             slice_start = RecorderSliceStart(
                 start_utc_ms=ms(at),
                 discontinue_utc_ms=ms(at),
                 mixed_all_user=track.kind == "mix",
                 stream_uid=track.uid,
-                track_type="audio_and_video" if track.kind == "mix" else track.kind,
+                track_type="audio_and_video" if track.kind in ("mix", "av") else track.kind,
             )
             self.emit(recording, slice_start, at)
         if new and not recording.file_infos_sent:
