@@ -106,9 +106,7 @@ def test_request_examples_round_trip_and_validate(entry: dict[str, Any]) -> None
 def test_fragment_examples_round_trip_and_validate_in_place(entry: dict[str, Any]) -> None:
     """A guide's partial object round-trips through its model and is valid where it belongs."""
     fragment = entry["example"]
-    assert _round_trip(fragment, getattr(models, entry["model"])) == _expected_wire(
-        entry, fragment
-    )
+    assert _round_trip(fragment, getattr(models, entry["model"])) == _expected_wire(entry, fragment)
     body = copy.deepcopy(COMPOSITE_START)
     body["clientRequest"]["recordingConfig"]["transcodingConfig"] = fragment
     _check_validation(entry, body)

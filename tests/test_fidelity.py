@@ -19,7 +19,6 @@ from agora_recording.models import (
     AppsCollection,
     NcsIpResponse,
     RecordingConfig,
-    SnapshotConfig,
     StartConfig,
     StorageConfig,
 )
@@ -63,8 +62,10 @@ def test_raw_is_a_mode_and_individual_stays_as_legacy() -> None:
     """Mode("raw") is today's individual recording; Mode("individual") still exists."""
     assert Mode("raw") is Mode.RAW
     assert Mode("individual") is Mode.INDIVIDUAL
-    assert Mode.RAW.per_user and Mode.INDIVIDUAL.per_user
-    assert not Mode.MIX.per_user and not Mode.WEB.per_user
+    assert Mode.RAW.per_user
+    assert Mode.INDIVIDUAL.per_user
+    assert not Mode.MIX.per_user
+    assert not Mode.WEB.per_user
 
 
 def test_raw_acquires_without_a_scene() -> None:
@@ -80,8 +81,9 @@ def test_raw_acquires_without_a_scene() -> None:
 
 def test_mp3_files_only_in_raw_mode() -> None:
     """avFileType ["mp3"] (audio files) is accepted in raw mode and refused elsewhere."""
-    body = {"cname": "room", "uid": "99", "clientRequest": start_request("raw")}
-    body["clientRequest"]["recordingFileConfig"] = {"avFileType": ["mp3"]}
+    request = start_request("raw")
+    request["recordingFileConfig"] = {"avFileType": ["mp3"]}
+    body = {"cname": "room", "uid": "99", "clientRequest": request}
     assert find_problems("start", "raw", body) == []
     problems = find_problems("start", "individual", body)
     assert [p.field for p in problems] == ["clientRequest.recordingFileConfig.avFileType"]
@@ -102,7 +104,8 @@ async def test_raw_session_records_each_user_on_the_emulator() -> None:
             service.client, cname="room", uid="999", mode=Mode.RAW, config=RAW
         )
         async with session:
-            assert session.handle is not None and session.handle.mode is Mode.RAW
+            assert session.handle is not None
+            assert session.handle.mode is Mode.RAW
             service.advance(10)
     assert session.result is not None
     names = [file.file_name for file in session.result.files]

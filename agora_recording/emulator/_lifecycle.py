@@ -225,11 +225,11 @@ class Lifecycle:
         raw = recording.mode == "raw"
         for uid, presence in self._presence(recording.cname).items():
             if raw:  # one audio+video track per user (the individual recording migration guide)
-                media = [m for m in ("audio", "video") if getattr(presence, m)]
-                media = [m for m in media if subscribed(recording, uid, m)]
-                if media and not any(key[0] == uid for key in have):
+                audio = presence.audio and subscribed(recording, uid, "audio")
+                video = presence.video and subscribed(recording, uid, "video")
+                if (audio or video) and not any(key[0] == uid for key in have):
                     have.add((uid, "av"))
-                    new.append(Track(uid, "av" if "video" in media else "audio", recording.epoch, at))
+                    new.append(Track(uid, "av" if video else "audio", recording.epoch, at))
                 continue
             for media in ("audio", "video"):
                 if not getattr(presence, media) or not subscribed(recording, uid, media):
