@@ -51,6 +51,10 @@ from agora_recording.models import (
     ExtensionServiceState,
     FileInfo,
     LayoutRegion,
+    NcsData,
+    NcsHost,
+    NcsIpResponse,
+    NcsService,
     QueryResponse,
     RecordedFile,
     RecordingConfig,
@@ -410,6 +414,10 @@ query_responses = st.builds(
 stop_responses = st.builds(
     StopResponse, sid=optional(texts), server_response=optional(server_responses), **_ids
 )
+ncs_hosts = st.builds(NcsHost, primary_ip=optional(texts))
+ncs_services = st.builds(NcsService, hosts=optional(lists(ncs_hosts)))
+ncs_data = st.builds(NcsData, service=optional(ncs_services))
+ncs_ip_responses = st.builds(NcsIpResponse, data=optional(ncs_data))
 
 MODELS: dict[type[Any], st.SearchStrategy[Any]] = {
     AcquireConfig: acquire_configs,
@@ -423,6 +431,10 @@ MODELS: dict[type[Any], st.SearchStrategy[Any]] = {
     ExtensionServiceState: extension_service_states,
     FileInfo: file_infos,
     LayoutRegion: layout_regions,
+    NcsData: ncs_data,
+    NcsHost: ncs_hosts,
+    NcsIpResponse: ncs_ip_responses,
+    NcsService: ncs_services,
     QueryResponse: query_responses,
     RecordedFile: recorded_files,
     RecordingConfig: recording_configs,

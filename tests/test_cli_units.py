@@ -137,9 +137,9 @@ def test_query_handle_needs_no_cname() -> None:
 
 
 def test_handle_with_an_unknown_mode_is_refused() -> None:
-    """A handle whose mode is not individual, mix or web is a usage error."""
+    """A handle whose mode is not raw, individual, mix or web is a usage error."""
     with pytest.raises(CliError, match="mode must be"):
-        parse_handle(None, resource_id="r", sid="s", mode="raw", cname="c", uid="1")
+        parse_handle(None, resource_id="r", sid="s", mode="composite", cname="c", uid="1")
 
 
 def test_vendors_by_number_or_name() -> None:

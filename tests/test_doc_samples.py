@@ -1,6 +1,6 @@
 """Every JSON example of Agora's Cloud Recording pages round-trips through the models.
 
-``tests/samples/docs_examples.json`` holds the examples as printed, each with the page it comes
+``tests/samples/docs/examples.json`` holds the examples as printed, each with the page it comes
 from. A request example must survive ``converter.unstructure(converter.structure(x))`` unchanged
 and pass validation, unless its entry says why not with a reason the docs give: ``refused`` (the
 first broken rule's field, such as a page's ``<YourRecordingUID>`` placeholder where a decimal
@@ -23,7 +23,7 @@ from agora_recording._protocol import Endpoint, parse_response
 from agora_recording.errors import APIError
 from agora_recording.validation import find_problems
 
-SAMPLES = json.loads((Path(__file__).parent / "samples" / "docs_examples.json").read_text())
+SAMPLES = json.loads((Path(__file__).parent / "samples" / "docs" / "examples.json").read_text())
 EXAMPLES: list[dict[str, Any]] = SAMPLES["examples"]
 ENDPOINTS = {endpoint.name: endpoint for endpoint in (*Endpoint.ALL, Endpoint.NCS_IP)}
 REQUEST_MODELS: dict[str, type[Any]] = {
