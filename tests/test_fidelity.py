@@ -15,6 +15,7 @@ from agora_recording._cli import cli
 from agora_recording._protocol import Endpoint, parse_response, required_scene
 from agora_recording.enums import Scene, UploadingStatus
 from agora_recording.errors import NoRecordedDataError, RequestNotCompletedError, ValidationError
+from agora_recording.files import expected_files
 from agora_recording.models import (
     AppsCollection,
     NcsIpResponse,
@@ -254,3 +255,18 @@ async def test_raw_mp4_files_per_user() -> None:
         (f"{sid}_room__uid_s_8__uid_e_aac.m3u8", "audio"),
         (f"{sid}_room__uid_s_8__uid_e_0_aac.mp4", "audio"),
     ]
+
+
+async def test_the_emulators_raw_files_are_the_predicted_ones() -> None:
+    """agora_recording.files predicts exactly the files a raw recording reports at stop."""
+    async with emulated_http() as (http, emulator):
+        emulator.channel("room").publish(7)
+        request = start_request("raw")
+        request["recordingFileConfig"] = {"avFileType": ["hls", "mp4"]}
+        resource_id, sid = await start_with(http, "raw", request)
+        emulator.advance(10)
+        stop = await http.post(path(resource_id, sid, "stop", "raw"), json=STOP_BODY)
+    listed = [f["fileName"] for f in stop.json()["serverResponse"]["fileList"]]
+    report = expected_files("raw", sid=sid, cname="room", uids=["7"], config=request).match(listed)
+    assert report.missing == ()
+    assert sorted(report.found) == sorted(listed)

@@ -43,9 +43,9 @@ def names(mode: str, config: StartConfig | Mapping[str, Any] | None, **kw: Any) 
     return [file.name for file in plan.expected]
 
 
-@pytest.mark.parametrize("mode", ["individual", "raw"])
+@pytest.mark.parametrize("mode", ["individual"])
 def test_individual_names_one_index_per_user_and_track(mode: str) -> None:
-    """Individual (raw and legacy): <sid>_<cname>__uid_s_<uid>__uid_e_<type>.m3u8 under the
+    """Legacy individual: <sid>_<cname>__uid_s_<uid>__uid_e_<type>.m3u8 under the
     fileNamePrefix path, one per user and recorded track type."""
     config = StartConfig(storage_config=STORAGE, recording_config=RecordingConfig())
     assert names(mode, config, uids=["7", 8]) == [
@@ -56,6 +56,25 @@ def test_individual_names_one_index_per_user_and_track(mode: str) -> None:
     ]
     audio_only = {"recordingConfig": {"streamTypes": 0}}
     assert names(mode, audio_only, uids=["7"]) == [f"{SID}_room__uid_s_7__uid_e_audio.m3u8"]
+
+
+def test_raw_names_one_audio_and_video_index_per_user() -> None:
+    """Raw: one <sid>_<cname>__uid_s_<uid>__uid_e_<video codec>.m3u8 per user, plus MP4s
+    ..._uid_e_<index>_<video codec>.mp4 with avFileType hls+mp4 (the migration guide)."""
+    config = {
+        "storageConfig": {"fileNamePrefix": ["directory1"]},
+        "recordingFileConfig": {"avFileType": ["hls", "mp4"]},
+    }
+    assert names("raw", config, uids=["7", 8]) == [
+        f"directory1/{SID}_room__uid_s_7__uid_e_h264.m3u8",
+        f"directory1/{SID}_room__uid_s_7__uid_e_0_h264.mp4",
+        f"directory1/{SID}_room__uid_s_8__uid_e_h264.m3u8",
+        f"directory1/{SID}_room__uid_s_8__uid_e_0_h264.mp4",
+    ]
+    audio_only = {"recordingConfig": {"streamTypes": 0}}
+    assert names("raw", audio_only, uids=["7"]) == [f"{SID}_room__uid_s_7__uid_e_aac.m3u8"]
+    snapshot_only = {"snapshotConfig": {"fileType": ["jpg"]}}
+    assert names("raw", snapshot_only, uids=["7"]) == []
 
 
 def test_standard_stream_mode_adds_the_merged_index_mpd_for_vp8() -> None:
