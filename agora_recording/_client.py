@@ -58,8 +58,16 @@ from ._protocol import (
     parse_mode,
     parse_response,
 )
+from ._journal import StartIntent
 from ._ratelimit import Limiter, Priority, RateLimiter
 from ._retry import RetryPolicy, call_with_retries, describe_failure, moves_host
+from ._starting import (
+    HA_REGISTER_TIMEOUT,
+    MAX_START_RECOVERIES,
+    START_ATTEMPT_TIMEOUT,
+    StartAttempts,
+    run_attempts,
+)
 from ._stopping import (
     FAILOVER_WINDOW,
     StopConfirmation,
@@ -112,6 +120,8 @@ logger = logging.getLogger("agora_recording")
 # A resource ID is valid for 5 minutes after acquire; stop retrying start a little before that.
 _VALIDITY_MARGIN = 10.0
 _REMEMBERED_RESOURCES = 256
+# Sids remembered so a start's notifications never bind to an earlier recording of this client.
+_KNOWN_SIDS = 4096
 # Parsed request URLs kept for reuse: enough for every endpoint of a large fleet.
 _CACHED_URLS = 4096
 # However short the remaining budget, an attempt gets at least this long to complete.
@@ -272,6 +282,15 @@ class RecordingClient:
         self._closed = False
         self._acquired_at: OrderedDict[str, float] = OrderedDict()
         self._registry = UnconfirmedRegistry()
+        self._known_sids: OrderedDict[str, None] = OrderedDict()
+        #: Seconds one start attempt may take (see ``_starting.START_ATTEMPT_TIMEOUT``).
+        self.start_attempt_timeout = START_ATTEMPT_TIMEOUT
+        #: How many times a session acquires a new resource after a documented start refusal
+        #: (500 code 502, 400 code 433); 0 turns that recovery off.
+        self.start_recoveries = MAX_START_RECOVERIES
+        #: Seconds a session with notifications waits for event 13 (high-availability
+        #: registration) after start before it replaces the task; ``None`` turns it off.
+        self.ha_register_timeout: float | None = HA_REGISTER_TIMEOUT
         #: The hub every session of this client follows for notifications (or ``None``).
         self.notifications = notifications
         #: Where requests and sessions report spans and metrics (OpenTelemetry's global
@@ -409,6 +428,7 @@ class RecordingClient:
         """List a recording started elsewhere in `unconfirmed` until its stop is confirmed
         (sessions do this when they adopt one)."""
         self._registry.add(_handle(handle))
+        self._know(handle.sid)
 
     def release(self, handle: RecordingHandle) -> None:
         """Stop listing a running recording in `unconfirmed`: it is left running on purpose,
@@ -449,41 +469,112 @@ class RecordingClient:
         ``cname``, ``uid`` and ``config`` go by keyword: two strings side by side are too easy
         to swap.
 
-        Retries never outlive the resource ID's 5-minute validity (when it was acquired by this
-        client). A repeated start raises `AlreadyStartedError` (201, code 7). From its answer
-        on, the recording is listed by `unconfirmed` until a stop is confirmed.
+        Each attempt may take ``start_attempt_timeout`` (65 s: never less than the service
+        takes to answer). Once an attempt may have reached the service without a definitive
+        answer, start is asked again with the same resource ID until the service says (see
+        ``_starting``), never past the resource ID's 5-minute validity. A repeated start raises
+        `AlreadyStartedError` (201, code 7). From its answer on, the recording is listed by
+        `unconfirmed` until a stop is confirmed; a start that stays ambiguous, or ends with 201
+        code 7 after an ambiguous attempt, is listed there without a sid (logged at ERROR, and
+        `aclose` raises `UnconfirmedRecordingsError`), since a recording may be running.
         """
         wire_mode = parse_mode(mode)
+        intent = StartIntent(
+            resource_id=resource_id,
+            cname=cname,
+            uid=str(uid),
+            mode=wire_mode,
+            began_at=time.time(),
+        )
+        attempts = await self._start_attempts(intent, config)
+        if attempts.response is not None:
+            return attempts.response
+        assert attempts.error is not None
+        if attempts.unresolved:
+            self._unresolved_start(intent, attempts.error)
+        raise attempts.error
+
+    async def _start_attempts(self, intent: StartIntent, config: StartConfig) -> StartAttempts:
+        """Send start until its answer is definitive (``_starting``); a start answered with a
+        sid is listed by `unconfirmed` from then on."""
+        resource_id = intent.resource_id
         spec = build_request(
             Endpoint.START,
             self.app_id,
             resource_id=resource_id,
-            mode=wire_mode,
-            cname=cname,
-            uid=uid,
+            mode=intent.mode,
+            cname=intent.cname,
+            uid=intent.uid,
             config=config,
         )
-        retry_until = math.inf
-        acquired = self._acquired_at.get(resource_id)
-        if acquired is not None:
-            retry_until = acquired + RESOURCE_LIFETIME - _VALIDITY_MARGIN
-        response = await self._call(
-            Endpoint.START,
-            spec,
-            label=_label(Endpoint.START, resource_id),
-            priority=Priority.START,
-            retry_until=retry_until,
-        )
+        now = anyio.current_time()
+        # The resource ID's life ends 5 minutes after acquire (counted from now when it was
+        # acquired elsewhere): no attempt is sent after that.
+        acquired = self._acquired_at.get(resource_id, now)
+        give_up_at = acquired + RESOURCE_LIFETIME - _VALIDITY_MARGIN
+        label = _label(Endpoint.START, resource_id)
+
+        def send() -> Awaitable[StartResponse]:
+            return self._call(
+                Endpoint.START,
+                spec,
+                label=label,
+                priority=Priority.START,
+                attempt_timeout=self.start_attempt_timeout,
+                budget=_Budget(max(give_up_at - anyio.current_time(), _MIN_ATTEMPT_TIMEOUT)),
+                single=True,
+            )
+
+        attempts = await run_attempts(send, policy=self._retry, give_up_at=give_up_at, label=label)
         self._acquired_at.pop(resource_id, None)
+        response = attempts.response
+        if response is None:
+            if attempts.running:
+                logger.warning(
+                    "%s: 201 code 7: a recording runs on this resource whose sid is unknown",
+                    label,
+                )
+            return attempts
         started = attrs.evolve(
             response,
-            mode=wire_mode,
+            mode=intent.mode,
             resource_id=response.resource_id or resource_id,
-            cname=response.cname or cname,
-            uid=response.uid or str(uid),
+            cname=response.cname or intent.cname,
+            uid=response.uid or intent.uid,
         )
         self._registry.add(started.handle)
-        return started
+        self._know(started.handle.sid)
+        return attrs.evolve(attempts, response=started)
+
+    def _unresolved_start(self, intent: StartIntent, error: AgoraError) -> None:
+        """List a start that may have left a recording with no known sid, at ERROR."""
+        self._registry.unresolved(intent, error)
+        logger.error(
+            "start of resource %s (cname %s, uid %s) unresolved: a recording may be running "
+            "whose sid is unknown (last: %s). It bills until maxIdleTime: find it by cname and "
+            "uid in Agora's notifications (NCS) or Console, one that began after Unix time "
+            "%.0f, and stop it with its sid",
+            intent.resource_id,
+            intent.cname,
+            intent.uid,
+            describe_failure(error),
+            intent.began_at,
+        )
+
+    def _resolved_start(self, intent: StartIntent) -> None:
+        """Forget an unresolved start: its recording was found (and stopped) after all."""
+        self._registry.resolved(intent)
+
+    def _know(self, sid: str) -> None:
+        self._known_sids[sid] = None
+        while len(self._known_sids) > _KNOWN_SIDS:
+            self._known_sids.popitem(last=False)
+
+    @property
+    def known_sids(self) -> frozenset[str]:
+        """The sids this client started, adopted or stopped lately (the last few thousand):
+        a notification for one of them never belongs to a new start of this client."""
+        return frozenset(self._known_sids)
 
     async def query(
         self,
@@ -591,6 +682,7 @@ class RecordingClient:
         budget = _Budget(_seconds("stop_timeout", seconds), clock)
         label = _handle_label(Endpoint.STOP, handle)
         self._registry.add(handle)
+        self._know(handle.sid)
         retries = 0
         while True:
             try:

@@ -132,7 +132,7 @@ from ._groups import add_note, unwrap
 from ._health import HEALTH_POLL_INTERVAL, HealthJudge, max_idle_time, max_recording_hour
 from ._journal import StartJournal
 from ._options import SessionOptions
-from ._orphans import recover_orphan
+from ._orphans import start_recording
 from ._outcome import Ended, EndReason, SessionOutcome, outcome_of
 from ._protocol import Endpoint, build_request, parse_mode, required_scene
 from ._ratelimit import Priority
@@ -573,7 +573,14 @@ class RecordingSession:
             # Subscribed before start, so even the first events (and the sid, should the start
             # answer be lost) arrive.
             if self._handle is None:
-                self._subscription = self._hub.subscribe(cname=self._cname, uid=self._uid)
+                # Only a recording that begins from now on, and none this client already knows
+                # (the previous recording of the same cname and uid), can be this start's.
+                self._subscription = self._hub.subscribe(
+                    cname=self._cname,
+                    uid=self._uid,
+                    new_recording=True,
+                    exclude=self._client.known_sids,
+                )
             else:
                 self._subscription = self._hub.subscribe(sid=self._handle.sid)
         if self._handle is None:
@@ -640,36 +647,22 @@ class RecordingSession:
             uid=self._uid,
             config=config,
         )
-        acquired = await self._client.acquire(
-            self._cname, self._uid, config=self._acquire_request()
+        options = self._options
+        started = await start_recording(
+            self._client,
+            self._subscription,
+            self._journal,
+            cname=self._cname,
+            uid=self._uid,
+            mode=self._mode,
+            config=config,
+            acquire_config=self._acquire_request(),
+            orphan_wait=options.orphan_wait,
+            stop_timeout=options.stop_timeout,
+            clock=options.clock,
+            sleep=options.sleep,
+            wall_clock=self._credentials.wall_clock,
         )
-        resource_id = acquired.resource_id
-        if not resource_id:
-            raise UnexpectedResponseError(
-                "acquire answered without a resourceId", endpoint="acquire"
-            )
-        # Shielded: once start is sent, the recording may exist; we must learn its sid to stop it.
-        # The client bounds the service's time (``call_timeout``); waiting for our own quota
-        # does not count, so a crowded client never abandons a start the service processed.
-        try:
-            with anyio.CancelScope(shield=True):
-                started = await self._client.start(
-                    resource_id, self._mode, cname=self._cname, uid=self._uid, config=config
-                )
-        except AlreadyStartedError as exc:
-            options = self._options
-            raise await recover_orphan(
-                self._client,
-                self._subscription,
-                resource_id=resource_id,
-                mode=self._mode,
-                cname=self._cname,
-                uid=self._uid,
-                orphan_wait=options.orphan_wait,
-                stop_timeout=options.stop_timeout,
-                clock=options.clock,
-                sleep=options.sleep,
-            ) from exc
         self._handle = started.handle
         if self._subscription is not None:
             self._subscription.bind(self._handle.sid)

@@ -37,6 +37,7 @@ from collections.abc import Iterator
 
 import attrs
 
+from ._journal import StartIntent
 from ._protocol import is_retryable
 from .enums import Mode
 from .errors import (
@@ -110,17 +111,62 @@ class StopConfirmation:
 
 @attrs.frozen(kw_only=True)
 class UnconfirmedRecording:
-    """A recording started (or adopted) through a client whose stop is not confirmed yet."""
+    """A recording started (or adopted) through a client whose stop is not confirmed yet.
 
-    handle: RecordingHandle
+    ``handle`` names it once its ``sid`` is known. A start whose answer never came (or came as
+    201 code 7) may have left a recording whose sid nobody knows: then ``handle`` is ``None``
+    and ``intent`` says where to look for it (resource ID, cname, uid, and ``began_at``, the
+    Unix time the start was first sent: only a recording that began after it is this one).
+    """
+
+    handle: RecordingHandle | None = None
     last_error: AgoraError | None = None
-    """The last stop failure, or ``None`` while no stop has been tried."""
+    """The last stop failure (or, without a sid, why the start stayed unresolved); ``None``
+    while no stop has been tried."""
+    intent: StartIntent | None = None
+
+    @property
+    def sid(self) -> str | None:
+        """The recording's ``sid``, or ``None`` when the start's answer never said it."""
+        return None if self.handle is None else self.handle.sid
+
+    @property
+    def resource_id(self) -> str:
+        """The resource ID the recording was started on."""
+        return self.handle.resource_id if self.handle is not None else self._intent.resource_id
+
+    @property
+    def cname(self) -> str:
+        """The recorded channel."""
+        return self.handle.cname if self.handle is not None else self._intent.cname
+
+    @property
+    def uid(self) -> str:
+        """The recorder's UID."""
+        return self.handle.uid if self.handle is not None else self._intent.uid
+
+    @property
+    def began_at(self) -> float | None:
+        """Unix time the start request was first sent, when the sid is unknown."""
+        return None if self.intent is None else self.intent.began_at
+
+    @property
+    def _intent(self) -> StartIntent:
+        assert self.intent is not None, "an UnconfirmedRecording needs a handle or an intent"
+        return self.intent
 
     def stop_command(self) -> str:
-        """The CLI command that stops it (credentials come from the environment)."""
-        h = self.handle
-        parts = ["--resource-id", h.resource_id, "--sid", h.sid, "--mode", str(Mode(h.mode).value)]
-        parts += ["--cname", h.cname, "--uid", h.uid]
+        """The CLI command that stops it (credentials come from the environment); without a
+        sid, the same command with ``<sid>`` to fill in once notifications or the Console
+        name the recording."""
+        if self.handle is None:
+            i = self._intent
+            resource, sid, mode, cname, uid = i.resource_id, "<sid>", i.mode, i.cname, i.uid
+        else:
+            h = self.handle
+            resource, sid, mode, cname, uid = h.resource_id, h.sid, h.mode, h.cname, h.uid
+        parts = ["--resource-id", resource, "--sid", sid, "--mode", str(Mode(mode).value)]
+        parts += ["--cname", cname, "--uid", uid]
         return "agora-recording stop " + " ".join(shlex.quote(part) for part in parts)
 
 
@@ -148,6 +194,16 @@ class UnconfirmedRegistry:
         """Forget a recording whose stop the service confirmed."""
         self._entries.pop((handle.resource_id, handle.sid), None)
 
+    def unresolved(self, intent: StartIntent, error: AgoraError) -> None:
+        """List a start that may have left a recording whose sid is unknown."""
+        self._entries[(intent.resource_id, "")] = UnconfirmedRecording(
+            intent=intent, last_error=error
+        )
+
+    def resolved(self, intent: StartIntent) -> None:
+        """Forget an unresolved start once its recording was found (or proved absent)."""
+        self._entries.pop((intent.resource_id, ""), None)
+
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -164,23 +220,26 @@ class UnconfirmedRegistry:
         """
         failed = []
         for entry in self:
-            h = entry.handle
             if entry.last_error is not None:
                 failed.append(entry)
                 level, what = logging.ERROR, "stop never confirmed"
                 detail = f"last error: {type(entry.last_error).__name__}"
+                if entry.handle is None:
+                    what = "may be running, sid unknown"
+                    detail += f"; began after Unix time {entry.began_at:.0f}"
             else:
                 level, what, detail = logging.WARNING, "left running", "no stop was sent"
+            mode = entry.handle.mode if entry.handle is not None else entry._intent.mode
             _log.log(
                 level,
                 "recording %s: resource_id=%s sid=%s cname=%s uid=%s mode=%s (%s); "
                 "stop it with: %s",
                 what,
-                h.resource_id,
-                h.sid,
-                h.cname,
-                h.uid,
-                Mode(h.mode).value,
+                entry.resource_id,
+                entry.sid,
+                entry.cname,
+                entry.uid,
+                Mode(mode).value,
                 detail,
                 entry.stop_command(),
             )

@@ -20,6 +20,7 @@
     │   └── ServerError             5xx: internal error, no resources, request timeout
     ├── RecordingFailedError        a recording died or never came up (raised by sessions)
     │   └── OrphanedStartError      a lost start answer left a recording with no known sid
+    ├── StartNotJournaledError      a start intent could not be journalled: start not sent
     ├── StopUnconfirmedError        no confirmed stop within the stop budget: may still run
     ├── UnconfirmedRecordingsError  a client closed while recordings had no confirmed stop
     ├── ArgumentTypeError           an argument of the wrong type (also a TypeError)
@@ -271,7 +272,7 @@ class UnconfirmedRecordingsError(AgoraError):
 
     def __init__(self, recordings: tuple[Any, ...]) -> None:
         self.recordings = recordings
-        sids = ", ".join(r.handle.sid for r in recordings[:5])
+        sids = ", ".join(r.sid or f"unknown (cname {r.cname}, uid {r.uid})" for r in recordings[:5])
         more = f" and {len(recordings) - 5} more" if len(recordings) > 5 else ""
         super().__init__(
             f"closed with {len(recordings)} recording(s) whose stop was never confirmed: "
@@ -291,6 +292,11 @@ class OrphanedStartError(RecordingFailedError):
     def __init__(self, detail: str, *, handle: RecordingHandle | None, stopped: bool) -> None:
         super().__init__(detail, handle=handle)
         self.stopped = stopped
+
+
+class StartNotJournaledError(AgoraError):
+    """A session's start intent could not be written to its journal in time, so ``start``
+    was never sent: nothing runs (see ``RecordingSession.journal_to``)."""
 
 
 class ArgumentTypeError(AgoraError, TypeError):

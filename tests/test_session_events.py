@@ -13,7 +13,11 @@ import httpx
 import pytest
 from agora_recording import EndReason, Mode, RecordingSession, RecordingStatus, StopOutcome
 from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET
-from agora_recording.errors import OrphanedStartError, RecordingFailedError
+from agora_recording.errors import (
+    OrphanedStartError,
+    RecordingFailedError,
+    UnconfirmedRecordingsError,
+)
 from agora_recording.models import (
     ExtensionService,
     ExtensionServiceConfig,
@@ -269,3 +273,7 @@ async def test_a_lost_start_answer_without_notifications_names_the_orphan() -> N
         assert "'lost'" in str(info.value)
         assert "uid 9" in str(info.value)
         assert len(service.emulator.running_recordings()) == 1
+        [left] = service.client.unconfirmed()
+        assert (left.sid, left.cname, left.uid) == (None, "lost", "9")
+        with pytest.raises(UnconfirmedRecordingsError):
+            await service.client.aclose()

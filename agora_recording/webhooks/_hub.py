@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import TypeVar
 
@@ -48,6 +48,9 @@ __all__ = ["NotificationHub", "Subscription"]
 logger = logging.getLogger("agora_recording.webhooks")
 
 _K = TypeVar("_K")
+
+# Events only a recording that is beginning sends (see `NotificationHub.subscribe`).
+_BEGINNINGS = frozenset({13, 30, 40, 42, 70})
 
 
 class Subscription:
@@ -75,8 +78,12 @@ class Subscription:
         cname: str | None,
         uid: str | None,
         buffer_size: int,
+        new_recording: bool = False,
+        exclude: frozenset[str] = frozenset(),
     ) -> None:
         self._hub = hub
+        self._new_recording = new_recording
+        self._exclude = exclude
         self._sid = sid
         self.cname = cname
         """The channel name this subscription was made for, if any."""
@@ -162,6 +169,12 @@ class Subscription:
                     await wakeup.wait()
 
     # -- used by the hub -----------------------------------------------------------------------
+
+    def _accepts(self, note: Notification) -> bool:
+        """Whether a ``(cname, uid)`` subscription may take ``note`` (and learn its sid)."""
+        if note.sid is not None and note.sid in self._exclude:
+            return False
+        return not self._new_recording or note.sequence == 0 or note.event_type in _BEGINNINGS
 
     def _push(self, note: Notification) -> None:
         if self._closed:
@@ -259,7 +272,13 @@ class NotificationHub:
     # -- consumers -----------------------------------------------------------------------------
 
     def subscribe(
-        self, *, sid: str | None = None, cname: str | None = None, uid: str | None = None
+        self,
+        *,
+        sid: str | None = None,
+        cname: str | None = None,
+        uid: str | None = None,
+        new_recording: bool = False,
+        exclude: Collection[str] = (),
     ) -> Subscription:
         """Subscribe to one recording's events, by ``sid`` or by ``cname`` and ``uid``.
 
@@ -268,6 +287,17 @@ class NotificationHub:
         still learns the sid. With a ``sid`` (and optionally ``cname``/``uid``, kept for
         reference) only that recording's events arrive. Events published before subscribing
         are not replayed (they went to the unclaimed stream).
+
+        A ``(cname, uid)`` subscription made for a new start can refuse the notifications of
+        earlier recordings on the same pair (a web app that records every room with one uid
+        gets the late events of the previous recording): ``exclude`` skips the sids given
+        (those the caller already knows or stopped), and ``new_recording`` takes only events
+        that show a recording beginning (its first, ``sequence`` 0, or a start event: 13, 30,
+        40, 42, 70), never the late exit events of an earlier one. A recording on the same
+        pair cannot begin before the earlier one ended (the service refuses it with 400 code
+        53), so that first event is this start's. ``payload.sendts`` is not used: Agora's clock
+        and ours may disagree by more than the gap between two recordings. Skipped events go
+        wherever they would have gone without this subscription.
         """
         if sid is None and (cname is None or uid is None):
             raise ValidationError("subscribe", "give a sid, or both cname and uid")
@@ -277,6 +307,8 @@ class NotificationHub:
             cname=None if cname is None else str(cname),
             uid=None if uid is None else str(uid),
             buffer_size=self._buffer_size,
+            new_recording=new_recording,
+            exclude=frozenset(exclude),
         )
         if self._closed:
             subscription._shut()
@@ -393,7 +425,7 @@ class NotificationHub:
         targets = list(self._by_sid.get(note.sid, ())) if note.sid is not None else []
         cname, uid = note.cname, note.uid
         if cname is not None and uid is not None:
-            waiting = self._by_peer.get((cname, uid), ())
+            waiting = [s for s in self._by_peer.get((cname, uid), ()) if s._accepts(note)]
             targets.extend(waiting)
             if note.sid is not None:
                 for subscription in list(waiting):
