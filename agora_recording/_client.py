@@ -490,7 +490,7 @@ class RecordingClient:
         if attempts.response is not None:
             return attempts.response
         assert attempts.error is not None
-        if attempts.unresolved:
+        if attempts.ambiguous:  # a first 201/7 means the caller reused a resource it started
             self._unresolved_start(intent, attempts.error)
         raise attempts.error
 

@@ -1,0 +1,363 @@
+"""Ambiguous starts, the start journal and the documented start recovery, against the emulator
+in virtual time (issue #26, #20 items 2b and 3, #21 item 9)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from agora_recording import Mode, RecordingSession
+from agora_recording._journal import StartIntent
+from agora_recording._starting import AttemptVerdict, attempt_verdict
+from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET
+from agora_recording.errors import (
+    AgoraError,
+    AuthenticationError,
+    BadRequestError,
+    OrphanedStartError,
+    RateLimitError,
+    RequestNotCompletedError,
+    ServerError,
+    StartNotJournaledError,
+    TransportError,
+    UnconfirmedRecordingsError,
+)
+from agora_recording.models import (
+    RecordingConfig,
+    RecordingFileConfig,
+    RecordingHandle,
+    StartConfig,
+    StorageConfig,
+)
+from agora_recording.testing import EmulatedService, virtual_service
+from agora_recording.webhooks import NotificationHub, NotificationReceiver
+from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
+
+pytestmark = pytest.mark.anyio
+
+
+def config() -> StartConfig:
+    """A one-hour-idle mix configuration."""
+    return StartConfig(
+        storage_config=StorageConfig(
+            vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
+        ),
+        recording_config=RecordingConfig(channel_type=0, max_idle_time=3600),
+        recording_file_config=RecordingFileConfig(av_file_type=["hls"]),
+    )
+
+
+class Calls:
+    """Counts the requests to each endpoint (by the last path segment)."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    async def __call__(self, request: httpx.Request) -> None:
+        self.paths.append(request.url.path.rsplit("/", 1)[-1])
+
+    def count(self, endpoint: str) -> int:
+        return self.paths.count(endpoint)
+
+
+@asynccontextmanager
+async def service(*, events: bool) -> AsyncIterator[tuple[EmulatedService, Calls]]:
+    """The emulator with no client-side rate limit (429s reach the code under test), its
+    notifications followed by the client's sessions when ``events``."""
+    hub = NotificationHub()
+    receiver = NotificationReceiver(hub, DEFAULT_NOTIFICATION_SECRET)
+    client_options: dict[str, Any] = {"rate_limit": None}
+    if events:
+        client_options["notifications"] = hub
+    async with virtual_service(
+        max_concurrent_recordings=None,
+        notification_app=receiver,
+        client_options=client_options,
+    ) as emulated:
+        calls = Calls()
+        emulated.http_client.event_hooks["request"].append(calls)
+        emulated.channel("room").publish(7)
+        yield emulated, calls
+
+
+def session(emulated: EmulatedService) -> RecordingSession:
+    """A session on channel ``room`` with recorder uid 9."""
+    return RecordingSession(emulated.client, cname="room", uid="9", mode=Mode.MIX, config=config())
+
+
+def lose_the_first_answer(emulated: EmulatedService, then: str) -> None:
+    """The first start is processed but its answer lost; the retries meet ``then``."""
+    faults = emulated.emulator.faults
+    faults.drop_connection("start", after_processing=True)
+    if then == "429":
+        faults.fail_next("start", 429, times=10)
+    elif then == "transport":
+        faults.drop_connection("start", times=10)
+    else:
+        faults.fail_next("start", 504, times=2)
+
+
+CASES = ["429", "transport", "201/7"]
+
+
+@pytest.mark.parametrize("then", CASES)
+async def test_an_ambiguous_start_is_found_and_stopped_with_notifications(then: str) -> None:
+    """A lost start answer followed by 429s, transport errors or 201/7 ends with nothing
+    running: the recording is found from its notifications and stopped."""
+    async with service(events=True) as (emulated, _calls):
+        lose_the_first_answer(emulated, then)
+        with pytest.raises(OrphanedStartError) as info:
+            async with session(emulated):
+                pytest.fail("the session must not start")
+        assert info.value.stopped
+        assert emulated.emulator.running_recordings() == []
+        assert emulated.client.unconfirmed() == []
+
+
+@pytest.mark.parametrize("then", CASES)
+async def test_an_ambiguous_start_without_notifications_is_listed_and_raised_at_close(
+    then: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without notifications the recording left by a lost start answer is listed without a
+    sid, logged at ERROR, and closing the client raises; the error says one may be running."""
+    async with service(events=False) as (emulated, _calls):
+        lose_the_first_answer(emulated, then)
+        with pytest.raises(OrphanedStartError) as info:
+            async with session(emulated):
+                pytest.fail("the session must not start")
+        assert "runs" in str(info.value)
+        assert len(emulated.emulator.running_recordings()) == 1
+        [left] = emulated.client.unconfirmed()
+        assert (left.sid, left.cname, left.uid) == (None, "room", "9")
+        assert left.resource_id and left.began_at is not None
+        assert any(
+            r.levelno == logging.ERROR and "may be running" in r.getMessage()
+            for r in caplog.records
+        )
+        with pytest.raises(UnconfirmedRecordingsError) as closed:
+            await emulated.client.aclose()
+        assert closed.value.recordings == (left,)
+
+
+async def test_a_start_that_stays_ambiguous_says_a_recording_may_be_running() -> None:
+    """A start whose every attempt may have been processed, with no answer ever, ends within
+    the resource's life with an error saying a recording may be running, and is listed."""
+    async with service(events=False) as (emulated, calls):
+        emulated.emulator.faults.fail_next("start", 504, times=1000)
+        began = anyio.current_time()
+        with pytest.raises(OrphanedStartError, match="may be running"):
+            async with session(emulated):
+                pytest.fail("the session must not start")
+        assert anyio.current_time() - began <= 300
+        assert calls.count("start") > 5  # asked again past the client's attempts
+        assert [entry.sid for entry in emulated.client.unconfirmed()] == [None]
+        with pytest.raises(UnconfirmedRecordingsError):
+            await emulated.client.aclose()
+
+
+async def test_a_previous_recordings_late_events_are_not_taken_for_a_lost_start() -> None:
+    """A lost start on the cname and uid of a recording this client just stopped binds to the
+    new recording, not to the late notifications of the old one, and stops the new one."""
+    async with service(events=True) as (emulated, _calls):
+        async with session(emulated) as first:
+            old = first.handle.sid
+        emulated.emulator.faults.delay_notifications(20, times=None, sid=old)
+        lose_the_first_answer(emulated, "201/7")
+        with pytest.raises(OrphanedStartError) as info:
+            async with session(emulated):
+                pytest.fail("the session must not start")
+        assert info.value.stopped
+        assert info.value.handle is not None
+        assert info.value.handle.sid != old
+        assert emulated.emulator.running_recordings() == []
+
+
+@pytest.mark.parametrize(
+    ("error", "verdict"),
+    [
+        (RateLimitError(endpoint="start", status_code=429), AttemptVerdict.UNSENT),
+        (ServerError(endpoint="start", status_code=500, code=502), AttemptVerdict.NONE_RUNS),
+        (ServerError(endpoint="start", status_code=500, code=62), AttemptVerdict.AMBIGUOUS),
+        (RequestNotCompletedError(endpoint="start", status_code=206, code=65), AttemptVerdict.AMBIGUOUS),
+        (BadRequestError(endpoint="start", status_code=400, code=53), AttemptVerdict.NONE_RUNS),
+        (BadRequestError(endpoint="start", status_code=400, code=433), AttemptVerdict.FINAL),
+        (TransportError("read timed out"), AttemptVerdict.AMBIGUOUS),
+    ],
+)
+def test_start_attempts_are_classified_by_what_they_prove(
+    error: AgoraError, verdict: AttemptVerdict
+) -> None:
+    """Each failed start attempt says whether the service may have acted on it."""
+    assert attempt_verdict(error) is verdict
+
+
+def test_a_refused_connection_is_not_ambiguous() -> None:
+    """A connection that was never made cannot have started anything."""
+    error = TransportError("connect failed")
+    error.__cause__ = httpx.ConnectError("refused")
+    assert attempt_verdict(error) is AttemptVerdict.UNSENT
+
+
+# -- the documented recovery ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [(500, {"code": 502, "reason": "Failed to allocate worker"}), (400, {"code": 433})],
+)
+async def test_a_documented_start_refusal_acquires_a_new_resource(
+    refusal: tuple[int, dict[str, Any]],
+) -> None:
+    """500 code 502 and 400 code 433 make the session acquire again and start on a new
+    resource, as Agora's status-code page says."""
+    async with service(events=False) as (emulated, calls):
+        status, body = refusal
+        emulated.emulator.faults.fail_next("start", status, body)
+        async with session(emulated) as running:
+            assert running.handle.sid
+        assert calls.count("acquire") == 2
+        assert emulated.emulator.running_recordings() == []
+
+
+async def test_the_start_recovery_is_bounded_and_can_be_turned_off() -> None:
+    """With ``start_recoveries = 0`` the refusal is raised after one acquire."""
+    async with service(events=False) as (emulated, calls):
+        emulated.client.start_recoveries = 0
+        emulated.emulator.faults.fail_next("start", 500, {"code": 502})
+        with pytest.raises(ServerError):
+            async with session(emulated):
+                pytest.fail("the session must not start")
+        assert calls.count("acquire") == 1
+        assert emulated.client.unconfirmed() == []
+
+
+# -- the start journal -----------------------------------------------------------------------
+
+
+class MemoryJournal:
+    """A `StartJournal` in memory; ``begin_fails``/``stall`` make it misbehave."""
+
+    def __init__(self, calls: Calls, *, begin_fails: bool = False, stall: str = "") -> None:
+        self.calls = calls
+        self.begin_fails = begin_fails
+        self.stall = stall
+        self.log: list[tuple[str, StartIntent, str | None]] = []
+        self.starts_at_begin: int | None = None
+
+    async def _maybe_stall(self, what: str) -> None:
+        if self.stall == what:
+            await anyio.sleep(3600)
+
+    async def begin(self, intent: StartIntent) -> None:
+        self.starts_at_begin = self.calls.count("start")
+        await self._maybe_stall("begin")
+        if self.begin_fails:
+            raise AgoraError("redis is down")
+        self.log.append(("begin", intent, None))
+
+    async def started(self, intent: StartIntent, handle: RecordingHandle) -> None:
+        await self._maybe_stall("started")
+        self.log.append(("started", intent, handle.sid))
+
+    async def refused(self, intent: StartIntent) -> None:
+        self.log.append(("refused", intent, None))
+
+    async def unresolved(self, intent: StartIntent) -> None:
+        self.log.append(("unresolved", intent, None))
+
+
+async def test_the_intent_is_journalled_before_start_and_the_sid_after() -> None:
+    """The journal gets the intent before start is sent, then the sid it answered."""
+    async with service(events=False) as (emulated, calls):
+        journal = MemoryJournal(calls)
+        recording = session(emulated)
+        recording.journal_to(journal)
+        async with recording as running:
+            sid = running.handle.sid
+        assert journal.starts_at_begin == 0
+        assert [(what, sid_) for what, _, sid_ in journal.log] == [
+            ("begin", None),
+            ("started", sid),
+        ]
+        intent = journal.log[0][1]
+        assert (intent.cname, intent.uid, intent.resource_id) == (
+            "room",
+            "9",
+            running.handle.resource_id,
+        )
+
+
+async def test_a_refused_start_and_an_unresolved_one_are_journalled() -> None:
+    """A start the service refused is journalled as refused; one left ambiguous as
+    unresolved, for a janitor to resolve."""
+    async with service(events=False) as (emulated, calls):
+        journal = MemoryJournal(calls)
+        emulated.client.start_recoveries = 0
+        emulated.emulator.faults.fail_next("start", 400, {"code": 2, "reason": "bad"})
+        refused = session(emulated)
+        refused.journal_to(journal)
+        with pytest.raises(BadRequestError):
+            async with refused:
+                pass
+        lose_the_first_answer(emulated, "201/7")
+        ambiguous = session(emulated)
+        ambiguous.journal_to(journal)
+        with pytest.raises(OrphanedStartError):
+            async with ambiguous:
+                pass
+        assert [what for what, _, _ in journal.log] == [
+            "begin",
+            "refused",
+            "begin",
+            "unresolved",
+        ]
+        with pytest.raises(UnconfirmedRecordingsError):
+            await emulated.client.aclose()
+
+
+@pytest.mark.parametrize("how", ["fails", "stalls"])
+async def test_nothing_starts_when_the_intent_cannot_be_journalled(how: str) -> None:
+    """A journal that refuses or stalls past its bound stops the start before it is sent."""
+    async with service(events=False) as (emulated, calls):
+        journal = MemoryJournal(calls, begin_fails=how == "fails", stall="begin")
+        if how == "fails":
+            journal.stall = ""
+        recording = session(emulated)
+        recording.journal_to(journal)
+        with pytest.raises(StartNotJournaledError, match="nothing runs"):
+            async with recording:
+                pytest.fail("the session must not start")
+        assert calls.count("start") == 0
+        assert emulated.emulator.running_recordings() == []
+        assert emulated.client.unconfirmed() == []
+
+
+async def test_a_stalled_sid_write_warns_and_the_recording_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """When writing the sid stalls past the bound, a WARNING is logged and the session
+    records and stops as usual (its intent is already journalled)."""
+    async with service(events=False) as (emulated, calls):
+        journal = MemoryJournal(calls, stall="started")
+        recording = session(emulated)
+        recording.journal_to(journal)
+        async with recording as running:
+            assert running.handle.sid
+        assert [what for what, _, _ in journal.log] == ["begin"]
+        assert any(
+            r.levelno == logging.WARNING and "not recorded" in r.getMessage()
+            for r in caplog.records
+        )
+        assert emulated.emulator.running_recordings() == []
+
+
+def test_a_401_is_final() -> None:
+    """A refusal given before the resource is looked at proves nothing either way."""
+    error = AuthenticationError(endpoint="start", status_code=401)
+    assert attempt_verdict(error) is AttemptVerdict.FINAL
