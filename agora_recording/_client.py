@@ -291,6 +291,8 @@ class RecordingClient:
         #: Seconds a session with notifications waits for event 13 (high-availability
         #: registration) after start before it replaces the task; ``None`` turns it off.
         self.ha_register_timeout: float | None = HA_REGISTER_TIMEOUT
+        # Set once a session of this client saw an event 13: only then is its absence news.
+        self._ha_registers_seen = False
         #: The hub every session of this client follows for notifications (or ``None``).
         self.notifications = notifications
         #: Where requests and sessions report spans and metrics (OpenTelemetry's global

@@ -24,6 +24,7 @@ class EventType(enum.IntEnum):
     CLOUD_RECORDING_FILE_INFOS = 4  # cloud_recording_file_infos
     SESSION_EXIT = 11  # session_exit
     SESSION_FAILOVER = 12  # session_failover
+    HA_REGISTER_SUCCESS = 13  # high availability register success (integration best practices)
     UPLOADER_STARTED = 30  # uploader_started
     UPLOADED = 31  # uploaded
     BACKUPED = 32  # backuped

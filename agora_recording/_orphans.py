@@ -25,6 +25,7 @@ import anyio
 from ._journal import StartIntent, StartJournal
 from ._protocol import RESOURCE_LIFETIME
 from ._starting import (
+    HA_REGISTER_EVENT,
     StartAttempts,
     begin,
     journal_call,
@@ -37,9 +38,9 @@ from .models import AcquireConfig, RecordingHandle, StartConfig, StartResponse
 
 if TYPE_CHECKING:
     from ._client import RecordingClient
-    from .webhooks import Subscription
+    from .webhooks import Notification, Subscription
 
-__all__ = ["recover_orphan", "start_recording"]
+__all__ = ["ha_registered", "recover_orphan", "replace_unregistered", "start_recording"]
 
 _log = logging.getLogger("agora_recording.session")
 
@@ -211,3 +212,44 @@ async def _find(
     except Exception:  # noqa: S110 - no evidence either way; the stop decides
         pass
     return handle
+
+
+async def ha_registered(
+    client: RecordingClient, subscription: Subscription, early: list[Notification]
+) -> bool:
+    """Whether the task registered for high availability (NCS event 13) within
+    ``client.ha_register_timeout`` of its start; the events read meanwhile go to ``early``.
+
+    Only judged once this client has seen an event 13 at all: a Console project that does not
+    subscribe to event 13 must not have every task replaced (the integration best practices
+    list 40, 11, 1, 12 and 31 as the events to subscribe to).
+    """
+    timeout = client.ha_register_timeout
+    if timeout is None or not client._ha_registers_seen:
+        return True
+    with anyio.move_on_after(timeout):
+        async for note in subscription:
+            early.append(note)
+            if note.event_type == HA_REGISTER_EVENT:
+                return True
+    return subscription.closed
+
+
+async def replace_unregistered(
+    client: RecordingClient,
+    handle: RecordingHandle,
+    *,
+    stop_timeout: float | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[None]],
+) -> None:
+    """Stop (confirmed) a task that never registered for high availability, so a new one can
+    start: Agora's "Best practice in integrating Cloud Recording", Fault recovery."""
+    _log.warning(
+        "recording sid=%s sent no high-availability registration (event 13) within %g s of "
+        "start: stopping it and starting a new task",
+        handle.sid,
+        client.ha_register_timeout,
+    )
+    with anyio.CancelScope(shield=True):
+        await client.ensure_stopped(handle, stop_timeout=stop_timeout, clock=clock, sleep=sleep)

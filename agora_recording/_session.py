@@ -132,7 +132,8 @@ from ._groups import add_note, unwrap
 from ._health import HEALTH_POLL_INTERVAL, HealthJudge, max_idle_time, max_recording_hour
 from ._journal import StartJournal
 from ._options import SessionOptions
-from ._orphans import start_recording
+from ._orphans import ha_registered, replace_unregistered, start_recording
+from ._starting import HA_REGISTER_EVENT, MAX_HA_RESTARTS
 from ._outcome import Ended, EndReason, SessionOutcome, outcome_of
 from ._protocol import Endpoint, build_request, parse_mode, required_scene
 from ._ratelimit import Priority
@@ -162,7 +163,7 @@ from .models import (
 
 if TYPE_CHECKING:
     from ._client import RecordingClient
-    from .webhooks import NotificationHub, Subscription
+    from .webhooks import Notification, NotificationHub, Subscription
 
 __all__ = ["RecordingSession", "RunningSession"]
 
@@ -219,6 +220,7 @@ class RecordingSession:
         "_config",
         "_credentials",
         "_delivered",
+        "_early",
         "_effective_interval",
         "_ended",
         "_feed",
@@ -333,6 +335,7 @@ class RecordingSession:
         self._stop_error: Exception | None = None
         self._journal: StartJournal | None = None
         self._trace = client.telemetry.session(cname=cname, uid=self._uid, mode=self._mode.value)
+        self._early: list[Notification] = []  # events read while waiting for event 13
 
     @classmethod
     def adopt(
@@ -573,14 +576,7 @@ class RecordingSession:
             # Subscribed before start, so even the first events (and the sid, should the start
             # answer be lost) arrive.
             if self._handle is None:
-                # Only a recording that begins from now on, and none this client already knows
-                # (the previous recording of the same cname and uid), can be this start's.
-                self._subscription = self._hub.subscribe(
-                    cname=self._cname,
-                    uid=self._uid,
-                    new_recording=True,
-                    exclude=self._client.known_sids,
-                )
+                self._subscription = self._subscribe()
             else:
                 self._subscription = self._hub.subscribe(sid=self._handle.sid)
         if self._handle is None:
@@ -648,29 +644,55 @@ class RecordingSession:
             config=config,
         )
         options = self._options
-        started = await start_recording(
-            self._client,
-            self._subscription,
-            self._journal,
-            cname=self._cname,
-            uid=self._uid,
-            mode=self._mode,
-            config=config,
-            acquire_config=self._acquire_request(),
-            orphan_wait=options.orphan_wait,
-            stop_timeout=options.stop_timeout,
-            clock=options.clock,
-            sleep=options.sleep,
-            wall_clock=self._credentials.wall_clock,
-        )
-        self._handle = started.handle
-        if self._subscription is not None:
+        for replaced in range(MAX_HA_RESTARTS + 1):
+            started = await start_recording(
+                self._client,
+                self._subscription,
+                self._journal,
+                cname=self._cname,
+                uid=self._uid,
+                mode=self._mode,
+                config=config,
+                acquire_config=self._acquire_request(),
+                orphan_wait=options.orphan_wait,
+                stop_timeout=options.stop_timeout,
+                clock=options.clock,
+                sleep=options.sleep,
+                wall_clock=self._credentials.wall_clock,
+            )
+            self._handle = started.handle
+            if self._subscription is None:
+                break
             self._subscription.bind(self._handle.sid)
+            self._early = []
+            if replaced == MAX_HA_RESTARTS or await ha_registered(
+                self._client, self._subscription, self._early
+            ):
+                break
+            # No event 13 within 10 s: the documented fault recovery, a new task.
+            await replace_unregistered(
+                self._client,
+                self._handle,
+                stop_timeout=options.stop_timeout,
+                clock=options.clock,
+                sleep=options.sleep,
+            )
+            self._subscription.close()
+            self._subscription = self._subscribe()
         _log.info(
             "started recording sid=%s cname=%s mode=%s",
             self._handle.sid,
             self._cname,
             self._mode.value,
+        )
+
+    def _subscribe(self) -> Subscription:
+        """Follow the notifications of the recording about to start: only one that begins from
+        now on, and none this client already knows (the previous recording of the same cname
+        and uid), can be this start's."""
+        assert self._hub is not None
+        return self._hub.subscribe(
+            cname=self._cname, uid=self._uid, new_recording=True, exclude=self._client.known_sids
         )
 
     def _acquire_request(self) -> AcquireConfig | None:
@@ -695,18 +717,30 @@ class RecordingSession:
         assert subscription is not None
         assert judge is not None
         try:
+            early, self._early = self._early, []
+            for note in early:  # read while waiting for event 13
+                if self._apply_event(note, judge):
+                    return
             async for note in subscription:
-                facts = read_event(note)
-                self._trace.notification(note.notify_ms)
-                ended = judge.event(facts, self._options.clock())
-                if facts.status is not None:
-                    self._feed.publish(status_value(facts.status), self._sid)
-                    self._trace.status(self._feed.current)
-                if ended is not None and self._stop_done is None:
-                    self._fail(self._ending(ended))
+                if self._apply_event(note, judge):
                     return
         except Exception:
             _log.exception("session event consumer crashed (sid=%s)", self._sid)
+
+    def _apply_event(self, note: Notification, judge: HealthJudge) -> bool:
+        """Apply one notification; True once it ended the recording."""
+        if note.event_type == HA_REGISTER_EVENT:
+            self._client._ha_registers_seen = True
+        facts = read_event(note)
+        self._trace.notification(note.notify_ms)
+        ended = judge.event(facts, self._options.clock())
+        if facts.status is not None:
+            self._feed.publish(status_value(facts.status), self._sid)
+            self._trace.status(self._feed.current)
+        if ended is not None and self._stop_done is None:
+            self._fail(self._ending(ended))
+            return True
+        return False
 
     async def _poll_loop(self) -> None:
         """Poll until failure or cancellation; never raises (a crash is logged and ends polling)."""

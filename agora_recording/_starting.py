@@ -72,7 +72,9 @@ from .errors import (
 from .models import StartResponse
 
 __all__ = [
+    "HA_REGISTER_EVENT",
     "HA_REGISTER_TIMEOUT",
+    "MAX_HA_RESTARTS",
     "MAX_START_RECOVERIES",
     "START_ATTEMPT_TIMEOUT",
     "AttemptVerdict",
@@ -92,6 +94,10 @@ MAX_START_RECOVERIES: Final = 2
 #: without it the best practice is a new task ("Best practice in integrating Cloud Recording",
 #: Fault recovery).
 HA_REGISTER_TIMEOUT: Final = 10.0
+#: The NCS event type of that registration ("High availability register success").
+HA_REGISTER_EVENT: Final = 13
+#: How many times a session replaces a task that did not register; then it records on.
+MAX_HA_RESTARTS: Final = 1
 #: Seconds a journal write may take before the session stops waiting for it.
 JOURNAL_TIMEOUT: Final = 10.0
 
@@ -237,4 +243,3 @@ async def begin(journal: StartJournal | None, intent: StartIntent) -> None:
             f"the start of cname {intent.cname!r} uid {intent.uid} was not sent: its intent "
             f"could not be written to the journal ({describe_failure(exc)}); nothing runs"
         ) from exc
-

@@ -12,7 +12,8 @@ Three kinds of faults exist:
   when a response times out after the service acted (a retried ``start`` then gets 201/7).
 * **recording faults** act on a recording, named by ``sid`` or, when ``sid`` is None, on the
   next recording to start: die some seconds after start, fail over for a while, exit
-  abnormally (status 20), or report ``uploadingStatus: "backuped"`` at stop.
+  abnormally (status 20), report ``uploadingStatus: "backuped"`` at stop, or never send
+  event 13 (high-availability registration).
 * **delivery faults** act on the HTTP deliveries of NCS notifications to
   ``notification_url`` (the emulator's log and ``on_notification`` still see each
   notification once, as emitted): deliver twice, out of order, late, never, or signed with a
@@ -98,7 +99,13 @@ class RecordingFault:
     """A fault for one recording: ``kind`` with its ``after``/``duration`` in seconds."""
 
     kind: Literal[
-        "die", "failover", "abnormal_exit", "backup_upload", "slow_page", "capability_limit"
+        "die",
+        "failover",
+        "abnormal_exit",
+        "backup_upload",
+        "slow_page",
+        "capability_limit",
+        "no_ha_register",
     ]
     after: float = 0.0
     duration: float = 0.0
@@ -311,6 +318,11 @@ class Faults:
             "capability_limit", after=_non_negative(after), limit_type=limit_type
         )
         self._recording(sid, fault)
+
+    def withhold_ha_register(self, *, sid: str | None = None) -> None:
+        """Never send the next recording's NCS event 13 (high-availability registration), as
+        when its task failed to register; the best practice is then to start a new task."""
+        self._recording(sid, RecordingFault("no_ha_register"))
 
     # -- delivery faults -----------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 The order and payloads of the events follow Agora's "Receive notifications" guide
 (https://docs.agora.io/en/cloud-recording/develop/receive-notifications): ``recorder_started``
-and ``uploader_started`` at start (web: ``web_recorder_started``), ``recorder_slice_start`` per
+and ``uploader_started`` at start (web: ``web_recorder_started``), then ``13`` (high-availability registration, named in
+the integration best practices), ``recorder_slice_start`` per
 recorded track and ``cloud_recording_file_infos`` at the first file, ``session_failover`` after
 a failover, and at exit ``recorder_leave``, ``uploaded`` (or ``backuped``) and ``session_exit``
 (web: ``web_recorder_stopped`` first; an abnormal exit or a token rejection:
@@ -112,6 +113,8 @@ def attach_fault(recording: Recording, fault: RecordingFault, base: float) -> No
     elif fault.kind == "capability_limit":
         recording.capability_limit_at = at
         recording.capability_limit_type = fault.limit_type
+    elif fault.kind == "no_ha_register":
+        recording.ha_register = False
     else:
         recording.backup_upload = True
 
@@ -199,6 +202,15 @@ class Lifecycle:
         self.emit(recording, UploaderStarted(status=0), now)
         self.update_idle(recording, now)
         self.record_sources(recording, now)
+
+    def register_ha(self, recording: Recording, now: float) -> None:
+        """Event 13, high-availability registration, once the task started (unless withheld).
+
+        Agora's "Best practice in integrating Cloud Recording" (Fault recovery) names it: a
+        task whose event 13 does not come within 10 s of start should be replaced.
+        """
+        if recording.ha_register:
+            self.emit(recording, EventType.HA_REGISTER_SUCCESS, {}, now)
 
     # -- channel watching ----------------------------------------------------------------------
 

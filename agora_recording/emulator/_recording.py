@@ -96,6 +96,7 @@ class Recording:
     failovers: list[Failover] = attrs.field(factory=list)
     epoch: int = 0
     backup_upload: bool = False
+    ha_register: bool = True  # send NCS event 13 after start
     # Credentials: the token's verdict (an exit at ``token_exit_at`` with ``token_error``) and
     # the STS expiry of the storage credentials (None: keys that do not expire).
     token_exit_at: float | None = None

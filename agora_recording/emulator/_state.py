@@ -429,6 +429,7 @@ class State:
             recording.token_exit_at = verdict.at
             recording.token_error = verdict.code
             recording.token_message = verdict.message
+        self._lifecycle.register_ha(recording, now)
         self._timeline.schedule(recording)
         return recording
 
