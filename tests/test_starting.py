@@ -361,3 +361,40 @@ def test_a_401_is_final() -> None:
     """A refusal given before the resource is looked at proves nothing either way."""
     error = AuthenticationError(endpoint="start", status_code=401)
     assert attempt_verdict(error) is AttemptVerdict.FINAL
+
+
+# -- event 13, high-availability registration ----------------------------------------------
+
+
+async def test_the_emulator_sends_event_13_and_a_task_without_it_is_replaced(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Once the client has seen event 13, a task whose event 13 does not come within 10 s is
+    stopped (confirmed) and a new one started; the session records on the new one."""
+    async with service(events=True) as (emulated, calls):
+        async with session(emulated):
+            await anyio.sleep(1)
+        assert emulated.client._ha_registers_seen  # the emulator sent event 13
+        emulated.emulator.faults.withhold_ha_register()
+        async with session(emulated) as running:
+            assert [r.sid for r in emulated.emulator.running_recordings()] == [
+                running.handle.sid
+            ]
+        assert calls.count("acquire") == 3
+        assert emulated.emulator.running_recordings() == []
+        assert emulated.client.unconfirmed() == []
+        assert any("event 13" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("why", ["turned off", "never seen"])
+async def test_no_task_is_replaced_when_event_13_is_not_expected(why: str) -> None:
+    """With ``ha_register_timeout = None``, or before this client ever saw an event 13 (a
+    project that does not subscribe to it), a missing event 13 replaces nothing."""
+    async with service(events=True) as (emulated, calls):
+        if why == "turned off":
+            emulated.client._ha_registers_seen = True
+            emulated.client.ha_register_timeout = None
+        emulated.emulator.faults.withhold_ha_register()
+        async with session(emulated) as running:
+            assert running.handle.sid
+        assert calls.count("acquire") == 1
