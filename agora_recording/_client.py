@@ -49,6 +49,7 @@ import httpx
 
 from ._hints import host_setting, origin_of, transport_message
 from ._hosts import HostCursor, failover_order, parse_region
+from ._journal import StartIntent
 from ._polling import PollBudget
 from ._protocol import (
     RESOURCE_LIFETIME,
@@ -58,7 +59,6 @@ from ._protocol import (
     parse_mode,
     parse_response,
 )
-from ._journal import StartIntent
 from ._ratelimit import Limiter, Priority, RateLimiter
 from ._retry import RetryPolicy, call_with_retries, describe_failure, moves_host
 from ._starting import (

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from ._groups import add_note
 from ._journal import StartIntent, StartJournal
 from ._protocol import RESOURCE_LIFETIME
 from ._starting import (
@@ -85,7 +86,7 @@ async def start_recording(
             if started is not None:
                 if journal is not None:
                     handle = started.handle
-                    await journal_call("the sid", lambda: journal.started(intent, handle))
+                    await journal_call("the sid", _bound(journal.started, intent, handle))
                 return started
             if attempts.unresolved:
                 raise await recover_orphan(
@@ -102,7 +103,7 @@ async def start_recording(
         error = attempts.error
         assert error is not None
         if journal is not None:
-            await journal_call("the refusal", lambda: journal.refused(intent))
+            await journal_call("the refusal", _bound(journal.refused, intent))
         if recoveries >= client.start_recoveries or not recoverable(error):
             raise error
         recoveries += 1
@@ -144,7 +145,7 @@ async def recover_orphan(
                 await journal_call("the unresolved start", lambda: journal.unresolved(intent))
             failure = unresolved_error(intent, attempts)
             if subscription is not None:
-                failure.add_note(f"No notification named its sid within {orphan_wait:g} s.")
+                add_note(failure, f"No notification named its sid within {orphan_wait:g} s.")
             return failure
         client.track(handle)
         if journal is not None:
@@ -163,10 +164,12 @@ async def recover_orphan(
             )
             failure.__context__ = exc
             return failure
+    assert handle is not None
+    found = handle
     return OrphanedStartError(
-        f"the start answer was lost; the recording it started (sid {handle.sid}, {where}) was "
+        f"the start answer was lost; the recording it started (sid {found.sid}, {where}) was "
         f"found through notifications and stopped ({done.outcome.value}); start again",
-        handle=handle,
+        handle=found,
         stopped=True,
     )
 
@@ -209,7 +212,7 @@ async def _find(
                 exc,
             )
             return None
-    except Exception:  # noqa: S110 - no evidence either way; the stop decides
+    except Exception:
         pass
     return handle
 
@@ -253,3 +256,8 @@ async def replace_unregistered(
     )
     with anyio.CancelScope(shield=True):
         await client.ensure_stopped(handle, stop_timeout=stop_timeout, clock=clock, sleep=sleep)
+
+
+def _bound(call: Callable[..., Awaitable[None]], *args: object) -> Callable[[], Awaitable[None]]:
+    """``call`` with ``args`` bound now (not when the loop has moved on)."""
+    return lambda: call(*args)

@@ -133,19 +133,17 @@ from ._health import HEALTH_POLL_INTERVAL, HealthJudge, max_idle_time, max_recor
 from ._journal import StartJournal
 from ._options import SessionOptions
 from ._orphans import ha_registered, replace_unregistered, start_recording
-from ._starting import HA_REGISTER_EVENT, MAX_HA_RESTARTS
 from ._outcome import Ended, EndReason, SessionOutcome, outcome_of
 from ._protocol import Endpoint, build_request, parse_mode, required_scene
 from ._ratelimit import Priority
+from ._starting import HA_REGISTER_EVENT, MAX_HA_RESTARTS
 from ._status import Status, StatusCallback, StatusChanges, StatusFeed, status_value
 from ._stopping import StopOutcome
 from .enums import Mode, Scene
 from .errors import (
-    AlreadyStartedError,
     ArgumentTypeError,
     NotFoundError,
     RecordingFailedError,
-    UnexpectedResponseError,
     UsageError,
     ValidationError,
 )
@@ -660,10 +658,10 @@ class RecordingSession:
                 sleep=options.sleep,
                 wall_clock=self._credentials.wall_clock,
             )
-            self._handle = started.handle
+            handle = self._handle = started.handle
             if self._subscription is None:
                 break
-            self._subscription.bind(self._handle.sid)
+            self._subscription.bind(handle.sid)
             self._early = []
             if replaced == MAX_HA_RESTARTS or await ha_registered(
                 self._client, self._subscription, self._early
@@ -672,7 +670,7 @@ class RecordingSession:
             # No event 13 within 10 s: the documented fault recovery, a new task.
             await replace_unregistered(
                 self._client,
-                self._handle,
+                handle,
                 stop_timeout=options.stop_timeout,
                 clock=options.clock,
                 sleep=options.sleep,
@@ -681,7 +679,7 @@ class RecordingSession:
             self._subscription = self._subscribe()
         _log.info(
             "started recording sid=%s cname=%s mode=%s",
-            self._handle.sid,
+            handle.sid,
             self._cname,
             self._mode.value,
         )

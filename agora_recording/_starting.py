@@ -63,9 +63,9 @@ from .errors import (
     APIError,
     OrphanedStartError,
     RateLimitError,
-    StartNotJournaledError,
     RequestNotCompletedError,
     ServerError,
+    StartNotJournaledError,
     TransportError,
     UnexpectedResponseError,
 )

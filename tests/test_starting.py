@@ -11,7 +11,6 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-
 from agora_recording import Mode, RecordingSession
 from agora_recording._journal import StartIntent
 from agora_recording._starting import AttemptVerdict, attempt_verdict
@@ -37,6 +36,7 @@ from agora_recording.models import (
 )
 from agora_recording.testing import EmulatedService, virtual_service
 from agora_recording.webhooks import NotificationHub, NotificationReceiver
+
 from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
 pytestmark = pytest.mark.anyio
@@ -135,7 +135,8 @@ async def test_an_ambiguous_start_without_notifications_is_listed_and_raised_at_
         assert len(emulated.emulator.running_recordings()) == 1
         [left] = emulated.client.unconfirmed()
         assert (left.sid, left.cname, left.uid) == (None, "room", "9")
-        assert left.resource_id and left.began_at is not None
+        assert left.resource_id
+        assert left.began_at is not None
         assert any(
             r.levelno == logging.ERROR and "may be running" in r.getMessage()
             for r in caplog.records
@@ -184,7 +185,10 @@ async def test_a_previous_recordings_late_events_are_not_taken_for_a_lost_start(
         (RateLimitError(endpoint="start", status_code=429), AttemptVerdict.UNSENT),
         (ServerError(endpoint="start", status_code=500, code=502), AttemptVerdict.NONE_RUNS),
         (ServerError(endpoint="start", status_code=500, code=62), AttemptVerdict.AMBIGUOUS),
-        (RequestNotCompletedError(endpoint="start", status_code=206, code=65), AttemptVerdict.AMBIGUOUS),
+        (
+            RequestNotCompletedError(endpoint="start", status_code=206, code=65),
+            AttemptVerdict.AMBIGUOUS,
+        ),
         (BadRequestError(endpoint="start", status_code=400, code=53), AttemptVerdict.NONE_RUNS),
         (BadRequestError(endpoint="start", status_code=400, code=433), AttemptVerdict.FINAL),
         (TransportError("read timed out"), AttemptVerdict.AMBIGUOUS),
@@ -377,9 +381,7 @@ async def test_the_emulator_sends_event_13_and_a_task_without_it_is_replaced(
         assert emulated.client._ha_registers_seen  # the emulator sent event 13
         emulated.emulator.faults.withhold_ha_register()
         async with session(emulated) as running:
-            assert [r.sid for r in emulated.emulator.running_recordings()] == [
-                running.handle.sid
-            ]
+            assert [r.sid for r in emulated.emulator.running_recordings()] == [running.handle.sid]
         assert calls.count("acquire") == 3
         assert emulated.emulator.running_recordings() == []
         assert emulated.client.unconfirmed() == []

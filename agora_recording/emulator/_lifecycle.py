@@ -2,11 +2,12 @@
 
 The order and payloads of the events follow Agora's "Receive notifications" guide
 (https://docs.agora.io/en/cloud-recording/develop/receive-notifications): ``recorder_started``
-and ``uploader_started`` at start (web: ``web_recorder_started``), then ``13`` (high-availability registration, named in
-the integration best practices), ``recorder_slice_start`` per
-recorded track and ``cloud_recording_file_infos`` at the first file, ``session_failover`` after
-a failover, and at exit ``recorder_leave``, ``uploaded`` (or ``backuped``) and ``session_exit``
-(web: ``web_recorder_stopped`` first; an abnormal exit or a token rejection:
+and ``uploader_started`` at start (web: ``web_recorder_started``), then event 13
+(high-availability registration, named by the integration best practices; see
+``Lifecycle.register_ha``), ``recorder_slice_start`` per recorded track and
+``cloud_recording_file_infos`` at the first file, ``session_failover`` after a failover, and
+at exit ``recorder_leave``, ``uploaded`` (or ``backuped``) and ``session_exit`` (web:
+``web_recorder_stopped`` first; an abnormal exit or a token rejection:
 ``cloud_recording_error`` first). A fourth failover of one task stops it (Agora's Cloud
 Recording high-availability FAQ).
 """
