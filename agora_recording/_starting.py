@@ -54,6 +54,7 @@ from typing import Final
 import anyio
 import attrs
 import httpx
+import stamina
 
 from ._journal import StartIntent, StartJournal
 from ._retry import RetryPolicy, describe_failure
@@ -163,43 +164,47 @@ async def run_attempts(
     give_up_at: float,
     label: str,
     clock: Callable[[], float] = anyio.current_time,
-    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
 ) -> StartAttempts:
     """Send start until the answer is definitive (see the module docstring).
 
     Until an attempt may have reached the service, at most ``policy.attempts`` attempts are
     made; from then on attempts go on until ``give_up_at`` (a ``clock()`` time: the end of the
-    resource ID's life).
+    resource ID's life). The waits go through stamina, so ``stamina.set_testing()`` makes them
+    instant (and bounds the attempts) in tests.
     """
     ambiguous = False
     retries = 0
-    while True:
-        try:
-            response = await send()
-        except AlreadyStartedError as exc:
-            return StartAttempts(error=exc, ambiguous=ambiguous, running=True)
-        except AgoraError as exc:
-            verdict = attempt_verdict(exc)
-            if verdict is AttemptVerdict.NONE_RUNS:
-                return StartAttempts(error=exc)
-            if verdict is AttemptVerdict.FINAL:
-                return StartAttempts(error=exc, ambiguous=ambiguous)
-            if verdict is AttemptVerdict.AMBIGUOUS and not ambiguous:
-                ambiguous = True
-                _log.warning(
-                    "%s: %s; the service may have started the recording: asking again until "
-                    "it says",
-                    label,
-                    describe_failure(exc),
-                )
-            retries += 1
-            wait = policy.backoff(retries, exc)
-            out_of_time = clock() + wait >= give_up_at
-            if out_of_time or (not ambiguous and retries >= policy.attempts):
-                return StartAttempts(error=exc, ambiguous=ambiguous)
-            await sleep(wait)
-        else:
-            return StartAttempts(response=response, ambiguous=ambiguous)
+
+    def decide(exc: Exception) -> bool | float:
+        nonlocal ambiguous, retries
+        if not isinstance(exc, AgoraError) or isinstance(exc, AlreadyStartedError):
+            return False
+        verdict = attempt_verdict(exc)
+        if verdict in (AttemptVerdict.NONE_RUNS, AttemptVerdict.FINAL):
+            return False
+        if verdict is AttemptVerdict.AMBIGUOUS and not ambiguous:
+            ambiguous = True
+            _log.warning(
+                "%s: %s; the service may have started the recording: asking again until it says",
+                label,
+                describe_failure(exc),
+            )
+        retries += 1
+        wait = policy.backoff(retries, exc)
+        if clock() + wait >= give_up_at or (not ambiguous and retries >= policy.attempts):
+            return False
+        return wait
+
+    try:
+        async for attempt in stamina.retry_context(on=decide, attempts=None, timeout=None):
+            with attempt:
+                response = await send()
+    except AlreadyStartedError as exc:
+        return StartAttempts(error=exc, ambiguous=ambiguous, running=True)
+    except AgoraError as exc:
+        proved = attempt_verdict(exc) is AttemptVerdict.NONE_RUNS
+        return StartAttempts(error=exc, ambiguous=ambiguous and not proved)
+    return StartAttempts(response=response, ambiguous=ambiguous)
 
 
 async def journal_call(what: str, call: Callable[[], Awaitable[None]]) -> bool:
