@@ -14,7 +14,13 @@ recording with ``appsCollection.combinationPolicy = "postpone_transcoding"``; an
 ``acquire_config`` wins, except that web must be 1), then ``start`` at once (a resource ID lives
 five minutes and the service asks for ``start`` within two seconds). ``session.handle`` is set
 from the moment ``start`` answers and stays set after exit. If ``acquire`` or ``start`` fails,
-its error propagates unchanged and nothing is stopped: there is nothing to stop. ``start`` is
+its error propagates unchanged and nothing is stopped: there is nothing to stop. A start whose
+answer may have been lost is asked again until the service says, and one that leaves a
+recording with no known sid raises `OrphanedStartError` (see ``_starting`` and ``_orphans``:
+with notifications that recording is found and stopped; without, it is listed by
+``client.unconfirmed()``). After 500 code 502 or 400 code 433 the session acquires a new
+resource and starts again; with notifications, a task that sends no event 13 within 10 s is
+replaced once (Agora's fault-recovery best practice). ``start`` is
 sent inside a shielded scope, so cancellation cannot land between "the service created the
 recording" and "we learnt its ``sid``": if cancellation arrives during ``start``, the session
 waits for the answer, stops the recording it got, and then lets the cancellation propagate.
@@ -556,6 +562,13 @@ class RecordingSession:
 
         `agora_recording.redis.LeaseStore.record` calls it, so a worker killed between ``start``
         and its answer leaves an intent a janitor can resolve. Only before the session is entered.
+
+        Nothing starts unjournalled: when ``begin`` fails or takes longer than 10 s, ``start``
+        is never sent and entering raises `StartNotJournaledError` (nothing runs; retry later).
+        The sid is written as soon as ``start`` answers; when that write fails or stalls past
+        10 s a WARNING is logged and the recording goes on, since its intent is already
+        journalled. A start the service refused is written as ``refused``; one that leaves a
+        recording with no known sid as ``unresolved``, for a janitor to resolve.
         """
         if self._state is not _State.NEW:
             raise UsageError("journal_to() must be called before the session is entered")

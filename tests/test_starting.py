@@ -4,13 +4,14 @@ in virtual time (issue #26, #20 items 2b and 3, #21 item 9)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import httpx
 import pytest
+import stamina
 from agora_recording import Mode, RecordingSession
 from agora_recording._journal import StartIntent
 from agora_recording._starting import AttemptVerdict, attempt_verdict
@@ -40,6 +41,14 @@ from agora_recording.webhooks import NotificationHub, NotificationReceiver
 from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def _instant_retries() -> Iterator[None]:
+    """Real backoff here (time is virtual): an ambiguous start is asked again past the
+    attempts that stamina's testing mode would allow."""
+    stamina.set_testing(False)
+    yield
 
 
 def config() -> StartConfig:
