@@ -6,7 +6,13 @@ import anyio
 import httpx
 import pytest
 from agora_recording.emulator import Emulator
-from agora_recording.errors import AlreadyStartedError, NotFoundError, ServerError, TransportError
+from agora_recording.errors import (
+    AlreadyStartedError,
+    NotFoundError,
+    ServerError,
+    TransportError,
+    UnconfirmedRecordingsError,
+)
 from agora_recording.models import RecordingConfig, StartConfig, StartResponse, StorageConfig
 from agora_recording.testing import EmulatedService, emulated_client, emulated_http
 
@@ -280,16 +286,19 @@ def test_clear_forgets_pending_faults() -> None:
 async def test_start_retried_after_a_lost_answer_warns_about_the_unknown_sid(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A start whose answer was lost is retried, gets 201/7, and the client warns of the orphan."""
+    """A start whose answer was lost is retried, gets 201/7, and the client warns of the orphan,
+    lists it without a sid and raises when it closes."""
     caplog.set_level("WARNING", logger="agora_recording")
-    async with emulated_client() as service:
-        service.channel("room").publish(7)
-        service.emulator.faults.fail_next("start", 206, after_processing=True)
-        acquired = await service.client.acquire("room", "99")
-        assert acquired.resource_id is not None
-        with pytest.raises(AlreadyStartedError):
-            await service.client.start(
-                acquired.resource_id, "individual", cname="room", uid="99", config=CONFIG
-            )
-        assert len(service.emulator.recordings()) == 1
+    with pytest.raises(UnconfirmedRecordingsError):
+        async with emulated_client() as service:
+            service.channel("room").publish(7)
+            service.emulator.faults.fail_next("start", 206, after_processing=True)
+            acquired = await service.client.acquire("room", "99")
+            assert acquired.resource_id is not None
+            with pytest.raises(AlreadyStartedError):
+                await service.client.start(
+                    acquired.resource_id, "individual", cname="room", uid="99", config=CONFIG
+                )
+            assert len(service.emulator.recordings()) == 1
+            assert [entry.sid for entry in service.client.unconfirmed()] == [None]
     assert any("sid is unknown" in record.getMessage() for record in caplog.records)

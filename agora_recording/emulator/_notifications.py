@@ -86,6 +86,7 @@ _MODULES: Mapping[EventType, _Module] = {
             EventType.CLOUD_RECORDING_FILE_INFOS,
             EventType.SESSION_EXIT,
             EventType.SESSION_FAILOVER,
+            EventType.HA_REGISTER_SUCCESS,
         ),
         _Module.CLOUD_RECORDING,
     ),
