@@ -289,16 +289,17 @@ async def test_start_retried_after_a_lost_answer_warns_about_the_unknown_sid(
     """A start whose answer was lost is retried, gets 201/7, and the client warns of the orphan,
     lists it without a sid and raises when it closes."""
     caplog.set_level("WARNING", logger="agora_recording")
-    with pytest.raises(UnconfirmedRecordingsError):
-        async with emulated_client() as service:
-            service.channel("room").publish(7)
-            service.emulator.faults.fail_next("start", 206, after_processing=True)
-            acquired = await service.client.acquire("room", "99")
-            assert acquired.resource_id is not None
-            with pytest.raises(AlreadyStartedError):
-                await service.client.start(
-                    acquired.resource_id, "individual", cname="room", uid="99", config=CONFIG
-                )
-            assert len(service.emulator.recordings()) == 1
-            assert [entry.sid for entry in service.client.unconfirmed()] == [None]
+    async with emulated_client() as service:
+        service.channel("room").publish(7)
+        service.emulator.faults.fail_next("start", 206, after_processing=True)
+        acquired = await service.client.acquire("room", "99")
+        assert acquired.resource_id is not None
+        with pytest.raises(AlreadyStartedError):
+            await service.client.start(
+                acquired.resource_id, "individual", cname="room", uid="99", config=CONFIG
+            )
+        assert len(service.emulator.recordings()) == 1
+        assert [entry.sid for entry in service.client.unconfirmed()] == [None]
+        with pytest.raises(UnconfirmedRecordingsError):
+            await service.client.aclose()
     assert any("sid is unknown" in record.getMessage() for record in caplog.records)

@@ -4,7 +4,7 @@ in virtual time (issue #26, #20 items 2b and 3, #21 item 9)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -44,11 +44,10 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(autouse=True)
-def _instant_retries() -> Iterator[None]:
+def _instant_retries() -> None:
     """Real backoff here (time is virtual): an ambiguous start is asked again past the
-    attempts that stamina's testing mode would allow."""
+    attempts that stamina's testing mode would allow (conftest's fixture turns it back on)."""
     stamina.set_testing(False)
-    yield
 
 
 def config() -> StartConfig:
