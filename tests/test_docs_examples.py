@@ -260,9 +260,8 @@ async def test_the_fastapi_app_survives_a_failing_recording(
             assert done["outcome"] == "stopped"
             assert done["files"]
             # The operator stops what the failed stop left running (client.unconfirmed()).
-            (orphan,) = [
-                e.handle for e in service.client.unconfirmed() if e.handle.sid == sids["bad"]
-            ]
+            (orphan,) = [e.handle for e in service.client.unconfirmed() if e.sid == sids["bad"]]
+            assert orphan is not None
             await service.client.ensure_stopped(orphan)
         assert running(service) == []
         assert service.client.unconfirmed() == []
