@@ -145,7 +145,7 @@ from ._ratelimit import Priority
 from ._starting import HA_REGISTER_EVENT, MAX_HA_RESTARTS
 from ._status import Status, StatusCallback, StatusChanges, StatusFeed, status_value
 from ._stopping import StopOutcome
-from .enums import Mode, Scene
+from .enums import Mode, RecordingStatus, Scene
 from .errors import (
     ArgumentTypeError,
     NotFoundError,
@@ -672,6 +672,8 @@ class RecordingSession:
                 wall_clock=self._credentials.wall_clock,
             )
             handle = self._handle = started.handle
+            if replaced:  # the status stream shows the new task beginning
+                self._feed.publish(RecordingStatus.NOT_STARTED, handle.sid)
             if self._subscription is None:
                 break
             self._subscription.bind(handle.sid)
@@ -688,6 +690,7 @@ class RecordingSession:
                 clock=options.clock,
                 sleep=options.sleep,
             )
+            self._feed.publish(RecordingStatus.EXITED, handle.sid)
             self._subscription.close()
             self._subscription = self._subscribe()
         _log.info(

@@ -382,14 +382,25 @@ async def test_the_emulator_sends_event_13_and_a_task_without_it_is_replaced(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Once the client has seen event 13, a task whose event 13 does not come within 10 s is
-    stopped (confirmed) and a new one started; the session records on the new one."""
+    stopped (confirmed) and a new one started, in the status stream and the log; the session
+    records on the new one."""
     async with service(events=True) as (emulated, calls):
         async with session(emulated):
             await anyio.sleep(1)
         assert emulated.client._ha_registers_seen  # the emulator sent event 13
         emulated.emulator.faults.withhold_ha_register()
-        async with session(emulated) as running:
+        seen: list[int] = []
+        replacing = RecordingSession(
+            emulated.client,
+            cname="room",
+            uid="9",
+            mode=Mode.MIX,
+            config=config(),
+            on_status=seen.append,
+        )
+        async with replacing as running:
             assert [r.sid for r in emulated.emulator.running_recordings()] == [running.handle.sid]
+            assert seen[:2] == [8, 0]  # the replaced task exited, the new one begins
         assert calls.count("acquire") == 3
         assert emulated.emulator.running_recordings() == []
         assert emulated.client.unconfirmed() == []
