@@ -595,6 +595,8 @@ class RecordingSession:
                 with self._trace.active():
                     await self._acquire_and_start()
             except BaseException:
+                if self._handle is not None:  # started, then interrupted waiting for event 13
+                    await self._stop_shielded()
                 self._close()
                 raise
         else:
@@ -682,7 +684,9 @@ class RecordingSession:
                 self._client, self._subscription, self._early
             ):
                 break
-            # No event 13 within 10 s: the documented fault recovery, a new task.
+            # No event 13 within 10 s: the documented fault recovery, a new task. Its stop is
+            # confirmed there (or listed by the client), never repeated on exit.
+            self._handle = None
             await replace_unregistered(
                 self._client,
                 handle,

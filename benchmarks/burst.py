@@ -59,8 +59,16 @@ async def _run(url: str, sessions: int, lost: int) -> dict[str, Any]:
             await control.post("/_emulator/faults/drop", json=fault)
         errors: Counter[str] = Counter()
         started = 0
+        # No connection-pool cap: every session's request reaches the emulator at once, as
+        # a fleet of processes would send them, so answers come late (not pool timeouts).
+        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=None), timeout=10.0)
         client = RecordingClient(
-            APP_ID, DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET, base_url=url, rate_limit=None
+            APP_ID,
+            DEFAULT_CUSTOMER_ID,
+            DEFAULT_CUSTOMER_SECRET,
+            base_url=url,
+            rate_limit=None,
+            http_client=http,
         )
         began = time.monotonic()
 
@@ -80,6 +88,7 @@ async def _run(url: str, sessions: int, lost: int) -> dict[str, Any]:
         listed = {entry.resource_id for entry in client.unconfirmed()}
         with contextlib.suppress(UnconfirmedRecordingsError):  # listed above
             await client.aclose()
+        await http.aclose()
         state = (await control.get("/_emulator/state")).json()
     running = [r for r in state["recordings"] if r["running"]]
     unlisted = [r for r in running if r["resourceId"] not in listed]

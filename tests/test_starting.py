@@ -419,3 +419,16 @@ async def test_no_task_is_replaced_when_event_13_is_not_expected(why: str) -> No
         async with session(emulated) as running:
             assert running.handle.sid
         assert calls.count("acquire") == 1
+
+
+async def test_a_session_cancelled_while_waiting_for_event_13_stops_its_recording() -> None:
+    """Cancellation during the wait for event 13 still stops the recording just started."""
+    async with service(events=True) as (emulated, _calls):
+        emulated.client._ha_registers_seen = True
+        emulated.emulator.faults.withhold_ha_register()
+        with anyio.move_on_after(5) as scope:
+            async with session(emulated):
+                pytest.fail("cancelled before the body")
+        assert scope.cancelled_caught
+        assert emulated.emulator.running_recordings() == []
+        assert emulated.client.unconfirmed() == []
