@@ -595,7 +595,7 @@ class RecordingSession:
                 with self._trace.active():
                     await self._acquire_and_start()
             except BaseException:
-                if self._handle is not None:  # started, then interrupted waiting for event 13
+                if self._sid is not None:  # started, then interrupted waiting for event 13
                     await self._stop_shielded()
                 self._close()
                 raise
