@@ -7,7 +7,12 @@ import json
 import httpx
 import pytest
 from agora_recording.emulator import Emulator
-from agora_recording.errors import AgoraError, AlreadyStartedError, NotFoundError
+from agora_recording.errors import (
+    AgoraError,
+    AlreadyStartedError,
+    NotFoundError,
+    UnconfirmedRecordingsError,
+)
 from agora_recording.models import RecordingConfig, StartConfig, StartResponse, StorageConfig
 from agora_recording.testing import EmulatedService, emulated_client, emulated_http
 
@@ -155,6 +160,8 @@ async def test_start_whose_connection_drops_after_processing_is_retried_into_201
                 acquired.resource_id, "individual", cname="room", uid="99", config=CONFIG
             )
         running = service.emulator.running_recordings()
+        with pytest.raises(UnconfirmedRecordingsError):  # listed without a sid
+            await service.client.aclose()
     assert (info.value.status_code, info.value.code) == (201, 7)
     assert len(running) == 1
 

@@ -23,6 +23,7 @@ from agora_recording.errors import (
     AgoraError,
     BadRequestError,
     ServerError,
+    UnconfirmedRecordingsError,
     UnexpectedResponseError,
     ValidationError,
 )
@@ -613,7 +614,9 @@ def _deep_answer(request: httpx.Request) -> httpx.Response:
 
 @pytest.mark.anyio
 async def test_client_calls_raise_unexpected_response_for_deep_bodies() -> None:
-    """acquire, start and query on a 100,000-level body raise UnexpectedResponseError once."""
+    """acquire, start and query on a 100,000-level body raise UnexpectedResponseError; acquire
+    and query once, start after asking again (an unread 200 may have started a recording,
+    which is then listed without a sid)."""
     script = Script(_deep_answer)
     async with mock_client(script) as client:
         with pytest.raises(UnexpectedResponseError) as acquired:
@@ -624,9 +627,14 @@ async def test_client_calls_raise_unexpected_response_for_deep_bodies() -> None:
             )
         with pytest.raises(UnexpectedResponseError) as queried:
             await client.query(handle_for(Mode.MIX))
+        assert [entry.sid for entry in client.unconfirmed()] == [None]
+        with pytest.raises(UnconfirmedRecordingsError):
+            await client.aclose()
     for info in (acquired, started, queried):
         assert (info.value.status_code, info.value.request_id) == (200, "req-42")
-    assert len(script.requests) == 3
+    starts = [r for r in script.requests if r.url.path.endswith("/start")]
+    assert len(starts) == 3  # stamina's testing mode: 3 attempts
+    assert len(script.requests) == 5
     assert json.loads(script.requests[1].content)["clientRequest"] == START_WIRE[Mode.MIX]
 
 

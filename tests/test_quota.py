@@ -12,7 +12,7 @@ import httpx
 import pytest
 from agora_recording import PollBudget, Priority, RateLimiter
 from agora_recording.enums import Mode
-from agora_recording.errors import ServerError
+from agora_recording.errors import ServerError, UnconfirmedRecordingsError
 from agora_recording.models import RecordingHandle
 
 from tests.helpers import (
@@ -221,7 +221,8 @@ async def test_the_service_429_slows_every_request_of_the_client() -> None:
 
 
 async def test_start_is_not_retried_after_the_resource_expired() -> None:
-    """A start whose resource ID is older than its 5-minute life gets no retry."""
+    """A start whose resource ID is older than its 5-minute life gets no retry; its 500 code
+    62 may have started a recording, so it is listed without a sid and raised at close."""
     script = Script(ok(IDS), error(500, {"code": 62, "reason": "request timeout"}))
     async with mock_client(script) as client:
         await client.acquire(CNAME, UID)
@@ -230,6 +231,9 @@ async def test_start_is_not_retried_after_the_resource_expired() -> None:
             await client.start(
                 RESOURCE_ID, Mode.MIX, cname=CNAME, uid=UID, config=START_CONFIGS[Mode.MIX]
             )
+        assert [entry.sid for entry in client.unconfirmed()] == [None]
+        with pytest.raises(UnconfirmedRecordingsError):
+            await client.aclose()
     assert len(script.requests) == 2
 
 
