@@ -36,7 +36,7 @@ from agora_recording.models import (
     StorageConfig,
 )
 from agora_recording.testing import EmulatedService, virtual_service
-from agora_recording.webhooks import NotificationHub, NotificationReceiver
+from agora_recording.webhooks import Notification, NotificationHub, NotificationReceiver, parse
 
 from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
@@ -432,3 +432,37 @@ async def test_a_session_cancelled_while_waiting_for_event_13_stops_its_recordin
         assert scope.cancelled_caught
         assert emulated.emulator.running_recordings() == []
         assert emulated.client.unconfirmed() == []
+
+
+def _note(sid: str, event_type: int, sequence: int) -> Notification:
+    """A verified-looking notification of ``sid`` on channel ``room``, recorder uid 9."""
+    return parse(
+        {
+            "noticeId": f"{sid}-{sequence}",
+            "productId": 3,
+            "eventType": event_type,
+            "notifyMs": 1,
+            "payload": {
+                "cname": "room",
+                "uid": "9",
+                "sid": sid,
+                "sequence": sequence,
+                "sendts": 1,
+                "details": {},
+            },
+        }
+    )
+
+
+async def test_a_new_start_subscription_skips_the_previous_recordings_events() -> None:
+    """A (cname, uid) subscription for a new start takes neither a known sid nor the late exit
+    events of an earlier recording; the first event of a beginning recording binds it."""
+    hub = NotificationHub(reorder_timeout=0)
+    subscription = hub.subscribe(cname="room", uid="9", new_recording=True, exclude={"known"})
+    hub.publish(_note("known", 40, 0))  # a recording this client knows, even beginning
+    hub.publish(_note("other", 11, 7))  # the late session_exit of an earlier recording
+    assert subscription.sid is None
+    assert subscription.pending == 0
+    hub.publish(_note("new", 40, 0))
+    assert subscription.sid == "new"
+    assert [note.sid for note in [subscription.receive_nowait()]] == ["new"]
