@@ -44,6 +44,7 @@ __all__ = [
     "EventDetails",
     "EventType",
     "ExitStatus",
+    "HaRegisterSuccess",
     "LeaveCode",
     "PostponeTranscodeFinalResult",
     "PostponeTranscodeResult",
@@ -385,6 +386,16 @@ class SessionFailover:
 
 
 @attrs.frozen(kw_only=True)
+class HaRegisterSuccess:
+    """Event 13: the task registered for high availability. Named only by Agora's "Best practice
+    in integrating Cloud Recording" (Fault recovery): without it within 10 s of start, start a
+    new task. No documented fields."""
+
+    msg_name: str | None = _msg_name()
+    raw: Mapping[str, Any] = _raw_field()
+
+
+@attrs.frozen(kw_only=True)
 class UploaderStarted:
     """Event 30 ``uploader_started``."""
 
@@ -678,6 +689,7 @@ EventDetails = (
     | CloudRecordingFileInfos
     | SessionExit
     | SessionFailover
+    | HaRegisterSuccess
     | UploaderStarted
     | Uploaded
     | Backuped
@@ -710,6 +722,7 @@ _MODELS: Mapping[EventType, type[Any]] = {
     EventType.CLOUD_RECORDING_FILE_INFOS: CloudRecordingFileInfos,
     EventType.SESSION_EXIT: SessionExit,
     EventType.SESSION_FAILOVER: SessionFailover,
+    EventType.HA_REGISTER_SUCCESS: HaRegisterSuccess,
     EventType.UPLOADER_STARTED: UploaderStarted,
     EventType.UPLOADED: Uploaded,
     EventType.BACKUPED: Backuped,

@@ -79,12 +79,12 @@ async def test_deliveries_reach_the_receiver_signed_in_order() -> None:
         await start(service)
         logged = [n.body for n in service.emulator.notifications]
         counts = service.emulator.delivery_counts
-    assert inbox.events == [40, 30, 43, 44, 42, 42, 4]
+    assert inbox.events == [40, 30, 43, 44, 42, 42, 4, 13]
     assert [body for _, body, _, _ in inbox.deliveries] == logged
     assert all(inbox.verified())
     assert {p for _, _, _, p in inbox.deliveries} == {"/agora"}
     assert NOTIFICATION_URL.endswith("/agora")
-    assert counts == {"attempts": 7, "delivered": 7}
+    assert counts == {"attempts": 8, "delivered": 8}
 
 
 async def test_duplicate_delivery_sends_the_same_bytes_twice() -> None:
@@ -95,7 +95,7 @@ async def test_duplicate_delivery_sends_the_same_bytes_twice() -> None:
         service.emulator.faults.duplicate_notifications(event_type=30)
         await start(service)
         counts = service.emulator.delivery_counts
-    assert inbox.events == [40, 30, 30, 43, 44, 42, 42, 4]
+    assert inbox.events == [40, 30, 30, 43, 44, 42, 42, 4, 13]
     assert inbox.deliveries[1][1] == inbox.deliveries[2][1]
     assert counts["duplicated"] == 1
 
@@ -106,7 +106,7 @@ async def test_reordered_delivery_arrives_after_the_next_one() -> None:
     async with virtual_service(notification_app=inbox) as service:
         service.emulator.faults.reorder_notifications()
         await start(service)
-    assert inbox.events == [30, 40, 43, 44, 42, 42, 4]
+    assert inbox.events == [30, 40, 43, 44, 42, 42, 4, 13]
     sequences = [json.loads(body)["payload"]["sequence"] for _, body, _, _ in inbox.deliveries]
     assert sequences[:2] == [1, 0]
 
@@ -119,7 +119,7 @@ async def test_delayed_delivery_arrives_late_and_is_overtaken() -> None:
         service.emulator.faults.delay_notifications(5, event_type=40)
         await start(service)
         await anyio.sleep(10)
-    assert inbox.events == [30, 43, 44, 42, 42, 4, 40]
+    assert inbox.events == [30, 43, 44, 42, 42, 4, 13, 40]
     started = inbox.deliveries[0][0]  # the 30, sent at the start like the 40
     assert inbox.deliveries[-1][0] - started == pytest.approx(5)
 
@@ -132,8 +132,8 @@ async def test_dropped_deliveries_never_arrive_but_are_logged() -> None:
         await start(service)
         logged = service.emulator.event_types()
         counts = service.emulator.delivery_counts
-    assert inbox.events == [43, 44, 42, 42, 4]
-    assert logged == [40, 30, 43, 44, 42, 42, 4]
+    assert inbox.events == [43, 44, 42, 42, 4, 13]
+    assert logged == [40, 30, 43, 44, 42, 42, 4, 13]
     assert counts["dropped"] == 2
 
 
@@ -144,7 +144,7 @@ async def test_wrong_secret_deliveries_fail_verification() -> None:
     async with virtual_service(notification_app=inbox) as service:
         service.emulator.faults.sign_notifications_with("not-the-secret", event_type=40)
         await start(service)
-    assert inbox.verified() == [False, True, True, True, True, True, True]
+    assert inbox.verified() == [False, True, True, True, True, True, True, True]
     assert inbox.verified("not-the-secret")[0]
 
 

@@ -80,20 +80,35 @@ async def test_individual_lifecycle_sends_the_documented_sequence_signed() -> No
         await service.client.stop(started.handle)
         notes = service.emulator.notifications
     sid = started.sid
-    assert [n.event_type for n in notes] == [40, 30, 43, 44, 42, 42, 4, 33, 33, 41, 31, 11]
+    assert [n.event_type for n in notes] == [40, 30, 13, 43, 44, 42, 42, 4, 33, 33, 41, 31, 11]
     for note in notes:
         assert webhooks.verify(note.body, note.headers, DEFAULT_NOTIFICATION_SECRET)
         assert note.headers["Content-Type"] == "application/json"
     envelopes = decoded(notes)
-    assert [e["payload"]["sequence"] for e in envelopes] == list(range(12))
+    assert [e["payload"]["sequence"] for e in envelopes] == list(range(13))
     assert {e["productId"] for e in envelopes} == {3}
     assert {e["sid"] for e in envelopes} == {e["payload"]["sid"] for e in envelopes} == {sid}
     assert {(e["payload"]["cname"], e["payload"]["uid"]) for e in envelopes} == {("room", "99")}
-    assert len({e["noticeId"] for e in envelopes}) == 12
-    assert [e["payload"]["serviceType"] for e in envelopes] == [1, 2, 1, 1, 1, 1, 0, 2, 2, 1, 2, 0]
+    assert len({e["noticeId"] for e in envelopes}) == 13
+    assert [e["payload"]["serviceType"] for e in envelopes] == [
+        1,
+        2,
+        0,
+        1,
+        1,
+        1,
+        1,
+        0,
+        2,
+        2,
+        1,
+        2,
+        0,
+    ]
     assert [e["payload"]["details"]["msgName"] for e in envelopes] == [
         "recorder_started",
         "uploader_started",
+        "ha_register_success",
         "recorder_audio_stream_state_changed",
         "recorder_video_stream_state_changed",
         "recorder_slice_start",
@@ -105,25 +120,25 @@ async def test_individual_lifecycle_sends_the_documented_sequence_signed() -> No
         "uploaded",
         "session_exit",
     ]
-    assert [e["payload"]["sendts"] for e in envelopes[7:9]] == [
+    assert [e["payload"]["sendts"] for e in envelopes[8:10]] == [
         START_MS + 60_000,
         START_MS + 120_000,
     ]
-    assert envelopes[11]["notifyMs"] == START_MS + 120_000
-    slice_start = envelopes[4]["payload"]["details"]
+    assert envelopes[12]["notifyMs"] == START_MS + 120_000
+    slice_start = envelopes[5]["payload"]["details"]
     assert (slice_start["streamUid"], slice_start["trackType"]) == ("7", "audio")
     assert slice_start["mixedAllUser"] is False
     assert slice_start["startUtcMs"] == START_MS
     assert (
-        envelopes[6]["payload"]["details"]["fileList"] == f"{sid}_room__uid_s_7__uid_e_audio.m3u8"
+        envelopes[7]["payload"]["details"]["fileList"] == f"{sid}_room__uid_s_7__uid_e_audio.m3u8"
     )
-    assert envelopes[9]["payload"]["details"]["leaveCode"] == 2
-    assert [f["fileName"] for f in envelopes[10]["payload"]["details"]["fileList"]] == [
+    assert envelopes[10]["payload"]["details"]["leaveCode"] == 2
+    assert [f["fileName"] for f in envelopes[11]["payload"]["details"]["fileList"]] == [
         f"{sid}_room__uid_s_7__uid_e_audio.m3u8",
         f"{sid}_room__uid_s_7__uid_e_video.m3u8",
     ]
-    assert envelopes[11]["payload"]["details"]["exitStatus"] == 0
-    audio, video = (envelopes[i]["payload"]["details"] for i in (2, 3))
+    assert envelopes[12]["payload"]["details"]["exitStatus"] == 0
+    audio, video = (envelopes[i]["payload"]["details"] for i in (3, 4))
     assert (audio["streamUid"], audio["state"], audio["UtcMs"]) == ("7", 0, START_MS)
     assert (video["streamUid"], video["state"]) == ("7", 0)
 
@@ -152,7 +167,7 @@ async def test_mix_reports_one_composite_slice() -> None:
             service, "mix", StartConfig(storage_config=STORAGE, recording_config=RecordingConfig())
         )
         notes = service.emulator.notifications
-    assert [n.event_type for n in notes] == [40, 30, 43, 44, 43, 44, 42, 4]
+    assert [n.event_type for n in notes] == [40, 30, 43, 44, 43, 44, 42, 4, 13]
     details = notes[6].notification.details
     assert (details["streamUid"], details["mixedAllUser"], details["trackType"]) == (
         "0",
@@ -168,16 +183,16 @@ async def test_web_lifecycle_sends_70_then_71_31_11() -> None:
         service.advance(10)
         await service.client.stop(started.handle)
         notes = service.emulator.notifications
-    assert [n.event_type for n in notes] == [70, 71, 31, 11]
+    assert [n.event_type for n in notes] == [70, 13, 71, 31, 11]
     envelopes = decoded(notes)
     assert envelopes[0]["payload"]["details"]["recorderStartTime"] == START_MS
     assert envelopes[0]["payload"]["serviceType"] == 6
-    stopped = envelopes[1]["payload"]["details"]
+    stopped = envelopes[2]["payload"]["details"]
     assert (stopped["code"], stopped["message"]) == (0, "ok")
     assert stopped["fileList"] == [
         {"filename": f"{started.sid}_room.m3u8", "sliceStartTime": START_MS}
     ]
-    assert envelopes[2]["payload"]["details"] == {"msgName": "uploaded", "status": 0}
+    assert envelopes[3]["payload"]["details"] == {"msgName": "uploaded", "status": 0}
 
 
 async def test_web_max_recording_hour_sends_71_with_code_1() -> None:
@@ -212,7 +227,7 @@ async def test_callback_and_secret_options() -> None:
         service.emulator.clear_notifications()
         cleared = service.emulator.notifications
     assert seen == logged
-    assert len(seen) == 2
+    assert len(seen) == 3  # 40, 30 and 13 at start
     assert webhooks.verify(seen[0].body, seen[0].headers, "s3")
     assert not webhooks.verify(seen[0].body, seen[0].headers, DEFAULT_NOTIFICATION_SECRET)
     assert cleared == []
@@ -245,6 +260,7 @@ async def test_http_delivery_resends_until_a_200_with_fresh_signatures() -> None
         anyio.create_task_group() as group,
     ):
         service.emulator.faults.drop_notifications(event_type=30)  # deliver 40 alone
+        service.emulator.faults.withhold_ha_register()
         await start(service, "individual", INDIVIDUAL)
         group.start_soon(lambda: service.emulator.deliver_notifications(client=client))
         with anyio.fail_after(5):
@@ -281,6 +297,7 @@ async def test_http_delivery_gives_up_after_three_resends_and_times_out_slow_rec
         httpx.AsyncClient(transport=transport) as client,
         anyio.create_task_group() as group,
     ):
+        service.emulator.faults.withhold_ha_register()
         await start(service, "individual", INDIVIDUAL)  # emits 40, then 30
         group.start_soon(lambda: service.emulator.deliver_notifications(client=client))
         with anyio.fail_after(5):

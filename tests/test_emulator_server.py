@@ -73,7 +73,17 @@ async def test_full_mix_lifecycle_over_loopback_driven_by_control_routes() -> No
     assert state["recordings"][0]["sid"] == started.sid
     assert state["recordings"][0]["layout"]["mixedVideoLayout"] == 1
     assert state["channels"] == {"room": {"7": {"audio": True, "video": False}}}
-    assert [json.loads(n["body"])["eventType"] for n in listed] == [40, 30, 43, 42, 4, 41, 31, 11]
+    assert [json.loads(n["body"])["eventType"] for n in listed] == [
+        40,
+        30,
+        43,
+        42,
+        4,
+        13,
+        41,
+        31,
+        11,
+    ]
     for note in listed:
         assert webhooks.verify(note["body"].encode(), note["headers"], "emulator-ncs-secret")
 
@@ -279,8 +289,8 @@ async def test_server_lifespan_posts_signed_notifications() -> None:
                     storage_config=STORAGE, recording_config=RecordingConfig(subscribe_uid_group=0)
                 ),
             )
-        await inbox.arrival_of(2)
-    assert [json.loads(body)["eventType"] for body, _ in inbox.items] == [40, 30]
+        await inbox.arrival_of(3)
+    assert [json.loads(body)["eventType"] for body, _ in inbox.items] == [40, 30, 13]
     for body, headers in inbox.items:
         assert webhooks.verify(body, headers, "ncs-secret")
 
@@ -302,8 +312,8 @@ async def test_server_lifespan_fires_timers_without_requests() -> None:
                 ),
             )
         clock.advance(30)
-        await inbox.arrival_of(5)
-    assert [json.loads(body)["eventType"] for body, _ in inbox.items] == [40, 30, 41, 31, 11]
+        await inbox.arrival_of(6)
+    assert [json.loads(body)["eventType"] for body, _ in inbox.items] == [40, 30, 13, 41, 31, 11]
 
 
 def test_emulator_server_reports_the_real_port() -> None:

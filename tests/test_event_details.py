@@ -42,6 +42,7 @@ SAMPLES: dict[EventType, dict[str, Any]] = {
     EventType.CLOUD_RECORDING_FILE_INFOS: {"fileList": "sid_room.m3u8"},
     EventType.SESSION_EXIT: {"exitStatus": 1},
     EventType.SESSION_FAILOVER: {"newUid": 1234567},
+    EventType.HA_REGISTER_SUCCESS: {},
     EventType.UPLOADER_STARTED: {"status": 0},
     EventType.UPLOADED: {
         "status": 0,
@@ -112,7 +113,7 @@ def test_every_documented_event_type_has_its_own_model() -> None:
     assert set(SAMPLES) == set(EventType)
     models = {events.event_model(kind) for kind in EventType}
     assert None not in models
-    assert len(models) == len(EventType) == 27
+    assert len(models) == len(EventType) == 28
 
 
 @pytest.mark.parametrize("kind", list(EventType), ids=lambda k: k.name.lower())

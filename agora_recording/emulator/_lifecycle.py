@@ -30,6 +30,7 @@ from agora_recording.events import (
     EventDetails,
     EventType,
     ExitStatus,
+    HaRegisterSuccess,
     LeaveCode,
     PostponeTranscodeFinalResult,
     PostponeTranscodeResult,
@@ -211,7 +212,7 @@ class Lifecycle:
         task whose event 13 does not come within 10 s of start should be replaced.
         """
         if recording.ha_register:
-            self.emit(recording, EventType.HA_REGISTER_SUCCESS, {}, now)
+            self.emit(recording, HaRegisterSuccess(), now)
 
     # -- channel watching ----------------------------------------------------------------------
 
