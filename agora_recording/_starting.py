@@ -81,8 +81,11 @@ __all__ = [
     "AttemptVerdict",
     "StartAttempts",
     "attempt_verdict",
+    "begin",
     "journal_call",
+    "recoverable",
     "run_attempts",
+    "unresolved_error",
 ]
 
 _log = logging.getLogger("agora_recording.session")
