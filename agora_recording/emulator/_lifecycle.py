@@ -211,7 +211,7 @@ class Lifecycle:
         Agora's "Best practice in integrating Cloud Recording" (Fault recovery) names it: a
         task whose event 13 does not come within 10 s of start should be replaced.
         """
-        if recording.ha_register:
+        if recording.ha_register and recording.exit_at is None:  # not a task that never joined
             self.emit(recording, HaRegisterSuccess(), now)
 
     # -- channel watching ----------------------------------------------------------------------
