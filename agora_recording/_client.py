@@ -205,6 +205,11 @@ class RecordingClient:
     ``app_certificate`` (never logged or shown) lets sessions mint the recorder's RTC token.
     ``notifications`` is a `agora_recording.webhooks.NotificationHub` that every session of
     this client follows (sessions may also take their own).
+
+    Three attributes tune how starts are made (see ``_starting``): ``start_attempt_timeout``
+    (65 s, never less than the service takes to answer), ``start_recoveries`` (2 new resources
+    after 500 code 502 or 400 code 433; 0 for none) and ``ha_register_timeout`` (10 s for event
+    13 before a session with notifications replaces its task; ``None`` for never).
     """
 
     def __init__(
