@@ -165,7 +165,7 @@ class Subscription:
             if deadline is None:
                 await wakeup.wait()
             else:
-                with anyio.move_on_at(deadline):  # a held event is due then
+                with anyio.CancelScope(deadline=deadline):  # a held event is due then
                     await wakeup.wait()
 
     # -- used by the hub -----------------------------------------------------------------------
