@@ -901,7 +901,7 @@ class LeaseStore:
         found = await self._readable(self._handles, self._read_lease)
         if not found:
             return []
-        sids = [lease.handle.sid for lease in found]
+        sids = [lease.handle.sid for lease, _ in found]
         async with _redis_errors("listing leases"):
             owners = await self._redis.mget([self._lease_key(sid) for sid in sids])
             times = await self._redis.hmget(self._times, sids)
