@@ -52,17 +52,28 @@ import logging
 import math
 import os
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.abc
 import attrs
 
 from ._converter import converter
+from ._journal import StartIntent
 from ._ratelimit import Priority, RateLimiter, check_quota, is_number
-from .errors import AgoraError, ArgumentTypeError, UsageError, ValidationError
+from .enums import Mode
+from .errors import (
+    AgoraError,
+    APIError,
+    ArgumentTypeError,
+    StopUnconfirmedError,
+    UsageError,
+    ValidationError,
+)
 from .models import RecordingHandle
 from .telemetry import Telemetry
 
@@ -77,11 +88,15 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 if TYPE_CHECKING:
     from ._client import RecordingClient
     from ._session import RecordingSession
+    from .webhooks import NotificationHub
 
 __all__ = [
+    "RESOURCE_LIFETIME",
+    "DeadLetter",
     "Lease",
     "LeaseLostError",
     "LeaseStore",
+    "PendingStart",
     "RedisRateLimiter",
     "RedisUnavailableError",
     "Reservation",
@@ -92,6 +107,9 @@ logger = logging.getLogger("agora_recording.redis")
 
 #: What counts as "Redis is not there" (the limiter falls back; lease renewal retries).
 _REDIS_DOWN: tuple[type[Exception], ...] = (redis.exceptions.RedisError, OSError, TimeoutError)
+
+#: A Redis that is down, or too slow for the bound a caller set.
+_STALLED: tuple[type[Exception], ...] = (*_REDIS_DOWN, TimeoutError)
 
 #: The least the shared rate falls to after repeated 429s, as a share of the configured rate.
 _MIN_FACTOR = 1 / 16
@@ -201,6 +219,58 @@ if owner and owner ~= ARGV[2] then return 0 end
 redis.call('DEL', KEYS[2])
 return redis.call('HEXISTS', KEYS[1], ARGV[1])
 """
+
+
+# KEYS: handles hash, lease key, intents hash, times hash. ARGV: sid, owner, ttl ms, record
+# json, resource ID. The journal's `started`: the intent becomes the sid's lease in one step.
+# 1: leased to us; 0: another worker holds the sid already (a janitor found it first); the
+# intent goes anyway.
+_STARTED = """
+redis.call('HDEL', KEYS[3], ARGV[5])
+local owner = redis.call('GET', KEYS[2])
+if owner and owner ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+local now = redis.call('TIME')[1]
+redis.call('HSET', KEYS[4], ARGV[1], now .. ' ' .. now)
+return 1
+"""
+
+# KEYS: intents hash, handles hash. ARGV: resource ID, sid, record json. A janitor found the
+# recording of a lapsed intent: list it without a lease (the next round claims it) and forget
+# the intent. 0 when the intent was resolved meanwhile or the sid is listed already.
+_FOUND = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[3])
+"""
+
+# KEYS: handles hash, lease key, dead letters hash, times hash. ARGV: sid, owner, dead letter
+# json. Move a handle the service refuses for good out of the janitor's way (if we hold it).
+_BURY = """
+local owner = redis.call('GET', KEYS[2])
+if owner and owner ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+return 1
+"""
+
+RESOURCE_LIFETIME = 300.0
+"""Seconds a resource ID lives: start accepts it only this long after ``acquire`` (Agora's
+"acquire" reference), so an intent older than this can no longer start anything."""
+
+#: NCS sends event 33 (uploading_progress) about once a minute while a recording runs, so a
+#: recording is heard from at least this often when notifications reach the hub.
+_HEARD_EVERY = 70.0
+
+#: The API statuses that no retry changes: a wrong credential or a request the service refuses.
+_REFUSED_FOR_GOOD = frozenset({400, 401, 403})
+
+
+def _bytes(value: bytes | str) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
 
 
 def _text(value: object) -> str:
@@ -539,18 +609,117 @@ class Lease:
     renewed_at: float | None = attrs.field(default=None, eq=False)
 
 
+@attrs.frozen
+class PendingStart:
+    """A start written down by `LeaseStore.begin` whose recording has no lease yet.
+
+    ``owner`` is the worker that sent it; ``owner_alive`` whether that worker still renews
+    its presence; ``unresolved`` whether it gave up on learning the outcome. A janitor resolves
+    the intent once its owner is gone or gave up.
+    """
+
+    intent: StartIntent
+    owner: str
+    owner_alive: bool
+    unresolved: bool = False
+
+
+@attrs.frozen
+class DeadLetter:
+    """A recording the janitor gave up on: the service refused its stop for good.
+
+    ``key`` (the sid) is what `LeaseStore.clear_dead_letter` takes; ``error`` the last refusal,
+    ``refusals`` how many rounds were refused, ``at`` when it was set aside (Unix seconds).
+    The recording may still run: fix the cause (a rotated secret, say) and stop it yourself.
+    """
+
+    key: str
+    handle: RecordingHandle
+    metadata: Mapping[str, str]
+    error: str
+    refusals: int
+    at: float
+
+
+class _Unreadable(Exception):
+    """A stored record that parses but makes no sense (never leaves this module)."""
+
+
+def _intent_json(intent: StartIntent, owner: str, *, unresolved: bool = False) -> str:
+    fields = {
+        "resource_id": intent.resource_id,
+        "cname": intent.cname,
+        "uid": intent.uid,
+        "mode": intent.mode.value,
+        "began_at": intent.began_at,
+    }
+    return json.dumps({"intent": fields, "owner": owner, "unresolved": unresolved})
+
+
+def _intent_from(raw: object) -> tuple[StartIntent, str, bool]:
+    record = json.loads(_text(raw))
+    fields = record["intent"]
+    intent = StartIntent(
+        resource_id=str(fields["resource_id"]),
+        cname=str(fields["cname"]),
+        uid=str(fields["uid"]),
+        mode=Mode(fields["mode"]),
+        began_at=float(fields["began_at"]),
+    )
+    if not math.isfinite(intent.began_at):
+        raise _Unreadable("began_at is not a finite number")
+    return intent, str(record["owner"]), bool(record.get("unresolved", False))
+
+
+def _handle_from(record: Any) -> tuple[RecordingHandle, dict[str, str]]:
+    """The handle and metadata of a stored record; raises on anything else."""
+    handle = converter.structure(record["handle"], RecordingHandle)
+    metadata = record.get("metadata", {})
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise _Unreadable("metadata is not a mapping of strings")
+    return handle, dict(metadata)
+
+
+def _dead_letter_from(key: str, raw: object) -> DeadLetter:
+    record = json.loads(_text(raw))
+    handle, metadata = _handle_from(record)
+    return DeadLetter(
+        key=key,
+        handle=handle,
+        metadata=metadata,
+        error=str(record["error"]),
+        refusals=int(record["refusals"]),
+        at=float(record["at"]),
+    )
+
+
+def _refused_for_good(exc: BaseException) -> bool:
+    """Whether retrying cannot help: the service (or its last answer to a stop) refused it."""
+    if isinstance(exc, StopUnconfirmedError) and exc.last_error is not None:
+        exc = exc.last_error
+    return isinstance(exc, APIError) and exc.status_code in _REFUSED_FOR_GOOD
+
+
 def default_worker_id() -> str:
     """``host:pid:random``: unique per process, readable in Redis."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class LeaseStore:
-    """Live recordings in Redis, each leased to the worker recording it.
+    """Live recordings in Redis, each leased to the worker recording it; a `StartJournal`.
 
     ``namespace`` prefixes the keys (one per App ID or per fleet); ``worker_id`` names this
     worker (default: host, pid and a random suffix); ``ttl`` is the lease time in seconds: a
     recording whose owner has not renewed it for that long is adopted by another worker.
     The owner renews every ``renew_interval`` seconds (default ``ttl / 3``).
+
+    ``write_timeout`` bounds each journal write (seconds): a Redis that stalls longer is logged
+    at WARNING and the write raises `RedisUnavailableError`. A recording whose stop the service
+    refuses for good (400, 401, 403) is tried again by the janitor after a doubling back-off,
+    ``max_refusals`` times, then kept as a dead letter (`dead_letters`). ``clock`` gives the
+    Unix time (intents are compared across machines, so it is the wall clock; for tests).
     """
 
     def __init__(
@@ -561,7 +730,16 @@ class LeaseStore:
         worker_id: str | None = None,
         ttl: float = 30.0,
         renew_interval: float | None = None,
+        write_timeout: float = 2.0,
+        max_refusals: int = 5,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        if not is_number(write_timeout) or not 0 < write_timeout < math.inf:
+            raise ValidationError("write_timeout", "must be a positive, finite number of seconds")
+        if isinstance(max_refusals, bool) or not isinstance(max_refusals, int):
+            raise ArgumentTypeError("max_refusals must be an integer")
+        if max_refusals < 1:
+            raise ValidationError("max_refusals", "must be at least 1")
         if not is_number(ttl) or not ttl > 0:
             raise ValidationError("ttl", "must be a positive number of seconds")
         renew = ttl / 3 if renew_interval is None else renew_interval
@@ -572,10 +750,22 @@ class LeaseStore:
         self.worker_id = worker_id if worker_id is not None else default_worker_id()
         self.ttl = float(ttl)
         self.renew_interval = float(renew)
+        self.write_timeout = float(write_timeout)
+        self.max_refusals = max_refusals
+        self._clock = clock
         self._handles = f"{namespace}:handles"
         self._times = f"{namespace}:times"
         #: Where lease renewals and janitor adoptions are counted (OpenTelemetry).
         self.telemetry = Telemetry()
+        self._intents = f"{namespace}:intents"
+        self._set_aside_key = f"{namespace}:unreadable"
+        self._refusals = f"{namespace}:refusals"
+        self._dead = f"{namespace}:dead"
+        #: How many unreadable records this store moved aside (each logged once, at ERROR).
+        self.unreadable = 0
+        self._started = redis_client.register_script(_STARTED)
+        self._found = redis_client.register_script(_FOUND)
+        self._bury = redis_client.register_script(_BURY)
         self._renew = redis_client.register_script(_RENEW)
         self._claim = redis_client.register_script(_CLAIM)
         self._release = redis_client.register_script(_RELEASE)
@@ -587,6 +777,9 @@ class LeaseStore:
     def _lease_key(self, sid: str) -> str:
         return f"{self.namespace}:lease:{sid}"
 
+    def _presence_key(self, worker_id: str) -> str:
+        return f"{self.namespace}:worker:{worker_id}"
+
     @property
     def _ttl_ms(self) -> int:
         return max(1, math.ceil(self.ttl * 1000))
@@ -597,13 +790,12 @@ class LeaseStore:
 
     @staticmethod
     def _parse(raw: object, owner: str, times: object = None) -> Lease:
-        record = json.loads(_text(raw))
-        handle = converter.structure(record["handle"], RecordingHandle)
+        handle, metadata = _handle_from(json.loads(_text(raw)))
         leased_at = renewed_at = None
         if times is not None:
             leased, _, renewed = _text(times).partition(" ")
-            leased_at, renewed_at = float(leased), float(renewed or leased)
-        metadata = dict(record.get("metadata", {}))
+            with suppress(ValueError):  # times are a detail: unreadable ones are unknown
+                leased_at, renewed_at = float(leased), float(renewed or leased)
         return Lease(
             handle=handle,
             owner=owner,
@@ -611,6 +803,42 @@ class LeaseStore:
             leased_at=leased_at,
             renewed_at=renewed_at,
         )
+
+    def _read_lease(self, sid: str, raw: bytes) -> tuple[Lease, bytes]:
+        lease = self._parse(raw, "")
+        if lease.handle.sid != sid:
+            raise _Unreadable("the record's sid is not its key")
+        return lease, raw
+
+    async def _set_aside(self, table: str, field: bytes, raw: bytes, exc: Exception) -> None:
+        """Move one unreadable record out of ``table``, so no reader trips on it again."""
+        self.unreadable += 1
+        name = field.decode("utf-8", "replace")
+        logger.error(
+            "unreadable record %r in %s (%s): moved aside to %s",
+            name,
+            table,
+            type(exc).__name__,
+            self._set_aside_key,
+        )
+        what = "moving an unreadable record aside"
+        async with _redis_errors(what), self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._set_aside_key, f"{table}:{name}", raw)
+            pipe.hdel(table, field)
+            await pipe.execute()
+
+    async def _readable(self, table: str, read: Callable[[str, bytes], Any]) -> list[Any]:
+        """Every record of ``table`` that ``read(field, raw)`` accepts; the others moved aside."""
+        async with _redis_errors(f"reading {table}"):
+            raw = await self._redis.hgetall(table)
+        records = []
+        for field, value in raw.items():
+            key, record = _bytes(field), _bytes(value)
+            try:
+                records.append(read(key.decode(), record))
+            except Exception as exc:  # anything stored by hand or by another version
+                await self._set_aside(table, key, record, exc)
+        return records
 
     # -- primitives ---------------------------------------------------------------------------
 
@@ -665,17 +893,21 @@ class LeaseStore:
         return handed == 1
 
     async def leases(self) -> list[Lease]:
-        """Every stored recording with its owner (``""`` when its lease has expired)."""
+        """Every stored recording with its owner (``""`` when its lease has expired).
+
+        A record that cannot be read is moved aside (``{namespace}:unreadable``), counted in
+        `unreadable` and logged once at ERROR; it never stops the listing.
+        """
+        found = await self._readable(self._handles, self._read_lease)
+        if not found:
+            return []
+        sids = [lease.handle.sid for lease, _ in found]
         async with _redis_errors("listing leases"):
-            raw = await self._redis.hgetall(self._handles)
-            if not raw:
-                return []
-            sids = [_text(sid) for sid in raw]
             owners = await self._redis.mget([self._lease_key(sid) for sid in sids])
             times = await self._redis.hmget(self._times, sids)
         return [
-            self._parse(record, "" if owner is None else _text(owner), when)
-            for record, owner, when in zip(raw.values(), owners, times, strict=True)
+            self._parse(raw, "" if owner is None else _text(owner), when)
+            for (lease, raw), owner, when in zip(found, owners, times, strict=True)
         ]
 
     async def expired(self) -> list[Lease]:
@@ -696,6 +928,130 @@ class LeaseStore:
             if await self.claim(lease.handle):
                 won.append(attrs.evolve(lease, owner=self.worker_id))
         return won
+
+    # -- the start journal ----------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _bounded(self, what: str) -> AsyncIterator[None]:
+        """One journal write within ``write_timeout``: a stall is a WARNING and an AgoraError."""
+        try:
+            with anyio.fail_after(self.write_timeout):
+                yield
+        except _STALLED as exc:
+            logger.warning(
+                "Redis did not record %s within %g s (%s)", what, self.write_timeout, repr(exc)
+            )
+            raise RedisUnavailableError(
+                f"{what}: Redis did not answer within {self.write_timeout:g} s"
+            ) from exc
+
+    async def begin(self, intent: StartIntent) -> None:
+        """Write ``intent`` (keyed by its resource ID, owned by this worker) before start."""
+        what = f"the start intent of resource {intent.resource_id}"
+        async with self._bounded(what), self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._intents, intent.resource_id, _intent_json(intent, self.worker_id))
+            pipe.set(self._presence_key(self.worker_id), "1", px=self._ttl_ms)
+            await pipe.execute()
+
+    async def started(self, intent: StartIntent, handle: RecordingHandle) -> None:
+        """Turn the intent into the lease of ``handle.sid`` in one step."""
+        async with self._bounded(f"the lease of sid {handle.sid}"):
+            held = await self._started(
+                keys=[self._handles, self._lease_key(handle.sid), self._intents, self._times],
+                args=[
+                    handle.sid,
+                    self.worker_id,
+                    self._ttl_ms,
+                    self._record(handle, {}),
+                    intent.resource_id,
+                ],
+            )
+        if int(held) != 1:
+            logger.warning("sid %s was leased by another worker before start answered", handle.sid)
+
+    async def refused(self, intent: StartIntent) -> None:
+        """Forget the intent: the service proved that nothing started."""
+        async with self._bounded(f"the refusal of resource {intent.resource_id}"):
+            await self._redis.hdel(self._intents, intent.resource_id)
+
+    async def unresolved(self, intent: StartIntent) -> None:
+        """Keep the intent for a janitor, which may resolve it at once (we gave up on it)."""
+        record = _intent_json(intent, self.worker_id, unresolved=True)
+        async with self._bounded(f"the unresolved start of resource {intent.resource_id}"):
+            await self._redis.hset(self._intents, intent.resource_id, record)
+
+    async def intents(self) -> list[PendingStart]:
+        """The starts written down whose recording has no lease yet, with their owner's state."""
+        read = await self._readable(self._intents, lambda _, raw: _intent_from(raw))
+        if not read:
+            return []
+        async with _redis_errors("listing start intents"):
+            alive = await self._redis.mget([self._presence_key(owner) for _, owner, _ in read])
+        return [
+            PendingStart(
+                intent=intent, owner=owner, owner_alive=here is not None, unresolved=gave_up
+            )
+            for (intent, owner, gave_up), here in zip(read, alive, strict=True)
+        ]
+
+    async def _keep_present(self) -> None:
+        """Renew this worker's presence, so a janitor leaves its intents alone while it lives."""
+        while True:
+            try:
+                with anyio.fail_after(self.write_timeout):
+                    await self._redis.set(self._presence_key(self.worker_id), "1", px=self._ttl_ms)
+            except _STALLED as exc:
+                logger.warning("could not renew the presence of worker %s: %r", self.worker_id, exc)
+            await anyio.sleep(self.renew_interval)
+
+    # -- dead letters -----------------------------------------------------------------------------
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        """The recordings the janitor gave up on because the service refused them for good."""
+        return await self._readable(self._dead, _dead_letter_from)
+
+    async def clear_dead_letter(self, key: str) -> bool:
+        """Forget one dead letter (once you stopped it yourself); False if there was none."""
+        async with _redis_errors("clearing a dead letter"):
+            return int(await self._redis.hdel(self._dead, key)) == 1
+
+    async def _refused(self, lease: Lease, exc: Exception) -> None:
+        """The service refused this recording for good: back off, or bury it past the bound."""
+        sid = lease.handle.sid
+        async with _redis_errors("counting a refusal"):
+            refusals = int(await self._redis.hincrby(self._refusals, sid, 1))
+        if refusals >= self.max_refusals:
+            letter = {
+                "handle": converter.unstructure(lease.handle),
+                "metadata": dict(lease.metadata),
+                "error": str(exc),
+                "refusals": refusals,
+                "at": self._clock(),
+            }
+            keys = [self._handles, self._lease_key(sid), self._dead, self._times]
+            async with _redis_errors("setting a dead letter aside"):
+                await self._bury(keys=keys, args=[sid, self.worker_id, json.dumps(letter)])
+                await self._redis.hdel(self._refusals, sid)
+            logger.error(
+                "sid %s refused %d times (%s): kept as a dead letter (LeaseStore.dead_letters)",
+                sid,
+                refusals,
+                exc,
+            )
+            return
+        backoff = min(self.ttl * 2 ** (refusals - 1), 3600.0)
+        record = self._record(lease.handle, lease.metadata)
+        await self._run(
+            self._renew, "backing off", sid, self.worker_id, math.ceil(backoff * 1000), record, 0
+        )
+        logger.error(
+            "sid %s refused (%s): trying again in %g s (%d of %d)",
+            sid,
+            exc,
+            backoff,
+            refusals,
+            self.max_refusals,
+        )
 
     # -- holding a lease while recording ------------------------------------------------------
 
@@ -742,16 +1098,21 @@ class LeaseStore:
         scope: anyio.CancelScope,
         lost: list[str],
     ) -> None:
+        # A renewal that fails is tried again every ``write_timeout`` (not a whole interval
+        # later), so a lease outlives a Redis stall shorter than what is left of its ttl.
+        wait = self.renew_interval
         while True:
-            await anyio.sleep(self.renew_interval)
+            await anyio.sleep(wait)
             try:
-                with anyio.fail_after(self.renew_interval):
+                with anyio.fail_after(min(self.renew_interval, self.write_timeout)):
                     held = await self.renew(handle, metadata)
                     owner = "" if held else await self._owner(handle.sid)
             except (RedisUnavailableError, TimeoutError) as exc:
                 logger.warning("could not renew the lease of sid %s: %r", handle.sid, exc)
                 self.telemetry.lease_renewal("error")
+                wait = min(self.renew_interval, self.write_timeout)
                 continue
+            wait = self.renew_interval
             self.telemetry.lease_renewal("renewed" if held else "lost")
             if not held:
                 logger.error("lease of sid %s taken by %s: giving it up", handle.sid, owner)
@@ -772,7 +1133,32 @@ class LeaseStore:
         lease lapses and a janitor tries again. Works for new sessions and for ones from
         `RecordingSession.adopt` (with a lease we claimed). If another worker took the lease
         (`LeaseLostError`), the session still sends its stop on exit.
+
+        The session journals its start here (`RecordingSession.journal_to`): the intent is
+        written before ``start`` is sent and becomes the lease when it answers, and this worker
+        renews its presence for the whole block, so a janitor resolves its intents only once it
+        is gone.
         """
+        session.journal_to(self)
+        error: BaseException | None = None
+        # The body's exception is caught inside the task group and raised after it, so it comes
+        # out as itself rather than wrapped in an ExceptionGroup.
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._keep_present)
+            try:
+                async with self._recording(session, metadata) as running:
+                    yield running
+            except BaseException as exc:
+                error = exc
+            finally:
+                group.cancel_scope.cancel()
+        if error is not None:
+            raise error
+
+    @asynccontextmanager
+    async def _recording(
+        self, session: RecordingSession, metadata: Mapping[str, str] | None
+    ) -> AsyncIterator[RecordingSession]:
         handle: RecordingHandle | None = None
         try:
             async with session:
@@ -853,8 +1239,109 @@ class LeaseStore:
             async with self.record(session, lease.metadata) as adopted:
                 await adopt(adopted, lease)
         except Exception as exc:
+            if _refused_for_good(exc):
+                with suppress(RedisUnavailableError):
+                    await self._refused(lease, exc)
+                return
             # The lease lapses again and another round (here or elsewhere) tries once more.
             logger.error("adopting sid %s failed: %r", handle.sid, exc)
+
+    async def resolve_intents(
+        self,
+        notifications: NotificationHub | None = None,
+        *,
+        task_group: anyio.abc.TaskGroup | None = None,
+    ) -> None:
+        """One round over the intents whose owner is gone (or gave up on them).
+
+        With ``notifications``, each is claimed by one janitor, which listens to the hub for
+        the cname and uid (in ``task_group`` when given): a recording of that pair that began
+        after the intent, and that nobody leased, is listed for the janitor to stop or adopt.
+        Without, or when nothing is heard by the time the resource ID expired
+        (`RESOURCE_LIFETIME` after the intent), the intent is forgotten with an ERROR naming
+        it: a recording nobody can find may be running.
+        """
+        now = self._clock()
+        for pending in await self.intents():
+            if pending.owner_alive and not pending.unresolved:
+                continue
+            intent = pending.intent
+            left = intent.began_at + RESOURCE_LIFETIME - now
+            if notifications is None:
+                if left <= 0:
+                    await self._expire(intent)
+                continue
+            wait = max(left, _HEARD_EVERY)
+            claim = f"{self.namespace}:intent-claim:{intent.resource_id}"
+            async with _redis_errors("claiming a start intent"):
+                won = await self._redis.set(
+                    claim, self.worker_id, nx=True, px=math.ceil((wait + self.ttl) * 1000)
+                )
+            if not won:
+                continue
+            if task_group is None:
+                await self._listen(intent, notifications, wait)
+            else:
+                task_group.start_soon(self._listen, intent, notifications, wait)
+
+    async def _listen(self, intent: StartIntent, hub: NotificationHub, wait: float) -> None:
+        sid: str | None = None
+        try:
+            with anyio.move_on_after(wait):
+                sid = await self._hear(intent, hub)
+            if sid is None:
+                await self._expire(intent)
+                return
+            handle = RecordingHandle(
+                resource_id=intent.resource_id,
+                sid=sid,
+                mode=intent.mode,
+                cname=intent.cname,
+                uid=intent.uid,
+            )
+            async with _redis_errors("listing a found recording"):
+                listed = await self._found(
+                    keys=[self._intents, self._handles],
+                    args=[intent.resource_id, sid, self._record(handle, {})],
+                )
+            if int(listed) == 1:
+                logger.warning(
+                    "found sid %s of the unleased start on cname %r uid %r by its "
+                    "notifications: listed for the janitor",
+                    sid,
+                    intent.cname,
+                    intent.uid,
+                )
+        except RedisUnavailableError as exc:  # the claim lapses; a later round tries again
+            logger.warning("resolving the start of resource %s: %r", intent.resource_id, exc)
+
+    async def _hear(self, intent: StartIntent, hub: NotificationHub) -> str:
+        """The sid of the first unleased recording of the intent's pair heard after it began."""
+        while True:
+            with hub.subscribe(cname=intent.cname, uid=intent.uid) as events:
+                async for note in events:
+                    sent = note.sendts
+                    if note.sid is None or (sent is not None and sent < intent.began_at * 1000):
+                        break  # another recording of the pair: listen again
+                    async with _redis_errors("checking a found recording"):
+                        known = await self._redis.hexists(self._handles, note.sid)
+                    if not known:
+                        return note.sid
+                    break
+
+    async def _expire(self, intent: StartIntent) -> None:
+        async with _redis_errors("expiring a start intent"):
+            gone = int(await self._redis.hdel(self._intents, intent.resource_id))
+        if gone:
+            logger.error(
+                "the start on cname %r uid %r (resource %s, sent at %s) was never answered and "
+                "its worker is gone; its resource expired: a recording nobody can stop may be "
+                "running on that channel",
+                intent.cname,
+                intent.uid,
+                intent.resource_id,
+                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(intent.began_at)),
+            )
 
     async def janitor(
         self,
@@ -864,24 +1351,32 @@ class LeaseStore:
         adopt: Callable[[RecordingSession, Lease], Awaitable[None]] | None = None,
         session_options: Mapping[str, Any] | None = None,
         on_adopted: Callable[[Lease], object] | None = None,
+        notifications: NotificationHub | None = None,
     ) -> None:
         """Run janitor rounds every ``interval`` seconds (default ``ttl / 4``) until cancelled.
 
         Each recording it wins is handled in the background while the rounds go on; see
         `adopt_expired` for ``adopt`` and ``session_options``. ``on_adopted`` is called with
-        each lease won. Redis errors are logged and the next round tries again.
+        each lease won. Each round also resolves the start intents of gone workers (see
+        `resolve_intents`, given ``notifications``). Redis errors and unreadable records are
+        logged and the next round tries again: the janitor never dies of them.
         """
         every = self.ttl / 4 if interval is None else interval
         async with anyio.create_task_group() as group:
             while True:
+                won: list[Lease] = []
                 try:
                     with anyio.fail_after(max(every, 1.0)):
                         won = await self.claim_expired()
                 except (RedisUnavailableError, TimeoutError) as exc:
                     logger.warning("janitor round failed: %r", exc)
-                    won = []
                 for lease in won:
                     if on_adopted is not None:
                         on_adopted(lease)
                     group.start_soon(self._take_over, client, lease, adopt, session_options)
+                try:
+                    with anyio.fail_after(max(every, 1.0)):
+                        await self.resolve_intents(notifications, task_group=group)
+                except (RedisUnavailableError, TimeoutError) as exc:
+                    logger.warning("janitor round over start intents failed: %r", exc)
                 await anyio.sleep(every)

@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import queue
+import random
 import shutil
 import signal
 import socket
@@ -313,14 +314,20 @@ async def _main(options: argparse.Namespace) -> None:
     else:
         limiter = _Deaf(RateLimiter(options.rate))
     store = LeaseStore(
-        redis_client, namespace=f"fleet:{APP_ID}", worker_id=options.worker, ttl=options.ttl
+        redis_client,
+        namespace=f"fleet:{APP_ID}",
+        worker_id=options.worker_id or options.worker,
+        ttl=options.ttl,
     )
     cnames = [c for c in options.cnames.split(",") if c]
     client = RecordingClient(
         APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, base_url=options.emulator, rate_limit=limiter
     )
 
-    async def record(cname: str) -> None:
+    durations = random.Random(options.worker_id or options.worker)
+
+    async def record(cname: str, delay: float, duration: float) -> None:
+        await anyio.sleep(delay)
         session = client.session(
             cname=cname,
             uid="999",
@@ -336,13 +343,14 @@ async def _main(options: argparse.Namespace) -> None:
                 assert running.handle is not None
                 sid = running.handle.sid
                 _emit("started", worker=options.worker, sid=sid, cname=cname)
-                await anyio.sleep(options.duration)
+                await anyio.sleep(duration)
         except AgoraError as exc:
             _emit("failed", worker=options.worker, sid=sid, cname=cname, error=repr(exc))
             return
         finally:
             if sid is not None:
-                _emit("stopped", worker=options.worker, sid=sid, cname=cname)
+                confirmed = session.stop_outcome is not None and session.stop_error is None
+                _emit("stopped", worker=options.worker, sid=sid, cname=cname, confirmed=confirmed)
 
     def adopted(lease: Lease) -> None:
         _emit("adopted", worker=options.worker, sid=lease.handle.sid, cname=lease.handle.cname)
@@ -365,8 +373,10 @@ async def _main(options: argparse.Namespace) -> None:
             )
         _emit("ready", worker=options.worker)
         async with anyio.create_task_group() as recordings:
-            for cname in cnames:
-                recordings.start_soon(record, cname)
+            for n, cname in enumerate(cnames):
+                longest = max(options.duration, options.duration_max or options.duration)
+                duration = durations.uniform(options.duration, longest)
+                recordings.start_soon(record, cname, n * options.spread / len(cnames), duration)
         _emit("done", worker=options.worker, limiter=dict(getattr(limiter, "stats", {})))
         if options.exit_when_done:
             group.cancel_scope.cancel()
@@ -382,7 +392,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cnames", default="")
     parser.add_argument("--limiter", choices=("shared", "local", "naive"), default="shared")
     parser.add_argument("--rate", type=float, default=10.0)
+    parser.add_argument("--worker-id", default="", help="the lease owner (default: --worker)")
     parser.add_argument("--duration", type=float, default=2.0)
+    parser.add_argument("--duration-max", type=float, default=0.0, help="random up to this")
+    parser.add_argument("--spread", type=float, default=0.0, help="start over these seconds")
     parser.add_argument("--first-poll", type=float, default=1.0)
     parser.add_argument("--poll-interval", type=float, default=15.0)
     parser.add_argument("--ttl", type=float, default=3.0)

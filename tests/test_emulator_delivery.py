@@ -87,17 +87,23 @@ async def test_deliveries_reach_the_receiver_signed_in_order() -> None:
     assert counts == {"attempts": 8, "delivered": 8}
 
 
-async def test_duplicate_delivery_sends_the_same_bytes_twice() -> None:
-    """duplicate_notifications delivers a notification twice with the same noticeId and
-    notifyMs (Agora's deduplication key), byte for byte."""
+async def test_a_duplicate_delivery_is_a_resend_the_hub_delivers_once() -> None:
+    """duplicate_notifications resends a notification as NCS does: same noticeId and payload,
+    notifyMs renewed and signed again; a hub passes it on once."""
     inbox = Inbox()
     async with virtual_service(notification_app=inbox) as service:
         service.emulator.faults.duplicate_notifications(event_type=30)
         await start(service)
         counts = service.emulator.delivery_counts
     assert inbox.events == [40, 30, 30, 43, 44, 42, 42, 4, 13]
-    assert inbox.deliveries[1][1] == inbox.deliveries[2][1]
+    assert all(inbox.verified())
+    first, resent = (webhooks.parse(inbox.deliveries[i][1]) for i in (1, 2))
+    assert (first.notice_id, first.payload) == (resent.notice_id, resent.payload)
+    assert (resent.notify_ms or 0) > (first.notify_ms or 0) > 0
     assert counts["duplicated"] == 1
+    hub = webhooks.NotificationHub()
+    published = [hub.publish(webhooks.parse(body)) for _, body, _, _ in inbox.deliveries]
+    assert published == [True, True, False, True, True, True, True, True, True]
 
 
 async def test_reordered_delivery_arrives_after_the_next_one() -> None:

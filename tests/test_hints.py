@@ -134,7 +134,7 @@ async def test_bad_signature_is_logged_with_the_secret_setting_and_throttled(
         status, _body = await receiver.handle(b"{}", {"Agora-Signature-V2": "forged"})
         assert status == 401
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 2  # the 1st and the 10th
+    assert len(warnings) == 1  # at most one line per log_interval, with a count
     assert "NotificationReceiver(hub, secret)" in warnings[0].getMessage()
     assert "the-real-secret" not in caplog.text
     assert receiver.bad_signatures == 25

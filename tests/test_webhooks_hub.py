@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 from typing import Any
 
 import anyio
@@ -177,18 +178,64 @@ async def test_a_duplicate_reaches_a_subscriber_once() -> None:
     assert hub.duplicates == 1
 
 
+@pytest.mark.parametrize("anyio_backend", [MOCK_TRIO])
 @pytest.mark.anyio
-async def test_dedupe_memory_is_bounded_to_the_most_recent_keys() -> None:
-    """Only the last dedupe_size keys are remembered: an older key is forgotten, a recent one
-    is still refused."""
-    hub = webhooks.NotificationHub(dedupe_size=3)
-    notes = [note(None, sid=None, notice_id=f"k{i}") for i in range(4)]
-    for item in notes:
-        assert hub.publish(item)
-    assert not hub.publish(notes[3])
-    assert not hub.publish(notes[1])
-    assert hub.publish(notes[0])
-    assert hub.duplicates == 2
+async def test_dedupe_remembers_a_notice_for_its_window_however_many_others_pass() -> None:
+    """A replay is refused within dedupe_window seconds even after 20,000 other notices, and
+    only accepted again once the window has passed."""
+    hub = webhooks.NotificationHub(dedupe_window=600)
+    first = note(None, sid=None, notice_id="replayed")
+    assert hub.publish(first)
+    for i in range(20_000):
+        hub.publish(note(None, sid=None, notice_id=f"other-{i}"))
+    await anyio.sleep(599)
+    assert not hub.publish(first)
+    await anyio.sleep(2)
+    assert hub.publish(first)
+    assert hub.duplicates == 1
+
+
+@pytest.mark.anyio
+async def test_a_resend_with_a_renewed_notify_ms_reaches_subscribers_once() -> None:
+    """NCS renews notifyMs when it resends: the resend is a duplicate, not a new event."""
+    hub = webhooks.NotificationHub()
+    with hub.subscribe(sid="sid-1") as events:
+        assert hub.publish(note(0, notice_id="n-resent", notify_ms=1_000))
+        assert not hub.publish(note(0, notice_id="n-resent", notify_ms=11_000))
+        assert [n.notify_ms for n in drain(events)] == [1_000]
+    assert hub.duplicates == 1
+
+
+@pytest.mark.parametrize("anyio_backend", [MOCK_TRIO])
+@pytest.mark.anyio
+async def test_held_events_of_many_sids_are_released_by_their_deadline() -> None:
+    """With 2,000 sids holding early events, each is released at its own deadline, in order."""
+    hub = webhooks.NotificationHub(reorder_timeout=1.0, max_sids=5_000)
+    unclaimed = hub.unclaimed()
+    for i in range(2_000):
+        hub.publish(note(1, sid=f"held-{i}"))
+        if i == 999:
+            await anyio.sleep(0.5)
+    assert drain(unclaimed) == []
+    await anyio.sleep(0.6)
+    hub.publish(note(None, sid=None))  # any publish releases what is overdue
+    released = [n.sid for n in drain(unclaimed) if n.sid is not None]
+    assert released == [f"held-{i}" for i in range(1_000)]
+    await anyio.sleep(0.5)
+    assert unclaimed.pending == 1_000
+
+
+def test_bad_hub_settings_are_refused_with_agora_errors() -> None:
+    """Wrong types, NaN and infinite windows are refused at construction, naming the field."""
+    for options, field in (
+        ({"buffer_size": "a"}, "buffer_size"),
+        ({"dedupe_window": math.nan}, "dedupe_window"),
+        ({"dedupe_window": math.inf}, "dedupe_window"),
+        ({"reorder_timeout": -1}, "reorder_timeout"),
+        ({"max_sids": True}, "max_sids"),
+    ):
+        with pytest.raises(AgoraError, match=field):
+            webhooks.NotificationHub(**options)
 
 
 @pytest.mark.anyio

@@ -7,9 +7,9 @@ callback. When a receiver URL is configured it is also queued for delivery, whic
 :meth:`Notifier.deliver_due` performs when the emulator's driver loop calls it (the server runs
 that loop inside its lifespan): it POSTs each envelope and resends up to three times when the
 receiver does not answer 200 within 10 s (``notifyMs`` and the signatures are renewed on every
-attempt, as the service does). Delivery faults (see :mod:`._faults`) may drop, duplicate,
-delay, reorder or mis-sign a delivery; the log always holds each notification once, as
-emitted.
+attempt, as the service does, a duplicate included). Delivery faults (see :mod:`._faults`) may
+drop, duplicate, delay, reorder or mis-sign a delivery; the log always holds each notification
+once, as emitted.
 """
 
 from __future__ import annotations
@@ -280,7 +280,8 @@ class Notifier:
 
     async def _post(self, url: str, client: httpx.AsyncClient, delivery: _Delivery) -> bool:
         """One delivery: the first attempt plus a resend after each delay, until a 200; then
-        any duplicate copies, byte for byte the same as the attempt that got through."""
+        any duplicate copies, each a resend as NCS makes one when it missed the 200: the same
+        ``noticeId`` and payload, ``notifyMs`` renewed (later by at least 1 ms) and re-signed."""
         envelope, plan = delivery.envelope, delivery.plan
         for attempt, delay in enumerate((0.0, *self._retry_delays)):
             if delay:
@@ -290,6 +291,9 @@ class Notifier:
             if await self._send(url, client, signed, attempt):
                 self.counts["delivered"] += 1
                 for _ in range(plan.copies - 1):
+                    sent = envelope["notifyMs"]
+                    envelope["notifyMs"] = max(sent + 1, round(self._clock.time() * 1000))
+                    signed = self._sign(envelope, plan.secret)
                     if await self._send(url, client, signed, attempt):
                         self.counts["duplicated"] += 1
                 return True

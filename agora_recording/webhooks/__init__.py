@@ -31,7 +31,8 @@ Or by hand, in any framework::
     status, body = await receiver.handle(raw_body, request_headers)
 
 NCS may deliver an event twice or out of order; the hub dedupes on
-:attr:`Notification.dedupe_key` (``noticeId`` + ``notifyMs``) and orders by
+:attr:`Notification.dedupe_key` (``noticeId``, which a resend keeps; it renews ``notifyMs``)
+over a window of time, and orders by
 ``payload.sequence``. Agora advises checking important outcomes with ``query`` too. The emulator
 in :mod:`agora_recording.emulator` sends exactly these envelopes, signed the same way.
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -109,9 +110,13 @@ class Notification:
     payload: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
 
     @property
-    def dedupe_key(self) -> tuple[str, int | None]:
-        """``(noticeId, notifyMs)``: Agora's documented key for dropping duplicate deliveries."""
-        return (self.notice_id, self.notify_ms)
+    def dedupe_key(self) -> str:
+        """``noticeId``: what stays the same when NCS resends a notification.
+
+        Agora's "Receive notifications" guide pairs it with ``notifyMs``, but NCS renews
+        ``notifyMs`` on every resend, so that pair would let each resend through again.
+        """
+        return self.notice_id
 
     @property
     def cname(self) -> str | None:
@@ -166,9 +171,40 @@ def _opt_int(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if _IN_RANGE[0] <= number <= _IN_RANGE[1] else None
+
+
+#: Numbers NCS sends (event types, sequence numbers, Unix milliseconds) fit a signed 64-bit
+#: integer; anything beyond is refused rather than carried along.
+_IN_RANGE: tuple[int, int] = (-(2**63), 2**63 - 1)
+_ENVELOPE_NUMBERS = ("eventType", "productId", "notifyMs")
+_PAYLOAD_NUMBERS = ("sequence", "sendts", "serviceType")
+
+
+def _check_number(where: str, value: Any) -> None:
+    """Refuse a number that is not finite, not whole, or out of range (strings of digits pass)."""
+    if value is None or isinstance(value, str):
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidNotificationError(f"notification {where} is not a number")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise InvalidNotificationError(f"notification {where} is not a whole number")
+    if not _IN_RANGE[0] <= int(value) <= _IN_RANGE[1]:
+        raise InvalidNotificationError(f"notification {where} is out of range")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidNotificationError(f"notification holds {name}, which is not JSON")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise InvalidNotificationError("notification holds a number out of range")
+    return number
 
 
 def parse(body: bytes | str | Mapping[str, Any]) -> Notification:
@@ -176,27 +212,41 @@ def parse(body: bytes | str | Mapping[str, Any]) -> Notification:
 
     Reads the current keys (``noticeId``, ``productId``, ``eventType``, ``notifyMs``, ``sid``,
     ``payload``) and the pre-1.3.0 ``notificationId``. Raises :class:`InvalidNotificationError`
-    when the body is not a JSON object with an ``eventType`` number and a notice ID.
+    (and nothing else, whatever it is given) when the body is not a JSON object with an
+    ``eventType`` number and a notice ID, or holds a number that is not finite, not whole or
+    beyond 64 bits where NCS sends whole numbers (``NaN``, ``Infinity`` and ``1e400`` included).
     """
     if isinstance(body, Mapping):
         data: Any = body
-    else:
+    elif isinstance(body, (bytes, bytearray, str)):
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            data = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite)
+        except InvalidNotificationError:
+            raise
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise InvalidNotificationError("notification body is not JSON") from exc
+    else:
+        raise InvalidNotificationError("a notification body is bytes, text or a mapping")
     if not isinstance(data, Mapping):
         raise InvalidNotificationError("notification body is not a JSON object")
     notice_id = data.get("noticeId", data.get("notificationId"))
+    if not isinstance(notice_id, (str, int)) or isinstance(notice_id, bool):
+        raise InvalidNotificationError("notification has no noticeId")
+    for key in _ENVELOPE_NUMBERS:
+        _check_number(key, data.get(key))
     event_type = _opt_int(data.get("eventType"))
-    if notice_id is None or event_type is None:
-        raise InvalidNotificationError("notification has no noticeId or eventType")
+    if event_type is None:
+        raise InvalidNotificationError("notification has no eventType")
     payload = data.get("payload")
     if payload is None:
         payload = {}
     if not isinstance(payload, Mapping):
         raise InvalidNotificationError("notification payload is not an object")
+    for key in _PAYLOAD_NUMBERS:
+        _check_number(f"payload.{key}", payload.get(key))
     sid = data.get("sid", payload.get("sid"))
+    if sid is not None and not isinstance(sid, (str, int)):
+        raise InvalidNotificationError("notification sid is not a string")
     return Notification(
         notice_id=str(notice_id),
         product_id=_opt_int(data.get("productId")),

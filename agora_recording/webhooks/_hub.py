@@ -3,16 +3,19 @@
 NCS delivers each event to one HTTP endpoint, in no guaranteed order and sometimes twice. The
 hub turns that into one ordered stream per recording:
 
-* **Dedupe.** A notification whose :attr:`~Notification.dedupe_key` (``noticeId`` +
-  ``notifyMs``) was seen recently is dropped and counted in :attr:`NotificationHub.duplicates`.
-  The keys live in an LRU of ``dedupe_size`` entries, so memory stays bounded.
+* **Dedupe.** A notification whose :attr:`~Notification.dedupe_key` (``noticeId``, which NCS
+  keeps when it resends; it renews ``notifyMs``) was seen within the last ``dedupe_window``
+  seconds is dropped and counted in :attr:`NotificationHub.duplicates`. NCS resends a
+  notification that got no 200 within minutes, so the default window is 15 minutes; keys
+  older than the window are forgotten, so memory follows the rate of (signed) notifications.
 * **Order.** Per ``sid``, events are passed on in ``payload.sequence`` order. An event that
   arrives ahead of a missing one is held until the gap fills, for at most ``reorder_timeout``
   seconds and at most ``reorder_window`` events; then the gap is given up on and the held events
   go out in order. The first event seen of a sid is held the same way unless its sequence is 0
   (a hub started mid-recording learns where numbering is). An event numbered below the next
   expected one (its gap was given up on) is passed on at once. Events without a sid or a
-  sequence are never held. The per-sid state is an LRU of ``max_sids`` recordings.
+  sequence are never held. The per-sid state is an LRU of ``max_sids`` recordings. Held events
+  are indexed by their deadline, so a publish never scans the sids that hold some.
 * **Route.** An event goes to every subscription for its ``sid``, and to every subscription for
   its ``(cname, uid)`` that has no sid yet; such a subscription learns the event's sid and is
   routed by sid from then on (so it keeps receiving after a failover changes the recorder
@@ -30,7 +33,10 @@ stream (its wait ends at the hold deadline); the clock is the event loop's
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
+import math
 from collections import OrderedDict, deque
 from collections.abc import Callable, Collection
 from types import TracebackType
@@ -39,7 +45,7 @@ from typing import TypeVar
 import anyio
 import attrs
 
-from agora_recording.errors import ValidationError
+from agora_recording.errors import ArgumentTypeError, ValidationError
 
 from ._envelope import Notification
 
@@ -215,7 +221,7 @@ class NotificationHub:
     """Dedupe, order and route NCS notifications to subscriptions (see the module docstring).
 
     ``buffer_size`` bounds each subscription, ``unclaimed_buffer_size`` the unclaimed stream;
-    ``dedupe_size`` is how many recent dedupe keys are remembered; ``reorder_window`` and
+    ``dedupe_window`` is how long (seconds) a notice ID is remembered; ``reorder_window`` and
     ``reorder_timeout`` (seconds) bound how long an early event waits for a missing one;
     ``max_sids`` bounds the per-recording ordering state. ``on_unclaimed`` is called (in
     :meth:`publish`, so keep it quick) with each event no subscription claimed; an exception it
@@ -228,7 +234,7 @@ class NotificationHub:
         on_unclaimed: Callable[[Notification], object] | None = None,
         buffer_size: int = 256,
         unclaimed_buffer_size: int = 1024,
-        dedupe_size: int = 10_000,
+        dedupe_window: float = 900.0,
         reorder_window: int = 32,
         reorder_timeout: float = 1.0,
         max_sids: int = 10_000,
@@ -236,23 +242,32 @@ class NotificationHub:
         for name, value in (
             ("buffer_size", buffer_size),
             ("unclaimed_buffer_size", unclaimed_buffer_size),
-            ("dedupe_size", dedupe_size),
             ("reorder_window", reorder_window),
             ("max_sids", max_sids),
         ):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ArgumentTypeError(f"{name} must be an integer")
             if value < 1:
                 raise ValidationError(name, "must be at least 1")
-        if reorder_timeout < 0:
-            raise ValidationError("reorder_timeout", "must not be negative")
+        for name, seconds in (
+            ("dedupe_window", dedupe_window),
+            ("reorder_timeout", reorder_timeout),
+        ):
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+                raise ArgumentTypeError(f"{name} must be a number of seconds")
+            if not 0 <= seconds < math.inf:
+                raise ValidationError(name, "must be a finite number of seconds, not negative")
         self._on_unclaimed = on_unclaimed
         self._buffer_size = buffer_size
-        self._dedupe_size = dedupe_size
+        self._dedupe_window = float(dedupe_window)
         self._reorder_window = reorder_window
-        self._reorder_timeout = reorder_timeout
+        self._reorder_timeout = float(reorder_timeout)
         self._max_sids = max_sids
-        self._seen: OrderedDict[tuple[str, int | None], None] = OrderedDict()
+        self._seen: OrderedDict[str, float] = OrderedDict()  # notice ID -> first seen, in order
         self._orders: OrderedDict[str, _Order] = OrderedDict()
         self._holding: dict[str, _Order] = {}
+        self._deadlines: list[tuple[float, int, str]] = []  # (deadline, tie, sid), lazily pruned
+        self._ties = itertools.count()
         self._by_sid: dict[str, list[Subscription]] = {}
         self._by_peer: dict[tuple[str, str], list[Subscription]] = {}
         self._unclaimed = Subscription(
@@ -343,14 +358,13 @@ class NotificationHub:
         """
         if self._closed:
             return False
+        now = anyio.current_time()
+        self._forget_older_than(now - self._dedupe_window)
         key = note.dedupe_key
         if key in self._seen:
-            self._seen.move_to_end(key)
             self.duplicates += 1
             return False
-        self._seen[key] = None
-        if len(self._seen) > self._dedupe_size:
-            self._seen.popitem(last=False)
+        self._seen[key] = now
         self._release_overdue()
         sid, seq = note.sid, note.sequence
         if sid is None or seq is None:
@@ -362,6 +376,7 @@ class NotificationHub:
             if len(self._orders) > self._max_sids:
                 old_sid, old_order = self._orders.popitem(last=False)
                 self._release(old_sid, old_order, everything=True)
+                self._holding.pop(old_sid, None)
         else:
             self._orders.move_to_end(sid)
         expected = 0 if order.next is None else order.next
@@ -374,8 +389,7 @@ class NotificationHub:
         else:
             order.held.append(note)
             if order.deadline is None:
-                order.deadline = anyio.current_time() + self._reorder_timeout
-                self._holding[sid] = order
+                self._hold(sid, order)
             if len(order.held) > self._reorder_window:
                 self._release(sid, order, skip_one_gap=True)
         return True
@@ -403,23 +417,46 @@ class NotificationHub:
                 self._route(order.held.pop(0))
         if order.held:
             if order.deadline is None:
-                order.deadline = anyio.current_time() + self._reorder_timeout
-                self._holding[sid] = order
+                self._hold(sid, order)
         else:
             order.deadline = None
             self._holding.pop(sid, None)
 
+    def _hold(self, sid: str, order: _Order) -> None:
+        """Start the hold deadline of ``sid`` and index it."""
+        order.deadline = anyio.current_time() + self._reorder_timeout
+        self._holding[sid] = order
+        heapq.heappush(self._deadlines, (order.deadline, next(self._ties), sid))
+
+    def _forget_older_than(self, horizon: float) -> None:
+        seen = self._seen
+        while seen:
+            key, first = next(iter(seen.items()))
+            if first >= horizon:
+                return
+            del seen[key]
+
     def _release_overdue(self) -> None:
-        if not self._holding:
+        """Release the sids whose hold ran out: only those, found through the deadline heap."""
+        if not self._deadlines:
             return
         now = anyio.current_time()
-        for sid, order in list(self._holding.items()):
-            if order.deadline is not None and order.deadline <= now:
+        while (deadline := self._next_deadline()) is not None and deadline <= now:
+            _, _, sid = heapq.heappop(self._deadlines)
+            order = self._holding.get(sid)
+            if order is not None:
                 self._release(sid, order, everything=True)
 
     def _next_deadline(self) -> float | None:
-        deadlines = [o.deadline for o in self._holding.values() if o.deadline is not None]
-        return min(deadlines, default=None)
+        """The earliest live hold deadline (stale heap entries are dropped on the way)."""
+        heap = self._deadlines
+        while heap:
+            deadline, _, sid = heap[0]
+            order = self._holding.get(sid)
+            if order is not None and order.deadline == deadline:
+                return deadline
+            heapq.heappop(heap)
+        return None
 
     def _route(self, note: Notification) -> None:
         targets = list(self._by_sid.get(note.sid, ())) if note.sid is not None else []

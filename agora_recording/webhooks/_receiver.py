@@ -12,12 +12,16 @@ constant time, over the raw bytes before any parsing), nesting depth and envelop
 callback is published to the hub without waiting and answered 200 with a small JSON body, so
 Agora (which resends when no 200 comes within 10 seconds) gets its answer at once; a replayed
 one is answered 200 too but reaches no subscriber twice.
+
+Refusals are logged at most once per ``log_interval`` seconds, with how many there were since
+the last line: a flood of forged requests cannot flood the log.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import Any, overload
 
@@ -49,7 +53,6 @@ def _answer(**fields: object) -> bytes:
 
 _ACCEPTED = _answer(ok=True)
 _DUPLICATE = _answer(ok=True, duplicate=True)
-_BAD_SIGNATURE = _answer(error="bad or missing signature")
 
 
 def _nested_deeper_than(body: bytes, limit: int) -> bool:
@@ -96,7 +99,8 @@ class NotificationReceiver:
     matches). ``max_body_size`` (bytes), ``read_timeout`` (seconds to receive the whole body)
     and ``max_depth`` (nesting of the JSON) bound what a caller can make us do. Mount it in
     FastAPI or Starlette, run it alone with an ASGI server, or call :meth:`handle` from any
-    other framework. The secrets never appear in ``repr`` or logs.
+    other framework. Refused callbacks are logged at most once per ``log_interval`` seconds,
+    with a count. The secrets never appear in ``repr`` or logs.
     """
 
     def __init__(
@@ -107,23 +111,37 @@ class NotificationReceiver:
         max_body_size: int = 64 * 1024,
         read_timeout: float = 5.0,
         max_depth: int = 32,
+        log_interval: float = 60.0,
     ) -> None:
-        secrets = (secret,) if isinstance(secret, str) else tuple(secret)
+        given: object = secret  # checked as what a caller may really pass
+        if isinstance(given, str):
+            secrets: tuple[object, ...] = (given,)
+        elif isinstance(given, Sequence):
+            secrets = tuple(given)
+        else:
+            secrets = ()
         if not secrets or not all(isinstance(s, str) and s for s in secrets):
             raise ValidationError("secret", "give the NCS secret (a non-empty string) or several")
-        if max_body_size < 1:
-            raise ValidationError("max_body_size", "must be at least 1")
-        if read_timeout <= 0:
-            raise ValidationError("read_timeout", "must be positive")
-        if max_depth < 1:
-            raise ValidationError("max_depth", "must be at least 1")
+        for name, count in (("max_body_size", max_body_size), ("max_depth", max_depth)):
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise ValidationError(name, "must be a whole number, at least 1")
+        for name, seconds in (("read_timeout", read_timeout), ("log_interval", log_interval)):
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+                raise ValidationError(name, "must be a number of seconds")
+            if not 0 < seconds < math.inf:
+                raise ValidationError(name, "must be a positive, finite number of seconds")
         self.hub = hub
-        self._secrets = secrets
+        self._secrets = tuple(str(s) for s in secrets)
         self.max_body_size = max_body_size
-        self.read_timeout = read_timeout
+        self.read_timeout = float(read_timeout)
         self.max_depth = max_depth
         #: Callbacks refused for a bad or missing signature (a wrong secret shows here).
         self.bad_signatures = 0
+        self.log_interval = float(log_interval)
+        self._refusals = 0  # refused since the last log line
+        self._logged_at = -math.inf
+        #: How many callbacks were refused in all (any 4xx).
+        self.refused = 0
 
     def __repr__(self) -> str:
         return (
@@ -139,42 +157,45 @@ class NotificationReceiver:
         (names are matched case-insensitively). Never waits on a consumer.
         """
         if len(body) > self.max_body_size:
-            return self._refuse(413, "body too large", logging.INFO)
+            return self._refuse(413, "body too large")
         verified = False
         for secret in self._secrets:  # check them all: the time taken does not tell which
             verified |= verify(body, headers, secret)
         if not verified:
             return self._refuse_signature()
         if _nested_deeper_than(body, self.max_depth):
-            return self._refuse(400, "body nested too deep", logging.WARNING)
+            return self._refuse(400, "body nested too deep")
         try:
             note = parse(body)
         except InvalidNotificationError as exc:
-            return self._refuse(400, str(exc), logging.WARNING)
+            return self._refuse(400, str(exc))
         if self.hub.publish(note):
             return 200, _ACCEPTED
         logger.debug("duplicate NCS callback %s answered without publishing", note.notice_id)
         return 200, _DUPLICATE
 
     def _refuse_signature(self) -> tuple[int, bytes]:
-        """401, logged at WARNING with what to check the first time and at each power of ten
-        after (1, 10, 100... refusals), at DEBUG otherwise: a wrong secret fails every
-        callback, and one line per callback would drown the log."""
+        """401: counted in `bad_signatures`, logged (throttled) with what to check."""
         self.bad_signatures += 1
-        count = self.bad_signatures
-        if count == 10 ** (len(str(count)) - 1):
-            logger.warning(
-                "refused an NCS callback (401): bad or missing signature (%d so far); %s",
-                count,
-                NCS_SECRET_HINT,
-            )
-        else:
-            logger.debug("refused an NCS callback (401): bad or missing signature")
-        return 401, _BAD_SIGNATURE
+        return self._refuse(401, "bad or missing signature", hint=NCS_SECRET_HINT)
 
-    @staticmethod
-    def _refuse(status: int, reason: str, level: int) -> tuple[int, bytes]:
-        logger.log(level, "refused an NCS callback (%d): %s", status, reason)
+    def _refuse(self, status: int, reason: str, *, hint: str = "") -> tuple[int, bytes]:
+        """Answer a refusal; log it only if the last log line is ``log_interval`` old, with
+        how many were refused since (a wrong secret fails every callback)."""
+        self.refused += 1
+        self._refusals += 1
+        now = anyio.current_time()
+        if now - self._logged_at >= self.log_interval:
+            logger.warning(
+                "refused %d NCS callback(s) in the last %g s; the latest (%d): %s%s",
+                self._refusals,
+                self.log_interval,
+                status,
+                reason,
+                f"; {hint}" if hint else "",
+            )
+            self._logged_at = now
+            self._refusals = 0
         return status, _answer(error=reason)
 
     # -- ASGI ----------------------------------------------------------------------------------
@@ -210,7 +231,7 @@ class NotificationReceiver:
             await send({"type": "websocket.close", "code": 1008})
             return
         if scope.get("method") != "POST":
-            reply = self._refuse(405, "only POST is accepted", logging.INFO)
+            reply = self._refuse(405, "only POST is accepted")
             await _respond(send, *reply, extra=[(b"allow", b"POST")])
             return
         headers: dict[str, str] = {}
@@ -219,19 +240,19 @@ class NotificationReceiver:
         declared = headers.get("content-length")
         if declared is not None:
             if not (declared.strip().isascii() and declared.strip().isdigit()):
-                await _respond(send, *self._refuse(400, "bad Content-Length", logging.INFO))
+                await _respond(send, *self._refuse(400, "bad Content-Length"))
                 return
             if int(declared) > self.max_body_size:
-                await _respond(send, *self._refuse(413, "body too large", logging.INFO))
+                await _respond(send, *self._refuse(413, "body too large"))
                 return
         try:
             with anyio.fail_after(self.read_timeout):
                 body = await self._read_body(receive)
         except TimeoutError:
-            await _respond(send, *self._refuse(408, "body not received in time", logging.INFO))
+            await _respond(send, *self._refuse(408, "body not received in time"))
             return
         except _TooLarge:
-            await _respond(send, *self._refuse(413, "body too large", logging.INFO))
+            await _respond(send, *self._refuse(413, "body too large"))
             return
         except _Disconnected:
             return
