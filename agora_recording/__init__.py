@@ -8,6 +8,10 @@ emulator of the service for tests.
 
 import logging as _logging
 
+from ._httpx_import import import_httpx_without_cli as _import_httpx_without_cli
+
+_import_httpx_without_cli()
+
 from ._client import RecordingClient
 from ._converter import converter
 from ._credentials import (

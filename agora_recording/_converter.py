@@ -36,7 +36,7 @@ Anything else raises `agora_recording.errors.ValidationError` (an `AgoraError` a
 in `STRUCTURE_ERRORS`, which callers catch. The path costs nothing until something fails: the
 generated code maps the failing source line back to its wire key.
 
-Every model's hooks are generated once, at import, from its fields' metadata by one small code
+Every model's hooks are generated once, on the model's first use, from its fields' metadata by one small code
 generator (`_compile`; the source is kept in `linecache`, so tracebacks show it). A generated
 structure function reads each wire key once, runs the field's hook (a type-checked scalar, a
 nested model, the string-or-list ``fileList``) and then the field's own attrs converter, exactly
@@ -728,13 +728,8 @@ def _build() -> cattrs.Converter:
 
     conv.register_structure_hook_factory(attrs.has, structure_factory)
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
-
-    # Generate every model's hooks now, at import, rather than on first use.
-    for name in models.__all__:
-        model = getattr(models, name)
-        if isinstance(model, type) and attrs.has(model):
-            conv.get_structure_hook(model)
-            conv.get_unstructure_hook(model)
+    # A model's hooks are generated on its first use (cattrs caches them), not at import: a
+    # process that never reads a query answer never pays for its hooks.
     return conv
 
 

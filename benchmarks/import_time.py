@@ -1,0 +1,150 @@
+"""How long ``import agora_recording`` takes, against the libraries it is built on.
+
+Each measurement is a fresh interpreter run with ``python -X importtime``; the figure is the sum
+of the cumulative times of the top-level imports the program makes (what ``site`` imports
+before it is left out). Contenders run in interleaved rounds: this checkout, an older revision
+of the package (``--before REF``, extracted with ``git archive`` into a temporary directory) and
+the baseline, the libraries alone (httpx without its command line, attrs, cattrs, anyio with its
+memory streams, stamina). The medians are shown side by side; the ratio to the baseline is
+what the regression test (``tests/test_import_time.py``) guards, because it does not depend on
+how fast or busy the machine is.
+
+``python -m benchmarks.import_time [--quick] [--before REF]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+from ._harness import BenchResult, Row
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+OURS: Final = "import agora_recording"
+# The same libraries, with httpx's command line left out the way the package leaves it out.
+LIBRARIES: Final = (
+    "import sys, types\n"
+    "stand_in = types.ModuleType('httpx._main'); stand_in.main = lambda: None\n"
+    "sys.modules['httpx._main'] = stand_in\n"
+    "import httpx, attrs, cattrs, anyio, anyio.streams.memory, stamina\n"
+)
+AIM_SECONDS: Final = 0.150
+
+
+def import_seconds(code: str, path: Path = ROOT) -> float:
+    """Seconds ``code`` spends importing, by ``-X importtime``, in a fresh interpreter."""
+    env = {**os.environ, "PYTHONPATH": str(path)}
+    env.pop("PYTHONIMPORTTIME", None)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    total = 0
+    after_site = False
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = line.split("|", 2)
+        if not name.startswith(" ") or name.startswith("  "):
+            continue  # nested: already in its parent's cumulative time
+        if name.strip() == "site":
+            after_site = True
+            continue
+        if after_site and cumulative.strip().isdigit():
+            total += int(cumulative)
+    return total / 1e6
+
+
+def _extract(ref: str, into: Path) -> Path:
+    """The package as it was at ``ref``, unpacked under ``into``."""
+    archive = into / "before.tar"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", f"--output={archive}", ref, "agora_recording"],
+        check=True,
+    )
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def measure(rounds: int, before: str | None) -> dict[str, list[float]]:
+    """Per-round seconds for each contender, in interleaved order."""
+    with tempfile.TemporaryDirectory() as tmp:
+        contenders: list[tuple[str, str, Path]] = [("ours", OURS, ROOT), ("libraries", LIBRARIES, ROOT)]
+        if before is not None:
+            contenders.append((f"before ({before})", OURS, _extract(before, Path(tmp))))
+        seconds: dict[str, list[float]] = {name: [] for name, _, _ in contenders}
+        for index in range(rounds):
+            order = contenders if index % 2 == 0 else contenders[::-1]
+            for name, code, path in order:
+                seconds[name].append(import_seconds(code, path))
+        return seconds
+
+
+def _rows(seconds: dict[str, list[float]]) -> list[Row]:
+    ours = statistics.median(seconds["ours"])
+    libraries = statistics.median(seconds["libraries"])
+    ratios = [o / lib for o, lib in zip(seconds["ours"], seconds["libraries"])]
+    rows = [
+        Row(
+            benchmark="import_time",
+            measure="import agora_recording (-X importtime, median)",
+            value=ours * 1000,
+            unit="ms",
+            context=f"libraries alone {libraries * 1000:.0f} ms; {len(seconds['ours'])} fresh interpreters each",
+            aim=f"<= {AIM_SECONDS * 1000:.0f} ms",
+            met=ours <= AIM_SECONDS,
+        ),
+        Row(
+            benchmark="import_time",
+            measure="import agora_recording / its libraries alone",
+            value=statistics.median(ratios),
+            unit="x",
+            context="httpx (without its CLI), attrs, cattrs, anyio, stamina; the test fails above 2x today's ratio",
+        ),
+    ]
+    for name, values in seconds.items():
+        if name.startswith("before"):
+            old = statistics.median(values)
+            rows.append(
+                Row(
+                    benchmark="import_time",
+                    measure=f"import agora_recording: {name} / now",
+                    value=old / ours,
+                    unit="x",
+                    context=f"{name} {old * 1000:.0f} ms, now {ours * 1000:.0f} ms",
+                )
+            )
+    return rows
+
+
+def run(quick: bool, before: str | None = None) -> BenchResult:
+    """The rows for ``python -m benchmarks``."""
+    seconds = measure(3 if quick else 15, before)
+    return BenchResult(rows=_rows(seconds), details={"seconds": seconds})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.import_time", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="3 rounds instead of 15")
+    parser.add_argument("--before", metavar="REF", help="also measure the package as of this git revision")
+    args = parser.parse_args(argv)
+    result = run(args.quick, args.before)
+    for row in result.rows:
+        print(f"{row.measure:<55} {row.shown():>10}  {row.context}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
