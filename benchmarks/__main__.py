@@ -2,7 +2,8 @@
 
 Options: ``--quick`` (a smoke run in well under 30 s: few rounds, small N; nothing is written
 unless ``--write``), ``--only NAME`` (repeatable or comma-separated: overhead, conversion,
-scale, real_http, telemetry), ``--no-write``. A full run rewrites the results section of
+scale, real_http, telemetry, import_time), ``--no-write``. A full run rewrites the results
+section of
 ``benchmarks/README.md`` (between the ``results:start``/``results:end`` markers) and
 ``benchmarks/results.json``; a partial run (``--only``) replaces only its own benchmarks there.
 """
@@ -24,7 +25,7 @@ from typing import Any, Final
 
 from ._harness import BenchResult, Row
 
-BENCHMARKS: Final = ("overhead", "telemetry", "conversion", "scale", "real_http")
+BENCHMARKS: Final = ("overhead", "telemetry", "conversion", "scale", "real_http", "import_time")
 HERE: Final = Path(__file__).resolve().parent
 README: Final = HERE / "README.md"
 RESULTS: Final = HERE / "results.json"

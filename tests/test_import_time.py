@@ -1,0 +1,60 @@
+"""``import agora_recording`` stays cheap: no command-line libraries, no regression of 2x."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.import_time import LIBRARIES, OURS, ROOT, import_seconds
+
+# Our own import cost (ours minus the libraries alone) over the libraries' cost, as
+# `python -m benchmarks.import_time` measured it when the package was made lazy (about 0.6 on
+# a loaded 2-core machine; 1.6 before). The test fails at twice that.
+OWN_COST_RATIO = 0.65
+
+
+def _run(code: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+
+def test_import_leaves_command_line_libraries_out() -> None:
+    """Importing the package loads neither httpx's command line nor the libraries it needs."""
+    done = _run(
+        "import sys, agora_recording\n"
+        "print(sorted(m for m in ('httpx._main', 'click', 'rich', 'pygments') if m in sys.modules))"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_httpx_command_line_still_runs() -> None:
+    """``httpx.main`` still runs httpx's own command line after our import deferred it."""
+    done = _run(
+        "import sys, agora_recording, httpx\n"
+        "sys.argv = ['httpx', '--help']\n"
+        "httpx.main()\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage" in done.stdout
+
+
+@pytest.mark.slow
+def test_import_time_has_not_doubled(tmp_path: Path) -> None:
+    """Our own share of the import time stays under twice what it was, relative to our libraries."""
+    pycache = tmp_path / "pycache"
+    import_seconds(OURS, ROOT, pycache)  # writes the bytecode, as an installed package has it
+    import_seconds(LIBRARIES, ROOT, pycache)
+    ratios = []
+    for _ in range(7):
+        libraries = import_seconds(LIBRARIES, ROOT, pycache)
+        ours = import_seconds(OURS, ROOT, pycache)
+        ratios.append((ours - libraries) / libraries)
+    assert statistics.median(ratios) <= 2 * OWN_COST_RATIO
