@@ -78,7 +78,7 @@ def _extract(ref: str, into: Path) -> Path:
     into.mkdir()
     archive = into / "before.tar"
     subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", f"--output={archive}", ref, "agora_recording"],
+        ["git", "-C", str(ROOT), "archive", f"--output={archive}", ref, "agora_recording"],
         check=True,
     )
     with tarfile.open(archive) as tar:
@@ -90,7 +90,10 @@ def measure(rounds: int, before: str | None) -> dict[str, list[float]]:
     """Per-round seconds for each contender, in interleaved order."""
     with tempfile.TemporaryDirectory() as tmp:
         pycache = Path(tmp) / "pycache"
-        contenders: list[tuple[str, str, Path]] = [("ours", OURS, ROOT), ("libraries", LIBRARIES, ROOT)]
+        contenders: list[tuple[str, str, Path]] = [
+            ("ours", OURS, ROOT),
+            ("libraries", LIBRARIES, ROOT),
+        ]
         if before is not None:
             contenders.append((f"before ({before})", OURS, _extract(before, Path(tmp) / "before")))
         for _, code, path in contenders:
@@ -105,7 +108,7 @@ def measure(rounds: int, before: str | None) -> dict[str, list[float]]:
 
 def _own_cost(seconds: dict[str, list[float]], name: str) -> float:
     """Median per round of (package - libraries alone) / libraries alone: what the test guards."""
-    rounds = zip(seconds[name], seconds["libraries"])
+    rounds = zip(seconds[name], seconds["libraries"], strict=True)
     return statistics.median((ours - libraries) / libraries for ours, libraries in rounds)
 
 
@@ -118,7 +121,8 @@ def _rows(seconds: dict[str, list[float]]) -> list[Row]:
             measure="import agora_recording (-X importtime, median)",
             value=ours * 1000,
             unit="ms",
-            context=f"libraries alone {libraries * 1000:.0f} ms; {len(seconds['ours'])} fresh interpreters each",
+            context=f"libraries alone {libraries * 1000:.0f} ms; "
+            f"{len(seconds['ours'])} fresh interpreters each",
             aim=f"<= {AIM_SECONDS * 1000:.0f} ms",
             met=ours <= AIM_SECONDS,
         ),
@@ -127,7 +131,8 @@ def _rows(seconds: dict[str, list[float]]) -> list[Row]:
             measure="own import cost / libraries alone",
             value=_own_cost(seconds, "ours"),
             unit="x",
-            context="(package - libraries) / libraries; libraries: httpx without its CLI, attrs, cattrs, anyio, stamina",
+            context="(package - libraries) / libraries; libraries: httpx without its CLI, "
+            "attrs, cattrs, anyio, stamina",
         ),
     ]
     for name, values in seconds.items():
@@ -155,7 +160,9 @@ def run(quick: bool, before: str | None = None) -> BenchResult:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.import_time", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="3 rounds instead of 15")
-    parser.add_argument("--before", metavar="REF", help="also measure the package as of this git revision")
+    parser.add_argument(
+        "--before", metavar="REF", help="also measure the package as of this git revision"
+    )
     args = parser.parse_args(argv)
     result = run(args.quick, args.before)
     for row in result.rows:

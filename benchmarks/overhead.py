@@ -9,21 +9,32 @@ canned bytes, so the network is out of the picture and what remains is each side
 - raw: a hand-written call — format the URL, ``json.dumps`` the same wire dict (checked to be
   the same bytes), send with the same headers and auth, ``json.loads`` the answer.
 
-The figure is ours / raw per call (median of per-round ratios; aims: at most 1.10x for
-``query``, the call a fleet makes most, and 1.3x for ``start``). A breakdown
-of the pure parts (request building, response parsing) says where the difference comes from.
+The figure is ours / raw per call (median of per-round ratios). Each call is measured the
+flattering way and the honest way, side by side:
+
+- ``query`` against raw given an f-string URL (httpx parses it on every call) and against raw
+  given an ``httpx.URL`` parsed once (aim: at most 1.15x), as a careful hand-written client does;
+- ``start`` with the same body every call (our memo of valid start bodies skips validation) and
+  with a fresh body every call (aim: at most 1.3x): a pool of start configurations that differ in
+  their token and file prefix, as a fleet's do (one per channel), larger than the memo, cycled
+  by both sides (raw dumps the matching wire dict, built ahead like ours is).
+
+A breakdown of the pure parts (request building, response parsing) says where the difference
+comes from.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import anyio
+import attrs
 import httpx
-from agora_recording import Mode, RecordingClient, converter
+from agora_recording import Mode, RecordingClient, StartConfig, converter
 from agora_recording._protocol import Endpoint, build_request, parse_response
 
 from . import _payloads as p
@@ -34,7 +45,9 @@ __all__ = ["NAME", "run"]
 
 NAME: Final = "overhead"
 #: The most ours may cost per call, as a multiple of raw httpx.
-AIMS: Final = {"query": 1.10, "start": 1.3}
+AIMS: Final = {"query, parsed URL": 1.15, "start, fresh body": 1.3}
+#: Distinct start configurations cycled by the fresh-body calls: more than the memo holds.
+POOL: Final = 1024
 _HEADERS: Final = {"content-type": "application/json", "x-request-id": "benchmark"}
 
 
@@ -54,10 +67,31 @@ class _CannedService:
         return httpx.Response(200, content=content, headers=_HEADERS)
 
 
+def _fresh_configs(config: StartConfig) -> list[StartConfig]:
+    """``POOL`` start configurations, one per channel: own token, own file prefix."""
+    storage = config.storage_config
+    assert storage is not None
+    assert storage.file_name_prefix is not None
+    assert config.token
+    return [
+        attrs.evolve(
+            config,
+            token=f"{config.token[:-6]}{index:06d}",
+            storage_config=attrs.evolve(
+                storage, file_name_prefix=(*storage.file_name_prefix[:-1], f"room{index:05d}")
+            ),
+        )
+        for index in range(POOL)
+    ]
+
+
+_Call = Callable[[], Awaitable[object]]
+
+
 def _raw_calls(
-    http: httpx.AsyncClient, start_wire: dict[str, Any]
-) -> tuple[Callable[[], Awaitable[object]], Callable[[], Awaitable[object]]]:
-    """A hand-written client for the same two calls: f-string URLs, json.dumps/json.loads."""
+    http: httpx.AsyncClient, start_wire: dict[str, Any], fresh_wires: list[dict[str, Any]]
+) -> dict[str, _Call]:
+    """A hand-written client for the same calls: URLs as strings or parsed, json.dumps/loads."""
     auth = httpx.BasicAuth(p.CUSTOMER_ID, p.CUSTOMER_SECRET)
     get_headers = {"Accept": "application/json", "User-Agent": "raw-httpx-benchmark"}
     post_headers = {**get_headers, "Content-Type": "application/json;charset=utf-8"}
@@ -72,21 +106,45 @@ def _raw_calls(
             raise RuntimeError(response.status_code)
         return json.loads(response.content)
 
-    async def raw_start() -> object:
+    query_url = httpx.URL(
+        f"{p.BASE_URL}/v1/apps/{app}/cloud_recording/resourceid/{rid}/sid/{sid}/mode/mix/query"
+    )
+
+    async def raw_query_parsed() -> object:
+        response = await http.get(query_url, headers=get_headers, auth=auth)
+        if response.status_code != 200:
+            raise RuntimeError(response.status_code)
+        return json.loads(response.content)
+
+    async def send_start(wire: dict[str, Any]) -> object:
         url = f"{p.BASE_URL}/v1/apps/{app}/cloud_recording/resourceid/{rid}/mode/mix/start"
-        body = {"cname": cname, "uid": uid, "clientRequest": start_wire}
+        body = {"cname": cname, "uid": uid, "clientRequest": wire}
         content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         response = await http.post(url, content=content, headers=post_headers, auth=auth)
         if response.status_code != 200:
             raise RuntimeError(response.status_code)
         return json.loads(response.content)
 
-    return raw_query, raw_start
+    async def raw_start() -> object:
+        return await send_start(start_wire)
+
+    next_wire = itertools.cycle(fresh_wires).__next__
+
+    async def raw_start_fresh() -> object:
+        return await send_start(next_wire())
+
+    return {
+        "query": raw_query,
+        "query, parsed URL": raw_query_parsed,
+        "start": raw_start,
+        "start, fresh body": raw_start_fresh,
+    }
 
 
 def _breakdown(number: int) -> dict[str, float]:
     """Seconds per call of the pure steps on each side (no I/O)."""
     config = p.mix_start_config()
+    next_config = itertools.cycle(_fresh_configs(config)).__next__
     start_wire = converter.unstructure(config)
     handle = p.handle()
     query_bytes = p.dumps(p.mix_query_wire())
@@ -106,6 +164,15 @@ def _breakdown(number: int) -> dict[str, float]:
             cname=p.CNAME,
             uid=p.UID,
             config=config,
+        ),
+        "ours: build_request(start), fresh body": lambda: build_request(
+            Endpoint.START,
+            p.APP_ID,
+            resource_id=p.RESOURCE_ID,
+            mode=Mode.MIX,
+            cname=p.CNAME,
+            uid=p.UID,
+            config=next_config(),
         ),
         "ours: converter.unstructure(start config)": lambda: converter.unstructure(config),
         "ours: parse_response(start)": lambda: parse_response(
@@ -137,6 +204,8 @@ async def _measure(quick: bool) -> BenchResult:
     service = _CannedService()
     config = p.mix_start_config()
     start_wire = converter.unstructure(config)
+    fresh = _fresh_configs(config)
+    fresh_wires = [converter.unstructure(each) for each in fresh]
     handle = p.handle()
     async with httpx.AsyncClient(transport=httpx.MockTransport(service)) as http:
         client = RecordingClient(
@@ -147,7 +216,7 @@ async def _measure(quick: bool) -> BenchResult:
             http_client=http,
             rate_limit=None,
         )
-        raw_query, raw_start = _raw_calls(http, start_wire)
+        raw = _raw_calls(http, start_wire, fresh_wires)
 
         async def ours_query() -> object:
             return await client.query(handle)
@@ -157,27 +226,41 @@ async def _measure(quick: bool) -> BenchResult:
                 p.RESOURCE_ID, Mode.MIX, cname=p.CNAME, uid=p.UID, config=config
             )
 
-        # Both sides must send the very same body.
+        next_config = itertools.cycle(fresh).__next__
+
+        async def ours_start_fresh() -> object:
+            return await client.start(
+                p.RESOURCE_ID, Mode.MIX, cname=p.CNAME, uid=p.UID, config=next_config()
+            )
+
+        ours_calls: dict[str, _Call] = {
+            "query": ours_query,
+            "query, parsed URL": ours_query,
+            "start": ours_start,
+            "start, fresh body": ours_start_fresh,
+        }
+        # Both sides must send the very same bodies, the shared one and a fresh one.
         service.keep = True
-        await ours_start()
-        await raw_start()
+        for name in ("start", "start, fresh body"):
+            await ours_calls[name]()
+            await raw[name]()
         service.keep = False
-        if service.bodies[0] != service.bodies[1]:
+        if service.bodies[0] != service.bodies[1] or service.bodies[2] != service.bodies[3]:
             raise AssertionError("ours and raw send different start bodies")
+        if service.bodies[0] == service.bodies[2]:
+            raise AssertionError("the fresh body is not fresh")
         body_size = len(service.bodies[0])
 
         results: dict[str, Ratio] = {}
-        for label, ours, raw in (
-            ("query", ours_query, raw_query),
-            ("start", ours_start, raw_start),
-        ):
+        for label, ours in ours_calls.items():
             timings = await compare_async(
-                [("ours", ours), ("raw httpx", raw)], rounds=rounds, number=number
+                [("ours", ours), ("raw httpx", raw[label])], rounds=rounds, number=number
             )
             results[label] = ratio(timings, "ours", "raw httpx", number)
 
         profiles: dict[str, Profile] = {}
-        for label, ours in (("query", ours_query), ("start", ours_start)):
+        for label in AIMS:
+            ours = ours_calls[label]
             if results[label].median > AIMS[label] or not quick:
 
                 async def loop(call: Callable[[], Awaitable[object]] = ours) -> None:
@@ -191,15 +274,17 @@ async def _measure(quick: bool) -> BenchResult:
     notes: list[str] = []
     for label, result in results.items():
         extra = result.per_op("ours") - result.per_op("other")
+        call, _, how = label.partition(", ")
+        aim = AIMS.get(label)
         rows.append(
             Row(
                 benchmark=NAME,
-                measure=f"client.{label}() per call: ours / raw httpx",
+                measure=f"client.{call}() per call, {how or _FLATTERING[call]}: ours / raw httpx",
                 value=result.median,
                 unit="x",
                 context=f"{result.context()}; ours adds {fmt_seconds(extra)}/call",
-                aim=f"<= {AIMS[label]:.2f}x",
-                met=result.median <= AIMS[label],
+                aim=None if aim is None else f"<= {aim:.2f}x",
+                met=None if aim is None else result.median <= aim,
             )
         )
         profile = profiles.get(label)
@@ -238,6 +323,12 @@ async def _measure(quick: bool) -> BenchResult:
         },
         notes=notes,
     )
+
+
+_FLATTERING: Final = {
+    "query": "raw given a URL string",
+    "start": "same body every call (memo)",
+}
 
 
 def run(quick: bool) -> BenchResult:

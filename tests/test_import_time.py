@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from benchmarks.import_time import LIBRARIES, OURS, ROOT, import_seconds
 
 # Our own import cost (ours minus the libraries alone) over the libraries' cost, as
@@ -38,9 +37,7 @@ def test_import_leaves_command_line_libraries_out() -> None:
 def test_httpx_command_line_still_runs() -> None:
     """``httpx.main`` still runs httpx's own command line after our import deferred it."""
     done = _run(
-        "import sys, agora_recording, httpx\n"
-        "sys.argv = ['httpx', '--help']\n"
-        "httpx.main()\n"
+        "import sys, agora_recording, httpx\nsys.argv = ['httpx', '--help']\nhttpx.main()\n"
     )
     assert done.returncode == 0, done.stderr
     assert "Usage" in done.stdout
