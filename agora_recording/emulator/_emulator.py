@@ -79,7 +79,8 @@ class Emulator:
     ``app_id`` restricts the accepted App ID (any when None); ``rate_limit`` is the request
     quota per App ID per second (None: off); ``max_concurrent_recordings`` is the quota checked
     at acquire (None: unlimited); ``startup_delay`` is how long status takes to climb from 0 to
-    5 and ``exit_window`` how long an exiting task reports 6-8 (or 20) before it is gone;
+    5 (or a function drawing each recording's delay, for fleets whose recorders come up at
+    different speeds) and ``exit_window`` how long an exiting task reports 6-8 (or 20) before it is gone;
     ``notification_secret`` signs NCS callbacks, which are logged in :attr:`notifications`,
     passed to ``on_notification`` and, with ``notification_url``, POSTed there by
     :meth:`deliver_notifications`; ``seed`` makes identifiers reproducible.
@@ -106,7 +107,7 @@ class Emulator:
         clock: Clock | None = None,
         rate_limit: float | None = 10.0,
         max_concurrent_recordings: int | None = 50,
-        startup_delay: float = 4.0,
+        startup_delay: float | Callable[[], float] = 4.0,
         exit_window: float = 3.0,
         notification_secret: str = DEFAULT_NOTIFICATION_SECRET,
         notification_url: str | None = None,
@@ -117,7 +118,7 @@ class Emulator:
         app_certificate: str | None = None,
         publishers: Sequence[str | int] = (),
     ) -> None:
-        if startup_delay < 0 or exit_window < 0:
+        if (not callable(startup_delay) and startup_delay < 0) or exit_window < 0:
             raise ValidationError("startup_delay", "startup_delay and exit_window must be >= 0")
         self.customer_id = customer_id
         self._app_id = app_id

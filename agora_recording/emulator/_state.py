@@ -78,7 +78,7 @@ class State:
         minter: IdMinter,
         notifier: Notifier,
         max_concurrent_recordings: int | None,
-        startup_delay: float,
+        startup_delay: float | Callable[[], float],
         exit_window: float,
         app_certificate: str | None = None,
         on_schedule: Callable[[float], None] | None = None,
@@ -406,7 +406,9 @@ class State:
             request=request,
             started_at=now,
             expires_at=now + info.expired_hour * 3600,
-            startup_delay=self._startup_delay,
+            startup_delay=(
+                self._startup_delay() if callable(self._startup_delay) else self._startup_delay
+            ),
             exit_window=self._exit_window,
             ncs_uid=info.uid,
             next_progress_at=now + PROGRESS_INTERVAL,
