@@ -57,7 +57,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Generic, TypeVar
@@ -280,8 +280,9 @@ def _client_request(config: object, expected: type[Any], *, optional: bool = Fal
     return converter.unstructure(config)
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+# One encoder for every request: ``json.dumps`` with these options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_dumps: Callable[[Any], str] = _ENCODER.encode
 
 
 def _not_finite() -> ValidationError:
@@ -323,23 +324,47 @@ class _ValidStarts:
 _valid_starts = _ValidStarts()
 
 
+def _encode_request(request: Any) -> tuple[str, str | None]:
+    """The ``clientRequest`` text (the bytes ``_dumps`` gives) and its ``recordingConfig`` text.
+
+    An object is encoded key by key and joined, so the ``recordingConfig`` text comes for free.
+    """
+    if not isinstance(request, dict):
+        return _dumps(request), None
+    parts = [(key, _dumps(value)) for key, value in request.items()]
+    text = "{" + ",".join(f"{_dumps(key)}:{part}" for key, part in parts) + "}"
+    return text, next((part for key, part in parts if key == "recordingConfig"), None)
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
 def _checked_start(mode: Mode, body: dict[str, Any]) -> bytes:
     """Validate and encode a start body, the ``clientRequest`` only when not seen valid before.
 
-    The bytes are those of `_encode` (the envelope's three keys in order, then the request).
+    A fleet's start bodies differ per channel (token, file prefix) and share the rest: a
+    ``recordingConfig`` (the layout's regions and the subscriptions, most of the validation
+    work) already found valid for this mode is not walked again. Its rules read nothing
+    outside it but the mode, so the result is the same. The bytes are those of `_encode` (the
+    envelope's three keys in order, then the request).
     """
     try:
-        request = _dumps(body["clientRequest"])
+        request, recording = _encode_request(body["clientRequest"])
     except ValueError:
         validation.check_start(mode.value, body)  # a rule broken elsewhere is reported first
         raise _not_finite() from None
     # Keyed by a digest, never the text: a start request holds storage keys and tokens.
-    key = (mode, hashlib.sha256(request.encode("utf-8")).digest())
+    key = (mode, _digest(request))
     if key in _valid_starts:
         validation.check_envelope(Endpoint.START.name, mode.value, body)
     else:
-        validation.check_start(mode.value, body)
+        part = None if recording is None else (mode, b"recordingConfig:" + _digest(recording))
+        known = part is not None and part in _valid_starts
+        validation.check_start(mode.value, body, recording_config_valid=known)
         _valid_starts.add(key)
+        if part is not None:
+            _valid_starts.add(part)
     text = (
         f'{{"cname":{_dumps(body["cname"])},"uid":{_dumps(body["uid"])},"clientRequest":{request}}}'
     )

@@ -266,7 +266,6 @@ UPDATE_FIELDS: Final = (
 )
 
 _SHOW_MAX_CHARS = 32
-_UID_PATTERN = re.compile(r"[1-9][0-9]{0,9}")
 _ALNUM_PATTERN = re.compile(r"[A-Za-z0-9]+")
 _COLOR_PATTERN = re.compile(r"#[0-9A-Fa-f]{6}")
 _HIDDEN: Final = object()  # "no value to show" marker for _Checker.fail
@@ -286,9 +285,14 @@ def _is_int(value: object) -> bool:
 
 
 def _is_uid(value: object) -> bool:
+    # 1-10 ASCII digits, the first not 0, tested without a regex: this runs for every subscribed
+    # uid and every layout region.
     return (
         isinstance(value, str)
-        and _UID_PATTERN.fullmatch(value) is not None
+        and 0 < len(value) <= 10
+        and value.isascii()
+        and value.isdigit()
+        and value[0] != "0"
         and UID_MIN <= int(value) <= UID_MAX
     )
 
@@ -594,9 +598,12 @@ class _Checker:
     a rule that depends on another field only runs once that field is known to be good.
     """
 
-    def __init__(self, *, collect: bool = False, lenient: bool = False) -> None:
+    def __init__(
+        self, *, collect: bool = False, lenient: bool = False, recording_config_valid: bool = False
+    ) -> None:
         self.collect = collect
         self.lenient = lenient
+        self.recording_config_valid = recording_config_valid
         self.problems: list[ValidationError] = []
 
     def fail(self, field: str, rule: str, value: object = _HIDDEN) -> None:
@@ -914,21 +921,46 @@ def _layout(c: _Checker, obj: Mapping[str, Any], path: str) -> None:
     c.get(obj, "defaultUserBackgroundImage", path, _STRING)
     regions = c.array(obj, "layoutConfig", path, high=LAYOUT_MAX_REGIONS)
     for index, item in enumerate(regions or ()):
-        _layout_region(c, item, f"{_at(path, 'layoutConfig')}[{index}]")
+        if not (isinstance(item, dict) and _region_ok(item)):
+            _layout_region(c, item, f"{_at(path, 'layoutConfig')}[{index}]")
     backgrounds = c.array(obj, "backgroundConfig", path)
     for index, item in enumerate(backgrounds or ()):
         _user_background(c, item, f"{_at(path, 'backgroundConfig')}[{index}]")
+
+
+#: A layout region's fields: (key, rule, required). Up to 17 regions per layout, so a valid
+#: region is recognised in one pass over this table (`_region_ok`); only a broken one is walked
+#: field by field to report its first problem.
+_REGION_FIELDS: Final = (
+    ("uid", _UID, False),
+    ("x_axis", _UNIT, True),
+    ("y_axis", _UNIT, True),
+    ("width", _UNIT, True),
+    ("height", _UNIT, True),
+    ("alpha", _UNIT, False),
+    ("render_mode", _R_RENDER_MODES, False),
+)
+
+
+def _region_ok(region: Mapping[str, Any]) -> bool:
+    """Whether every field of a layout region passes its rule (the common case, checked fast)."""
+    get = region.get
+    for key, rule, required in _REGION_FIELDS:
+        value = get(key)
+        if value is None:
+            if required:
+                return False
+        elif not rule.accepts(value):
+            return False
+    return True
 
 
 def _layout_region(c: _Checker, item: object, field: str) -> None:
     region = c.as_mapping(item, field)
     if region is None:
         return
-    c.get(region, "uid", field, _UID)
-    for key in ("x_axis", "y_axis", "width", "height"):
-        c.get(region, key, field, _UNIT, required=True)
-    c.get(region, "alpha", field, _UNIT)
-    c.get(region, "render_mode", field, _R_RENDER_MODES)
+    for key, rule, required in _REGION_FIELDS:
+        c.get(region, key, field, rule, required=required)
 
 
 def _user_background(c: _Checker, item: object, field: str) -> None:
@@ -1136,7 +1168,12 @@ def _start_request(c: _Checker, mode: str | None, request: Mapping[str, Any], pa
         c.fail(_at(path, "storageConfig"), f"must not be set together with {ALIYUN_VOD_SERVICE}")
     else:
         _storage_config(c, request, path, required=not _uses_aliyun(request))
-    recording = None if mode == "web" else _recording_config(c, mode, request, path)
+    if mode == "web":
+        recording = None
+    elif c.recording_config_valid:
+        recording = request.get("recordingConfig")
+    else:
+        recording = _recording_config(c, mode, request, path)
     _recording_file_config(c, mode, request, path)
     _snapshot_config(c, mode, request, path, recording)
     _extension_service_config(c, mode, request, path)
@@ -1266,9 +1303,15 @@ def check_acquire(body: object, *, mode: str | None = None, start_parameter: boo
     _acquire(_Checker(), mode, body, start_parameter)
 
 
-def check_start(mode: str, body: object, *, lenient: bool = False) -> None:
-    """Raise for the first broken rule of a start body; ``lenient`` is the emulator's tolerance."""
-    _start(_Checker(lenient=lenient), mode, body)
+def check_start(
+    mode: str, body: object, *, lenient: bool = False, recording_config_valid: bool = False
+) -> None:
+    """Raise for the first broken rule of a start body; ``lenient`` is the emulator's tolerance.
+
+    ``recording_config_valid`` says the caller already found this ``recordingConfig`` valid in
+    this mode (its rules read nothing else), so it is not walked again.
+    """
+    _start(_Checker(lenient=lenient, recording_config_valid=recording_config_valid), mode, body)
 
 
 def check_update(mode: str, body: object) -> None:

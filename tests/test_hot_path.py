@@ -10,6 +10,7 @@ import attrs
 import httpx
 import pytest
 from agora_recording import Mode, RecordingClient
+from agora_recording import validation
 from agora_recording._protocol import Endpoint, build_request
 from agora_recording.errors import ValidationError
 from agora_recording.models import LayoutRegion
@@ -137,3 +138,55 @@ def test_path_segments_are_percent_encoded_as_before(value: str) -> None:
         path
         == f"/v1/apps/app/cloud_recording/resourceid/{quote(value, safe='')}/sid/sid/mode/mix/query"
     )
+
+
+def test_known_recording_config_does_not_hide_other_problems() -> None:
+    """A recordingConfig seen valid before still lets a bad storageConfig of a new body fail."""
+    mix = START_CONFIGS[Mode.MIX]
+    assert mix.storage_config is not None
+    _start(Mode.MIX, mix)
+    bad_storage = attrs.evolve(mix.storage_config, file_name_prefix=["no spaces allowed"])
+    with pytest.raises(ValidationError) as caught:
+        _start(Mode.MIX, attrs.evolve(mix, storage_config=bad_storage))
+    assert caught.value.field.endswith("storageConfig.fileNamePrefix[0]")
+
+
+def test_changed_recording_config_is_walked_again() -> None:
+    """A body whose layout differs from one seen valid is checked in full, region by region."""
+    mix = START_CONFIGS[Mode.MIX]
+    assert mix.recording_config is not None
+    assert mix.recording_config.transcoding_config is not None
+    _start(Mode.MIX, mix)
+    region = LayoutRegion(uid="1", x_axis=0, y_axis=0, width=1.5, height=1)
+    transcoding = attrs.evolve(
+        mix.recording_config.transcoding_config, mixed_video_layout=3, layout_config=[region]
+    )
+    bad = attrs.evolve(
+        mix,
+        token="a-new-token",
+        recording_config=attrs.evolve(mix.recording_config, transcoding_config=transcoding),
+    )
+    with pytest.raises(ValidationError) as caught:
+        _start(Mode.MIX, bad)
+    assert caught.value.field.endswith("layoutConfig[0].width")
+
+
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "uid": st.one_of(st.text(max_size=12), st.integers(), st.none()),
+            "x_axis": st.one_of(st.floats(), st.integers(-2, 2), st.booleans(), st.text()),
+            "y_axis": st.one_of(st.floats(0, 1), st.none()),
+            "width": st.one_of(st.floats(0, 1), st.integers(0, 1)),
+            "height": st.floats(-1, 2),
+            "alpha": st.one_of(st.floats(), st.none()),
+            "render_mode": st.one_of(st.integers(-1, 2), st.booleans(), st.none()),
+        },
+    )
+)
+def test_region_fast_path_agrees_with_the_field_walk(region: dict[str, object]) -> None:
+    """A layout region passes the fast check exactly when the field-by-field walk finds nothing."""
+    walk = validation._Checker(collect=True)
+    validation._layout_region(walk, region, "layoutConfig[0]")
+    assert validation._region_ok(region) == (not walk.problems)
