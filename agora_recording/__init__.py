@@ -8,10 +8,8 @@ emulator of the service for tests.
 
 import logging as _logging
 
-from ._httpx_import import import_httpx_without_cli as _import_httpx_without_cli
-
-_import_httpx_without_cli()
-
+# First: it imports httpx without httpx's own command line (see the module).
+from . import _httpx_import  # noqa: F401
 from ._client import RecordingClient
 from ._converter import converter
 from ._credentials import (

@@ -36,17 +36,17 @@ Anything else raises `agora_recording.errors.ValidationError` (an `AgoraError` a
 in `STRUCTURE_ERRORS`, which callers catch. The path costs nothing until something fails: the
 generated code maps the failing source line back to its wire key.
 
-Every model's hooks are generated once, on the model's first use, from its fields' metadata by one small code
-generator (`_compile`; the source is kept in `linecache`, so tracebacks show it). A generated
-structure function reads each wire key once, runs the field's hook (a type-checked scalar, a
-nested model, the string-or-list ``fileList``) and then the field's own attrs converter, exactly
-as ``__init__`` would, and stores the result on a blank instance; skipping ``__init__`` avoids
-keyword parsing, which is most of the cost of building a small frozen model. Then, as
-``__init__`` does, it runs the fields' validators (unless `attrs.validators.set_disabled` turned
-them off; a refusal is located at the field's wire key) and ``__attrs_post_init__``, so models
-may use both. Fallback spellings and the service-name dispatch (`_FALLBACK_KEYS`, `_DISPATCHED`)
-run first, only for the models that have them. A generated unstructure function emits each field
-that is not ``None``.
+Every model's hooks are generated once, on the model's first use, from its fields' metadata by
+one small code generator (`_compile`; the source is kept in `linecache`, so tracebacks show it).
+A generated structure function reads each wire key once, runs the field's hook (a type-checked
+scalar, a nested model, the string-or-list ``fileList``) and then the field's own attrs
+converter, exactly as ``__init__`` would, and stores the result on a blank instance; skipping
+``__init__`` avoids keyword parsing, which is most of the cost of building a small frozen model.
+Then, as ``__init__`` does, it runs the fields' validators (unless
+`attrs.validators.set_disabled` turned them off; a refusal is located at the field's wire key)
+and ``__attrs_post_init__``, so models may use both. Fallback spellings and the service-name
+dispatch (`_FALLBACK_KEYS`, `_DISPATCHED`) run first, only for the models that have them. A
+generated unstructure function emits each field that is not ``None``.
 
 Why not cattrs' own ``make_dict_structure_fn``/``make_dict_unstructure_fn``: the converter was
 rebuilt on them (`benchmarks._cattrs_gen`: ``override(rename=...)`` per field, ``omit_if_default``,
@@ -77,7 +77,6 @@ import attrs
 import cattrs
 from cattrs.fns import identity
 
-from . import models
 from .enums import ServiceName
 from .errors import ValidationError
 from .models import (

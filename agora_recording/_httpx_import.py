@@ -5,7 +5,7 @@ httpx's ``__init__`` runs ``from ._main import main``, which imports click, rich
 ``httpx`` console script uses that ``main``. While httpx is first imported here, a stand-in
 ``httpx._main`` gives it a ``main`` that imports the real one when called; the stand-in leaves
 ``sys.modules`` at once, so a later ``import httpx._main`` loads the real module. If httpx is
-already imported, nothing happens.
+already imported, nothing happens. The package imports this module before anything else.
 """
 
 from __future__ import annotations
@@ -32,3 +32,6 @@ def import_httpx_without_cli() -> None:
     finally:
         if sys.modules.get("httpx._main") is stand_in:
             del sys.modules["httpx._main"]
+
+
+import_httpx_without_cli()

@@ -9,8 +9,7 @@ from urllib.parse import quote
 import attrs
 import httpx
 import pytest
-from agora_recording import Mode, RecordingClient
-from agora_recording import validation
+from agora_recording import Mode, RecordingClient, validation
 from agora_recording._protocol import Endpoint, build_request
 from agora_recording.errors import ValidationError
 from agora_recording.models import LayoutRegion

@@ -80,7 +80,8 @@ class Emulator:
     quota per App ID per second (None: off); ``max_concurrent_recordings`` is the quota checked
     at acquire (None: unlimited); ``startup_delay`` is how long status takes to climb from 0 to
     5 (or a function drawing each recording's delay, for fleets whose recorders come up at
-    different speeds) and ``exit_window`` how long an exiting task reports 6-8 (or 20) before it is gone;
+    different speeds) and ``exit_window`` how long an exiting task reports 6-8 (or 20) before it
+    is gone;
     ``notification_secret`` signs NCS callbacks, which are logged in :attr:`notifications`,
     passed to ``on_notification`` and, with ``notification_url``, POSTed there by
     :meth:`deliver_notifications`; ``seed`` makes identifiers reproducible.
