@@ -329,11 +329,16 @@ def _encode_request(request: Any) -> tuple[str, str | None]:
 
     An object is encoded key by key and joined, so the ``recordingConfig`` text comes for free.
     """
-    if not isinstance(request, dict):
+    if not isinstance(request, dict) or not all(isinstance(key, str) for key in request):
         return _dumps(request), None
     parts = [(key, _dumps(value)) for key, value in request.items()]
-    text = "{" + ",".join(f"{_dumps(key)}:{part}" for key, part in parts) + "}"
+    text = "{" + ",".join(f"{_key(key)}:{part}" for key, part in parts) + "}"
     return text, next((part for key, part in parts if key == "recordingConfig"), None)
+
+
+def _key(key: str) -> str:
+    """A wire key as JSON: letters and digits need no escaping (and no encoder call)."""
+    return f'"{key}"' if key.isascii() and key.isalnum() else _dumps(key)
 
 
 def _digest(text: str) -> bytes:

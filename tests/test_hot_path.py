@@ -10,7 +10,7 @@ import attrs
 import httpx
 import pytest
 from agora_recording import Mode, RecordingClient, validation
-from agora_recording._protocol import Endpoint, build_request
+from agora_recording._protocol import Endpoint, _encode_request, build_request
 from agora_recording.errors import ValidationError
 from agora_recording.models import LayoutRegion
 from hypothesis import given
@@ -189,3 +189,16 @@ def test_region_fast_path_agrees_with_the_field_walk(region: dict[str, object]) 
     walk = validation._Checker(collect=True)
     validation._layout_region(walk, region, "layoutConfig[0]")
     assert validation._region_ok(region) == (not walk.problems)
+
+
+@given(
+    st.dictionaries(
+        st.one_of(st.text(max_size=8), st.integers()),
+        st.recursive(st.none() | st.integers() | st.text(max_size=5), st.lists, max_leaves=5),
+        max_size=5,
+    )
+)
+def test_request_text_is_that_of_one_json_dumps(request: dict[object, object]) -> None:
+    """Encoding a clientRequest key by key gives the bytes one ``json.dumps`` gives."""
+    text, _ = _encode_request(request)
+    assert text == json.dumps(request, separators=(",", ":"), ensure_ascii=False)
