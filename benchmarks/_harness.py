@@ -11,18 +11,23 @@ from __future__ import annotations
 import gc
 import math
 import statistics
+import subprocess
+import tarfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
 import attrs
 
 __all__ = [
+    "ROOT",
     "BenchResult",
     "Ratio",
     "Row",
     "compare_async",
     "compare_sync",
+    "extract_package",
     "fmt_seconds",
     "percentile",
     "ratio",
@@ -197,3 +202,25 @@ def ratio(timings: dict[str, list[float]], ours: str, other: str, ops: int) -> R
         other_seconds=tuple(theirs),
         ops=ops,
     )
+
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+"""The checkout the benchmarks run from."""
+
+
+def extract_package(ref: str, into: Path) -> Path:
+    """The ``agora_recording`` package as it was at git ``ref``, unpacked under ``into``.
+
+    Put ``into`` first on ``PYTHONPATH`` (and run from a directory without the package) to
+    measure that revision with today's benchmarks.
+    """
+    into.mkdir(parents=True, exist_ok=True)
+    archive = into / "package.tar"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "archive", f"--output={archive}", ref, "agora_recording"],
+        check=True,
+    )
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    archive.unlink()
+    return into

@@ -67,6 +67,8 @@ from agora_recording.models import (
 from agora_recording.testing import DEFAULT_APP_ID, virtual_service
 from trio.testing import MockClock
 
+from ._harness import ROOT, extract_package
+
 CONFIG = StartConfig(
     storage_config=StorageConfig(
         vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
@@ -391,21 +393,17 @@ def table(results: list[dict[str, Any]], title: str) -> str:
 
 def _baseline(ref: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Run the same fleet on the library at ``ref``, with today's emulator laid over it."""
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(
-            ["git", "-C", str(root), "archive", ref, "agora_recording"],
-            check=True,
-            capture_output=True,
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        old = Path(tmp) / "agora_recording"
+        old = extract_package(ref, Path(tmp)) / "agora_recording"
         for part in ("emulator", "testing.py"):
             subprocess.run(["rm", "-rf", str(old / part)], check=True)
             subprocess.run(["cp", "-r", str(root / "agora_recording" / part), str(old)], check=True)
         command = [sys.executable, "-m", "benchmarks.fleet", "--json", "--seed", str(args.seed)]
         command += ["--n", *map(str, args.n), "--scenario", *args.scenario]
         command += ["--competing", str(args.competing)]
+        command += ["--events"] if args.events else []
+        command += ["--pcw", str(args.pcw)] if args.pcw is not None else []
         env = {**os.environ, "PYTHONPATH": f"{tmp}{os.pathsep}{root}"}
         done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=tmp)
         if done.returncode != 0:

@@ -20,15 +20,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from ._harness import BenchResult, Row
+from ._harness import ROOT, BenchResult, Row, extract_package
 
-ROOT: Final = Path(__file__).resolve().parent.parent
 OURS: Final = "import agora_recording"
 # The same libraries, with httpx's command line left out the way the package leaves it out.
 LIBRARIES: Final = (
@@ -73,19 +71,6 @@ def import_seconds(code: str, path: Path, pycache: Path) -> float:
     return total / 1e6
 
 
-def _extract(ref: str, into: Path) -> Path:
-    """The package as it was at ``ref``, unpacked under ``into``."""
-    into.mkdir()
-    archive = into / "before.tar"
-    subprocess.run(
-        ["git", "-C", str(ROOT), "archive", f"--output={archive}", ref, "agora_recording"],
-        check=True,
-    )
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    return into
-
-
 def measure(rounds: int, before: str | None) -> dict[str, list[float]]:
     """Per-round seconds for each contender, in interleaved order."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,7 +80,8 @@ def measure(rounds: int, before: str | None) -> dict[str, list[float]]:
             ("libraries", LIBRARIES, ROOT),
         ]
         if before is not None:
-            contenders.append((f"before ({before})", OURS, _extract(before, Path(tmp) / "before")))
+            old = extract_package(before, Path(tmp) / "before")
+            contenders.append((f"before ({before})", OURS, old))
         for _, code, path in contenders:
             import_seconds(code, path, pycache)  # writes the bytecode
         seconds: dict[str, list[float]] = {name: [] for name, _, _ in contenders}

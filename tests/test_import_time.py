@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from benchmarks.import_time import LIBRARIES, OURS, ROOT, import_seconds
+from benchmarks._harness import ROOT
+from benchmarks.import_time import LIBRARIES, OURS, import_seconds
 
 # Our own import cost (ours minus the libraries alone) over the libraries' cost, as
 # `python -m benchmarks.import_time` measured it when the package was made lazy (about 0.6 on
