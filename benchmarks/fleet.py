@@ -16,7 +16,7 @@ the ``query`` requests polling needs with and without them.
 many requests per second from the quota), which our client only learns about through 429s.
 
 The world is not kind (all of it drawn from ``--seed``, so a run can be repeated): every request
-takes a log-normal round trip (median 80 ms, a long tail: p99 about 0.35 s), split before and
+takes a log-normal round trip (median 80 ms, a long tail: p99 about 0.32 s), split before and
 after the service; recorders come up in 3-15 s; notifications arrive 0.1-20 s late (log-normal,
 median 1 s), so they overtake each other, and 2% never arrive; the session's own jitter draws
 from the same seeded generator. The service's concurrency cap (PCW) is at its documented
