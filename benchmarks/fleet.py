@@ -29,6 +29,9 @@ and start per session), drain (the last of the k sessions leaving together confi
 over k/10 s, and polls per session-hour (each ``query`` counted against the hours recordings
 ran) beside the 240 of a poll every 15 s.
 
+``--ideal`` also runs each fleet in the old, kind world (no latency, recorders up in exactly 4 s,
+every notification on time, no cap), beside the honest one.
+
 ``--baseline REF`` runs the same fleet, in a subprocess, on the library as it was at git ``REF``
 (its ``agora_recording`` package with today's emulator laid over it), and prints both tables.
 
@@ -169,11 +172,19 @@ def _plan(n: int, scenario: str, rng: random.Random) -> list[tuple[float, float 
 
 
 async def _fleet(
-    n: int, scenario: str, competing: float, seed: int, events: bool, pcw: int | None
+    n: int,
+    scenario: str,
+    competing: float,
+    seed: int,
+    events: bool,
+    pcw: int | None,
+    ideal: bool = False,
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     plan = _plan(n, scenario, rng)
     cap = pcw if pcw is not None else (DEFAULT_PCW if n <= DEFAULT_PCW else n)
+    if ideal:
+        cap = pcw  # the old, kind world: no cap unless asked
     network = random.Random(seed + 1)  # latency draws, apart from the plan's
     startups = random.Random(seed + 2)  # how long each recorder takes to come up
     jitter = random.Random(seed + 3)  # the sessions' own first-poll jitter
@@ -195,11 +206,13 @@ async def _fleet(
     async def on_request(request: httpx.Request) -> None:
         if not first_request:
             first_request.append(anyio.current_time())
-        await anyio.sleep(_latency(network) / 2)
+        if not ideal:
+            await anyio.sleep(_latency(network) / 2)
 
     async def on_response(response: httpx.Response) -> None:
         nonlocal queries
-        await anyio.sleep(_latency(network) / 2)
+        if not ideal:
+            await anyio.sleep(_latency(network) / 2)
         parts = response.request.url.path.split("/")
         queries += parts[-1] == "query"
         if parts[-1] == "query" and response.status_code == 200:
@@ -216,11 +229,11 @@ async def _fleet(
             hub = NotificationHub()
             receiver = NotificationReceiver(hub, DEFAULT_NOTIFICATION_SECRET)
             delivery = _UnreliableDelivery(receiver, random.Random(seed + 4), deliveries)
-            options["notification_app"] = delivery
+            options["notification_app"] = receiver if ideal else delivery
             options["client_options"] = {"notifications": hub}
         async with virtual_service(
             max_concurrent_recordings=cap,
-            startup_delay=lambda: startups.uniform(3.0, 15.0),
+            startup_delay=4.0 if ideal else (lambda: startups.uniform(3.0, 15.0)),
             seed=seed,
             **options,
         ) as service:
@@ -289,7 +302,7 @@ async def _fleet(
     hours = sum(recorded) / 3600
     return {
         "n": n,
-        "scenario": scenario + (" + events" if events else ""),
+        "scenario": scenario + (" + events" if events else "") + (" (ideal)" if ideal else ""),
         "pcw": cap,
         "queries": queries,
         "competing": competing,
@@ -317,7 +330,7 @@ async def _fleet(
         ),
         "drained_together": len(together_stops) if together else 0,
         "polls_per_session_hour": queries / hours if hours else float("nan"),
-        "notifications_lost": delivery.lost if delivery is not None else 0,
+        "notifications_lost": delivery.lost if delivery is not None and not ideal else 0,
         "quota_share": admitted / (QUOTA * duration) if duration else 0.0,
         "virtual_seconds": duration,
     }
@@ -330,11 +343,20 @@ def run_one(
     seed: int,
     events: bool = False,
     pcw: int | None = None,
+    ideal: bool = False,
 ) -> dict[str, Any]:
     """Run one fleet in virtual time and return its figures (plus the real seconds it took)."""
     began = time.perf_counter()
     result: dict[str, Any] = trio.run(
-        _fleet, n, scenario, competing, seed, events, pcw, clock=MockClock(autojump_threshold=0)
+        _fleet,
+        n,
+        scenario,
+        competing,
+        seed,
+        events,
+        pcw,
+        ideal,
+        clock=MockClock(autojump_threshold=0),
     )
     result["real_seconds"] = time.perf_counter() - began
     return result
@@ -430,15 +452,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--events", action="store_true", help="also run each fleet fed by notifications"
     )
+    parser.add_argument(
+        "--ideal",
+        action="store_true",
+        help="also run each fleet in the old, kind world: no latency, recorders up in exactly "
+        "4 s, every notification on time, no concurrency cap",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.n, args.scenario = [50], ["burst"]
         args.events = True
     results = [
-        run_one(n, scenario, args.competing, args.seed, events, args.pcw)
+        run_one(n, scenario, args.competing, args.seed, events, args.pcw, ideal)
         for n in args.n
         for scenario in args.scenario
         for events in ((False, True) if args.events else (False,))
+        for ideal in ((True, False) if args.ideal else (False,))
     ]
     if args.json:
         print(json.dumps(results))
