@@ -182,7 +182,7 @@ async def _fleet(
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     plan = _plan(n, scenario, rng)
-    cap = pcw if pcw is not None else (DEFAULT_PCW if n <= DEFAULT_PCW else n)
+    cap: int | None = pcw if pcw is not None else (DEFAULT_PCW if n <= DEFAULT_PCW else n)
     if ideal:
         cap = pcw  # the old, kind world: no cap unless asked
     network = random.Random(seed + 1)  # latency draws, apart from the plan's
