@@ -6,8 +6,14 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import stamina
+from hypothesis import settings
 
 from tests.redis_worker import redis_server
+
+# Speed is measured in benchmarks/, never asserted: Hypothesis's per-example deadline would fail
+# tests on a loaded machine (CI runs the suite on every core) for no fault of the code.
+settings.register_profile("agora-recording", deadline=None)
+settings.load_profile("agora-recording")
 
 
 @pytest.fixture(autouse=True)

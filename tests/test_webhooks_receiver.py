@@ -53,7 +53,7 @@ def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
     return {"Content-Type": "application/json", **webhooks.signature_headers(body, secret)}
 
 
-def setup(
+def receiver_and_subscription(
     secret: str | Sequence[str] = SECRET, **options: Any
 ) -> tuple[webhooks.NotificationReceiver, webhooks.Subscription]:
     """A receiver on a fresh hub, and a subscription to the sample envelope's recording."""
@@ -68,7 +68,7 @@ def published(receiver: webhooks.NotificationReceiver) -> int:
 
 async def test_a_signed_notification_is_answered_200_and_published() -> None:
     """A correctly signed callback gets 200 with a small JSON body and reaches the subscriber."""
-    receiver, events = setup()
+    receiver, events = receiver_and_subscription()
     body = encoded()
     status, answer = await receiver.handle(body, signed(body))
     assert (status, json.loads(answer)) == (200, {"ok": True})
@@ -91,7 +91,7 @@ async def test_a_missing_forged_or_wrongly_keyed_signature_is_refused_401(
     headers: dict[str, str],
 ) -> None:
     """Without a signature made with our secret over these bytes: 401, nothing published."""
-    receiver, events = setup()
+    receiver, events = receiver_and_subscription()
     status, _ = await receiver.handle(encoded(), headers)
     assert status == 401
     assert events.pending == 0
@@ -101,7 +101,7 @@ async def test_a_missing_forged_or_wrongly_keyed_signature_is_refused_401(
 async def test_a_truncated_body_fails_its_signature_or_its_parse() -> None:
     """A body cut short in transit fails its signature (401), one cut short before signing is
     not JSON (400), and neither is published."""
-    receiver, events = setup()
+    receiver, events = receiver_and_subscription()
     body = encoded()
     status, _ = await receiver.handle(body[:-10], signed(body))
     assert status == 401
@@ -114,7 +114,7 @@ async def test_a_truncated_body_fails_its_signature_or_its_parse() -> None:
 
 async def test_a_replayed_notification_is_answered_200_but_delivered_once() -> None:
     """NCS resending the same envelope gets 200 each time; the subscriber sees it once."""
-    receiver, events = setup()
+    receiver, events = receiver_and_subscription()
     body = encoded()
     first = await receiver.handle(body, signed(body))
     again = await receiver.handle(body, signed(body))
@@ -126,7 +126,7 @@ async def test_a_replayed_notification_is_answered_200_but_delivered_once() -> N
 
 async def test_an_oversized_body_is_refused_413_before_its_signature_is_checked() -> None:
     """A body above max_body_size gets 413, even when correctly signed."""
-    receiver, events = setup(max_body_size=256)
+    receiver, events = receiver_and_subscription(max_body_size=256)
     body = encoded({**ENVELOPE, "padding": "x" * 300})
     status, _ = await receiver.handle(body, signed(body))
     assert status == 413
@@ -135,7 +135,7 @@ async def test_an_oversized_body_is_refused_413_before_its_signature_is_checked(
 
 async def test_deep_nesting_is_refused_400_without_parsing() -> None:
     """A signed body nesting deeper than max_depth gets 400; brackets inside strings don't count."""
-    receiver, events = setup(max_depth=8)
+    receiver, events = receiver_and_subscription(max_depth=8)
     deep = b'{"noticeId":"x","eventType":1,"payload":{"a":' + b"[" * 5000 + b"]" * 5000 + b"}}"
     status, answer = await receiver.handle(deep, signed(deep))
     assert status == 400
@@ -153,7 +153,7 @@ async def test_deep_nesting_is_refused_400_without_parsing() -> None:
 )
 async def test_a_signed_body_that_is_not_an_envelope_is_refused_400(body: bytes) -> None:
     """Non-JSON, non-object or envelope-less bodies get 400 even with a valid signature."""
-    receiver, _ = setup()
+    receiver, _ = receiver_and_subscription()
     status, _ = await receiver.handle(body, signed(body))
     assert status == 400
     assert published(receiver) == 0
@@ -161,7 +161,7 @@ async def test_a_signed_body_that_is_not_an_envelope_is_refused_400(body: bytes)
 
 async def test_during_a_rotation_either_secret_is_accepted() -> None:
     """With two secrets configured, bodies signed with either verify; a third is refused."""
-    receiver, events = setup(["old-secret", "new-secret"])
+    receiver, events = receiver_and_subscription(["old-secret", "new-secret"])
     for n, secret in enumerate(["old-secret", "new-secret"]):
         body = encoded({**ENVELOPE, "noticeId": f"n{n}"})
         assert (await receiver.handle(body, signed(body, secret)))[0] == 200
@@ -172,7 +172,7 @@ async def test_during_a_rotation_either_secret_is_accepted() -> None:
 
 async def test_the_v1_signature_is_used_only_when_v2_is_absent() -> None:
     """A V1-only (HMAC-SHA1) callback verifies; a good V1 beside a bad V2 does not."""
-    receiver, events = setup()
+    receiver, events = receiver_and_subscription()
     body = encoded()
     sha1, _ = webhooks.sign(body, SECRET)
     assert (await receiver.handle(body, {"agora-signature": sha1}))[0] == 200
@@ -185,7 +185,7 @@ async def test_the_v1_signature_is_used_only_when_v2_is_absent() -> None:
 
 async def test_secrets_never_appear_in_repr_or_logs(caplog: pytest.LogCaptureFixture) -> None:
     """Neither repr(receiver) nor any log line (accepted, refused, duplicate) shows a secret."""
-    receiver, _ = setup(["first-hidden-secret", "second-hidden-secret"])
+    receiver, _ = receiver_and_subscription(["first-hidden-secret", "second-hidden-secret"])
     body = encoded()
     with caplog.at_level(logging.DEBUG, logger="agora_recording"):
         await receiver.handle(body, signed(body, "second-hidden-secret"))
@@ -248,7 +248,7 @@ async def call_asgi(
 
 async def test_asgi_streams_the_body_in_chunks_and_answers_json() -> None:
     """Served over ASGI, a body sent in several chunks is reassembled, verified and answered."""
-    receiver, events = setup()
+    receiver, events = receiver_and_subscription()
     body = encoded()
     status, headers, answer = await call_asgi(
         receiver, [body[:20], body[20:50], body[50:]], headers=signed(body)
@@ -263,7 +263,7 @@ async def test_asgi_streams_the_body_in_chunks_and_answers_json() -> None:
 
 async def test_asgi_refuses_a_large_body_by_content_length_or_while_reading() -> None:
     """A declared Content-Length over the limit, or chunks adding up past it, get 413."""
-    receiver, _ = setup(max_body_size=100)
+    receiver, _ = receiver_and_subscription(max_body_size=100)
     status, _, _ = await call_asgi(receiver, [b"x"], headers={"Content-Length": "1000000"})
     assert status == 413
     status, _, _ = await call_asgi(receiver, [b"x" * 60, b"x" * 60])
@@ -274,7 +274,7 @@ async def test_asgi_refuses_a_large_body_by_content_length_or_while_reading() ->
 
 async def test_asgi_refuses_other_methods_with_405() -> None:
     """GET (or anything but POST) gets 405 with an Allow header naming POST."""
-    receiver, _ = setup()
+    receiver, _ = receiver_and_subscription()
     status, headers, _ = await call_asgi(receiver, [b""], method="GET")
     assert (status, headers["allow"]) == (405, "POST")
 
@@ -285,7 +285,7 @@ async def test_asgi_refuses_other_methods_with_405() -> None:
 )
 async def test_asgi_gives_up_on_a_body_that_does_not_arrive_in_time() -> None:
     """A sender that stalls mid-body gets 408 after read_timeout seconds, not a held worker."""
-    receiver, events = setup(read_timeout=3.0)
+    receiver, events = receiver_and_subscription(read_timeout=3.0)
     before = anyio.current_time()
     status, _, _ = await call_asgi(receiver, [b'{"noticeId":'], stall=True)
     assert status == 408
@@ -295,7 +295,7 @@ async def test_asgi_gives_up_on_a_body_that_does_not_arrive_in_time() -> None:
 
 async def test_the_receiver_mounts_as_a_starlette_route() -> None:
     """Mounted with Route(path, receiver, methods=["POST"]) it answers through the framework."""
-    receiver, events = setup()
+    receiver, events = receiver_and_subscription()
     app = Starlette(routes=[Route("/agora/ncs", receiver, methods=["POST"])])
     body = encoded()
     async with httpx.AsyncClient(
