@@ -13,7 +13,7 @@ import trio.testing
 from agora_recording import webhooks
 from agora_recording.errors import AgoraError
 
-from tests.test_webhooks_receiver import ENVELOPE, SID, encoded, setup, signed
+from tests.test_webhooks_receiver import ENVELOPE, SID, encoded, receiver_and_subscription, signed
 
 pytestmark = pytest.mark.anyio
 
@@ -52,7 +52,7 @@ async def test_a_signed_body_with_an_out_of_range_number_is_refused_400_and_not_
     path: str, raw: str
 ) -> None:
     """A signed body with an unusable number is a 400; the valid resend after it is delivered."""
-    receiver, events = setup()
+    receiver, events = receiver_and_subscription()
     bad = _with(path, raw)
     status, answer = await receiver.handle(bad, signed(bad))
     assert status == 400
@@ -127,7 +127,7 @@ async def test_refused_callbacks_are_logged_once_per_interval_with_a_count(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """1,000 forged requests make one log line; the next interval's line counts the rest."""
-    receiver, _ = setup(log_interval=60)
+    receiver, _ = receiver_and_subscription(log_interval=60)
     body = encoded()
     with caplog.at_level(logging.DEBUG, logger="agora_recording.webhooks"):
         for _ in range(1_000):
