@@ -42,7 +42,12 @@ import attrs
 from . import tokens
 from ._retry import describe_failure
 from .enums import Mode, RecordingStatus
-from .errors import ArgumentTypeError, RecordingFailedError, ValidationError
+from .errors import (
+    ArgumentTypeError,
+    CredentialsExpiringError,
+    RecordingFailedError,
+    ValidationError,
+)
 from .models import RecordingHandle, StartConfig, StorageConfig, UpdateConfig, UpdateResponse
 
 if TYPE_CHECKING:
@@ -81,27 +86,6 @@ refresh them gives up and reports :class:`CredentialsExpiringError`: time to sto
 _RETRY_DELAYS: Final = (30.0, 60.0, 120.0, 300.0)  # then every 300 s until the lead
 _PROVIDER_TIMEOUT: Final = 60.0
 _MIN_SPACING: Final = 60.0  # never push more often, whatever the provider's expiries
-
-
-class CredentialsExpiringError(RecordingFailedError):
-    """Storage credentials could not be refreshed and expire at ``expires_at`` (Unix seconds).
-
-    Raised by the session (or found in ``session.outcome.error``) :data:`EXPIRY_LEAD` seconds
-    before the expiry, so the recording can be stopped while its uploads still work. ``cause``
-    is the last refresh failure.
-    """
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        expires_at: float,
-        handle: RecordingHandle | None = None,
-        status: RecordingStatus | None = None,
-        cause: BaseException | None = None,
-    ) -> None:
-        self.expires_at = expires_at
-        super().__init__(detail, handle=handle, status=status, cause=cause)
 
 
 @attrs.frozen(kw_only=True)

@@ -70,6 +70,8 @@ from .errors import (
     AgoraError,
     APIError,
     ArgumentTypeError,
+    LeaseLostError,
+    RedisUnavailableError,
     StopUnconfirmedError,
     UsageError,
     ValidationError,
@@ -568,29 +570,12 @@ class RedisRateLimiter:
 # Leases
 
 
-class RedisUnavailableError(AgoraError, ConnectionError):
-    """Redis did not answer (or answered with an error) a lease operation."""
-
-
 @asynccontextmanager
 async def _redis_errors(what: str) -> AsyncIterator[None]:
     try:
         yield
     except _REDIS_DOWN as exc:
         raise RedisUnavailableError(f"{what}: Redis unavailable ({type(exc).__name__})") from exc
-
-
-class LeaseLostError(AgoraError):
-    """Another worker holds the lease of a recording this worker was recording.
-
-    Raised out of `LeaseStore.record` when renewal finds the lease taken (this worker stalled
-    for longer than the lease, and the janitor of another one adopted the recording).
-    """
-
-    def __init__(self, message: str, *, handle: RecordingHandle, owner: str) -> None:
-        super().__init__(message)
-        self.handle = handle
-        self.owner = owner
 
 
 @attrs.frozen
