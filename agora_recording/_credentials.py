@@ -34,7 +34,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import Final, Protocol
 
 import anyio
 import attrs
@@ -50,9 +50,6 @@ from .errors import (
 )
 from .models import RecordingHandle, StartConfig, StorageConfig, UpdateConfig, UpdateResponse
 
-if TYPE_CHECKING:
-    from ._client import RecordingClient
-
 __all__ = [
     "DEFAULT_EXPECTED_DURATION",
     "EXPIRY_LEAD",
@@ -65,7 +62,6 @@ __all__ = [
     "StorageCredentials",
     "StorageCredentialsProvider",
     "StorageRefresher",
-    "early_exit_causes",
     "expected_duration_for",
     "prepare_start_config",
 ]
@@ -303,24 +299,14 @@ def check_user_token(
     return parsed
 
 
-def early_exit_causes(token_source: str | None) -> str:
-    """The documented reasons a task exits right after ``start``, the token's first.
-
-    ``token_source`` says where the recorder's token came from: ``"minted"`` (by the session,
-    with the App Certificate), ``"user"`` (passed in the configuration) or ``None`` (none).
-    """
-    token = {
-        "minted": "the token minted with the App Certificate was refused (is it this project's "
-        "certificate?)",
-        "user": "a wrong or expired token",
-    }.get(token_source or "", "no token while the project has an App Certificate")
-    return (
-        f"it most likely exited at once: {token}, wrong storage credentials, a uid already in "
-        "the channel, a wrong channelType, or nobody publishing within maxIdleTime"
-    )
-
-
 # -- storage credentials ---------------------------------------------------------------------
+
+
+class _HoldsCertificate(Protocol):
+    """What session credentials read of a client: its App Certificate, when it has one."""
+
+    @property
+    def app_certificate(self) -> str | None: ...
 
 
 class _Session(Protocol):
@@ -523,7 +509,7 @@ class SessionCredentials:
     @classmethod
     def from_options(
         cls,
-        client: RecordingClient,
+        client: _HoldsCertificate,
         *,
         app_certificate: str | None,
         expected_duration: float | None,

@@ -50,13 +50,37 @@ check (the setting or environment variable, never its value; see ``_hints``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._hints import api_hint
 
 if TYPE_CHECKING:
-    from .enums import RecordingStatus
-    from .models import QueryResponse, RecordingHandle
+    from .enums import Mode, RecordingStatus
+
+
+class RecordingRef(Protocol):
+    """What an exception tells of the recording it is about: a `RecordingHandle`.
+
+    Typed structurally because the models are built on these exceptions, not the reverse.
+    """
+
+    @property
+    def resource_id(self) -> str: ...
+    @property
+    def sid(self) -> str: ...
+    @property
+    def mode(self) -> Mode: ...
+    @property
+    def cname(self) -> str: ...
+    @property
+    def uid(self) -> str: ...
+
+
+class QueryRef(Protocol):
+    """What an exception keeps of the last ``query`` answer: a `QueryResponse`."""
+
+    @property
+    def status(self) -> RecordingStatus | None: ...
 
 
 class AgoraError(Exception):
@@ -245,9 +269,9 @@ class RecordingFailedError(AgoraError):
         self,
         detail: str,
         *,
-        handle: RecordingHandle | None = None,
+        handle: RecordingRef | None = None,
         status: RecordingStatus | None = None,
-        last_query: QueryResponse | None = None,
+        last_query: QueryRef | None = None,
         cause: BaseException | None = None,
     ) -> None:
         self.detail = detail
@@ -268,7 +292,7 @@ class StopUnconfirmedError(AgoraError):
     """
 
     def __init__(
-        self, message: str, *, handle: RecordingHandle, last_error: BaseException | None
+        self, message: str, *, handle: RecordingRef, last_error: BaseException | None
     ) -> None:
         self.handle = handle
         self.last_error = last_error
@@ -301,7 +325,7 @@ class OrphanedStartError(RecordingFailedError):
     resource ID, channel and UID to look for.
     """
 
-    def __init__(self, detail: str, *, handle: RecordingHandle | None, stopped: bool) -> None:
+    def __init__(self, detail: str, *, handle: RecordingRef | None, stopped: bool) -> None:
         super().__init__(detail, handle=handle)
         self.stopped = stopped
 
@@ -351,7 +375,7 @@ class CredentialsExpiringError(RecordingFailedError):
         detail: str,
         *,
         expires_at: float,
-        handle: RecordingHandle | None = None,
+        handle: RecordingRef | None = None,
         status: RecordingStatus | None = None,
         cause: BaseException | None = None,
     ) -> None:
@@ -421,7 +445,7 @@ class LeaseLostError(AgoraError):
     for longer than the lease, and the janitor of another one adopted the recording).
     """
 
-    def __init__(self, message: str, *, handle: RecordingHandle, owner: str) -> None:
+    def __init__(self, message: str, *, handle: RecordingRef, owner: str) -> None:
         super().__init__(message)
         self.handle = handle
         self.owner = owner

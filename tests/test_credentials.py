@@ -11,10 +11,10 @@ from agora_recording import CredentialsExpiringError, RecordingClient, StorageCr
 from agora_recording._credentials import (
     DEFAULT_EXPECTED_DURATION,
     SessionCredentials,
-    early_exit_causes,
     expected_duration_for,
     prepare_start_config,
 )
+from agora_recording._hints import early_exit_causes
 from agora_recording.enums import Mode
 from agora_recording.errors import AgoraError, RecordingFailedError, ValidationError
 from agora_recording.models import (
