@@ -39,7 +39,8 @@ from .models import AcquireConfig, RecordingHandle, StartConfig, StartResponse
 
 if TYPE_CHECKING:
     from ._client import RecordingClient
-    from .webhooks import Notification, Subscription
+    from .webhooks._envelope import Notification
+    from .webhooks._hub import Subscription
 
 __all__ = ["ha_registered", "recover_orphan", "replace_unregistered", "start_recording"]
 

@@ -65,22 +65,32 @@ class RecordingRef(Protocol):
     """
 
     @property
-    def resource_id(self) -> str: ...
+    def resource_id(self) -> str:
+        """The resource ID the recording was started with."""
+
     @property
-    def sid(self) -> str: ...
+    def sid(self) -> str:
+        """The recording ID."""
+
     @property
-    def mode(self) -> Mode: ...
+    def mode(self) -> Mode:
+        """The recording mode."""
+
     @property
-    def cname(self) -> str: ...
+    def cname(self) -> str:
+        """The channel."""
+
     @property
-    def uid(self) -> str: ...
+    def uid(self) -> str:
+        """The recorder's user ID in the channel."""
 
 
 class QueryRef(Protocol):
     """What an exception keeps of the last ``query`` answer: a `QueryResponse`."""
 
     @property
-    def status(self) -> RecordingStatus | None: ...
+    def status(self) -> RecordingStatus | None:
+        """The recording's status in that answer, or ``None`` when it carried none."""
 
 
 class AgoraError(Exception):
