@@ -50,6 +50,7 @@ from typing_extensions import Self
 from ._hints import host_setting, origin_of, transport_message
 from ._hosts import HostCursor, failover_order, parse_region
 from ._journal import StartIntent
+from ._keywords import formerly_positional
 from ._polling import PollBudget
 from ._protocol import (
     RESOURCE_LIFETIME,
@@ -186,12 +187,18 @@ class RecordingClient:
     """The endpoint calls of `agora_recording.RecordingClient` (documented there), without
     ``session()``: this layer never imports a session, so the two meet in ``_assembled``."""
 
+    @formerly_positional(
+        "RecordingClient(app_id, customer_id, customer_secret)",
+        "app_id",
+        "customer_id",
+        "customer_secret",
+    )
     def __init__(
         self,
+        *,
         app_id: str,
         customer_id: str,
         customer_secret: str,
-        *,
         base_url: str | None = None,
         region: Region | str | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -324,9 +331,9 @@ class RecordingClient:
             except ValidationError as exc:
                 raise ValidationError("AGORA_REGION", exc.rule) from None
         return cls(
-            app_id,
-            customer_id,
-            customer_secret,
+            app_id=app_id,
+            customer_id=customer_id,
+            customer_secret=customer_secret,
             base_url=base_url,
             region=region,
             http_client=http_client,
@@ -424,10 +431,15 @@ class RecordingClient:
     # ------------------------------------------------------------------------------------
     # Endpoints
 
+    @formerly_positional("RecordingClient.acquire(cname, uid)", "cname", "uid")
     async def acquire(
-        self, cname: str, uid: int | str, *, config: AcquireConfig | None = None
+        self, *, cname: str, uid: int | str, config: AcquireConfig | None = None
     ) -> AcquireResponse:
-        """Reserve a recording resource; its ``resource_id`` must be used by `start` in 5 min."""
+        """Reserve a recording resource; its ``resource_id`` must be used by `start` in 5 min.
+
+        ``cname`` and ``uid`` go by keyword, as in `start`: two strings side by side are too
+        easy to swap (by position they still work, with a `DeprecationWarning`).
+        """
         spec = build_request(Endpoint.ACQUIRE, self.app_id, cname=cname, uid=uid, config=config)
         response = await self._call(
             Endpoint.ACQUIRE, spec, label=_label(Endpoint.ACQUIRE), priority=Priority.ACQUIRE

@@ -71,7 +71,7 @@ async def start_recording(
     """
     recoveries = 0
     while True:
-        acquired = await client.acquire(cname, uid, config=acquire_config)
+        acquired = await client.acquire(cname=cname, uid=uid, config=acquire_config)
         resource_id = acquired.resource_id
         if not resource_id:
             raise UnexpectedResponseError(

@@ -173,7 +173,12 @@ def test_from_env_reads_the_app_certificate() -> None:
 def test_secrets_stay_out_of_reprs_and_logs(caplog: pytest.LogCaptureFixture) -> None:
     """The certificate, minted token and STS keys appear in no repr, message or log line."""
     caplog.set_level(logging.DEBUG)
-    client = RecordingClient(APP_ID, "id", "customer-secret", app_certificate=CERTIFICATE)
+    client = RecordingClient(
+        app_id=APP_ID,
+        customer_id="id",
+        customer_secret="customer-secret",
+        app_certificate=CERTIFICATE,
+    )
     session = client.session(
         cname="room", uid="99", mode=Mode.MIX, config=CONFIG, app_certificate=CERTIFICATE
     )
