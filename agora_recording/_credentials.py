@@ -40,6 +40,7 @@ import anyio
 import attrs
 
 from . import tokens
+from ._health import max_recording_hour
 from ._retry import describe_failure
 from .enums import Mode, RecordingStatus
 from .errors import (
@@ -163,19 +164,10 @@ def expected_duration_for(
             raise ValidationError("expected_duration", "must be a positive number of seconds")
         return float(expected_duration), True
     if mode is Mode.WEB and config is not None:
-        hours = _max_recording_hour(config)
+        hours = max_recording_hour(config)
         if hours is not None:
             return hours * 3600.0, True
     return float(DEFAULT_EXPECTED_DURATION), False
-
-
-def _max_recording_hour(config: StartConfig) -> float | None:
-    extension = config.extension_service_config
-    for service in (extension.extension_services if extension is not None else None) or ():
-        hours = getattr(service.service_param, "max_recording_hour", None)
-        if isinstance(hours, (int, float)) and not isinstance(hours, bool):
-            return float(hours)
-    return None
 
 
 def prepare_start_config(
@@ -302,6 +294,26 @@ def check_user_token(
 # -- storage credentials ---------------------------------------------------------------------
 
 
+def checked_fresh(fresh: object, *, now: float, lead: float) -> StorageCredentials:
+    """What a provider returned, checked: `StorageCredentials` that outlive ``lead`` seconds
+    from ``now`` (else an error), with a warning when they last less than the documented
+    :data:`STS_MIN_VALIDITY`. The one check of fresh credentials, at start and at refresh."""
+    if not isinstance(fresh, StorageCredentials):
+        raise ArgumentTypeError("the storage credentials provider must return StorageCredentials")
+    if fresh.expiration <= now + lead:
+        raise ValidationError(
+            "clientRequest.storageConfig.stsExpiration",
+            f"the provider returned credentials expiring in {fresh.expiration - now:g} s",
+        )
+    if fresh.expiration - now < STS_MIN_VALIDITY:
+        _log.warning(
+            "new storage credentials are valid for %g s, less than the documented minimum of %d s",
+            fresh.expiration - now,
+            STS_MIN_VALIDITY,
+        )
+    return fresh
+
+
 class _HoldsCertificate(Protocol):
     """What session credentials read of a client: its App Certificate, when it has one."""
 
@@ -416,23 +428,8 @@ class StorageRefresher:
     async def _refresh(self, session: _Session) -> None:
         with anyio.fail_after(_PROVIDER_TIMEOUT):
             fresh = await self._provider()
-        if not isinstance(fresh, StorageCredentials):
-            raise ArgumentTypeError(
-                "the storage credentials provider must return StorageCredentials"
-            )
         now = self._wall_clock()
-        if fresh.expiration <= now + self._lead:
-            raise ValidationError(
-                "clientRequest.storageConfig.stsExpiration",
-                f"the provider returned credentials expiring in {fresh.expiration - now:g} s",
-            )
-        if fresh.expiration - now < STS_MIN_VALIDITY:
-            _log.warning(
-                "new storage credentials are valid for %g s, less than the documented "
-                "minimum of %d s",
-                fresh.expiration - now,
-                STS_MIN_VALIDITY,
-            )
+        fresh = checked_fresh(fresh, now=now, lead=self._lead)
         await session.update(UpdateConfig(storage_config=fresh.applied_to(self._storage)))
         self._expires_at = float(fresh.expiration)
         self.refreshes += 1
@@ -562,16 +559,9 @@ class SessionCredentials:
             raise ValidationError("clientRequest.storageConfig", "is needed to refresh STS keys")
         expires_at: float | None = storage.sts_expiration
         if storage.sts_token is None:
-            fresh = await self.storage_credentials()
-            if not isinstance(fresh, StorageCredentials):
-                raise ArgumentTypeError(
-                    "the storage credentials provider must return StorageCredentials"
-                )
-            if fresh.expiration <= self.wall_clock() + EXPIRY_LEAD:
-                raise ValidationError(
-                    "clientRequest.storageConfig.stsExpiration",
-                    "the provider returned credentials that are expired or about to expire",
-                )
+            fresh = checked_fresh(
+                await self.storage_credentials(), now=self.wall_clock(), lead=EXPIRY_LEAD
+            )
             storage = fresh.applied_to(storage)
             config = attrs.evolve(config, storage_config=storage)
             expires_at = fresh.expiration

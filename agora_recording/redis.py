@@ -64,7 +64,7 @@ import attrs
 
 from ._converter import converter
 from ._journal import StartIntent
-from ._ratelimit import Priority, RateLimiter, check_quota, is_number
+from ._ratelimit import MIN_FACTOR, Priority, RateLimiter, check_quota, is_number
 from .enums import Mode
 from .errors import (
     AgoraError,
@@ -112,9 +112,6 @@ _REDIS_DOWN: tuple[type[Exception], ...] = (redis.exceptions.RedisError, OSError
 
 #: A Redis that is down, or too slow for the bound a caller set.
 _STALLED: tuple[type[Exception], ...] = (*_REDIS_DOWN, TimeoutError)
-
-#: The least the shared rate falls to after repeated 429s, as a share of the configured rate.
-_MIN_FACTOR = 1 / 16
 
 # KEYS[1]: the quota hash. ARGV: rate, burst, recovery, min factor, penalty seconds (0: none),
 # now ("" to use Redis's TIME). Returns {wait, paused part of the wait, new tat} as strings
@@ -334,7 +331,7 @@ class SharedQuota:
             self.rate,
             self.burst,
             self.recovery,
-            _MIN_FACTOR,
+            MIN_FACTOR,
             max(0.0, penalty),
             now,
         ]
