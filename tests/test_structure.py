@@ -95,7 +95,8 @@ PACKAGE = Path(agora_recording.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     # facts, pure
     (
-        "enums", "_event_types", "_headers", "_groups", "_hints", "errors", "_converter",
+        "_httpx_import", "enums", "_event_types", "_headers", "_groups", "_hints", "errors",
+        "_converter",
         "models", "validation", "_protocol", "_status", "_events", "events", "files", "tokens",
         "_journal", "_outcome", "_keywords", "webhooks._envelope",
     ),
