@@ -14,6 +14,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+from .errors import ArgumentTypeError
+
 __all__ = ["formerly_positional"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,10 +37,10 @@ def formerly_positional(call: str, *names: str) -> Callable[[F], F]:
         if not extra:
             return args
         if len(extra) > len(names):
-            raise TypeError(f"{call} takes at most {len(names)} positional arguments")
+            raise ArgumentTypeError(f"{call} takes at most {len(names)} positional arguments")
         for name, value in zip(names, extra, strict=False):
             if name in kwargs:
-                raise TypeError(f"{call} got multiple values for argument {name!r}")
+                raise ArgumentTypeError(f"{call} got multiple values for argument {name!r}")
             kwargs[name] = value
         warnings.warn(message, DeprecationWarning, stacklevel=3)
         return args[:1]

@@ -6,7 +6,7 @@ import inspect
 from typing import Any
 
 import pytest
-from agora_recording import RecordingClient, testing
+from agora_recording import ArgumentTypeError, RecordingClient, testing
 
 pytestmark = pytest.mark.anyio
 
@@ -46,7 +46,7 @@ def test_client_credentials_by_keyword_do_not_warn() -> None:
 
 def test_a_credential_given_twice_is_a_type_error() -> None:
     """A value by position and by keyword for the same argument is refused, as Python would."""
-    with pytest.raises(TypeError, match="multiple values for argument 'app_id'"):
+    with pytest.raises(ArgumentTypeError, match="multiple values for argument 'app_id'"):
         AS_IS("app", app_id="other", customer_id="c", customer_secret="s")
 
 

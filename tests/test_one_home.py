@@ -6,11 +6,10 @@ import logging
 
 import attrs
 import pytest
-from agora_recording import redis
+from agora_recording import StorageCredentials, redis
 from agora_recording._credentials import (
     EXPIRY_LEAD,
     STS_MIN_VALIDITY,
-    StorageCredentials,
     checked_fresh,
     expected_duration_for,
 )
