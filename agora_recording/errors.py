@@ -23,7 +23,7 @@
     │   ├── OrphanedStartError      a lost start answer left a recording with no known sid
     │   └── CredentialsExpiringError  storage credentials could not be refreshed before expiry
     ├── StartNotJournaledError      a start intent could not be journalled: start not sent
-    ├── StopUnconfirmedError        no confirmed stop within the stop budget: may still run
+    ├── StopUnconfirmedError        no confirmed stop within ``stop_timeout``: may still run
     ├── UnconfirmedRecordingsError  a client closed while recordings had no confirmed stop
     ├── ArgumentTypeError           an argument of the wrong type (also a TypeError)
     ├── UsageError                  a call at the wrong time: a session entered twice, updated
@@ -294,7 +294,7 @@ class RecordingFailedError(AgoraError):
 
 
 class StopUnconfirmedError(AgoraError):
-    """The service never confirmed a stop within its budget: the recording may still run.
+    """The service never confirmed a stop within ``stop_timeout``: the recording may still run.
 
     ``handle`` names the recording (stop it later with ``agora-recording stop`` or
     `RecordingClient.ensure_stopped`); ``last_error`` is the last failure seen. The handle stays
