@@ -10,7 +10,7 @@ import logging as _logging
 
 # First: it imports httpx without httpx's own command line (see the module).
 from . import _httpx_import  # noqa: F401
-from ._client import RecordingClient
+from ._assembled import RecordingClient
 from ._converter import converter
 from ._credentials import (
     CredentialsEvent,

@@ -36,7 +36,6 @@ import logging
 import math
 import os
 import platform
-import random
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -46,10 +45,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import attrs
 import httpx
+from typing_extensions import Self
 
 from ._hints import host_setting, origin_of, transport_message
 from ._hosts import HostCursor, failover_order, parse_region
 from ._journal import StartIntent
+from ._keywords import formerly_positional
 from ._polling import PollBudget
 from ._protocol import (
     RESOURCE_LIFETIME,
@@ -106,10 +107,7 @@ from .models import (
 from .telemetry import Telemetry
 
 if TYPE_CHECKING:
-    from ._credentials import CredentialsCallback, StorageCredentialsProvider
-    from ._session import RecordingSession
-    from ._status import StatusCallback
-    from .webhooks import NotificationHub
+    from .webhooks._hub import NotificationHub
 
 __all__ = ["RecordingClient"]
 
@@ -186,38 +184,21 @@ def _user_agent() -> str:
 
 
 class RecordingClient:
-    """An asyncio (and Trio) client for the Agora Cloud Recording REST API.
+    """The endpoint calls of `agora_recording.RecordingClient` (documented there), without
+    ``session()``: this layer never imports a session, so the two meet in ``_assembled``."""
 
-    ``app_id`` is the project's App ID; ``customer_id`` and ``customer_secret`` are the RESTful
-    API credentials (sent as HTTP Basic auth on every request, never logged or shown in
-    ``repr``). Hosts: ``base_url`` (an emulator, a proxy) means only that host; otherwise
-    ``region`` (``Region.NA``/``EU``/``AP``/``CN``) picks the regional hosts, and without either
-    the global hosts are used, failing over as Agora documents.
-
-    ``http_client`` is borrowed, never closed; without one the client owns an
-    ``httpx.AsyncClient`` and closes it in `aclose` (or on leaving ``async with``).
-    ``rate_limit`` caps requests per second (the service allows 10 per App ID); pass a shared
-    limiter (`RateLimiter`, or `agora_recording.redis.RedisRateLimiter` across processes) to
-    cap several clients together, or ``None`` to turn it off. ``poll_share`` is the share of
-    that rate routine polls of all sessions may use together (see `PollBudget`).
-    ``attempts`` is the most attempts one call makes (retries follow Agora's guidance; see
-    ``_retry``); ``stop_timeout`` is how long `ensure_stopped` may take, in service time.
-    ``app_certificate`` (never logged or shown) lets sessions mint the recorder's RTC token.
-    ``notifications`` is a `agora_recording.webhooks.NotificationHub` that every session of
-    this client follows (sessions may also take their own).
-
-    Three attributes tune how starts are made (see ``_starting``): ``start_attempt_timeout``
-    (65 s, never less than the service takes to answer), ``start_recoveries`` (2 new resources
-    after 500 code 502 or 400 code 433; 0 for none) and ``ha_register_timeout`` (10 s for event
-    13 before a session with notifications replaces its task; ``None`` for never).
-    """
-
+    @formerly_positional(
+        "RecordingClient(app_id, customer_id, customer_secret)",
+        "app_id",
+        "customer_id",
+        "customer_secret",
+    )
     def __init__(
         self,
+        *,
         app_id: str,
         customer_id: str,
         customer_secret: str,
-        *,
         base_url: str | None = None,
         region: Region | str | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -320,7 +301,7 @@ class RecordingClient:
         attempts: int = 5,
         app_certificate: str | None = None,
         notifications: NotificationHub | None = None,
-    ) -> RecordingClient:
+    ) -> Self:
         """Build a client from ``AGORA_APP_ID``, ``AGORA_CUSTOMER_ID``, ``AGORA_CUSTOMER_SECRET``.
 
         Optional ``AGORA_BASE_URL`` and ``AGORA_REGION`` pick the hosts; an optional
@@ -350,9 +331,9 @@ class RecordingClient:
             except ValidationError as exc:
                 raise ValidationError("AGORA_REGION", exc.rule) from None
         return cls(
-            app_id,
-            customer_id,
-            customer_secret,
+            app_id=app_id,
+            customer_id=customer_id,
+            customer_secret=customer_secret,
             base_url=base_url,
             region=region,
             http_client=http_client,
@@ -388,7 +369,7 @@ class RecordingClient:
         state = " closed" if self._closed else ""
         return f"<RecordingClient app_id={self.app_id!r} base_url={self.base_url!r}{state}>"
 
-    async def __aenter__(self) -> RecordingClient:
+    async def __aenter__(self) -> Self:
         self._ensure_open()
         return self
 
@@ -450,10 +431,15 @@ class RecordingClient:
     # ------------------------------------------------------------------------------------
     # Endpoints
 
+    @formerly_positional("RecordingClient.acquire(cname, uid)", "cname", "uid")
     async def acquire(
-        self, cname: str, uid: int | str, *, config: AcquireConfig | None = None
+        self, *, cname: str, uid: int | str, config: AcquireConfig | None = None
     ) -> AcquireResponse:
-        """Reserve a recording resource; its ``resource_id`` must be used by `start` in 5 min."""
+        """Reserve a recording resource; its ``resource_id`` must be used by `start` in 5 min.
+
+        ``cname`` and ``uid`` go by keyword, as in `start`: two strings side by side are too
+        easy to swap (by position they still work, with a `DeprecationWarning`).
+        """
         spec = build_request(Endpoint.ACQUIRE, self.app_id, cname=cname, uid=uid, config=config)
         response = await self._call(
             Endpoint.ACQUIRE, spec, label=_label(Endpoint.ACQUIRE), priority=Priority.ACQUIRE
@@ -736,74 +722,6 @@ class RecordingClient:
             await sleep(wait)
             if budget.left() <= 0:
                 raise self._unconfirmed(handle, failure, "the stop budget ran out")
-
-    def session(
-        self,
-        *,
-        cname: str,
-        uid: int | str,
-        mode: Mode | str,
-        config: StartConfig | None,
-        acquire_config: AcquireConfig | None = None,
-        poll_interval: float | None = None,
-        first_poll_delay: float = 5.0,
-        poll_jitter: float | None = None,
-        poll_timeout: float = 15.0,
-        start_timeout: float = 90.0,
-        failover_grace: float = 90.0,
-        max_poll_errors: int = 8,
-        outage_timeout: float = 120.0,
-        stop_timeout: float | None = None,
-        async_stop: bool = False,
-        on_status: StatusCallback | None = None,
-        fail_fast: bool = True,
-        app_certificate: str | None = None,
-        expected_duration: float | None = None,
-        storage_credentials: StorageCredentialsProvider | None = None,
-        on_credentials: CredentialsCallback | None = None,
-        wall_clock: Callable[[], float] = time.time,
-        notifications: NotificationHub | None = None,
-        events_silence: float = 180.0,
-        orphan_wait: float = 30.0,
-        clock: Callable[[], float] = anyio.current_time,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-        random: Callable[[], float] = random.random,
-    ) -> RecordingSession:
-        """Return a `RecordingSession` on this client (``async with`` it); the options are
-        `RecordingSession`'s, documented there."""
-        from ._session import RecordingSession
-
-        return RecordingSession(
-            self,
-            cname=cname,
-            uid=uid,
-            mode=mode,
-            config=config,
-            acquire_config=acquire_config,
-            poll_interval=poll_interval,
-            first_poll_delay=first_poll_delay,
-            poll_jitter=poll_jitter,
-            poll_timeout=poll_timeout,
-            start_timeout=start_timeout,
-            failover_grace=failover_grace,
-            max_poll_errors=max_poll_errors,
-            outage_timeout=outage_timeout,
-            stop_timeout=stop_timeout,
-            async_stop=async_stop,
-            on_status=on_status,
-            fail_fast=fail_fast,
-            app_certificate=app_certificate,
-            expected_duration=expected_duration,
-            storage_credentials=storage_credentials,
-            on_credentials=on_credentials,
-            wall_clock=wall_clock,
-            notifications=notifications,
-            events_silence=events_silence,
-            orphan_wait=orphan_wait,
-            clock=clock,
-            sleep=sleep,
-            random=random,
-        )
 
     # ------------------------------------------------------------------------------------
     # Confirmed stops

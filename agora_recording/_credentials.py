@@ -34,19 +34,22 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import Final, Protocol
 
 import anyio
 import attrs
 
 from . import tokens
+from ._health import max_recording_hour
 from ._retry import describe_failure
 from .enums import Mode, RecordingStatus
-from .errors import ArgumentTypeError, RecordingFailedError, ValidationError
+from .errors import (
+    ArgumentTypeError,
+    CredentialsExpiringError,
+    RecordingFailedError,
+    ValidationError,
+)
 from .models import RecordingHandle, StartConfig, StorageConfig, UpdateConfig, UpdateResponse
-
-if TYPE_CHECKING:
-    from ._client import RecordingClient
 
 __all__ = [
     "DEFAULT_EXPECTED_DURATION",
@@ -60,7 +63,6 @@ __all__ = [
     "StorageCredentials",
     "StorageCredentialsProvider",
     "StorageRefresher",
-    "early_exit_causes",
     "expected_duration_for",
     "prepare_start_config",
 ]
@@ -81,27 +83,6 @@ refresh them gives up and reports :class:`CredentialsExpiringError`: time to sto
 _RETRY_DELAYS: Final = (30.0, 60.0, 120.0, 300.0)  # then every 300 s until the lead
 _PROVIDER_TIMEOUT: Final = 60.0
 _MIN_SPACING: Final = 60.0  # never push more often, whatever the provider's expiries
-
-
-class CredentialsExpiringError(RecordingFailedError):
-    """Storage credentials could not be refreshed and expire at ``expires_at`` (Unix seconds).
-
-    Raised by the session (or found in ``session.outcome.error``) :data:`EXPIRY_LEAD` seconds
-    before the expiry, so the recording can be stopped while its uploads still work. ``cause``
-    is the last refresh failure.
-    """
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        expires_at: float,
-        handle: RecordingHandle | None = None,
-        status: RecordingStatus | None = None,
-        cause: BaseException | None = None,
-    ) -> None:
-        self.expires_at = expires_at
-        super().__init__(detail, handle=handle, status=status, cause=cause)
 
 
 @attrs.frozen(kw_only=True)
@@ -183,19 +164,10 @@ def expected_duration_for(
             raise ValidationError("expected_duration", "must be a positive number of seconds")
         return float(expected_duration), True
     if mode is Mode.WEB and config is not None:
-        hours = _max_recording_hour(config)
+        hours = max_recording_hour(config)
         if hours is not None:
             return hours * 3600.0, True
     return float(DEFAULT_EXPECTED_DURATION), False
-
-
-def _max_recording_hour(config: StartConfig) -> float | None:
-    extension = config.extension_service_config
-    for service in (extension.extension_services if extension is not None else None) or ():
-        hours = getattr(service.service_param, "max_recording_hour", None)
-        if isinstance(hours, (int, float)) and not isinstance(hours, bool):
-            return float(hours)
-    return None
 
 
 def prepare_start_config(
@@ -319,24 +291,34 @@ def check_user_token(
     return parsed
 
 
-def early_exit_causes(token_source: str | None) -> str:
-    """The documented reasons a task exits right after ``start``, the token's first.
-
-    ``token_source`` says where the recorder's token came from: ``"minted"`` (by the session,
-    with the App Certificate), ``"user"`` (passed in the configuration) or ``None`` (none).
-    """
-    token = {
-        "minted": "the token minted with the App Certificate was refused (is it this project's "
-        "certificate?)",
-        "user": "a wrong or expired token",
-    }.get(token_source or "", "no token while the project has an App Certificate")
-    return (
-        f"it most likely exited at once: {token}, wrong storage credentials, a uid already in "
-        "the channel, a wrong channelType, or nobody publishing within maxIdleTime"
-    )
-
-
 # -- storage credentials ---------------------------------------------------------------------
+
+
+def checked_fresh(fresh: object, *, now: float, lead: float) -> StorageCredentials:
+    """What a provider returned, checked: `StorageCredentials` that outlive ``lead`` seconds
+    from ``now`` (else an error), with a warning when they last less than the documented
+    :data:`STS_MIN_VALIDITY`. The one check of fresh credentials, at start and at refresh."""
+    if not isinstance(fresh, StorageCredentials):
+        raise ArgumentTypeError("the storage credentials provider must return StorageCredentials")
+    if fresh.expiration <= now + lead:
+        raise ValidationError(
+            "clientRequest.storageConfig.stsExpiration",
+            f"the provider returned credentials expiring in {fresh.expiration - now:g} s",
+        )
+    if fresh.expiration - now < STS_MIN_VALIDITY:
+        _log.warning(
+            "new storage credentials are valid for %g s, less than the documented minimum of %d s",
+            fresh.expiration - now,
+            STS_MIN_VALIDITY,
+        )
+    return fresh
+
+
+class _HoldsCertificate(Protocol):
+    """What session credentials read of a client: its App Certificate, when it has one."""
+
+    @property
+    def app_certificate(self) -> str | None: ...
 
 
 class _Session(Protocol):
@@ -446,23 +428,8 @@ class StorageRefresher:
     async def _refresh(self, session: _Session) -> None:
         with anyio.fail_after(_PROVIDER_TIMEOUT):
             fresh = await self._provider()
-        if not isinstance(fresh, StorageCredentials):
-            raise ArgumentTypeError(
-                "the storage credentials provider must return StorageCredentials"
-            )
         now = self._wall_clock()
-        if fresh.expiration <= now + self._lead:
-            raise ValidationError(
-                "clientRequest.storageConfig.stsExpiration",
-                f"the provider returned credentials expiring in {fresh.expiration - now:g} s",
-            )
-        if fresh.expiration - now < STS_MIN_VALIDITY:
-            _log.warning(
-                "new storage credentials are valid for %g s, less than the documented "
-                "minimum of %d s",
-                fresh.expiration - now,
-                STS_MIN_VALIDITY,
-            )
+        fresh = checked_fresh(fresh, now=now, lead=self._lead)
         await session.update(UpdateConfig(storage_config=fresh.applied_to(self._storage)))
         self._expires_at = float(fresh.expiration)
         self.refreshes += 1
@@ -539,7 +506,7 @@ class SessionCredentials:
     @classmethod
     def from_options(
         cls,
-        client: RecordingClient,
+        client: _HoldsCertificate,
         *,
         app_certificate: str | None,
         expected_duration: float | None,
@@ -592,16 +559,9 @@ class SessionCredentials:
             raise ValidationError("clientRequest.storageConfig", "is needed to refresh STS keys")
         expires_at: float | None = storage.sts_expiration
         if storage.sts_token is None:
-            fresh = await self.storage_credentials()
-            if not isinstance(fresh, StorageCredentials):
-                raise ArgumentTypeError(
-                    "the storage credentials provider must return StorageCredentials"
-                )
-            if fresh.expiration <= self.wall_clock() + EXPIRY_LEAD:
-                raise ValidationError(
-                    "clientRequest.storageConfig.stsExpiration",
-                    "the provider returned credentials that are expired or about to expire",
-                )
+            fresh = checked_fresh(
+                await self.storage_credentials(), now=self.wall_clock(), lead=EXPIRY_LEAD
+            )
             storage = fresh.applied_to(storage)
             config = attrs.evolve(config, storage_config=storage)
             expires_at = fresh.expiration

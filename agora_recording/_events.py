@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .errors import ValidationError
-from .webhooks import Notification
+from .webhooks._envelope import Notification
 
 if TYPE_CHECKING:
     from .events import EventDetails

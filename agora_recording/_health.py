@@ -26,9 +26,8 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from ._credentials import early_exit_causes
 from ._events import EventFacts, Exit
-from ._hints import exit_hint, status_name
+from ._hints import early_exit_causes, exit_hint, status_name
 from ._outcome import Ended, EndReason
 from ._retry import describe_failure
 from ._status import Status

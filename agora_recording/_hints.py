@@ -23,6 +23,7 @@ __all__ = [
     "ENV_REGION",
     "NCS_SECRET_HINT",
     "api_hint",
+    "early_exit_causes",
     "exit_hint",
     "host_setting",
     "origin_of",
@@ -198,3 +199,20 @@ def api_hint(
     if status_code == 400 and code == 2:
         return "a parameter of the request is invalid (its reason names it)"
     return None
+
+
+def early_exit_causes(token_source: str | None) -> str:
+    """The documented reasons a task exits right after ``start``, the token's first.
+
+    ``token_source`` says where the recorder's token came from: ``"minted"`` (by the session,
+    with the App Certificate), ``"user"`` (passed in the configuration) or ``None`` (none).
+    """
+    token = {
+        "minted": "the token minted with the App Certificate was refused (is it this project's "
+        "certificate?)",
+        "user": "a wrong or expired token",
+    }.get(token_source or "", "no token while the project has an App Certificate")
+    return (
+        f"it most likely exited at once: {token}, wrong storage credentials, a uid already in "
+        "the channel, a wrong channelType, or nobody publishing within maxIdleTime"
+    )

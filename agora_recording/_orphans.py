@@ -39,7 +39,8 @@ from .models import AcquireConfig, RecordingHandle, StartConfig, StartResponse
 
 if TYPE_CHECKING:
     from ._client import RecordingClient
-    from .webhooks import Notification, Subscription
+    from .webhooks._envelope import Notification
+    from .webhooks._hub import Subscription
 
 __all__ = ["ha_registered", "recover_orphan", "replace_unregistered", "start_recording"]
 
@@ -70,7 +71,7 @@ async def start_recording(
     """
     recoveries = 0
     while True:
-        acquired = await client.acquire(cname, uid, config=acquire_config)
+        acquired = await client.acquire(cname=cname, uid=uid, config=acquire_config)
         resource_id = acquired.resource_id
         if not resource_id:
             raise UnexpectedResponseError(

@@ -37,7 +37,7 @@ import enum
 import logging
 import math
 from collections import deque
-from typing import Protocol, TypeGuard, runtime_checkable
+from typing import Final, Protocol, TypeGuard, runtime_checkable
 
 import anyio
 
@@ -95,8 +95,9 @@ class _Waiter:
 #: proxy, say) must not freeze every stop for an hour.
 MAX_PAUSE = 60.0
 
-#: The least the rate falls to after repeated 429s, as a share of the configured rate.
-_MIN_FACTOR = 1 / 16
+#: The least the rate falls to after repeated 429s, as a share of the configured rate (also
+#: the shared limiter's, in ``agora_recording.redis``).
+MIN_FACTOR: Final = 1 / 16
 
 
 class RateLimiter:
@@ -200,7 +201,7 @@ class RateLimiter:
         """The service answered 429: hold every slot for ``retry_after`` s (1 s when absent, at
         most `MAX_PAUSE`) and halve the rate."""
         now = anyio.current_time()
-        factor = max(_MIN_FACTOR, self._factor_now(now) / 2)
+        factor = max(MIN_FACTOR, self._factor_now(now) / 2)
         pause = retry_after if retry_after is not None and retry_after > 0 else 1.0
         pause = min(pause, MAX_PAUSE)
         self._factor, self._factor_at = factor, now + pause

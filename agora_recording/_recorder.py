@@ -49,7 +49,7 @@ from .errors import DuplicateKeyError, UnknownKeyError, UsageError
 from .models import AcquireConfig, RecordedFile, RecordingHandle, StartConfig, StopResponse
 
 if TYPE_CHECKING:
-    from ._client import RecordingClient
+    from ._assembled import RecordingClient
 
 __all__ = ["Recorder", "RecordingResult"]
 

@@ -167,7 +167,8 @@ from .models import (
 
 if TYPE_CHECKING:
     from ._client import RecordingClient
-    from .webhooks import Notification, NotificationHub, Subscription
+    from .webhooks._envelope import Notification
+    from .webhooks._hub import NotificationHub, Subscription
 
 __all__ = ["RecordingSession", "RunningSession"]
 

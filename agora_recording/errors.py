@@ -4,7 +4,8 @@
 
     AgoraError                      root of every exception raised by this library
     ├── ValidationError             bad input, refused before any request (also a ValueError);
-    │                               also a wire value of the wrong type for ``converter.structure``
+    │   │                           also a wire value of the wrong type for ``converter.structure``
+    │   └── TokenLifetimeError      no AccessToken2 token covers the duration asked for (24 h max)
     ├── TransportError              the request never got an HTTP answer (DNS, connect, timeout)
     ├── UnexpectedResponseError     a 2xx we could not read: not JSON, too large, too deeply
     │                               nested, or not the shape the endpoint documents
@@ -19,16 +20,27 @@
     │   ├── RateLimitError          429: over the request quota
     │   └── ServerError             5xx: internal error, no resources, request timeout
     ├── RecordingFailedError        a recording died or never came up (raised by sessions)
-    │   └── OrphanedStartError      a lost start answer left a recording with no known sid
+    │   ├── OrphanedStartError      a lost start answer left a recording with no known sid
+    │   └── CredentialsExpiringError  storage credentials could not be refreshed before expiry
     ├── StartNotJournaledError      a start intent could not be journalled: start not sent
-    ├── StopUnconfirmedError        no confirmed stop within the stop budget: may still run
+    ├── StopUnconfirmedError        no confirmed stop within ``stop_timeout``: may still run
     ├── UnconfirmedRecordingsError  a client closed while recordings had no confirmed stop
     ├── ArgumentTypeError           an argument of the wrong type (also a TypeError)
     ├── UsageError                  a call at the wrong time: a session entered twice, updated
     │   │                           before start, a Recorder not entered (also a RuntimeError)
     │   └── ClientClosedError       a call on a closed RecordingClient
     ├── DuplicateKeyError           a Recorder already records under that key (a ValueError)
-    └── UnknownKeyError             a Recorder records nothing under that key (a KeyError)
+    ├── UnknownKeyError             a Recorder records nothing under that key (a KeyError)
+    ├── InvalidTokenError           a token is not well formed, signed and live (a ValueError)
+    │   ├── TokenFormatError        cannot be decoded: prefix, base64, zlib, truncated
+    │   ├── TokenSignatureError     the signature does not match the App Certificate
+    │   └── TokenExpiredError       the token or its join privilege has expired
+    ├── InvalidNotificationError    a callback body is not a signed NCS envelope (a ValueError)
+    ├── RedisUnavailableError       Redis did not answer a lease operation (a ConnectionError)
+    └── LeaseLostError              another worker took the lease of this worker's recording
+
+Every class is defined here; `agora_recording.tokens`, `agora_recording.webhooks`,
+`agora_recording.redis` and the package root re-export the ones that belong to them.
 
 Exception messages never contain a request body, a header or a secret: they name the
 endpoint, the HTTP status, Agora's ``code`` and ``reason`` and the request ID, then what to
@@ -38,13 +50,47 @@ check (the setting or environment variable, never its value; see ``_hints``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._hints import api_hint
 
 if TYPE_CHECKING:
-    from .enums import RecordingStatus
-    from .models import QueryResponse, RecordingHandle
+    from .enums import Mode, RecordingStatus
+
+
+class RecordingRef(Protocol):
+    """What an exception tells of the recording it is about: a `RecordingHandle`.
+
+    Typed structurally because the models are built on these exceptions, not the reverse.
+    """
+
+    @property
+    def resource_id(self) -> str:
+        """The resource ID the recording was started with."""
+
+    @property
+    def sid(self) -> str:
+        """The recording ID."""
+
+    @property
+    def mode(self) -> Mode:
+        """The recording mode."""
+
+    @property
+    def cname(self) -> str:
+        """The channel."""
+
+    @property
+    def uid(self) -> str:
+        """The recorder's user ID in the channel."""
+
+
+class QueryRef(Protocol):
+    """What an exception keeps of the last ``query`` answer: a `QueryResponse`."""
+
+    @property
+    def status(self) -> RecordingStatus | None:
+        """The recording's status in that answer, or ``None`` when it carried none."""
 
 
 class AgoraError(Exception):
@@ -233,9 +279,9 @@ class RecordingFailedError(AgoraError):
         self,
         detail: str,
         *,
-        handle: RecordingHandle | None = None,
+        handle: RecordingRef | None = None,
         status: RecordingStatus | None = None,
-        last_query: QueryResponse | None = None,
+        last_query: QueryRef | None = None,
         cause: BaseException | None = None,
     ) -> None:
         self.detail = detail
@@ -248,7 +294,7 @@ class RecordingFailedError(AgoraError):
 
 
 class StopUnconfirmedError(AgoraError):
-    """The service never confirmed a stop within its budget: the recording may still run.
+    """The service never confirmed a stop within ``stop_timeout``: the recording may still run.
 
     ``handle`` names the recording (stop it later with ``agora-recording stop`` or
     `RecordingClient.ensure_stopped`); ``last_error`` is the last failure seen. The handle stays
@@ -256,7 +302,7 @@ class StopUnconfirmedError(AgoraError):
     """
 
     def __init__(
-        self, message: str, *, handle: RecordingHandle, last_error: BaseException | None
+        self, message: str, *, handle: RecordingRef, last_error: BaseException | None
     ) -> None:
         self.handle = handle
         self.last_error = last_error
@@ -289,7 +335,7 @@ class OrphanedStartError(RecordingFailedError):
     resource ID, channel and UID to look for.
     """
 
-    def __init__(self, detail: str, *, handle: RecordingHandle | None, stopped: bool) -> None:
+    def __init__(self, detail: str, *, handle: RecordingRef | None, stopped: bool) -> None:
         super().__init__(detail, handle=handle)
         self.stopped = stopped
 
@@ -321,3 +367,95 @@ class UnknownKeyError(AgoraError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+# -- storage credentials (agora_recording._credentials) -------------------------------------
+
+
+class CredentialsExpiringError(RecordingFailedError):
+    """Storage credentials could not be refreshed and expire at ``expires_at`` (Unix seconds).
+
+    Raised by the session (or found in ``session.outcome.error``) ``EXPIRY_LEAD`` seconds
+    (``agora_recording._credentials``) before the expiry, so the recording can be stopped while
+    its uploads still work. ``cause`` is the last refresh failure.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        expires_at: float,
+        handle: RecordingRef | None = None,
+        status: RecordingStatus | None = None,
+        cause: BaseException | None = None,
+    ) -> None:
+        self.expires_at = expires_at
+        super().__init__(detail, handle=handle, status=status, cause=cause)
+
+
+# -- tokens (agora_recording.tokens) ---------------------------------------------------------
+
+
+class InvalidTokenError(AgoraError, ValueError):
+    """A token is not a well-formed, correctly signed, live AccessToken2 token.
+
+    The message names the problem and never contains the token or the certificate.
+    """
+
+
+class TokenFormatError(InvalidTokenError):
+    """The token cannot be decoded: wrong prefix, bad base64 or zlib, truncated, trailing data."""
+
+
+class TokenSignatureError(InvalidTokenError):
+    """The token decodes, but its signature does not match the App Certificate."""
+
+
+class TokenExpiredError(InvalidTokenError):
+    """The token, or the RTC join privilege in it, has expired."""
+
+
+class TokenLifetimeError(ValidationError):
+    """No token can cover the requested duration: AccessToken2 tokens live at most 24 hours.
+
+    ``duration_seconds`` is what was asked for and ``max_duration_seconds`` the longest duration
+    a token can cover with the requested margin.
+    """
+
+    def __init__(
+        self, duration_seconds: float, max_duration_seconds: int, margin: int, *, lifetime: int
+    ) -> None:
+        self.duration_seconds = duration_seconds
+        self.max_duration_seconds = max_duration_seconds
+        super().__init__(
+            "duration_seconds",
+            f"a token lives at most {lifetime} s (24 h), so with a {margin} s margin it"
+            f" covers at most {max_duration_seconds} s, got {duration_seconds:g} s",
+        )
+
+
+# -- notifications (agora_recording.webhooks) -----------------------------------------------
+
+
+class InvalidNotificationError(AgoraError, ValueError):
+    """A callback body is not an NCS envelope, or its signature does not match."""
+
+
+# -- leases (agora_recording.redis) ----------------------------------------------------------
+
+
+class RedisUnavailableError(AgoraError, ConnectionError):
+    """Redis did not answer (or answered with an error) a lease operation."""
+
+
+class LeaseLostError(AgoraError):
+    """Another worker holds the lease of a recording this worker was recording.
+
+    Raised out of `LeaseStore.record` when renewal finds the lease taken (this worker stalled
+    for longer than the lease, and the janitor of another one adopted the recording).
+    """
+
+    def __init__(self, message: str, *, handle: RecordingRef, owner: str) -> None:
+        super().__init__(message)
+        self.handle = handle
+        self.owner = owner

@@ -64,12 +64,14 @@ import attrs
 
 from ._converter import converter
 from ._journal import StartIntent
-from ._ratelimit import Priority, RateLimiter, check_quota, is_number
+from ._ratelimit import MIN_FACTOR, Priority, RateLimiter, check_quota, is_number
 from .enums import Mode
 from .errors import (
     AgoraError,
     APIError,
     ArgumentTypeError,
+    LeaseLostError,
+    RedisUnavailableError,
     StopUnconfirmedError,
     UsageError,
     ValidationError,
@@ -110,9 +112,6 @@ _REDIS_DOWN: tuple[type[Exception], ...] = (redis.exceptions.RedisError, OSError
 
 #: A Redis that is down, or too slow for the bound a caller set.
 _STALLED: tuple[type[Exception], ...] = (*_REDIS_DOWN, TimeoutError)
-
-#: The least the shared rate falls to after repeated 429s, as a share of the configured rate.
-_MIN_FACTOR = 1 / 16
 
 # KEYS[1]: the quota hash. ARGV: rate, burst, recovery, min factor, penalty seconds (0: none),
 # now ("" to use Redis's TIME). Returns {wait, paused part of the wait, new tat} as strings
@@ -332,7 +331,7 @@ class SharedQuota:
             self.rate,
             self.burst,
             self.recovery,
-            _MIN_FACTOR,
+            MIN_FACTOR,
             max(0.0, penalty),
             now,
         ]
@@ -568,29 +567,12 @@ class RedisRateLimiter:
 # Leases
 
 
-class RedisUnavailableError(AgoraError, ConnectionError):
-    """Redis did not answer (or answered with an error) a lease operation."""
-
-
 @asynccontextmanager
 async def _redis_errors(what: str) -> AsyncIterator[None]:
     try:
         yield
     except _REDIS_DOWN as exc:
         raise RedisUnavailableError(f"{what}: Redis unavailable ({type(exc).__name__})") from exc
-
-
-class LeaseLostError(AgoraError):
-    """Another worker holds the lease of a recording this worker was recording.
-
-    Raised out of `LeaseStore.record` when renewal finds the lease taken (this worker stalled
-    for longer than the lease, and the janitor of another one adopted the recording).
-    """
-
-    def __init__(self, message: str, *, handle: RecordingHandle, owner: str) -> None:
-        super().__init__(message)
-        self.handle = handle
-        self.owner = owner
 
 
 @attrs.frozen

@@ -11,7 +11,7 @@ credentials, network or sleeping::
     async def test_my_recorder_records_the_class() -> None:
         async with emulated_client() as service:
             service.channel("class-42").publish(1001)          # a teacher on camera
-            response = await service.client.acquire("class-42", "99")
+            response = await service.client.acquire(cname="class-42", uid="99")
             ...                                                 # start with your config
             service.advance(5)                                  # status is 5 now
             assert service.emulator.event_types()[:2] == [40, 30]
@@ -230,7 +230,13 @@ async def emulated_client(
     options.update(client_options or {})
     transport = httpx.ASGITransport(app=emulator.app)
     async with httpx.AsyncClient(transport=transport) as http:
-        client = RecordingClient(app_id, emulator.customer_id, secret, http_client=http, **options)
+        client = RecordingClient(
+            app_id=app_id,
+            customer_id=emulator.customer_id,
+            customer_secret=secret,
+            http_client=http,
+            **options,
+        )
         async with client:
             yield EmulatedService(client=client, emulator=emulator, http_client=http)
 
@@ -274,7 +280,13 @@ async def virtual_service(
             group.start_soon(lambda: emulator.deliver_notifications(client=receiver_http))
         else:
             group.start_soon(lambda: emulator.run_timers())
-        client = RecordingClient(app_id, emulator.customer_id, secret, http_client=http, **options)
+        client = RecordingClient(
+            app_id=app_id,
+            customer_id=emulator.customer_id,
+            customer_secret=secret,
+            http_client=http,
+            **options,
+        )
         async with client:
             yield EmulatedService(client=client, emulator=emulator, http_client=http)
         group.cancel_scope.cancel()

@@ -59,7 +59,14 @@ from typing import Final
 
 import attrs
 
-from .errors import AgoraError, ValidationError
+from .errors import (
+    InvalidTokenError,
+    TokenExpiredError,
+    TokenFormatError,
+    TokenLifetimeError,
+    TokenSignatureError,
+    ValidationError,
+)
 from .validation import CNAME_CHARACTERS, check_cname
 
 __all__ = [
@@ -143,42 +150,6 @@ _ROLE_PRIVILEGES: Final[Mapping[Role, tuple[Privilege, ...]]] = MappingProxyType
         Role.SUBSCRIBER: (Privilege.JOIN_CHANNEL,),
     }
 )
-
-
-class InvalidTokenError(AgoraError, ValueError):
-    """A token is not a well-formed, correctly signed, live AccessToken2 token.
-
-    The message names the problem and never contains the token or the certificate.
-    """
-
-
-class TokenFormatError(InvalidTokenError):
-    """The token cannot be decoded: wrong prefix, bad base64 or zlib, truncated, trailing data."""
-
-
-class TokenSignatureError(InvalidTokenError):
-    """The token decodes, but its signature does not match the App Certificate."""
-
-
-class TokenExpiredError(InvalidTokenError):
-    """The token, or the RTC join privilege in it, has expired."""
-
-
-class TokenLifetimeError(ValidationError):
-    """No token can cover the requested duration: AccessToken2 tokens live at most 24 hours.
-
-    ``duration_seconds`` is what was asked for and ``max_duration_seconds`` the longest duration
-    a token can cover with the requested margin.
-    """
-
-    def __init__(self, duration_seconds: float, max_duration_seconds: int, margin: int) -> None:
-        self.duration_seconds = duration_seconds
-        self.max_duration_seconds = max_duration_seconds
-        super().__init__(
-            "duration_seconds",
-            f"a token lives at most {MAX_TOKEN_EXPIRE} s (24 h), so with a {margin} s margin it"
-            f" covers at most {max_duration_seconds} s, got {duration_seconds:g} s",
-        )
 
 
 @attrs.frozen(kw_only=True)
@@ -329,7 +300,9 @@ def token_expiry_for(
     needed = math.ceil(duration_seconds) + margin
     covers = needed <= MAX_TOKEN_EXPIRE
     if not covers and strict:
-        raise TokenLifetimeError(duration_seconds, MAX_TOKEN_EXPIRE - margin, margin)
+        raise TokenLifetimeError(
+            duration_seconds, MAX_TOKEN_EXPIRE - margin, margin, lifetime=MAX_TOKEN_EXPIRE
+        )
     return TokenExpiry(
         duration_seconds=duration_seconds,
         margin=margin,

@@ -63,9 +63,9 @@ async def _run(url: str, sessions: int, lost: int) -> dict[str, Any]:
         # a fleet of processes would send them, so answers come late (not pool timeouts).
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=None), timeout=10.0)
         client = RecordingClient(
-            APP_ID,
-            DEFAULT_CUSTOMER_ID,
-            DEFAULT_CUSTOMER_SECRET,
+            app_id=APP_ID,
+            customer_id=DEFAULT_CUSTOMER_ID,
+            customer_secret=DEFAULT_CUSTOMER_SECRET,
             base_url=url,
             rate_limit=None,
             http_client=http,

@@ -209,9 +209,9 @@ async def _measure(quick: bool) -> BenchResult:
     handle = p.handle()
     async with httpx.AsyncClient(transport=httpx.MockTransport(service)) as http:
         client = RecordingClient(
-            p.APP_ID,
-            p.CUSTOMER_ID,
-            p.CUSTOMER_SECRET,
+            app_id=p.APP_ID,
+            customer_id=p.CUSTOMER_ID,
+            customer_secret=p.CUSTOMER_SECRET,
             base_url=p.BASE_URL,
             http_client=http,
             rate_limit=None,

@@ -122,9 +122,9 @@ def _cname(worker: int) -> str:
 
 def _ours(http: httpx.AsyncClient, url: str) -> Lifecycle:
     client = RecordingClient(
-        p.APP_ID,
-        p.CUSTOMER_ID,
-        p.CUSTOMER_SECRET,
+        app_id=p.APP_ID,
+        customer_id=p.CUSTOMER_ID,
+        customer_secret=p.CUSTOMER_SECRET,
         base_url=url,
         http_client=http,
         rate_limit=None,
@@ -132,7 +132,7 @@ def _ours(http: httpx.AsyncClient, url: str) -> Lifecycle:
     config = p.small_mix_start_config()
 
     async def lifecycle(cname: str) -> None:
-        acquired = await client.acquire(cname, p.UID)
+        acquired = await client.acquire(cname=cname, uid=p.UID)
         assert acquired.resource_id is not None
         started = await client.start(
             acquired.resource_id, Mode.MIX, cname=cname, uid=p.UID, config=config

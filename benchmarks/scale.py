@@ -256,9 +256,9 @@ def _emulator_bytes(snapshot: tracemalloc.Snapshot) -> int:
 
 def _client(service: _Service) -> RecordingClient:
     return RecordingClient(
-        p.APP_ID,
-        DEFAULT_CUSTOMER_ID,
-        DEFAULT_CUSTOMER_SECRET,
+        app_id=p.APP_ID,
+        customer_id=DEFAULT_CUSTOMER_ID,
+        customer_secret=DEFAULT_CUSTOMER_SECRET,
         base_url=p.BASE_URL,
         http_client=service.http,
         rate_limit=None,
@@ -395,7 +395,7 @@ async def _memory_run(plan: Plan) -> dict[str, Any]:
         handles: list[RecordingHandle] = []
         for index in range(plan.n):
             cname = _cname(index)
-            acquired = await client.acquire(cname, "1")
+            acquired = await client.acquire(cname=cname, uid="1")
             assert acquired.resource_id is not None
             started = await client.start(
                 acquired.resource_id, Mode.MIX, cname=cname, uid="1", config=config

@@ -44,9 +44,9 @@ async def _measure(quick: bool) -> BenchResult:
         clients = {}
         for label, telemetry in (("no SDK", Telemetry()), ("off", Telemetry(enabled=False))):
             client = RecordingClient(
-                p.APP_ID,
-                p.CUSTOMER_ID,
-                p.CUSTOMER_SECRET,
+                app_id=p.APP_ID,
+                customer_id=p.CUSTOMER_ID,
+                customer_secret=p.CUSTOMER_SECRET,
                 base_url=p.BASE_URL,
                 http_client=http,
                 rate_limit=None,

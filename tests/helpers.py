@@ -330,7 +330,13 @@ async def mock_client(
     kwargs.setdefault("rate_limit", None)
     async with (
         httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http,
-        RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, http_client=http, **kwargs) as client,
+        RecordingClient(
+            app_id=APP_ID,
+            customer_id=CUSTOMER_ID,
+            customer_secret=CUSTOMER_SECRET,
+            http_client=http,
+            **kwargs,
+        ) as client,
     ):
         yield client
 

@@ -321,7 +321,11 @@ async def _main(options: argparse.Namespace) -> None:
     )
     cnames = [c for c in options.cnames.split(",") if c]
     client = RecordingClient(
-        APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, base_url=options.emulator, rate_limit=limiter
+        app_id=APP_ID,
+        customer_id=CUSTOMER_ID,
+        customer_secret=CUSTOMER_SECRET,
+        base_url=options.emulator,
+        rate_limit=limiter,
     )
 
     durations = random.Random(options.worker_id or options.worker)

@@ -45,7 +45,11 @@ async def record(client: RecordingClient, cname: str, started: list[str], count:
 async def main(url: str, count: int, grace: float, prefix: str) -> None:
     """Record ``count`` channels until a signal; drain them; report how it ended."""
     client = RecordingClient(
-        APP_ID, DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET, base_url=url, rate_limit=None
+        app_id=APP_ID,
+        customer_id=DEFAULT_CUSTOMER_ID,
+        customer_secret=DEFAULT_CUSTOMER_SECRET,
+        base_url=url,
+        rate_limit=None,
     )
     started: list[str] = []
     async with client:

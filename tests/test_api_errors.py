@@ -34,7 +34,7 @@ async def test_calls_after_aclose_raise_client_closed() -> None:
     async with emulated_client() as service:
         await service.client.aclose()
         with pytest.raises(ClientClosedError) as raised:
-            await service.client.acquire("room", "1")
+            await service.client.acquire(cname="room", uid="1")
         assert isinstance(raised.value, RuntimeError)
         assert isinstance(raised.value, AgoraError)
 

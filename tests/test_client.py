@@ -94,7 +94,7 @@ async def test_acquire_without_config_sends_empty_client_request() -> None:
     """Acquire posts ``clientRequest: {}`` when no config is given."""
     script = Script(ok(IDS))
     async with mock_client(script) as client:
-        response = await client.acquire(CNAME, int(UID))
+        response = await client.acquire(cname=CNAME, uid=int(UID))
     assert response.resource_id == RESOURCE_ID
     (request,) = script.requests
     assert (request.method, str(request.url)) == ("POST", f"{PREFIX}/acquire")
@@ -107,7 +107,9 @@ async def test_acquire_with_config() -> None:
     """Acquire posts its config as clientRequest."""
     script = Script(ok(IDS))
     async with mock_client(script) as client:
-        await client.acquire(CNAME, UID, config=AcquireConfig(resource_expired_hour=24, scene=0))
+        await client.acquire(
+            cname=CNAME, uid=UID, config=AcquireConfig(resource_expired_hour=24, scene=0)
+        )
     assert sent_json(script.requests[0]) == envelope({"scene": 0, "resourceExpiredHour": 24})
 
 
@@ -219,7 +221,7 @@ async def _call_endpoint(client: RecordingClient, endpoint: Endpoint[Any]) -> ob
     """Call ``endpoint`` through the client with the reference's identifiers (mix mode)."""
     handle = handle_for(Mode.MIX)
     if endpoint is Endpoint.ACQUIRE:
-        return await client.acquire(CNAME, UID)
+        return await client.acquire(cname=CNAME, uid=UID)
     if endpoint is Endpoint.START:
         return await client.start(
             RESOURCE_ID, Mode.MIX, cname=CNAME, uid=UID, config=START_CONFIGS[Mode.MIX]
@@ -270,7 +272,7 @@ async def test_base_url_is_used_for_every_request() -> None:
     """An explicit base URL (an emulator) receives the requests."""
     script = Script(ok(IDS))
     async with mock_client(script, base_url="http://127.0.0.1:8765/") as client:
-        await client.acquire(CNAME, UID)
+        await client.acquire(cname=CNAME, uid=UID)
     assert str(script.requests[0].url) == (
         f"http://127.0.0.1:8765/v1/apps/{APP_ID}/cloud_recording/acquire"
     )
@@ -281,7 +283,7 @@ async def test_region_picks_the_regional_host() -> None:
     """A region sends to its first regional host."""
     script = Script(ok(IDS))
     async with mock_client(script, region="eu") as client:
-        await client.acquire(CNAME, UID)
+        await client.acquire(cname=CNAME, uid=UID)
     assert script.hosts == ["api-eu-west-1.agora.io"]
 
 
@@ -292,9 +294,14 @@ async def test_our_auth_wins_over_a_borrowed_clients_auth() -> None:
     transport = httpx.MockTransport(script)
     async with (
         httpx.AsyncClient(transport=transport, auth=("someone", "else")) as http,
-        RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, http_client=http) as client,
+        RecordingClient(
+            app_id=APP_ID,
+            customer_id=CUSTOMER_ID,
+            customer_secret=CUSTOMER_SECRET,
+            http_client=http,
+        ) as client,
     ):
-        await client.acquire(CNAME, UID)
+        await client.acquire(cname=CNAME, uid=UID)
     assert script.requests[0].headers["Authorization"] == BASIC
 
 
@@ -306,7 +313,12 @@ async def test_our_auth_wins_over_a_borrowed_clients_auth() -> None:
 async def test_borrowed_http_client_is_not_closed() -> None:
     """Closing the RecordingClient leaves a borrowed httpx client open."""
     async with httpx.AsyncClient(transport=httpx.MockTransport(never_called)) as http:
-        async with RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, http_client=http):
+        async with RecordingClient(
+            app_id=APP_ID,
+            customer_id=CUSTOMER_ID,
+            customer_secret=CUSTOMER_SECRET,
+            http_client=http,
+        ):
             pass
         assert not http.is_closed
 
@@ -348,10 +360,14 @@ async def test_owned_http_client_is_closed() -> None:
         server.start_soon(listener.serve, serve)
         base_url = f"http://127.0.0.1:{port}"
         client = RecordingClient(
-            APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, base_url=base_url, rate_limit=None
+            app_id=APP_ID,
+            customer_id=CUSTOMER_ID,
+            customer_secret=CUSTOMER_SECRET,
+            base_url=base_url,
+            rate_limit=None,
         )
         async with client:
-            await client.acquire(CNAME, UID)
+            await client.acquire(cname=CNAME, uid=UID)
             open_inside = not closed.is_set()
         with anyio.fail_after(10):
             await closed.wait()
@@ -366,7 +382,7 @@ async def test_closed_client_refuses_calls() -> None:
         pass
     await client.aclose()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
-        await client.acquire(CNAME, UID)
+        await client.acquire(cname=CNAME, uid=UID)
     with pytest.raises(RuntimeError, match="closed"):
         await client.query(handle_for(Mode.MIX))
     with pytest.raises(RuntimeError, match="closed"):
@@ -377,7 +393,9 @@ async def test_closed_client_refuses_calls() -> None:
 
 def test_repr_shows_app_id_and_base_url_only() -> None:
     """repr names the App ID and base URL, never the credentials."""
-    client = RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, region=Region.AP)
+    client = RecordingClient(
+        app_id=APP_ID, customer_id=CUSTOMER_ID, customer_secret=CUSTOMER_SECRET, region=Region.AP
+    )
     text = repr(client)
     assert APP_ID in text
     assert "https://api-ap-southeast-1.agora.io" in text
@@ -387,7 +405,9 @@ def test_repr_shows_app_id_and_base_url_only() -> None:
 
 def test_session_passes_through_to_recording_session() -> None:
     """``session()`` builds a RecordingSession bound to this client."""
-    client = RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET)
+    client = RecordingClient(
+        app_id=APP_ID, customer_id=CUSTOMER_ID, customer_secret=CUSTOMER_SECRET
+    )
     session = client.session(cname=CNAME, uid=UID, mode="mix", config=START_CONFIGS[Mode.MIX])
     assert isinstance(session, RecordingSession)
     assert session.handle is None
@@ -480,8 +500,12 @@ def test_bad_constructor_arguments(kwargs: dict[str, Any], field: str) -> None:
 def test_rate_limit_accepts_a_shared_limiter() -> None:
     """Several clients can share one limiter for one App ID."""
     limiter = RateLimiter(5)
-    one = RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, rate_limit=limiter)
-    two = RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, rate_limit=limiter)
+    one = RecordingClient(
+        app_id=APP_ID, customer_id=CUSTOMER_ID, customer_secret=CUSTOMER_SECRET, rate_limit=limiter
+    )
+    two = RecordingClient(
+        app_id=APP_ID, customer_id=CUSTOMER_ID, customer_secret=CUSTOMER_SECRET, rate_limit=limiter
+    )
     assert one.limiter is two.limiter is limiter
 
 
@@ -493,11 +517,13 @@ async def test_invalid_arguments_fail_before_any_request() -> None:
     )
     async with mock_client(never_called) as client:
         with pytest.raises(ValidationError, match="uid"):
-            await client.acquire(CNAME, 0)
+            await client.acquire(cname=CNAME, uid=0)
         with pytest.raises(ValidationError, match="cname"):
-            await client.acquire("x" * 65, UID)
+            await client.acquire(cname="x" * 65, uid=UID)
         with pytest.raises(ValidationError, match="resourceExpiredHour"):
-            await client.acquire(CNAME, UID, config=AcquireConfig(resource_expired_hour=721))
+            await client.acquire(
+                cname=CNAME, uid=UID, config=AcquireConfig(resource_expired_hour=721)
+            )
         with pytest.raises(ValidationError, match="mode"):
             await client.start(
                 RESOURCE_ID, "composite", cname=CNAME, uid=UID, config=START_CONFIGS[Mode.MIX]

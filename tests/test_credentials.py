@@ -11,10 +11,10 @@ from agora_recording import CredentialsExpiringError, RecordingClient, StorageCr
 from agora_recording._credentials import (
     DEFAULT_EXPECTED_DURATION,
     SessionCredentials,
-    early_exit_causes,
     expected_duration_for,
     prepare_start_config,
 )
+from agora_recording._hints import early_exit_causes
 from agora_recording.enums import Mode
 from agora_recording.errors import AgoraError, RecordingFailedError, ValidationError
 from agora_recording.models import (
@@ -173,7 +173,12 @@ def test_from_env_reads_the_app_certificate() -> None:
 def test_secrets_stay_out_of_reprs_and_logs(caplog: pytest.LogCaptureFixture) -> None:
     """The certificate, minted token and STS keys appear in no repr, message or log line."""
     caplog.set_level(logging.DEBUG)
-    client = RecordingClient(APP_ID, "id", "customer-secret", app_certificate=CERTIFICATE)
+    client = RecordingClient(
+        app_id=APP_ID,
+        customer_id="id",
+        customer_secret="customer-secret",
+        app_certificate=CERTIFICATE,
+    )
     session = client.session(
         cname="room", uid="99", mode=Mode.MIX, config=CONFIG, app_certificate=CERTIFICATE
     )

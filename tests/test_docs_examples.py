@@ -355,7 +355,7 @@ async def test_the_worker_adopts_what_ran_before_and_persists_each_start() -> No
         for room in ("before", "r1"):
             service.channel(room).publish(7)
         # What the previous run of the worker left recording, as it stored it.
-        acquired = await client.acquire("before", "9003")
+        acquired = await client.acquire(cname="before", uid="9003")
         assert acquired.resource_id is not None
         started = await client.start(
             acquired.resource_id, "mix", cname="before", uid="9003", config=ns["CONFIG"]

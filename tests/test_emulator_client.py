@@ -72,7 +72,7 @@ async def test_individual_lifecycle() -> None:
         service.channel("class").publish(1)
         service.channel("class").publish(2, video=False)
         client = service.client
-        acquired = await client.acquire("class", "999")
+        acquired = await client.acquire(cname="class", uid="999")
         assert acquired.resource_id is not None
         started = await client.start(
             acquired.resource_id, "individual", cname="class", uid="999", config=INDIVIDUAL
@@ -106,7 +106,7 @@ async def test_mix_lifecycle() -> None:
     async with emulated_client() as service:
         service.channel("hall").publish(1)
         client = service.client
-        acquired = await client.acquire("hall", "999")
+        acquired = await client.acquire(cname="hall", uid="999")
         assert acquired.resource_id is not None
         started = await client.start(
             acquired.resource_id, "mix", cname="hall", uid="999", config=MIX
@@ -129,7 +129,7 @@ async def test_web_lifecycle() -> None:
     """Web with a CDN output: files from the recorder, onhold through update, stop reports."""
     async with emulated_client() as service:
         client = service.client
-        acquired = await client.acquire("page", "999", config=AcquireConfig(scene=1))
+        acquired = await client.acquire(cname="page", uid="999", config=AcquireConfig(scene=1))
         assert acquired.resource_id is not None
         started = await client.start(
             acquired.resource_id, "web", cname="page", uid="999", config=WEB
@@ -155,7 +155,7 @@ async def test_documented_errors_reach_the_client_as_the_right_exceptions() -> N
     """201/7, 53, 206/435, 400/49 and 404 become the client's documented exceptions."""
     async with emulated_client() as service:
         client = service.client
-        acquired = await client.acquire("room", "999")
+        acquired = await client.acquire(cname="room", uid="999")
         assert acquired.resource_id is not None
         started = await client.start(
             acquired.resource_id, "individual", cname="room", uid="999", config=INDIVIDUAL
@@ -164,7 +164,7 @@ async def test_documented_errors_reach_the_client_as_the_right_exceptions() -> N
             await client.start(
                 acquired.resource_id, "individual", cname="room", uid="999", config=INDIVIDUAL
             )
-        other = await client.acquire("room", "999")
+        other = await client.acquire(cname="room", uid="999")
         assert other.resource_id is not None
         with pytest.raises(BadRequestError) as conflict:
             await client.start(
@@ -189,7 +189,7 @@ async def test_idle_exit_is_seen_by_the_client() -> None:
     async with emulated_client() as service:
         service.channel("room").publish(1)
         client = service.client
-        acquired = await client.acquire("room", "999")
+        acquired = await client.acquire(cname="room", uid="999")
         assert acquired.resource_id is not None
         started = await client.start(
             acquired.resource_id, "individual", cname="room", uid="999", config=INDIVIDUAL
@@ -207,11 +207,11 @@ async def test_quota_reaches_the_client_as_bad_request_406() -> None:
     """Over max_concurrent_recordings, acquire raises BadRequestError code 406."""
     async with emulated_client(max_concurrent_recordings=1) as service:
         client = service.client
-        acquired = await client.acquire("room", "999")
+        acquired = await client.acquire(cname="room", uid="999")
         assert acquired.resource_id is not None
         await client.start(
             acquired.resource_id, "individual", cname="room", uid="999", config=INDIVIDUAL
         )
         with pytest.raises(BadRequestError) as info:
-            await client.acquire("other", "999")
+            await client.acquire(cname="other", uid="999")
     assert info.value.code == 406

@@ -62,7 +62,7 @@ class Inbox:
 async def start(service: EmulatedService) -> StartResponse:
     """Start an individual recording of "room" (user 7 publishing) and let deliveries run."""
     service.channel("room").publish(7)
-    acquired = await service.client.acquire("room", "99")
+    acquired = await service.client.acquire(cname="room", uid="99")
     assert acquired.resource_id is not None
     started = await service.client.start(
         acquired.resource_id, "individual", cname="room", uid="99", config=CONFIG

@@ -96,7 +96,7 @@ async def start(
     """Acquire and start a recording of channel "room" as uid 99."""
     scene = 1 if mode == "web" else scene
     acquired = await service.client.acquire(
-        "room", "99", config=None if scene is None else AcquireConfig(scene=scene)
+        cname="room", uid="99", config=None if scene is None else AcquireConfig(scene=scene)
     )
     return await service.client.start(
         acquired.resource_id, mode, cname="room", uid="99", config=config

@@ -31,7 +31,7 @@ CONFIG = StartConfig(
 async def start_individual(service: EmulatedService, cname: str = "room") -> StartResponse:
     """Publish one user in ``cname`` and start an individual recording of it."""
     service.channel(cname).publish(7)
-    acquired = await service.client.acquire(cname, "99")
+    acquired = await service.client.acquire(cname=cname, uid="99")
     assert acquired.resource_id is not None
     return await service.client.start(
         acquired.resource_id, "individual", cname=cname, uid="99", config=CONFIG
@@ -116,10 +116,10 @@ async def test_client_retries_a_dropped_connection_and_gives_up_after_its_attemp
     """One drop is retried transparently; endless drops become a TransportError."""
     async with emulated_client() as service:
         service.emulator.faults.drop_connection("acquire", times=1)
-        acquired = await service.client.acquire("room", "99")
+        acquired = await service.client.acquire(cname="room", uid="99")
         service.emulator.faults.drop_connection("acquire", times=100)
         with pytest.raises(TransportError):
-            await service.client.acquire("room", "99")
+            await service.client.acquire(cname="room", uid="99")
     assert acquired.resource_id
 
 
@@ -292,7 +292,7 @@ async def test_start_retried_after_a_lost_answer_warns_about_the_unknown_sid(
     async with emulated_client() as service:
         service.channel("room").publish(7)
         service.emulator.faults.fail_next("start", 206, after_processing=True)
-        acquired = await service.client.acquire("room", "99")
+        acquired = await service.client.acquire(cname="room", uid="99")
         assert acquired.resource_id is not None
         with pytest.raises(AlreadyStartedError):
             await service.client.start(

@@ -50,7 +50,7 @@ async def test_metrics_show_the_requests_429s_and_running_recordings_of_the_stat
             ),
             recording_config=RecordingConfig(channel_type=0),
         )
-        acquired = await service.client.acquire("room", "99")
+        acquired = await service.client.acquire(cname="room", uid="99")
         started = await service.client.start(
             acquired.resource_id, Mode.MIX, cname="room", uid="99", config=config
         )

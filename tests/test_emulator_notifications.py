@@ -57,7 +57,7 @@ WEB = StartConfig(
 async def start(service: EmulatedService, mode: str, config: StartConfig) -> StartResponse:
     """Acquire and start a recording of channel "room" as uid 99."""
     acquire_config = AcquireConfig(scene=1) if mode == "web" else None
-    acquired = await service.client.acquire("room", "99", config=acquire_config)
+    acquired = await service.client.acquire(cname="room", uid="99", config=acquire_config)
     assert acquired.resource_id is not None
     return await service.client.start(
         acquired.resource_id, mode, cname="room", uid="99", config=config

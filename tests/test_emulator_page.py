@@ -96,7 +96,10 @@ def browser() -> Iterator[Any]:
 def client(served: ServedEmulator) -> RecordingClient:
     """A client of the served emulator, as a user configures one."""
     return RecordingClient(
-        DEFAULT_APP_ID, DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET, base_url=served.url
+        app_id=DEFAULT_APP_ID,
+        customer_id=DEFAULT_CUSTOMER_ID,
+        customer_secret=DEFAULT_CUSTOMER_SECRET,
+        base_url=served.url,
     )
 
 
@@ -105,7 +108,7 @@ def start(served: ServedEmulator) -> RecordingHandle:
 
     async def go() -> RecordingHandle:
         async with client(served) as c:
-            acquired = await c.acquire("lobby", "9001")
+            acquired = await c.acquire(cname="lobby", uid="9001")
             started = await c.start(
                 acquired.resource_id,
                 Mode.MIX,

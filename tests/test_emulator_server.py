@@ -36,7 +36,13 @@ STORAGE = StorageConfig(vendor=1, region=0, bucket="b-bucket", access_key="a", s
 
 def client_for(url: str) -> RecordingClient:
     """A RecordingClient on a served emulator."""
-    return RecordingClient(DEFAULT_APP_ID, *AUTH, base_url=url, rate_limit=None)
+    return RecordingClient(
+        app_id=DEFAULT_APP_ID,
+        customer_id=AUTH[0],
+        customer_secret=AUTH[1],
+        base_url=url,
+        rate_limit=None,
+    )
 
 
 async def test_full_mix_lifecycle_over_loopback_driven_by_control_routes() -> None:
@@ -50,7 +56,7 @@ async def test_full_mix_lifecycle_over_loopback_driven_by_control_routes() -> No
             joined = await control.post(
                 "/_emulator/channels/publish", json={"cname": "room", "uid": 7, "video": False}
             )
-            acquired = await client.acquire("room", "99")
+            acquired = await client.acquire(cname="room", uid="99")
             assert acquired.resource_id is not None
             started = await client.start(
                 acquired.resource_id,
@@ -99,7 +105,7 @@ async def test_full_lifecycle_in_each_mode_over_loopback(mode: str) -> None:
         ):
             await control.post("/_emulator/channels/publish", json={"cname": "room", "uid": 7})
             acquired = await client.acquire(
-                "room", "99", config=AcquireConfig(scene=1) if mode == "web" else None
+                cname="room", uid="99", config=AcquireConfig(scene=1) if mode == "web" else None
             )
             assert acquired.resource_id is not None
             started = await client.start(
@@ -128,11 +134,11 @@ async def test_fault_control_routes() -> None:
                 json={"endpoint": "acquire", "status": 500, "times": 5},
             )
             with pytest.raises(Exception, match="500"):
-                await client.acquire("room", "99")
+                await client.acquire(cname="room", uid="99")
             cleared = await control.delete("/_emulator/faults")
             await control.post("/_emulator/channels/join", json={"cname": "room", "uid": "5"})
             died = await control.post("/_emulator/faults/die", json={"seconds": 3})
-            acquired = await client.acquire("room", "99")
+            acquired = await client.acquire(cname="room", uid="99")
             assert acquired.resource_id is not None
             started = await client.start(
                 acquired.resource_id,
@@ -211,7 +217,7 @@ async def test_dropped_connection_over_uvicorn_is_a_transport_error() -> None:
                 )
         async with client_for(served.url) as client:
             with pytest.raises(TransportError):
-                await client.acquire("room", "99")
+                await client.acquire(cname="room", uid="99")
 
 
 class Inbox:
@@ -278,7 +284,7 @@ async def test_server_lifespan_posts_signed_notifications() -> None:
     ):
         served.emulator.channel("room").join(5)
         async with client_for(served.url) as client:
-            acquired = await client.acquire("room", "99")
+            acquired = await client.acquire(cname="room", uid="99")
             assert acquired.resource_id is not None
             await client.start(
                 acquired.resource_id,
@@ -300,7 +306,7 @@ async def test_server_lifespan_fires_timers_without_requests() -> None:
     clock = FakeClock()
     with receiver() as (url, inbox), serve(notification_url=url, clock=clock) as served:
         async with client_for(served.url) as client:
-            acquired = await client.acquire("room", "99")
+            acquired = await client.acquire(cname="room", uid="99")
             assert acquired.resource_id is not None
             await client.start(
                 acquired.resource_id,

@@ -32,7 +32,7 @@ HTML = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 async def start_individual(service: EmulatedService) -> StartResponse:
     """Publish one user in "room" and start an individual recording of it."""
     service.channel("room").publish(7)
-    acquired = await service.client.acquire("room", "99")
+    acquired = await service.client.acquire(cname="room", uid="99")
     assert acquired.resource_id is not None
     return await service.client.start(
         acquired.resource_id, "individual", cname="room", uid="99", config=CONFIG
@@ -153,7 +153,7 @@ async def test_start_whose_connection_drops_after_processing_is_retried_into_201
     async with emulated_client() as service:
         service.channel("room").publish(7)
         service.emulator.faults.drop_connection("start", after_processing=True)
-        acquired = await service.client.acquire("room", "99")
+        acquired = await service.client.acquire(cname="room", uid="99")
         assert acquired.resource_id is not None
         with pytest.raises(AlreadyStartedError) as info:
             await service.client.start(

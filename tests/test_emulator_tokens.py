@@ -47,7 +47,7 @@ def token_for(
 
 async def start(service: EmulatedService, config: StartConfig) -> RecordingHandle:
     """Acquire and start an individual recording of uid 99 in "room"."""
-    acquired = await service.client.acquire("room", "99")
+    acquired = await service.client.acquire(cname="room", uid="99")
     assert acquired.resource_id is not None
     started = await service.client.start(
         acquired.resource_id, "individual", cname="room", uid="99", config=config

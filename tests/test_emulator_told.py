@@ -115,7 +115,7 @@ async def test_failed_deliveries_are_summarised_with_url_and_cause(
     caplog.set_level(logging.DEBUG, logger="agora_recording")
     async with virtual_service(notification_app=refuse) as service:
         service.channel("room").publish(7)
-        acquired = await service.client.acquire("room", "99")
+        acquired = await service.client.acquire(cname="room", uid="99")
         assert acquired.resource_id is not None
         started = await service.client.start(
             acquired.resource_id, "mix", cname="room", uid="99", config=CONFIG

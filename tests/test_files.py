@@ -165,7 +165,7 @@ async def test_the_emulators_failover_files_are_backups() -> None:
     async with emulated_client() as service:
         service.channel("room").publish(7, audio=False)
         service.emulator.faults.failover(after=5, duration=10)
-        acquired = await service.client.acquire("room", "99")
+        acquired = await service.client.acquire(cname="room", uid="99")
         started = await service.client.start(
             acquired.resource_id, "mix", cname="room", uid="99", config=config
         )
@@ -188,7 +188,7 @@ async def test_the_emulators_backup_uploads_are_reported_as_backups() -> None:
     async with emulated_client() as service:
         service.channel("room").publish(7, video=False)
         service.emulator.faults.backup_upload()
-        acquired = await service.client.acquire("room", "99")
+        acquired = await service.client.acquire(cname="room", uid="99")
         started = await service.client.start(
             acquired.resource_id, "individual", cname="room", uid="99", config=config
         )

@@ -78,9 +78,12 @@ def start(served: ServedEmulator, cname: str) -> RecordingHandle:
 
     async def go() -> RecordingHandle:
         async with RecordingClient(
-            APP_ID, DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET, base_url=served.url
+            app_id=APP_ID,
+            customer_id=DEFAULT_CUSTOMER_ID,
+            customer_secret=DEFAULT_CUSTOMER_SECRET,
+            base_url=served.url,
         ) as client:
-            acquired = await client.acquire(cname, "99")
+            acquired = await client.acquire(cname=cname, uid="99")
             started = await client.start(
                 acquired.resource_id, Mode.MIX, cname=cname, uid="99", config=config
             )
@@ -225,7 +228,10 @@ def test_lease_renewals_and_janitor_adoptions_are_counted(
         async with (
             redis.asyncio.Redis.from_url(redis_url) as client,
             RecordingClient(
-                APP_ID, DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET, base_url=served.url
+                app_id=APP_ID,
+                customer_id=DEFAULT_CUSTOMER_ID,
+                customer_secret=DEFAULT_CUSTOMER_SECRET,
+                base_url=served.url,
             ) as recording_client,
         ):
             store = LeaseStore(

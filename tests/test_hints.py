@@ -39,10 +39,15 @@ async def test_connection_refused_names_url_with_port_and_the_setting(
     port = free_port()
     caplog.set_level(logging.DEBUG, logger="agora_recording")
     async with RecordingClient(
-        "app", "cid", "csecret", base_url=f"http://127.0.0.1:{port}", attempts=3, rate_limit=None
+        app_id="app",
+        customer_id="cid",
+        customer_secret="csecret",
+        base_url=f"http://127.0.0.1:{port}",
+        attempts=3,
+        rate_limit=None,
     ) as client:
         with pytest.raises(TransportError) as caught:
-            await client.acquire("ch", "1")
+            await client.acquire(cname="ch", uid="1")
     message = str(caught.value)
     assert f"http://127.0.0.1:{port}" in message
     assert "connection refused" in message
@@ -61,7 +66,7 @@ async def test_unresolvable_host_is_named_with_the_region_setting() -> None:
 
     async with mock_client(unresolvable, region="eu", attempts=1) as client:
         with pytest.raises(TransportError) as caught:
-            await client.acquire("ch", "1")
+            await client.acquire(cname="ch", uid="1")
     message = str(caught.value)
     assert "host name not resolved" in message
     assert "AGORA_REGION" in message
@@ -76,7 +81,7 @@ async def test_401_names_the_credential_variables_and_no_secret() -> None:
 
     async with mock_client(refuse) as client:
         with pytest.raises(AuthenticationError) as caught:
-            await client.acquire("ch", "1")
+            await client.acquire(cname="ch", uid="1")
     message = str(caught.value)
     assert "AGORA_CUSTOMER_ID" in message
     assert "AGORA_CUSTOMER_SECRET" in message
@@ -94,7 +99,7 @@ async def test_invalid_app_id_names_agora_app_id(body: dict[str, Any]) -> None:
 
     async with mock_client(refuse) as client:
         with pytest.raises(BadRequestError, match="AGORA_APP_ID"):
-            await client.acquire("ch", "1")
+            await client.acquire(cname="ch", uid="1")
 
 
 def query(status: int) -> QueryResponse:

@@ -121,7 +121,11 @@ async def test_reused_url_reaches_the_right_recording() -> None:
     second = attrs.evolve(first, sid="another0sid0000000000000000000000")
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         client = RecordingClient(
-            APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, http_client=http, rate_limit=None
+            app_id=APP_ID,
+            customer_id=CUSTOMER_ID,
+            customer_secret=CUSTOMER_SECRET,
+            http_client=http,
+            rate_limit=None,
         )
         for handle in (first, second, first, second):
             await client.query(handle)

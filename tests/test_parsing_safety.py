@@ -620,7 +620,7 @@ async def test_client_calls_raise_unexpected_response_for_deep_bodies() -> None:
     script = Script(_deep_answer)
     async with mock_client(script) as client:
         with pytest.raises(UnexpectedResponseError) as acquired:
-            await client.acquire(CNAME, UID)
+            await client.acquire(cname=CNAME, uid=UID)
         with pytest.raises(UnexpectedResponseError) as started:
             await client.start(
                 RESOURCE_ID, Mode.MIX, cname=CNAME, uid=UID, config=START_CONFIGS[Mode.MIX]

@@ -4,6 +4,7 @@ budgets that exclude our own queue, and the poll budget."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import anyio
@@ -193,7 +194,7 @@ async def test_a_call_budget_does_not_count_time_in_our_queue() -> None:
         for _ in range(100):
             group.start_soon(limiter.acquire, Priority.ACQUIRE)
         await anyio.lowlevel.checkpoint()
-        response = await client.acquire(CNAME, UID)
+        response = await client.acquire(cname=CNAME, uid=UID)
     assert response.resource_id == RESOURCE_ID
     assert len(script.requests) == 3
 
@@ -212,7 +213,7 @@ async def test_the_service_429_slows_every_request_of_the_client() -> None:
         began = anyio.current_time()
         async with anyio.create_task_group() as group:
             for _ in range(3):
-                group.start_soon(client.acquire, CNAME, UID)
+                group.start_soon(partial(client.acquire, cname=CNAME, uid=UID))
     offsets = [t - began for t in sent]
     assert offsets[0] == pytest.approx(0.0, abs=1e-4)
     assert all(t >= 3.0 for t in offsets[1:])
@@ -225,7 +226,7 @@ async def test_start_is_not_retried_after_the_resource_expired() -> None:
     62 may have started a recording, so it is listed without a sid and raised at close."""
     script = Script(ok(IDS), error(500, {"code": 62, "reason": "request timeout"}))
     async with mock_client(script) as client:
-        await client.acquire(CNAME, UID)
+        await client.acquire(cname=CNAME, uid=UID)
         await anyio.sleep(301.0)
         with pytest.raises(ServerError):
             await client.start(
@@ -241,7 +242,7 @@ async def test_start_is_retried_while_the_resource_is_fresh() -> None:
     """Within the resource's validity a failed start is retried."""
     script = Script(ok(IDS), error(500, {"code": 62}), ok(STARTED))
     async with mock_client(script) as client:
-        await client.acquire(CNAME, UID)
+        await client.acquire(cname=CNAME, uid=UID)
         await anyio.sleep(2.0)
         await client.start(
             RESOURCE_ID, Mode.MIX, cname=CNAME, uid=UID, config=START_CONFIGS[Mode.MIX]

@@ -210,7 +210,7 @@ async def test_a_saved_handle_is_adopted_after_a_restart() -> None:
     async with virtual_service(max_concurrent_recordings=None) as service:
         service.channel("room").publish(7)
         started = await service.client.start(
-            (await service.client.acquire("room", "999")).resource_id or "",
+            (await service.client.acquire(cname="room", uid="999")).resource_id or "",
             Mode.MIX,
             cname="room",
             uid="999",

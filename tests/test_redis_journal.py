@@ -62,7 +62,7 @@ def _intent(resource_id: str = "res-1", cname: str = "room") -> StartIntent:
 
 async def _start(service: EmulatedService, cname: str) -> RecordingHandle:
     service.channel(cname).publish(1)
-    acquired = await service.client.acquire(cname, "999")
+    acquired = await service.client.acquire(cname=cname, uid="999")
     assert acquired.resource_id is not None
     started = await service.client.start(
         acquired.resource_id, Mode.MIX, cname=cname, uid="999", config=_start_config()
@@ -237,9 +237,9 @@ async def test_a_recording_refused_for_good_backs_off_then_becomes_a_dead_letter
     await dead.acquire(handle)
     await dead.hand_over(handle)
     locked_out = RecordingClient(
-        service.client.app_id,
-        service.emulator.customer_id,
-        "not-the-secret",
+        app_id=service.client.app_id,
+        customer_id=service.emulator.customer_id,
+        customer_secret="not-the-secret",
         http_client=service.http_client,
         rate_limit=None,
     )

@@ -48,7 +48,7 @@ def _store(redis: object, namespace: str, worker: str, **options: float) -> Leas
 
 async def _started(service: EmulatedService, cname: str) -> RecordingHandle:
     service.channel(cname).publish(1)
-    acquired = await service.client.acquire(cname, "999")
+    acquired = await service.client.acquire(cname=cname, uid="999")
     assert acquired.resource_id is not None
     started = await service.client.start(
         acquired.resource_id, Mode.MIX, cname=cname, uid="999", config=_start_config()

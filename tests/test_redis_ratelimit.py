@@ -136,7 +136,9 @@ def test_a_redis_limiter_is_a_limiter_the_client_accepts() -> None:
     """`RecordingClient(rate_limit=RedisRateLimiter(...))` uses it as its limiter."""
     limiter = RedisRateLimiter(redis_asyncio.Redis(), key="quota:app", rate=10)
     assert isinstance(limiter, Limiter)
-    client = RecordingClient("app", "id", "secret", rate_limit=limiter)
+    client = RecordingClient(
+        app_id="app", customer_id="id", customer_secret="secret", rate_limit=limiter
+    )
     assert client.limiter is limiter
     assert limiter.rate == 10.0
 

@@ -133,7 +133,7 @@ async def test_transport_errors_are_retried_then_raised() -> None:
             TransportError,
             match=r"acquire request to https://api\.agora\.io:443 failed: connection refused",
         ):
-            await client.acquire(CNAME, UID)
+            await client.acquire(cname=CNAME, uid=UID)
     assert script.hosts == ["api.agora.io", "api.agora.io", "api.agora.io"]
 
 
@@ -142,7 +142,7 @@ async def test_read_timeout_is_a_retried_transport_error() -> None:
     """An httpx timeout is a TransportError and is retried."""
     script = Script(httpx.ReadTimeout("slow"), ok(IDS))
     async with mock_client(script) as client:
-        response = await client.acquire(CNAME, UID)
+        response = await client.acquire(cname=CNAME, uid=UID)
     assert response.resource_id == RESOURCE_ID
     assert len(script.requests) == 2
 
@@ -163,10 +163,15 @@ async def test_trickling_answer_is_cut_off_by_the_attempt_deadline() -> None:
     transport = httpx.MockTransport(handler)  # a mock transport enforces no httpx timeouts
     async with httpx.AsyncClient(transport=transport) as http:
         client = RecordingClient(
-            "app", "id", "secret", http_client=http, rate_limit=None, timeout=0.1
+            app_id="app",
+            customer_id="id",
+            customer_secret="secret",
+            http_client=http,
+            rate_limit=None,
+            timeout=0.1,
         )
         with pytest.raises(TransportError, match=r"timed out after 0\.1 s"):
-            await client.acquire(CNAME, UID)
+            await client.acquire(cname=CNAME, uid=UID)
     assert len(requests) == 3  # every attempt (stamina's testing mode allows three) timed out
 
 
@@ -176,7 +181,7 @@ async def test_server_errors_exhaust_attempts() -> None:
     script = Script(error(500, {"code": 501, "reason": "no_worker_manager_available"}))
     async with mock_client(script) as client:
         with pytest.raises(ServerError) as info:
-            await client.acquire(CNAME, UID)
+            await client.acquire(cname=CNAME, uid=UID)
     assert info.value.code == 501
     assert len(script.requests) == 3
 
@@ -186,7 +191,7 @@ async def test_rate_limit_is_retried_on_the_same_host() -> None:
     """A 429 is retried where it happened: the quota is per App ID, not per host."""
     script = Script(error(429, {"message": "API rate limit exceeded"}), ok(IDS))
     async with mock_client(script) as client:
-        await client.acquire(CNAME, UID)
+        await client.acquire(cname=CNAME, uid=UID)
     assert script.hosts == ["api.agora.io", "api.agora.io"]
 
 
@@ -197,7 +202,7 @@ async def test_retry_after_sets_the_backoff(caplog: pytest.LogCaptureFixture) ->
     script = Script(error(429, {"message": "API rate limit exceeded"}, **{"Retry-After": "7"}))
     script.outcomes.append(ok(IDS))
     async with mock_client(script) as client:
-        await client.acquire(CNAME, UID)
+        await client.acquire(cname=CNAME, uid=UID)
     assert len(script.requests) == 2
     (record,) = [r for r in caplog.records if "retrying" in r.getMessage()]
     assert record.levelno == logging.INFO
@@ -230,7 +235,7 @@ async def test_retry_after_beyond_the_budget_is_not_waited_for() -> None:
     script = Script(error(429, {"message": "API rate limit exceeded"}, **{"Retry-After": "600"}))
     async with mock_client(script, call_timeout=60.0) as client:
         with pytest.raises(RateLimitError) as info:
-            await client.acquire(CNAME, UID)
+            await client.acquire(cname=CNAME, uid=UID)
     assert info.value.retry_after == 600.0
     assert len(script.requests) == 1
 
@@ -259,14 +264,14 @@ async def test_first_time_success_never_enters_stamina() -> None:
     script = Script(ok(IDS))
     async with mock_client(script) as client:
         with stamina_calls() as calls:
-            await client.acquire(CNAME, UID)
+            await client.acquire(cname=CNAME, uid=UID)
             script.outcomes[:] = [error(400, {"code": 2})]
             with pytest.raises(BadRequestError):
-                await client.acquire(CNAME, UID)
+                await client.acquire(cname=CNAME, uid=UID)
         assert calls == []
         script.outcomes[:] = [error(503, {}), ok(IDS)]
         with stamina_calls() as calls:
-            await client.acquire(CNAME, UID)
+            await client.acquire(cname=CNAME, uid=UID)
         assert "retry_context" in calls
 
 
@@ -278,7 +283,7 @@ async def test_deactivated_stamina_means_one_attempt() -> None:
     try:
         async with mock_client(script) as client:
             with pytest.raises(ServerError):
-                await client.acquire(CNAME, UID)
+                await client.acquire(cname=CNAME, uid=UID)
     finally:
         stamina.set_active(True)
     assert len(script.requests) == 1
@@ -352,7 +357,7 @@ async def test_failover_follows_the_documented_order() -> None:
     )
     with stamina.set_testing(True, attempts=5):
         async with mock_client(script, region=Region.NA) as client:
-            await client.acquire(CNAME, UID)
+            await client.acquire(cname=CNAME, uid=UID)
     assert script.hosts == [
         "api-us-west-1.agora.io",
         "api-us-west-1.agora.io",
@@ -369,7 +374,7 @@ async def test_dns_failure_moves_to_the_alternate_domain() -> None:
     dns.__cause__ = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     script = Script(dns, dns, ok(IDS))
     async with mock_client(script) as client:
-        await client.acquire(CNAME, UID)
+        await client.acquire(cname=CNAME, uid=UID)
     assert script.hosts == ["api.agora.io", "api.agora.io", "api.sd-rtn.com"]
 
 
@@ -378,7 +383,7 @@ async def test_failover_between_global_hosts() -> None:
     """Without a region the alternate global host is tried after the primary's second chance."""
     script = Script(error(503, {}), error(503, {}), ok(IDS))
     async with mock_client(script) as client:
-        await client.acquire(CNAME, UID)
+        await client.acquire(cname=CNAME, uid=UID)
     assert script.hosts == ["api.agora.io", "api.agora.io", "api.sd-rtn.com"]
 
 
@@ -388,5 +393,5 @@ async def test_an_explicit_base_url_is_never_left() -> None:
     script = Script(httpx.ConnectError("down"))
     async with mock_client(script, base_url="http://127.0.0.1:1") as client:
         with pytest.raises(TransportError):
-            await client.acquire(CNAME, UID)
+            await client.acquire(cname=CNAME, uid=UID)
     assert script.hosts == ["127.0.0.1"] * 3

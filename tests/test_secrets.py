@@ -126,7 +126,9 @@ async def test_a_full_recording_leaks_nothing(caplog: pytest.LogCaptureFixture) 
         ok({**STARTED, "serverResponse": {"uploadingStatus": "uploaded"}}),
     )
     async with mock_client(script) as client:
-        acquired = await client.acquire(CNAME, UID, config=AcquireConfig(start_parameter=START))
+        acquired = await client.acquire(
+            cname=CNAME, uid=UID, config=AcquireConfig(start_parameter=START)
+        )
         started = await client.start(
             RESOURCE_ID, Mode.INDIVIDUAL, cname=CNAME, uid=UID, config=START
         )
@@ -160,7 +162,9 @@ def test_configs_and_requests_hide_secrets() -> None:
         config=START,
     )
     assert_clean(repr(spec), "repr of RequestSpec")
-    client = RecordingClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET)
+    client = RecordingClient(
+        app_id=APP_ID, customer_id=CUSTOMER_ID, customer_secret=CUSTOMER_SECRET
+    )
     assert_clean(repr(client), "repr of RecordingClient")
     assert_clean(repr(vars(client)), "attributes of RecordingClient")
 

@@ -694,7 +694,13 @@ async def test_default_jitter_delays_the_first_poll_by_up_to_a_second() -> None:
 @pytest.mark.parametrize("jitter", [-0.5, float("nan")])
 def test_negative_poll_jitter_is_refused(jitter: float) -> None:
     """A negative (or NaN) poll_jitter is a ValueError naming the option."""
-    client = RecordingClient("app", "id", "secret", base_url="http://127.0.0.1:9", rate_limit=None)
+    client = RecordingClient(
+        app_id="app",
+        customer_id="id",
+        customer_secret="secret",
+        base_url="http://127.0.0.1:9",
+        rate_limit=None,
+    )
     with pytest.raises(ValueError, match="poll_jitter"):
         RecordingSession(
             client, cname="room", uid="1", mode=Mode.MIX, config=mix_config(), poll_jitter=jitter
@@ -969,7 +975,7 @@ async def test_acquire_scene_follows_the_mode(kit: Kit) -> None:
 async def test_adopt_polls_at_once_and_stops(kit: Kit) -> None:
     """An adopted recording is polled at once and stopped on exit, with no acquire or start."""
     kit.service.channel("adopted").publish(7)
-    acquired = await kit.client.acquire("adopted", "77")
+    acquired = await kit.client.acquire(cname="adopted", uid="77")
     assert acquired.resource_id is not None
     started = await kit.client.start(
         acquired.resource_id, Mode.MIX, cname="adopted", uid="77", config=mix_config()

@@ -42,7 +42,7 @@ CONFIG = StartConfig(
 async def started(service: EmulatedService, cname: str = "room") -> RecordingHandle:
     """Start a recording of ``cname`` directly through the client, as another process would."""
     service.channel(cname).publish(7)
-    acquired = await service.client.acquire(cname, "99")
+    acquired = await service.client.acquire(cname=cname, uid="99")
     assert acquired.resource_id is not None
     answer = await service.client.start(
         acquired.resource_id, Mode.MIX, cname=cname, uid="99", config=CONFIG

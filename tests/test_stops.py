@@ -46,7 +46,7 @@ async def service() -> AsyncIterator[EmulatedService]:
 async def started(service: EmulatedService, cname: str = "room") -> RecordingHandle:
     """Start a mix recording on a channel with a publisher and return its handle."""
     service.channel(cname).publish(7)
-    acquired = await service.client.acquire(cname, "999")
+    acquired = await service.client.acquire(cname=cname, uid="999")
     assert acquired.resource_id is not None
     response = await service.client.start(
         acquired.resource_id, Mode.MIX, cname=cname, uid="999", config=CONFIG

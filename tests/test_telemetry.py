@@ -67,9 +67,9 @@ async def test_a_request_span_carries_the_semantic_convention_attributes(otel: O
     async with (
         httpx.AsyncClient(transport=transport) as http,
         RecordingClient(
-            APP_ID,
-            "cid",
-            CUSTOMER_SECRET,
+            app_id=APP_ID,
+            customer_id="cid",
+            customer_secret=CUSTOMER_SECRET,
             http_client=http,
             rate_limit=None,
             base_url="https://api.example.com",
@@ -99,7 +99,13 @@ async def test_a_failed_request_records_status_agora_code_and_no_secret(otel: Ot
     script = Script(ok({"code": 2, "reason": "invalid parameter"}, 400))
     async with (
         httpx.AsyncClient(transport=httpx.MockTransport(script)) as http,
-        RecordingClient(APP_ID, "cid", CUSTOMER_SECRET, http_client=http, rate_limit=None) as c,
+        RecordingClient(
+            app_id=APP_ID,
+            customer_id="cid",
+            customer_secret=CUSTOMER_SECRET,
+            http_client=http,
+            rate_limit=None,
+        ) as c,
     ):
         c.telemetry = otel.telemetry
         with pytest.raises(BadRequestError):
@@ -122,7 +128,9 @@ async def test_429s_are_counted_with_their_back_off(otel: Otel) -> None:
     script = Script(limited, limited, ok({"resourceId": handle.resource_id, "sid": handle.sid}))
     async with (
         httpx.AsyncClient(transport=httpx.MockTransport(script)) as http,
-        RecordingClient(APP_ID, "cid", CUSTOMER_SECRET, http_client=http) as client,
+        RecordingClient(
+            app_id=APP_ID, customer_id="cid", customer_secret=CUSTOMER_SECRET, http_client=http
+        ) as client,
     ):
         client.telemetry = otel.telemetry
         await client.query(handle)
@@ -181,7 +189,13 @@ async def test_a_stop_whose_retries_read_as_one_story(otel: Otel) -> None:
     script = Script(failing, failing, ok({"resourceId": handle.resource_id, "sid": handle.sid}))
     async with (
         httpx.AsyncClient(transport=httpx.MockTransport(script)) as http,
-        RecordingClient(APP_ID, "cid", CUSTOMER_SECRET, http_client=http, rate_limit=None) as c,
+        RecordingClient(
+            app_id=APP_ID,
+            customer_id="cid",
+            customer_secret=CUSTOMER_SECRET,
+            http_client=http,
+            rate_limit=None,
+        ) as c,
     ):
         c.telemetry = otel.telemetry
         session = RecordingSession.adopt(c, handle, first_poll_delay=3600)
@@ -204,7 +218,13 @@ async def test_without_providers_nothing_is_recorded_and_requests_still_work() -
     script = Script(ok({"resourceId": handle.resource_id, "sid": handle.sid}))
     async with (
         httpx.AsyncClient(transport=httpx.MockTransport(script)) as http,
-        RecordingClient(APP_ID, "cid", CUSTOMER_SECRET, http_client=http, rate_limit=None) as c,
+        RecordingClient(
+            app_id=APP_ID,
+            customer_id="cid",
+            customer_secret=CUSTOMER_SECRET,
+            http_client=http,
+            rate_limit=None,
+        ) as c,
     ):
         response = await c.query(handle)
     assert response.sid == handle.sid
@@ -216,7 +236,13 @@ async def test_a_failed_recording_is_an_error_span_with_its_failure_event(otel: 
     gone = ok({"code": 404, "reason": "failed to find worker"}, 404)
     async with (
         httpx.AsyncClient(transport=httpx.MockTransport(Script(gone))) as http,
-        RecordingClient(APP_ID, "cid", CUSTOMER_SECRET, http_client=http, rate_limit=None) as c,
+        RecordingClient(
+            app_id=APP_ID,
+            customer_id="cid",
+            customer_secret=CUSTOMER_SECRET,
+            http_client=http,
+            rate_limit=None,
+        ) as c,
     ):
         c.telemetry = otel.telemetry
         session = RecordingSession.adopt(c, handle, assume_ended_on_404=True)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.anyio
 async def test_emulated_client_wires_a_client_to_a_fresh_emulator() -> None:
     """emulated_client yields a client talking in-process to its emulator on a FakeClock."""
     async with testing.emulated_client() as service:
-        acquired = await service.client.acquire("room", "1")
+        acquired = await service.client.acquire(cname="room", uid="1")
         assert service.client.app_id == testing.DEFAULT_APP_ID
         assert isinstance(service.clock, testing.FakeClock)
         assert isinstance(service.http_client, httpx.AsyncClient)
@@ -30,7 +30,9 @@ async def test_emulated_client_turns_rate_limits_off() -> None:
     """Neither the emulator nor the client rate-limits by default: 30 calls in one instant pass."""
     async with testing.emulated_client() as service:
         assert service.client.limiter is None
-        resource_ids = {(await service.client.acquire("room", "1")).resource_id for _ in range(30)}
+        resource_ids = {
+            (await service.client.acquire(cname="room", uid="1")).resource_id for _ in range(30)
+        }
     assert len(resource_ids) == 30
 
 
@@ -44,7 +46,7 @@ async def test_emulated_client_passes_emulator_and_client_options() -> None:
         client_options={"timeout": 2.0},
     ) as service:
         with pytest.raises(BadRequestError) as info:
-            await service.client.acquire("room", "1")
+            await service.client.acquire(cname="room", uid="1")
         assert service.client.timeout == 2.0
         assert service.emulator.customer_id == "me"
     assert info.value.code == 406
@@ -79,15 +81,15 @@ async def test_wrong_credentials_surface_as_authentication_error() -> None:
     """A client whose secret differs from the emulator's gets AuthenticationError."""
     async with testing.emulated_client(customer_secret="emulator-secret-2") as service:
         wrong = service.client.__class__(
-            testing.DEFAULT_APP_ID,
-            testing.DEFAULT_CUSTOMER_ID,
-            testing.DEFAULT_CUSTOMER_SECRET,
+            app_id=testing.DEFAULT_APP_ID,
+            customer_id=testing.DEFAULT_CUSTOMER_ID,
+            customer_secret=testing.DEFAULT_CUSTOMER_SECRET,
             base_url="http://emulator.invalid",
             http_client=service.http_client,
             rate_limit=None,
         )
         with pytest.raises(AuthenticationError) as info:
-            await wrong.acquire("room", "1")
+            await wrong.acquire(cname="room", uid="1")
     assert info.value.message == "Invalid authentication credentials"
 
 
@@ -121,7 +123,7 @@ async def test_virtual_service_wires_a_loop_clock_and_keeps_the_quota_on() -> No
     """virtual_service yields a client on an emulator whose clock is a LoopClock, whose
     10 req/s quota is on, and whose client keeps its own rate limit."""
     async with testing.virtual_service(app_id="fleet") as service:
-        acquired = await service.client.acquire("room", "1")
+        acquired = await service.client.acquire(cname="room", uid="1")
         assert isinstance(service.clock, testing.LoopClock)
         assert service.emulator.stats.rate == 10.0
         assert service.client.limiter is not None

@@ -58,7 +58,7 @@ async def test_the_client_turns_an_acquire_without_resource_id_into_an_agora_err
     """A 200 acquire without ``resourceId`` is an UnexpectedResponseError naming the key."""
     async with mock_client(lambda request: ok({"cname": CNAME, "uid": UID})) as client:
         with pytest.raises(UnexpectedResponseError) as raised:
-            await client.acquire(CNAME, UID)
+            await client.acquire(cname=CNAME, uid=UID)
     assert raised.value.field == "resourceId"
 
 

@@ -95,7 +95,7 @@ async def test_status_climbs_with_virtual_time() -> None:
     """Status goes 0 -> 5 over startup_delay as the loop sleeps, with no advance() call."""
     async with virtual_service() as service:
         service.channel("room").publish(7)
-        acquired = await service.client.acquire("room", "99")
+        acquired = await service.client.acquire(cname="room", uid="99")
         assert acquired.resource_id is not None
         started = await service.client.start(
             acquired.resource_id, "individual", cname="room", uid="99", config=CONFIG
@@ -159,7 +159,7 @@ async def test_idle_exit_is_notified_at_the_virtual_instant() -> None:
         on_notification=lambda n: emitted.append((n.event_type, anyio.current_time()))
     ) as service:
         service.channel("room").join(7)
-        acquired = await service.client.acquire("room", "99")
+        acquired = await service.client.acquire(cname="room", uid="99")
         assert acquired.resource_id is not None
         config = StartConfig(
             storage_config=CONFIG.storage_config,
@@ -248,7 +248,9 @@ async def test_web_recording_stops_at_max_recording_hour_on_time() -> None:
             (n.event_type, anyio.current_time(), n.notification.details)
         )
     ) as service:
-        acquired = await service.client.acquire("room", "99", config=AcquireConfig(scene=1))
+        acquired = await service.client.acquire(
+            cname="room", uid="99", config=AcquireConfig(scene=1)
+        )
         assert acquired.resource_id is not None
         await service.client.start(acquired.resource_id, "web", cname="room", uid="99", config=WEB)
         began = anyio.current_time()
@@ -276,7 +278,7 @@ async def test_emulated_client_on_a_loop_clock_settles_lazily() -> None:
     async with emulated_client(clock=LoopClock()) as service:
         service.emulator.faults.die_after(60)
         service.channel("room").publish(7)
-        acquired = await service.client.acquire("room", "99")
+        acquired = await service.client.acquire(cname="room", uid="99")
         assert acquired.resource_id is not None
         started = await service.client.start(
             acquired.resource_id, "individual", cname="room", uid="99", config=CONFIG
@@ -294,7 +296,7 @@ async def test_virtual_service_stops_its_driver_on_exit() -> None:
     timers set later fire only when someone looks."""
     async with virtual_service() as service:
         service.channel("room").join(7)
-        acquired = await service.client.acquire("room", "99")
+        acquired = await service.client.acquire(cname="room", uid="99")
         assert acquired.resource_id is not None
         await service.client.start(
             acquired.resource_id, "individual", cname="room", uid="99", config=CONFIG
@@ -318,7 +320,7 @@ async def test_a_second_driver_leaving_does_not_deafen_the_first() -> None:
             await anyio.sleep(1)
             group.cancel_scope.cancel()
         service.channel("room").join(7)
-        acquired = await service.client.acquire("room", "99")
+        acquired = await service.client.acquire(cname="room", uid="99")
         assert acquired.resource_id is not None
         config = StartConfig(
             storage_config=CONFIG.storage_config,

@@ -340,7 +340,7 @@ async def test_the_emulator_delivers_a_recording_to_a_uvicorn_served_receiver() 
             delivering.start_soon(lambda: service.emulator.deliver_notifications(client=delivery))
             with hub.subscribe(cname="room", uid="99") as events:
                 service.channel("room").publish(7)
-                acquired = await service.client.acquire("room", "99")
+                acquired = await service.client.acquire(cname="room", uid="99")
                 assert acquired.resource_id is not None
                 started = await service.client.start(
                     acquired.resource_id, "individual", cname="room", uid="99", config=INDIVIDUAL

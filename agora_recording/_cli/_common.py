@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 import anyio
 import click
@@ -34,6 +34,7 @@ from agora_recording.errors import (
     UnexpectedResponseError,
     ValidationError,
 )
+from agora_recording.models import RecordingHandle
 
 if sys.version_info >= (3, 11):
     from builtins import BaseExceptionGroup
@@ -123,7 +124,8 @@ def _stop_refusal(error: StopUnconfirmedError) -> str:
             f"could not stop sid {h.sid}: the service refused the stop ({last}); a stop cannot "
             "succeed until that is fixed, so the recording may still be running"
         )
-    return f"{error}; try again: {UnconfirmedRecording(handle=h).stop_command()}"
+    retry = UnconfirmedRecording(handle=cast(RecordingHandle, h))  # raised with a real handle
+    return f"{error}; try again: {retry.stop_command()}"
 
 
 def run_async(func: Callable[[], Awaitable[T]]) -> T:

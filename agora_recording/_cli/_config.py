@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 
-from agora_recording._client import RecordingClient
+from agora_recording._assembled import RecordingClient
 from agora_recording._converter import STRUCTURE_ERRORS, converter
 from agora_recording.enums import Mode, Vendor
 from agora_recording.models import RecordingHandle

@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 import click
 
-from agora_recording._client import RecordingClient
+from agora_recording._assembled import RecordingClient
 from agora_recording._session import RecordingSession
 from agora_recording.enums import Mode
 from agora_recording.models import StartConfig

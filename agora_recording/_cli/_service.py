@@ -96,7 +96,7 @@ def acquire(
 
     async def go() -> Any:
         async with client:
-            return await client.acquire(cname, uid, config=config)
+            return await client.acquire(cname=cname, uid=uid, config=config)
 
     response = run_async(go)
     if as_json:
@@ -177,7 +177,7 @@ def start(
             if rid is None:
                 scene = required_scene(wire_mode, config)
                 acquire_config = AcquireConfig(scene=scene) if scene is not None else None
-                acquired = await client.acquire(cname, uid, config=acquire_config)
+                acquired = await client.acquire(cname=cname, uid=uid, config=acquire_config)
                 rid = acquired.resource_id
                 if not rid:
                     raise CliError("acquire answered without a resourceId")

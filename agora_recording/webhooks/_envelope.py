@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from agora_recording._headers import header as _header
-from agora_recording.errors import AgoraError
+from agora_recording.errors import InvalidNotificationError
 
 if TYPE_CHECKING:
     from agora_recording.events import EventDetails
@@ -44,10 +44,6 @@ SIGNATURE_V2_HEADER = "Agora-Signature-V2"
 """Header holding the hex HMAC-SHA256 of the raw body."""
 PRODUCT_ID_CLOUD_RECORDING = 3
 """``productId`` of Cloud Recording notifications."""
-
-
-class InvalidNotificationError(AgoraError, ValueError):
-    """A callback body is not an NCS envelope, or its signature does not match."""
 
 
 def sign(body: bytes, secret: str) -> tuple[str, str]:

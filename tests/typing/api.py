@@ -87,7 +87,7 @@ async def recorder_usage(client: RecordingClient) -> list[str]:
 
 async def the_low_level_client(client: RecordingClient) -> str:
     """acquire -> start -> query -> stop with the values each call returns, no narrowing."""
-    acquired = await client.acquire("room", "1")
+    acquired = await client.acquire(cname="room", uid="1")
     assert_type(acquired.resource_id, str)
     started = await client.start(
         acquired.resource_id, Mode.MIX, cname="room", uid="1", config=CONFIG

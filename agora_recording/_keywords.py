@@ -1,0 +1,63 @@
+"""Arguments that became keyword-only, still accepted by position with a warning.
+
+Two strings side by side (``acquire(cname, uid)``, ``RecordingClient(app_id, customer_id,
+customer_secret)``) are easy to swap, and a swap fails late, at the service. The signatures
+say keyword-only, so type checkers flag positional calls; at run time the old positional form
+keeps working for a while, with a `DeprecationWarning` naming the keyword form.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from .errors import ArgumentTypeError
+
+__all__ = ["formerly_positional"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def formerly_positional(call: str, *names: str) -> Callable[[F], F]:
+    """Let a method take its keyword-only ``names`` by position too, after ``self``, warning.
+
+    ``call`` is how the warning names the call (``"RecordingClient(...)"``).
+    """
+    keywords = ", ".join(f"{name}=..." for name in names)
+    message = (
+        f"passing {', '.join(names)} to {call} by position is deprecated and will stop "
+        f"working; pass them by keyword: {call.split('(')[0]}({keywords}, ...)"
+    )
+
+    def moved(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        extra = args[1:]
+        if not extra:
+            return args
+        if len(extra) > len(names):
+            raise ArgumentTypeError(f"{call} takes at most {len(names)} positional arguments")
+        for name, value in zip(names, extra, strict=False):
+            if name in kwargs:
+                raise ArgumentTypeError(f"{call} got multiple values for argument {name!r}")
+            kwargs[name] = value
+        warnings.warn(message, DeprecationWarning, stacklevel=3)
+        return args[:1]
+
+    def decorate(func: F) -> F:
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def coroutine(*args: Any, **kwargs: Any) -> Any:
+                return await func(*moved(args, kwargs), **kwargs)
+
+            return cast(F, coroutine)
+
+        @functools.wraps(func)
+        def plain(*args: Any, **kwargs: Any) -> Any:
+            return func(*moved(args, kwargs), **kwargs)
+
+        return cast(F, plain)
+
+    return decorate
