@@ -16,6 +16,7 @@ import pytest
 from agora_recording import Mode, RecordingClient, RecordingHandle
 from agora_recording._cli import cli
 from agora_recording.emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET, SystemClock
+from agora_recording.errors import UnconfirmedRecordingsError
 from agora_recording.models import RecordingConfig, StartConfig, StorageConfig
 from agora_recording.telemetry import Telemetry
 from agora_recording.testing import ServedEmulator, serve
@@ -194,16 +195,42 @@ def test_fleet_janitor_once_stops_the_recordings_of_expired_leases(
     assert [r["sid"] for r in listed] == [held.sid]
 
 
-def test_fleet_dead_letters_lists_what_the_store_keeps(
+def test_fleet_dead_letters_lists_and_clears_what_the_janitor_set_aside(
     served: ServedEmulator, redis_url: str, namespace: str
 ) -> None:
-    """An empty store: no dead letters (or, for a store that keeps none, a clear error)."""
-    result = invoke(served, redis_url, namespace, "dead-letters", "--json")
-    if hasattr(LeaseStore, "dead_letters"):
-        assert ok_json(result) == []
-    else:
-        assert result.exit_code == 1
-        assert "keeps no dead letters" in result.output
+    """A recording whose stop the service refuses for good is listed, then cleared by its sid."""
+    handle = start(served, "locked-out")
+    lease(redis_url, namespace, handle, expired=True)
+
+    async def janitor_with_a_wrong_secret() -> None:
+        async with redis.asyncio.Redis.from_url(redis_url) as client:
+            store = LeaseStore(client, namespace=namespace, worker_id="janitor", max_refusals=1)
+            # The refused stop stays unconfirmed, so the janitor's client raises as it closes.
+            with pytest.raises(UnconfirmedRecordingsError):
+                async with RecordingClient(
+                    app_id=APP_ID,
+                    customer_id=DEFAULT_CUSTOMER_ID,
+                    customer_secret="a-rotated-secret",
+                    base_url=served.url,
+                    rate_limit=None,
+                ) as refused:
+                    assert len(await store.adopt_expired(refused)) == 1
+
+    run(janitor_with_a_wrong_secret)
+    assert ok_json(invoke(served, redis_url, namespace, "dead-letters", "--json"))[0]["key"] == (
+        handle.sid
+    )
+    table = invoke(served, redis_url, namespace, "dead-letters")
+    assert table.exit_code == 0
+    assert f"{handle.sid}\tlocked-out\t99\trefused 1 times" in table.stdout
+    assert "401" in table.stdout
+    assert "a-rotated-secret" not in table.output
+    cleared = invoke(served, redis_url, namespace, "dead-letters", "--clear", handle.sid, "--json")
+    assert ok_json(cleared) == []
+    again = invoke(served, redis_url, namespace, "dead-letters", "--clear", handle.sid)
+    assert again.exit_code == 1
+    assert f"no dead letter for {handle.sid}" in again.output
+    assert running(served) == {handle.sid}  # still running: the operator stops it
 
 
 def test_fleet_needs_a_redis_url(served: ServedEmulator) -> None:

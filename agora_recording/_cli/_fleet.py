@@ -299,26 +299,52 @@ def janitor(
 
 
 @fleet.command("dead-letters")
+@click.option(
+    "--clear",
+    "clear",
+    metavar="SID",
+    multiple=True,
+    help="Forget this dead letter once you have stopped its recording yourself (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_obj
-def dead_letters(target: _Target, as_json: bool) -> None:
-    """List the handles the janitor set aside (the service refused their stop)."""
+def dead_letters(target: _Target, clear: tuple[str, ...], as_json: bool) -> None:
+    """List the recordings the janitor set aside (the service refused their stop for good)."""
 
-    async def read(fleet: _Fleet) -> list[Any]:
-        letters = getattr(fleet.store, "dead_letters", None)
-        if letters is None:
-            raise CliError("this LeaseStore keeps no dead letters", EXIT_FAILURE)
-        return list(await letters())
+    async def read(fleet: _Fleet) -> tuple[list[Any], list[str]]:
+        cleared = [sid for sid in clear if await fleet.store.clear_dead_letter(sid)]
+        return list(await fleet.store.dead_letters()), cleared
 
-    rows = [_jsonable(letter) for letter in _store_call(target, read)]
+    letters, cleared = _store_call(target, read)
+    unknown = [sid for sid in clear if sid not in cleared]
     out = Output(as_json=as_json)
     if as_json:
-        out.json(rows)
-        return
-    if not rows:
-        Output.note("no dead letters")
-    for row in rows:
-        out.line(str(row))
+        out.json(
+            [
+                {
+                    "key": letter.key,
+                    "handle": converter.unstructure(letter.handle),
+                    "metadata": dict(letter.metadata),
+                    "error": letter.error,
+                    "refusals": letter.refusals,
+                    "at": letter.at,
+                }
+                for letter in letters
+            ]
+        )
+    else:
+        for sid in cleared:
+            Output.note(f"cleared {sid}")
+        if not letters:
+            Output.note("no dead letters")
+        for letter in letters:
+            handle = letter.handle
+            out.line(
+                f"{handle.sid}\t{handle.cname}\t{handle.uid}\t"
+                f"refused {letter.refusals} times\t{letter.error}"
+            )
+    if unknown:
+        raise CliError(f"no dead letter for {', '.join(unknown)}", EXIT_FAILURE)
 
 
 def _jsonable(value: Any) -> Any:
