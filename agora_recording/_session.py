@@ -164,6 +164,7 @@ from .models import (
     UpdateLayoutConfig,
     UpdateResponse,
 )
+from .validation import check_cname, check_uid
 
 if TYPE_CHECKING:
     from ._client import RecordingClient
@@ -172,6 +173,10 @@ if TYPE_CHECKING:
 __all__ = ["RecordingSession", "RunningSession"]
 
 _log = logging.getLogger("agora_recording.session")
+
+#: Endings the service itself reported (an exit status, a web recorder in state ``exit``): a
+#: 404 to the stop that follows means the task is gone, not failing over.
+_ANNOUNCED_EXITS = frozenset({EndReason.SERVICE_EXIT, EndReason.EXITED_ABNORMALLY})
 
 
 class _State(enum.IntEnum):
@@ -227,6 +232,7 @@ class RecordingSession:
         "_early",
         "_effective_interval",
         "_ended",
+        "_exit_announced",
         "_feed",
         "_handle",
         "_hub",
@@ -305,9 +311,11 @@ class RecordingSession:
             random=random,
         )
         self._client = client
-        self._cname = cname
-        self._uid = str(uid)
         self._mode = parse_mode(mode)
+        check_cname(cname, self._mode.value)
+        self._cname = cname
+        self._uid = str(uid) if isinstance(uid, int) and not isinstance(uid, bool) else uid
+        check_uid(self._uid)
         self._config = config
         self._credentials = SessionCredentials.from_options(
             client,
@@ -337,6 +345,9 @@ class RecordingSession:
         self._result: StopResponse | None = None
         self._stop_outcome: StopOutcome | None = None
         self._stop_error: Exception | None = None
+        # The service announced this recording's exit (a notification of its own sid, or an
+        # exit status in a query answer): a 404 to our stop then proves it is gone.
+        self._exit_announced = False
         self._journal: StartJournal | None = None
         self._trace = client.telemetry.session(cname=cname, uid=self._uid, mode=self._mode.value)
         self._early: list[Notification] = []  # events read while waiting for event 13
@@ -749,8 +760,15 @@ class RecordingSession:
         """Apply one notification; True once it ended the recording."""
         if note.event_type == HA_REGISTER_EVENT:
             self._client._ha_registers_seen = True
+        if note.sid != self._sid:
+            # Another recording's news, e.g. the late exit of the previous recording on the
+            # same cname and uid: it says nothing about this one.
+            _log.debug("ignored a notification of sid %s (sid=%s)", note.sid, self._sid)
+            return False
         facts = read_event(note)
         self._trace.notification(note.notify_ms)
+        if facts.exit is not None:
+            self._exit_announced = True
         ended = judge.event(facts, self._options.clock())
         if facts.status is not None:
             self._feed.publish(status_value(facts.status), self._sid)
@@ -815,6 +833,8 @@ class RecordingSession:
             return judge.poll_failed(exc, clock())
         self._last_query = response
         ended = judge.answered(response, clock())
+        if ended is not None and ended.end_reason in _ANNOUNCED_EXITS:
+            self._exit_announced = True
         if response.status is not None:
             self._feed.publish(response.status, self._sid)
             self._trace.status(response.status)
@@ -883,7 +903,7 @@ class RecordingSession:
                     handle,
                     async_stop=options.async_stop,
                     stop_timeout=options.stop_timeout,
-                    assume_ended_on_404=options.assume_ended_on_404,
+                    assume_ended_on_404=options.assume_ended_on_404 or self._exit_announced,
                     clock=options.clock,
                     sleep=options.sleep,
                 )
