@@ -42,7 +42,7 @@ import attrs
 from . import tokens
 from ._retry import describe_failure
 from .enums import Mode, RecordingStatus
-from .errors import ArgumentTypeError, RecordingFailedError, ValidationError
+from .errors import ArgumentTypeError, RecordingFailedError, UsageError, ValidationError
 from .models import RecordingHandle, StartConfig, StorageConfig, UpdateConfig, UpdateResponse
 
 if TYPE_CHECKING:
@@ -421,9 +421,8 @@ class StorageRefresher:
                 self._give_up(session, fail, in_a_row, last_error)
                 return
             try:
-                await self._refresh(session)
-            except RuntimeError:
-                return  # the session stopped: nothing left to refresh
+                if not await self._refresh(session):
+                    return  # the session stopped: nothing left to refresh
             except Exception as exc:
                 in_a_row += 1
                 self.failures += 1
@@ -434,6 +433,7 @@ class StorageRefresher:
                     in_a_row,
                     self._expires_at - now,
                     describe_failure(exc),
+                    exc_info=exc,
                 )
                 self._emit(CredentialsEventKind.REFRESH_FAILED, in_a_row, describe_failure(exc))
                 if self._wall_clock() >= deadline:
@@ -443,7 +443,11 @@ class StorageRefresher:
             in_a_row = 0
             last_success = self._wall_clock()
 
-    async def _refresh(self, session: _Session) -> None:
+    async def _refresh(self, session: _Session) -> bool:
+        """Get fresh keys and push them; False when the session stopped recording meanwhile.
+
+        Anything the user's provider raises (a ``RuntimeError`` too) is a failed refresh,
+        retried and reported, never taken for the session's end."""
         with anyio.fail_after(_PROVIDER_TIMEOUT):
             fresh = await self._provider()
         if not isinstance(fresh, StorageCredentials):
@@ -463,11 +467,15 @@ class StorageRefresher:
                 fresh.expiration - now,
                 STS_MIN_VALIDITY,
             )
-        await session.update(UpdateConfig(storage_config=fresh.applied_to(self._storage)))
+        try:
+            await session.update(UpdateConfig(storage_config=fresh.applied_to(self._storage)))
+        except UsageError:
+            return False  # the session is no longer recording
         self._expires_at = float(fresh.expiration)
         self.refreshes += 1
         _log.info("pushed new storage credentials (valid for %g s)", fresh.expiration - now)
         self._emit(CredentialsEventKind.REFRESHED, 0, None)
+        return True
 
     def _give_up(
         self,
