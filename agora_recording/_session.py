@@ -123,9 +123,9 @@ import enum
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import anyio.abc
@@ -147,6 +147,7 @@ from ._status import Status, StatusCallback, StatusChanges, StatusFeed, status_v
 from ._stopping import StopOutcome
 from .enums import Mode, RecordingStatus, Scene
 from .errors import (
+    AgoraError,
     ArgumentTypeError,
     NotFoundError,
     RecordingFailedError,
@@ -170,7 +171,7 @@ if TYPE_CHECKING:
     from ._client import RecordingClient
     from .webhooks import Notification, NotificationHub, Subscription
 
-__all__ = ["RecordingSession", "RunningSession"]
+__all__ = ["RecordingSession", "RunningSession", "check_adopt_options"]
 
 _log = logging.getLogger("agora_recording.session")
 
@@ -314,8 +315,11 @@ class RecordingSession:
         self._mode = parse_mode(mode)
         check_cname(cname, self._mode.value)
         self._cname = cname
-        self._uid = str(uid) if isinstance(uid, int) and not isinstance(uid, bool) else uid
-        check_uid(self._uid)
+        given: object = uid  # checked at run time: callers may not be type-checked
+        if isinstance(given, int) and not isinstance(given, bool):
+            given = str(given)
+        check_uid(given)
+        self._uid = str(given)
         self._config = config
         self._credentials = SessionCredentials.from_options(
             client,
@@ -1000,6 +1004,22 @@ class RecordingSession:
         if self._update_lock is None:
             self._update_lock = anyio.Lock()
         return self._update_lock
+
+
+def check_adopt_options(
+    client: RecordingClient, options: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Check keywords meant for a later `RecordingSession.adopt` now, by the same rules, so a
+    janitor refuses bad ones when it is set up rather than when it adopts a recording."""
+    chosen = dict(options or {})
+    probe = RecordingHandle(resource_id="probe", sid="probe", mode=Mode.MIX, cname="probe", uid="1")
+    try:
+        RecordingSession.adopt(client, probe, **chosen)
+    except AgoraError:
+        raise
+    except TypeError as exc:  # an unknown keyword
+        raise ValidationError("session_options", str(exc)) from None
+    return chosen
 
 
 if TYPE_CHECKING:
