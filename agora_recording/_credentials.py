@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Final, Protocol
@@ -40,6 +39,7 @@ import anyio
 import attrs
 
 from . import tokens
+from ._numbers import seconds
 from ._retry import describe_failure
 from .enums import Mode, RecordingStatus
 from .errors import ArgumentTypeError, RecordingFailedError, UsageError, ValidationError
@@ -174,14 +174,7 @@ def expected_duration_for(
     otherwise :data:`DEFAULT_EXPECTED_DURATION`, which is a guess (``False``).
     """
     if expected_duration is not None:
-        if (
-            isinstance(expected_duration, bool)
-            or not isinstance(expected_duration, (int, float))
-            or not math.isfinite(expected_duration)
-            or expected_duration <= 0
-        ):
-            raise ValidationError("expected_duration", "must be a positive number of seconds")
-        return float(expected_duration), True
+        return seconds("expected_duration", expected_duration), True
     if mode is Mode.WEB and config is not None:
         hours = _max_recording_hour(config)
         if hours is not None:
