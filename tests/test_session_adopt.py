@@ -3,8 +3,8 @@
 A recording that ended while nobody watched answers ``query`` (and ``stop``) with 404, as one in
 a high-availability failover does. By default the adopting session waits out the failover grace,
 and its stop re-checks the 404 for the whole stop budget and then reports the recording
-unconfirmed; ``assume_ended_on_404=True`` answers at the first 404. Every test runs under Trio and (3.11+) asyncio on a virtual clock, against the
-emulator on the loop's clock.
+unconfirmed; ``assume_ended_on_404=True`` answers at the first 404. Every test runs under Trio
+and (3.11+) asyncio on a virtual clock, against the emulator on the loop's clock.
 """
 
 from __future__ import annotations
