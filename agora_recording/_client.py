@@ -37,6 +37,7 @@ import math
 import os
 import platform
 import random
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -153,6 +154,8 @@ def _seconds(name: str, value: float) -> float:
 def _credential(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(name, "must be a non-empty string")
+    if not value.isprintable() or not value.isascii():
+        raise ValidationError(name, "must be printable ASCII")
     return value
 
 
@@ -997,9 +1000,21 @@ class RecordingClient:
         return result
 
 
+# What a resource ID or sid may hold to go into a URL path as is: RFC 3986 path characters
+# (the service's IDs are base64url and hex), bounded so a stored handle cannot grow a URL past
+# what httpx accepts.
+_ID = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-]{1,2048}")
+
+
 def _handle(handle: object) -> RecordingHandle:
     if not isinstance(handle, RecordingHandle):
         raise ArgumentTypeError(f"handle must be a RecordingHandle, not {type(handle).__name__}")
+    for name, value in (("resourceId", handle.resource_id), ("sid", handle.sid)):
+        if not isinstance(value, str) or _ID.fullmatch(value) is None:
+            raise ValidationError(
+                name,
+                "must be the ID the service gave: 1 to 2048 URL path characters",
+            )
     return handle
 
 

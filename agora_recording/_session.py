@@ -311,6 +311,10 @@ class RecordingSession:
             sleep=sleep,
             random=random,
         )
+        if not callable(getattr(client, "ensure_stopped", None)):
+            raise ArgumentTypeError(
+                f"client must be a RecordingClient, not {type(client).__name__}"
+            )
         self._client = client
         self._mode = parse_mode(mode)
         check_cname(cname, self._mode.value)
