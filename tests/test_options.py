@@ -24,7 +24,6 @@ from agora_recording import (
     RecordingSession,
     ValidationError,
 )
-from agora_recording._numbers import count, rate, seconds
 from agora_recording.models import RecordingConfig, StartConfig, StorageConfig
 from agora_recording.redis import LeaseStore
 from agora_recording.webhooks import NotificationHub, NotificationReceiver
@@ -178,6 +177,8 @@ def test_integrations_check_their_numbers_the_same_way(
 
 def test_the_validator_accepts_sensible_values_and_normalizes_them() -> None:
     """Plain ints and floats in range pass, as floats for durations and ints for counts."""
+    from agora_recording._numbers import count, rate, seconds
+
     assert seconds("x", 5) == 5.0
     assert isinstance(seconds("x", 5), float)
     assert seconds("x", 0, allow_zero=True) == 0.0

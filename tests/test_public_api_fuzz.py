@@ -40,7 +40,7 @@ from agora_recording.models import (
 )
 from agora_recording.redis import LeaseStore, RedisRateLimiter
 from agora_recording.signals import drain_on_signals
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.strategies import MODELS
@@ -54,6 +54,8 @@ CONFIG = StartConfig(
     recording_config=RecordingConfig(channel_type=0),
 )
 HANDLE = RecordingHandle(resource_id="r", sid="s", mode=Mode.MIX, cname="room", uid="7")
+LONG_ID = RecordingHandle(resource_id="a" * 100_000, sid="s", mode=Mode.MIX, cname="c", uid="7")
+SURROGATE_SID = RecordingHandle(resource_id="r", sid="\ud800", mode=Mode.MIX, cname="c", uid="7")
 _REDIS = redis_asyncio.Redis()  # never connected: only constructors are called on it
 _NO_CLIENT: Any = None  # sessions check their options before they look at the client
 
@@ -191,6 +193,7 @@ SESSION_OPTIONS = {
     option=st.sampled_from(sorted(CLIENT_OPTIONS)),
     value=ANY,
 )
+@example(app_id=APP_ID, customer="id", secret="\ud800", option="timeout", value=10.0)
 def test_the_client_constructor(
     app_id: Any, customer: Any, secret: Any, option: str, value: Any
 ) -> None:
@@ -211,6 +214,7 @@ def test_the_client_constructor(
     third=either(None),
     handle=HANDLES,
 )
+@example(method="query", first="room", second="7", third=None, handle=LONG_ID)
 def test_the_client_methods(method: str, first: Any, second: Any, third: Any, handle: Any) -> None:
     """Every endpoint method with any arguments, against a service that answers."""
 
@@ -408,10 +412,6 @@ def _sync(build: Callable[[], object]) -> Callable[[], Awaitable[object]]:
         build()
 
     return call
-
-
-LONG_ID = RecordingHandle(resource_id="a" * 100_000, sid="s", mode=Mode.MIX, cname="c", uid="7")
-SURROGATE_SID = RecordingHandle(resource_id="r", sid="\ud800", mode=Mode.MIX, cname="c", uid="7")
 
 
 @pytest.mark.parametrize(
