@@ -76,9 +76,10 @@ then the recording is stopped once (unless ``stop()`` already did), in a shielde
 from outside (wherever it lands once ``start`` was sent: during ``start``, the body, a poll, the
 stop itself) and on ``KeyboardInterrupt``. Stops go before every other request in the
 client's quota. **A stop counts as done only when the service confirms it:** 200 (``result``
-is the `StopResponse`), 206/435 (nobody published) or 400/49 (already exiting), or a 404 that
-still holds after the 90 s failover window, re-checked with ``query`` (``ALREADY_GONE``); a 404
-whose recording answers again is stopped again. Transport errors, 5xx, 429 (``Retry-After``
+is the `StopResponse`), 206/435 (nobody published) or 400/49 (already exiting), or a 404 once the
+service announced the exit (a notification of this sid, or an exit status from ``query``:
+``ALREADY_GONE``). Any other 404 is re-checked with ``query`` for the whole stop budget (a
+failover may outlast its documented 90 s); a recording that answers again is stopped again. Transport errors, 5xx, 429 (``Retry-After``
 honoured) and answers that cannot be read are retried with backoff for the whole
 ``stop_timeout`` (the client's, 180 s of service time by default). ``stop_outcome`` says which.
 A stop that is never confirmed is ``FAILED``: its `StopUnconfirmedError` names the handle, was
@@ -401,8 +402,8 @@ class RecordingSession:
         ``maxIdleTime``, lost while nobody watched) answers ``query`` with ``404 failed to find
         worker``, and so does a recording in a high-availability failover. By default the
         session tolerates 404s for ``failover_grace`` (90 s), then the stop on exit re-checks a
-        404 for the failover window (90 s) again: the answer (``wait()`` returning, or
-        `RecordingFailedError` with ``WORKER_LOST``) comes only after those minutes.
+        404 for its whole budget and, a 404 proving nothing, leaves the stop unconfirmed (listed
+        by ``client.unconfirmed()``): the answer comes only after those minutes.
 
         With ``assume_ended_on_404=True`` the first 404 is the answer: the first poll's 404
         ends the session at once as ``WORKER_LOST``, and a 404 to its stop counts as
