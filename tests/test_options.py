@@ -38,6 +38,11 @@ CONFIG = StartConfig(
 )
 HANDLE = RecordingHandle(resource_id="r", sid="s", mode=Mode.MIX, cname="room", uid="7")
 _REDIS = redis_asyncio.Redis()  # never connected: the checks come first
+# Values of the wrong type, past the type checker (callers may not be type-checked).
+WRONG_UID: Any = True
+NAN: Any = math.nan
+FLOAT: Any = 1.5
+TEXT: Any = "a"
 
 #: (keyword, value) pairs every session builder must refuse, naming the keyword.
 BAD_OPTIONS: list[tuple[str, object]] = [
@@ -117,7 +122,7 @@ async def test_a_recorder_refuses_a_session_with_a_bad_option_before_any_request
             "stop_timeout",
         )
         with pytest.raises(ValidationError):
-            await recorder.start("k", cname="room", uid=True, mode=Mode.MIX, config=CONFIG)  # type: ignore[arg-type]
+            await recorder.start("k", cname="room", uid=WRONG_UID, mode=Mode.MIX, config=CONFIG)
         assert len(recorder) == 0
 
 
@@ -144,11 +149,11 @@ async def test_a_stops_and_a_querys_budget_are_checked_before_any_request(value:
 @pytest.mark.parametrize(
     ("build", "field"),
     [
-        (lambda: NotificationReceiver(NotificationHub(), "s", max_body_size=math.nan), "max_body"),
+        (lambda: NotificationReceiver(NotificationHub(), "s", max_body_size=NAN), "max_body"),
         (lambda: NotificationReceiver(NotificationHub(), "s", read_timeout=math.nan), "read_time"),
         (lambda: NotificationReceiver(NotificationHub(), "s", max_depth=True), "max_depth"),
-        (lambda: NotificationReceiver(NotificationHub(), 1.5), "secret"),
-        (lambda: NotificationHub(buffer_size="a"), "buffer_size"),
+        (lambda: NotificationReceiver(NotificationHub(), FLOAT), "secret"),
+        (lambda: NotificationHub(buffer_size=TEXT), "buffer_size"),
         (lambda: NotificationHub(reorder_timeout=math.inf), "reorder_timeout"),
         (lambda: LeaseStore(_REDIS, ttl=10**400), "ttl"),
         (lambda: LeaseStore(_REDIS, ttl=math.inf), "ttl"),

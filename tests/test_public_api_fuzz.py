@@ -47,10 +47,9 @@ from tests.strategies import MODELS
 
 APP_ID = "970ca35de60c44645bbae8a215061b33"
 CERTIFICATE = "5cfd2fd1755d40ecb72977518be15d3b"
+STORAGE = StorageConfig(vendor=1, region=0, bucket="bucket", access_key="a", secret_key="s")
 CONFIG = StartConfig(
-    storage_config=StorageConfig(
-        vendor=1, region=0, bucket="bucket", access_key="a", secret_key="s"
-    ),
+    storage_config=STORAGE,
     recording_config=RecordingConfig(channel_type=0),
 )
 HANDLE = RecordingHandle(resource_id="r", sid="s", mode=Mode.MIX, cname="room", uid="7")
@@ -58,6 +57,13 @@ LONG_ID = RecordingHandle(resource_id="a" * 100_000, sid="s", mode=Mode.MIX, cna
 SURROGATE_SID = RecordingHandle(resource_id="r", sid="\ud800", mode=Mode.MIX, cname="c", uid="7")
 _REDIS = redis_asyncio.Redis()  # never connected: only constructors are called on it
 _NO_CLIENT: Any = None  # sessions check their options before they look at the client
+# Values of the wrong type, past the type checker (callers may not be type-checked).
+TEXT: Any = "5"
+FLOAT: Any = 1.5
+MINUS_ONE: Any = -1
+TRUE: Any = True
+NONE: Any = None
+EMPTY_DICT: Any = {}
 
 #: Values that broke entry points before: each must be refused as an AgoraError.
 HOSTILE: list[Any] = [
@@ -253,7 +259,7 @@ def test_sessions_and_the_recorder(
 
     async def use(client: RecordingClient) -> None:
         options = {option: value}
-        for build in (
+        builders: list[Callable[[], RecordingSession]] = [
             lambda: RecordingSession(
                 client, cname=cname, uid=uid, mode=mode, config=config, **options
             ),
@@ -261,7 +267,8 @@ def test_sessions_and_the_recorder(
             lambda: RecordingSession.adopt(
                 client, HANDLE, **{k: v for k, v in options.items() if k != "acquire_config"}
             ),
-        ):
+        ]
+        for build in builders:
             try:
                 session = build()
             except AgoraError:
@@ -387,7 +394,9 @@ def test_tokens_and_the_signal_drain(argument: str, value: Any, token: Any) -> N
 
 
 @pytest.mark.parametrize(
-    "model", sorted(MODELS, key=lambda m: m.__name__), ids=lambda m: m.__name__
+    "model",
+    sorted(MODELS, key=lambda m: getattr(m, "__name__", "?")),
+    ids=lambda m: getattr(m, "__name__", "?"),
 )
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
@@ -425,9 +434,9 @@ def _sync(build: Callable[[], object]) -> Callable[[], Awaitable[object]]:
         _sync(lambda: RecordingClient(APP_ID, "id", "\ud800")),
         _sync(
             lambda: RecordingSession(
-                _NO_CLIENT, cname="r", uid="7", mode="mix", config=CONFIG, poll_interval="5"
+                _NO_CLIENT, cname="r", uid="7", mode="mix", config=CONFIG, poll_interval=TEXT
             )
-        ),  # type: ignore[arg-type]
+        ),
         _sync(
             lambda: RecordingSession(
                 _NO_CLIENT, cname="r", uid="7", mode="mix", config=CONFIG, expected_duration=10**400
@@ -435,12 +444,12 @@ def _sync(build: Callable[[], object]) -> Callable[[], Awaitable[object]]:
         ),
         _sync(lambda: LeaseStore(_REDIS, ttl=10**400)),
         _sync(lambda: RedisRateLimiter(_REDIS, key="k", rate=5e-324)),
-        _sync(lambda: attrs.evolve(CONFIG.storage_config, vendor={})),
-        _sync(lambda: webhooks.NotificationHub(buffer_size="a")),  # type: ignore[arg-type]
-        _sync(lambda: webhooks.NotificationReceiver(webhooks.NotificationHub(), 1.5)),  # type: ignore[arg-type]
-        _sync(lambda: drain_on_signals(signals=-1)),  # type: ignore[arg-type]
-        _sync(lambda: webhooks.parse(True)),  # type: ignore[arg-type]
-        _sync(lambda: webhooks.parse(None)),  # type: ignore[arg-type]
+        _sync(lambda: attrs.evolve(STORAGE, vendor=EMPTY_DICT)),
+        _sync(lambda: webhooks.NotificationHub(buffer_size=TEXT)),
+        _sync(lambda: webhooks.NotificationReceiver(webhooks.NotificationHub(), FLOAT)),
+        _sync(lambda: drain_on_signals(signals=MINUS_ONE)),
+        _sync(lambda: webhooks.parse(TRUE)),
+        _sync(lambda: webhooks.parse(NONE)),
     ],
     ids=[
         "long-resource-id-query",
