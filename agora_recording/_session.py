@@ -79,9 +79,10 @@ client's quota. **A stop counts as done only when the service confirms it:** 200
 is the `StopResponse`), 206/435 (nobody published) or 400/49 (already exiting), or a 404 once the
 service announced the exit (a notification of this sid, or an exit status from ``query``:
 ``ALREADY_GONE``). Any other 404 is re-checked with ``query`` for the whole stop budget (a
-failover may outlast its documented 90 s); a recording that answers again is stopped again. Transport errors, 5xx, 429 (``Retry-After``
-honoured) and answers that cannot be read are retried with backoff for the whole
-``stop_timeout`` (the client's, 180 s of service time by default). ``stop_outcome`` says which.
+failover may outlast its documented 90 s); a recording that answers again is stopped again.
+Transport errors, 5xx, 429 (``Retry-After`` honoured) and answers that cannot be read are
+retried with backoff for the whole ``stop_timeout`` (the client's, 180 s of service time by
+default). ``stop_outcome`` says which.
 A stop that is never confirmed is ``FAILED``: its `StopUnconfirmedError` names the handle, was
 logged at ERROR, and the handle stays in ``client.unconfirmed()``. Then every
 ``status_changes()`` iterator ends.

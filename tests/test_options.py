@@ -153,7 +153,7 @@ async def test_a_stops_and_a_querys_budget_are_checked_before_any_request(value:
         (lambda: NotificationReceiver(NotificationHub(), "s", read_timeout=math.nan), "read_time"),
         (lambda: NotificationReceiver(NotificationHub(), "s", max_depth=True), "max_depth"),
         (lambda: NotificationReceiver(NotificationHub(), FLOAT), "secret"),
-        (lambda: NotificationHub(buffer_size=TEXT), "buffer_size"),
+        (lambda: NotificationHub(buffer_size=-1), "buffer_size"),
         (lambda: NotificationHub(reorder_timeout=math.inf), "reorder_timeout"),
         (lambda: LeaseStore(_REDIS, ttl=10**400), "ttl"),
         (lambda: LeaseStore(_REDIS, ttl=math.inf), "ttl"),

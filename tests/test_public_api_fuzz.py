@@ -11,6 +11,7 @@ nothing else. The client answers from a `httpx.MockTransport`, so nothing leaves
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import math
 from collections.abc import Awaitable, Callable
@@ -283,16 +284,12 @@ def test_sessions_and_the_recorder(
     only_agora_errors(lambda: with_client(use))
 
 
-HUB_OPTIONS = [
-    "buffer_size",
-    "unclaimed_buffer_size",
-    "dedupe_size",
-    "reorder_window",
-    "reorder_timeout",
-    "max_sids",
-    "on_unclaimed",
+HUB_OPTIONS = sorted(inspect.signature(webhooks.NotificationHub).parameters)
+RECEIVER_OPTIONS = [
+    name
+    for name, parameter in inspect.signature(webhooks.NotificationReceiver).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
 ]
-RECEIVER_OPTIONS = ["max_body_size", "read_timeout", "max_depth"]
 
 
 @SETTINGS
