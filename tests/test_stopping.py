@@ -7,11 +7,10 @@ from collections.abc import Callable
 
 import anyio
 import pytest
-from agora_recording import StopOutcome
+from agora_recording import StopConfirmation, StopOutcome
 from agora_recording._stopping import (
     RECHECK_DELAYS,
     STOP_BACKOFF_MAX,
-    StopConfirmation,
     Unconfirmed,
     confirm_stop,
 )
