@@ -36,6 +36,7 @@ import logging
 import math
 import os
 import platform
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -51,6 +52,7 @@ from ._hints import host_setting, origin_of, transport_message
 from ._hosts import HostCursor, failover_order, parse_region
 from ._journal import StartIntent
 from ._keywords import formerly_positional
+from ._numbers import seconds as checked_seconds
 from ._polling import PollBudget
 from ._protocol import (
     RESOURCE_LIFETIME,
@@ -70,13 +72,11 @@ from ._starting import (
     run_attempts,
 )
 from ._stopping import (
-    FAILOVER_WINDOW,
     StopConfirmation,
-    StopOutcome,
+    Unconfirmed,
     UnconfirmedRecording,
     UnconfirmedRegistry,
-    Verdict,
-    stop_verdict,
+    confirm_stop,
 )
 from .enums import Mode, Region
 from .errors import (
@@ -84,7 +84,6 @@ from .errors import (
     AlreadyStartedError,
     ArgumentTypeError,
     ClientClosedError,
-    NotFoundError,
     RateLimitError,
     StopUnconfirmedError,
     TransportError,
@@ -128,9 +127,6 @@ _MIN_ATTEMPT_TIMEOUT = 1.0
 _STOP_ATTEMPT_TIMEOUT = 30.0
 # 429s in a row one call absorbs (each slows the whole client down) before it gives up.
 _MAX_RATE_LIMITED = 20
-# Waits between the attempts of a confirmed stop, and between its failover re-checks.
-_STOP_BACKOFF_MAX = 10.0
-_FAILOVER_CHECKS = (5.0, 10.0, 15.0)
 
 
 class _Budget:
@@ -150,16 +146,14 @@ class _Budget:
 
 
 def _seconds(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(name, "must be a number of seconds")
-    if not math.isfinite(value) or value <= 0:
-        raise ValidationError(name, "must be a positive, finite number of seconds")
-    return float(value)
+    return checked_seconds(name, value)
 
 
 def _credential(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(name, "must be a non-empty string")
+    if not value.isprintable() or not value.isascii():
+        raise ValidationError(name, "must be printable ASCII")
     return value
 
 
@@ -658,70 +652,66 @@ class RecordingClient:
         """Stop the recording and return only once the service has confirmed it.
 
         Repeats the stop through transport errors, 5xx, 429 (honouring ``Retry-After``) and
-        answers it cannot read, and re-checks a 404 with ``query`` for the whole failover
-        window, stopping again when the recording answers. Takes at most ``stop_timeout`` s
-        (default `stop_timeout`) of service time; time waiting for the client's quota does not
-        count, and stops go before every other request. Raises `StopUnconfirmedError` (the
-        recording stays in `unconfirmed`) when the budget runs out or the service refuses the
-        stop (401, 403, other 400s). ``clock`` and ``sleep`` are the event loop's unless a test
-        injects its own.
+        answers it cannot read, and re-checks a 404 with ``query`` for the whole budget (a
+        failover may outlast its documented 90 s), stopping again when the recording answers.
+        Takes at most ``stop_timeout`` s (default `stop_timeout`) of service time; time waiting
+        for the client's quota does not count, and stops go before every other request. Raises
+        `StopUnconfirmedError` (logged at ERROR; the recording stays in `unconfirmed`, so
+        `aclose` raises `UnconfirmedRecordingsError`) when the budget runs out, a 404 that held
+        all along included, or the service refuses the stop (401, 403, other 400s). The loop and
+        its rules live in ``_stopping``. ``clock`` and ``sleep`` are the event loop's unless a
+        test injects its own.
 
-        With ``assume_ended_on_404`` a 404 to ``stop`` counts as ``ALREADY_GONE`` at once,
-        without re-checking through the failover window: prompt for a recording known to be
-        over, but one that was only failing over is left running.
+        With ``assume_ended_on_404`` a 404 to ``stop`` counts as ``ALREADY_GONE`` at once: for
+        a recording known to be over (a session passes it once the service announced the
+        exit); one that was only failing over is left running.
         """
         spec = self._stop_spec(handle, async_stop)
         seconds = self.stop_timeout if stop_timeout is None else stop_timeout
         budget = _Budget(_seconds("stop_timeout", seconds), clock)
         label = _handle_label(Endpoint.STOP, handle)
+        checked = build_request(Endpoint.QUERY, self.app_id, handle=handle)
         self._registry.add(handle)
         self._know(handle.sid)
-        retries = 0
-        while True:
-            try:
-                response = await self._call(
-                    Endpoint.STOP,
-                    spec,
-                    label=label,
-                    priority=Priority.STOP,
-                    attempt_timeout=_STOP_ATTEMPT_TIMEOUT,
-                    budget=budget,
-                    single=True,
-                )
-            except AgoraError as exc:
-                failure = exc
-            else:
-                return self._confirmed(
-                    handle, StopConfirmation(outcome=StopOutcome.STOPPED, response=response)
-                )
-            verdict = stop_verdict(failure)
-            if isinstance(verdict, StopOutcome):
-                return self._confirmed(handle, StopConfirmation(outcome=verdict))
-            if verdict is Verdict.FINAL:
-                raise self._unconfirmed(handle, failure, "the service refused the stop")
-            if verdict is Verdict.VERIFY and isinstance(failure, NotFoundError):
-                if assume_ended_on_404 or await self._verify_gone(handle, budget, failure, sleep):
-                    return self._confirmed(
-                        handle, StopConfirmation(outcome=StopOutcome.ALREADY_GONE)
-                    )
-                retries = 0
-                continue  # the recording answers again: stop it again
-            retries += 1
-            wait = self._retry.backoff(retries, failure)
-            if isinstance(failure, RateLimitError) and self._limiter is not None:
-                wait = 0.0  # the limiter already holds every request for the Retry-After
-            wait = min(wait, _STOP_BACKOFF_MAX, max(0.0, budget.left()))
-            if budget.left() <= 0:
-                raise self._unconfirmed(handle, failure, "the stop budget ran out")
-            logger.warning(
-                "%s: not confirmed (%s); trying again in %.1f s",
-                label,
-                describe_failure(failure),
-                wait,
+
+        async def send() -> StopResponse:
+            return await self._call(
+                Endpoint.STOP,
+                spec,
+                label=label,
+                priority=Priority.STOP,
+                attempt_timeout=_STOP_ATTEMPT_TIMEOUT,
+                budget=budget,
+                single=True,
             )
-            await sleep(wait)
-            if budget.left() <= 0:
-                raise self._unconfirmed(handle, failure, "the stop budget ran out")
+
+        async def query() -> QueryResponse:
+            return await self._call(
+                Endpoint.QUERY,
+                checked,
+                label=_handle_label(Endpoint.QUERY, handle),
+                priority=Priority.STOP,
+                budget=budget,
+                single=True,
+            )
+
+        def backoff(retries: int, failure: AgoraError) -> float:
+            if isinstance(failure, RateLimitError) and self._limiter is not None:
+                return 0.0  # the limiter already holds every request for the Retry-After
+            return self._retry.backoff(retries, failure)
+
+        result = await confirm_stop(
+            send=send,
+            query=query,
+            sleep=sleep,
+            left=budget.left,
+            backoff=backoff,
+            gone=lambda: assume_ended_on_404,
+            label=label,
+        )
+        if isinstance(result, Unconfirmed):
+            raise self._unconfirmed(handle, result.error, result.why)
+        return self._confirmed(handle, result)
 
     # ------------------------------------------------------------------------------------
     # Confirmed stops
@@ -761,50 +751,6 @@ class RecordingClient:
             describe_failure(error),
         )
         return failure
-
-    async def _verify_gone(
-        self,
-        handle: RecordingHandle,
-        budget: _Budget,
-        first: NotFoundError,
-        sleep: Callable[[float], Awaitable[None]],
-    ) -> bool:
-        """After a 404 to stop: True once 404 held for the failover window, False when the
-        recording answered ``query`` again (so it must be stopped again)."""
-        clock = budget.clock
-        since = clock()
-        spec = build_request(Endpoint.QUERY, self.app_id, handle=handle)
-        label = _handle_label(Endpoint.QUERY, handle)
-        checks = 0
-        while True:
-            waited = clock() - since
-            if waited >= FAILOVER_WINDOW:
-                return True
-            delay = _FAILOVER_CHECKS[min(checks, len(_FAILOVER_CHECKS) - 1)]
-            delay = min(delay, FAILOVER_WINDOW - waited)
-            checks += 1
-            if budget.left() < delay:
-                raise self._unconfirmed(
-                    handle, first, "404 did not hold for the failover window within the budget"
-                )
-            await sleep(delay)
-            try:
-                await self._call(
-                    Endpoint.QUERY,
-                    spec,
-                    label=label,
-                    priority=Priority.STOP,
-                    budget=budget,
-                    single=True,
-                )
-            except NotFoundError as exc:
-                if exc.worker_not_found:
-                    continue
-                return False
-            except AgoraError:
-                continue  # no evidence either way; keep watching
-            logger.warning("sid %s answers again after a 404 to stop: stopping again", handle.sid)
-            return False
 
     # ------------------------------------------------------------------------------------
     # Sending
@@ -972,9 +918,21 @@ class RecordingClient:
         return result
 
 
+# What a resource ID or sid may hold to go into a URL path as is: RFC 3986 path characters
+# (the service's IDs are base64url and hex), bounded so a stored handle cannot grow a URL past
+# what httpx accepts.
+_ID = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-]{1,2048}")
+
+
 def _handle(handle: object) -> RecordingHandle:
     if not isinstance(handle, RecordingHandle):
         raise ArgumentTypeError(f"handle must be a RecordingHandle, not {type(handle).__name__}")
+    for name, value in (("resourceId", handle.resource_id), ("sid", handle.sid)):
+        if not isinstance(value, str) or _ID.fullmatch(value) is None:
+            raise ValidationError(
+                name,
+                "must be the ID the service gave: 1 to 2048 URL path characters",
+            )
     return handle
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final, Protocol
@@ -41,12 +40,14 @@ import attrs
 
 from . import tokens
 from ._health import max_recording_hour
+from ._numbers import seconds
 from ._retry import describe_failure
 from .enums import Mode, RecordingStatus
 from .errors import (
     ArgumentTypeError,
     CredentialsExpiringError,
     RecordingFailedError,
+    UsageError,
     ValidationError,
 )
 from .models import RecordingHandle, StartConfig, StorageConfig, UpdateConfig, UpdateResponse
@@ -155,14 +156,7 @@ def expected_duration_for(
     otherwise :data:`DEFAULT_EXPECTED_DURATION`, which is a guess (``False``).
     """
     if expected_duration is not None:
-        if (
-            isinstance(expected_duration, bool)
-            or not isinstance(expected_duration, (int, float))
-            or not math.isfinite(expected_duration)
-            or expected_duration <= 0
-        ):
-            raise ValidationError("expected_duration", "must be a positive number of seconds")
-        return float(expected_duration), True
+        return seconds("expected_duration", expected_duration), True
     if mode is Mode.WEB and config is not None:
         hours = max_recording_hour(config)
         if hours is not None:
@@ -403,9 +397,8 @@ class StorageRefresher:
                 self._give_up(session, fail, in_a_row, last_error)
                 return
             try:
-                await self._refresh(session)
-            except RuntimeError:
-                return  # the session stopped: nothing left to refresh
+                if not await self._refresh(session):
+                    return  # the session stopped: nothing left to refresh
             except Exception as exc:
                 in_a_row += 1
                 self.failures += 1
@@ -416,6 +409,7 @@ class StorageRefresher:
                     in_a_row,
                     self._expires_at - now,
                     describe_failure(exc),
+                    exc_info=exc,
                 )
                 self._emit(CredentialsEventKind.REFRESH_FAILED, in_a_row, describe_failure(exc))
                 if self._wall_clock() >= deadline:
@@ -425,16 +419,24 @@ class StorageRefresher:
             in_a_row = 0
             last_success = self._wall_clock()
 
-    async def _refresh(self, session: _Session) -> None:
+    async def _refresh(self, session: _Session) -> bool:
+        """Get fresh keys and push them; False when the session stopped recording meanwhile.
+
+        Anything the user's provider raises (a ``RuntimeError`` too) is a failed refresh,
+        retried and reported, never taken for the session's end."""
         with anyio.fail_after(_PROVIDER_TIMEOUT):
             fresh = await self._provider()
         now = self._wall_clock()
         fresh = checked_fresh(fresh, now=now, lead=self._lead)
-        await session.update(UpdateConfig(storage_config=fresh.applied_to(self._storage)))
+        try:
+            await session.update(UpdateConfig(storage_config=fresh.applied_to(self._storage)))
+        except UsageError:
+            return False  # the session is no longer recording
         self._expires_at = float(fresh.expiration)
         self.refreshes += 1
         _log.info("pushed new storage credentials (valid for %g s)", fresh.expiration - now)
         self._emit(CredentialsEventKind.REFRESHED, 0, None)
+        return True
 
     def _give_up(
         self,

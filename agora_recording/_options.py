@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import random as _random
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Final, TypeVar
 
 import anyio
 import attrs
 
+from ._numbers import count, optional_seconds, seconds
 from ._status import StatusCallback
 from .errors import ValidationError
 from .models import AcquireConfig, StartConfig
@@ -37,6 +38,15 @@ DEFAULT_POLL_INTERVAL: Final = 15.0
 #: every poll) while keeping the first poll close to ``first_poll_delay``.
 POLL_JITTER_SHARE: Final = 0.1
 MAX_POLL_JITTER: Final = 1.0
+
+
+T = TypeVar("T")
+
+
+def _instance(name: str, value: T | None, kind: type[T]) -> T | None:
+    if value is not None and not isinstance(value, kind):
+        raise ValidationError(name, f"must be a {kind.__name__} or None")
+    return value
 
 
 def default_poll_interval(config: StartConfig | None) -> float:
@@ -99,39 +109,44 @@ class SessionOptions:
         sleep: Callable[[float], Awaitable[None]],
         random: Callable[[], float],
     ) -> SessionOptions:
-        """Check the options and resolve the defaults that depend on ``config``: the poll
-        interval (see `default_poll_interval`) and the jitter (a tenth of it, at most 1 s)."""
-        if poll_interval is not None and poll_interval <= 0:
-            raise ValidationError("poll_interval", "must be positive")
-        if min(poll_timeout, start_timeout, outage_timeout) <= 0:
-            raise ValidationError("poll_timeout, start_timeout, outage_timeout", "must be positive")
-        if stop_timeout is not None and stop_timeout <= 0:
-            raise ValidationError("stop_timeout", "must be positive")
-        if first_poll_delay < 0 or failover_grace < 0:
-            raise ValidationError("first_poll_delay, failover_grace", "must be >= 0")
-        if poll_jitter is not None and not poll_jitter >= 0:
-            raise ValidationError("poll_jitter", "must be >= 0")
-        if max_poll_errors < 1:
-            raise ValidationError("max_poll_errors", "must be at least 1")
+        """Check the options (durations, counts and types, through ``_numbers``) and resolve
+        the defaults that depend on ``config``: the poll interval (see `default_poll_interval`)
+        and the jitter (a tenth of it, at most 1 s)."""
+        config = _instance("config", config, StartConfig)
+        poll_interval = optional_seconds("poll_interval", poll_interval)
+        poll_jitter = optional_seconds("poll_jitter", poll_jitter, allow_zero=True)
+        stop_timeout = optional_seconds("stop_timeout", stop_timeout)
+        acquire_config = _instance("acquire_config", acquire_config, AcquireConfig)
+        for flag, value in (("async_stop", async_stop), ("fail_fast", fail_fast)):
+            if not isinstance(value, bool):
+                raise ValidationError(flag, "must be True or False")
+        for hook, function in (
+            ("on_status", on_status),
+            ("clock", clock),
+            ("sleep", sleep),
+            ("random", random),
+        ):
+            if function is not None and not callable(function):
+                raise ValidationError(hook, "must be callable")
         interval = poll_interval if poll_interval is not None else default_poll_interval(config)
         if poll_jitter is None:
             poll_jitter = min(MAX_POLL_JITTER, POLL_JITTER_SHARE * interval)
         return cls(
             acquire_config=acquire_config,
             poll_interval=interval,
-            first_poll_delay=first_poll_delay,
+            first_poll_delay=seconds("first_poll_delay", first_poll_delay, allow_zero=True),
             poll_jitter=poll_jitter,
-            poll_timeout=poll_timeout,
-            start_timeout=start_timeout,
-            failover_grace=failover_grace,
-            max_poll_errors=max_poll_errors,
-            outage_timeout=outage_timeout,
+            poll_timeout=seconds("poll_timeout", poll_timeout),
+            start_timeout=seconds("start_timeout", start_timeout),
+            failover_grace=seconds("failover_grace", failover_grace, allow_zero=True),
+            max_poll_errors=count("max_poll_errors", max_poll_errors),
+            outage_timeout=seconds("outage_timeout", outage_timeout),
             stop_timeout=stop_timeout,
             async_stop=async_stop,
             on_status=on_status,
             fail_fast=fail_fast,
-            events_silence=events_silence,
-            orphan_wait=orphan_wait,
+            events_silence=seconds("events_silence", events_silence),
+            orphan_wait=seconds("orphan_wait", orphan_wait, allow_zero=True),
             clock=clock,
             sleep=sleep,
             random=random,

@@ -41,6 +41,8 @@ from typing import Final, Protocol, TypeGuard, runtime_checkable
 
 import anyio
 
+from ._numbers import count, seconds
+from ._numbers import rate as checked_rate
 from .errors import ArgumentTypeError, ValidationError
 
 __all__ = ["Limiter", "Priority", "RateLimiter"]
@@ -305,12 +307,9 @@ def check_quota(rate: object, burst: object, recovery: object) -> None:
     """Refuse a quota's settings before any request: the same rules for a local and a shared one."""
     if not is_number(rate):
         raise ArgumentTypeError("rate must be a number of requests per second")
-    if not math.isfinite(rate) or rate <= 0:
-        raise ValidationError("rate", "must be a positive, finite number of requests per second")
-    if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
-        raise ValidationError("burst", "must be a positive integer")
-    if not is_number(recovery) or not recovery > 0:
-        raise ValidationError("recovery", "must be a positive number of seconds")
+    checked_rate("rate", rate)
+    count("burst", burst)
+    seconds("recovery", recovery)
 
 
 def _front(queue: deque[_Waiter]) -> _Waiter:

@@ -45,7 +45,7 @@ from ._outcome import SessionOutcome
 from ._session import RecordingSession
 from ._stopping import StopOutcome
 from .enums import Mode
-from .errors import DuplicateKeyError, UnknownKeyError, UsageError
+from .errors import ArgumentTypeError, DuplicateKeyError, UnknownKeyError, UsageError
 from .models import AcquireConfig, RecordedFile, RecordingHandle, StartConfig, StopResponse
 
 if TYPE_CHECKING:
@@ -109,6 +109,13 @@ class Recorder(Generic[K]):
         on_started: StartedHook[K] | None = None,
         on_ended: EndedHook[K] | None = None,
     ) -> None:
+        if not callable(getattr(client, "session", None)):
+            raise ArgumentTypeError(
+                f"client must be a RecordingClient, not {type(client).__name__}"
+            )
+        for name, hook in (("on_started", on_started), ("on_ended", on_ended)):
+            if hook is not None and not callable(hook):
+                raise ArgumentTypeError(f"{name} must be an async callable")
         self._client = client
         self._on_started = on_started
         self._on_ended = on_ended

@@ -76,11 +76,13 @@ then the recording is stopped once (unless ``stop()`` already did), in a shielde
 from outside (wherever it lands once ``start`` was sent: during ``start``, the body, a poll, the
 stop itself) and on ``KeyboardInterrupt``. Stops go before every other request in the
 client's quota. **A stop counts as done only when the service confirms it:** 200 (``result``
-is the `StopResponse`), 206/435 (nobody published) or 400/49 (already exiting), or a 404 that
-still holds after the 90 s failover window, re-checked with ``query`` (``ALREADY_GONE``); a 404
-whose recording answers again is stopped again. Transport errors, 5xx, 429 (``Retry-After``
-honoured) and answers that cannot be read are retried with backoff for the whole
-``stop_timeout`` (the client's, 180 s of service time by default). ``stop_outcome`` says which.
+is the `StopResponse`), 206/435 (nobody published) or 400/49 (already exiting), or a 404 once the
+service announced the exit (a notification of this sid, or an exit status from ``query``:
+``ALREADY_GONE``). Any other 404 is re-checked with ``query`` for the whole stop budget (a
+failover may outlast its documented 90 s); a recording that answers again is stopped again.
+Transport errors, 5xx, 429 (``Retry-After`` honoured) and answers that cannot be read are
+retried with backoff for the whole ``stop_timeout`` (the client's, 180 s of service time by
+default). ``stop_outcome`` says which.
 A stop that is never confirmed is ``FAILED``: its `StopUnconfirmedError` names the handle, was
 logged at ERROR, and the handle stays in ``client.unconfirmed()``. Then every
 ``status_changes()`` iterator ends.
@@ -123,9 +125,9 @@ import enum
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import anyio.abc
@@ -147,6 +149,7 @@ from ._status import Status, StatusCallback, StatusChanges, StatusFeed, status_v
 from ._stopping import StopOutcome
 from .enums import Mode, RecordingStatus, Scene
 from .errors import (
+    AgoraError,
     ArgumentTypeError,
     NotFoundError,
     RecordingFailedError,
@@ -164,15 +167,20 @@ from .models import (
     UpdateLayoutConfig,
     UpdateResponse,
 )
+from .validation import check_cname, check_uid
 
 if TYPE_CHECKING:
     from ._client import RecordingClient
     from .webhooks._envelope import Notification
     from .webhooks._hub import NotificationHub, Subscription
 
-__all__ = ["RecordingSession", "RunningSession"]
+__all__ = ["RecordingSession", "RunningSession", "check_adopt_options"]
 
 _log = logging.getLogger("agora_recording.session")
+
+#: Endings the service itself reported (an exit status, a web recorder in state ``exit``): a
+#: 404 to the stop that follows means the task is gone, not failing over.
+_ANNOUNCED_EXITS = frozenset({EndReason.SERVICE_EXIT, EndReason.EXITED_ABNORMALLY})
 
 
 class _State(enum.IntEnum):
@@ -228,6 +236,7 @@ class RecordingSession:
         "_early",
         "_effective_interval",
         "_ended",
+        "_exit_announced",
         "_feed",
         "_handle",
         "_hub",
@@ -305,10 +314,19 @@ class RecordingSession:
             sleep=sleep,
             random=random,
         )
+        if not callable(getattr(client, "ensure_stopped", None)):
+            raise ArgumentTypeError(
+                f"client must be a RecordingClient, not {type(client).__name__}"
+            )
         self._client = client
-        self._cname = cname
-        self._uid = str(uid)
         self._mode = parse_mode(mode)
+        check_cname(cname, self._mode.value)
+        self._cname = cname
+        given: object = uid  # checked at run time: callers may not be type-checked
+        if isinstance(given, int) and not isinstance(given, bool):
+            given = str(given)
+        check_uid(given)
+        self._uid = str(given)
         self._config = config
         self._credentials = SessionCredentials.from_options(
             client,
@@ -338,6 +356,9 @@ class RecordingSession:
         self._result: StopResponse | None = None
         self._stop_outcome: StopOutcome | None = None
         self._stop_error: Exception | None = None
+        # The service announced this recording's exit (a notification of its own sid, or an
+        # exit status in a query answer): a 404 to our stop then proves it is gone.
+        self._exit_announced = False
         self._journal: StartJournal | None = None
         self._trace = client.telemetry.session(cname=cname, uid=self._uid, mode=self._mode.value)
         self._early: list[Notification] = []  # events read while waiting for event 13
@@ -383,8 +404,8 @@ class RecordingSession:
         ``maxIdleTime``, lost while nobody watched) answers ``query`` with ``404 failed to find
         worker``, and so does a recording in a high-availability failover. By default the
         session tolerates 404s for ``failover_grace`` (90 s), then the stop on exit re-checks a
-        404 for the failover window (90 s) again: the answer (``wait()`` returning, or
-        `RecordingFailedError` with ``WORKER_LOST``) comes only after those minutes.
+        404 for its whole budget and, a 404 proving nothing, leaves the stop unconfirmed (listed
+        by ``client.unconfirmed()``): the answer comes only after those minutes.
 
         With ``assume_ended_on_404=True`` the first 404 is the answer: the first poll's 404
         ends the session at once as ``WORKER_LOST``, and a 404 to its stop counts as
@@ -750,8 +771,15 @@ class RecordingSession:
         """Apply one notification; True once it ended the recording."""
         if note.event_type == HA_REGISTER_EVENT:
             self._client._ha_registers_seen = True
+        if note.sid != self._sid:
+            # Another recording's news, e.g. the late exit of the previous recording on the
+            # same cname and uid: it says nothing about this one.
+            _log.debug("ignored a notification of sid %s (sid=%s)", note.sid, self._sid)
+            return False
         facts = read_event(note)
         self._trace.notification(note.notify_ms)
+        if facts.exit is not None:
+            self._exit_announced = True
         ended = judge.event(facts, self._options.clock())
         if facts.status is not None:
             self._feed.publish(status_value(facts.status), self._sid)
@@ -816,6 +844,8 @@ class RecordingSession:
             return judge.poll_failed(exc, clock())
         self._last_query = response
         ended = judge.answered(response, clock())
+        if ended is not None and ended.end_reason in _ANNOUNCED_EXITS:
+            self._exit_announced = True
         if response.status is not None:
             self._feed.publish(response.status, self._sid)
             self._trace.status(response.status)
@@ -884,7 +914,7 @@ class RecordingSession:
                     handle,
                     async_stop=options.async_stop,
                     stop_timeout=options.stop_timeout,
-                    assume_ended_on_404=options.assume_ended_on_404,
+                    assume_ended_on_404=options.assume_ended_on_404 or self._exit_announced,
                     clock=options.clock,
                     sleep=options.sleep,
                 )
@@ -981,6 +1011,22 @@ class RecordingSession:
         if self._update_lock is None:
             self._update_lock = anyio.Lock()
         return self._update_lock
+
+
+def check_adopt_options(
+    client: RecordingClient, options: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Check keywords meant for a later `RecordingSession.adopt` now, by the same rules, so a
+    janitor refuses bad ones when it is set up rather than when it adopts a recording."""
+    chosen = dict(options or {})
+    probe = RecordingHandle(resource_id="probe", sid="probe", mode=Mode.MIX, cname="probe", uid="1")
+    try:
+        RecordingSession.adopt(client, probe, **chosen)
+    except AgoraError:
+        raise
+    except TypeError as exc:  # an unknown keyword
+        raise ValidationError("session_options", str(exc)) from None
+    return chosen
 
 
 if TYPE_CHECKING:

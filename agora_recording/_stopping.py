@@ -1,8 +1,10 @@
 """Confirmed stops: a recording counts as stopped only when the service says so.
 
 A recording bills until it is stopped, and several answers to ``stop`` do not prove that it
-stopped. This module holds the rules (pure functions over answers) and the registry of
-recordings whose stop is not confirmed yet; `RecordingClient.ensure_stopped` runs the loop.
+stopped. This module owns the confirmed stop whole: the rules (pure functions over answers),
+the waits, and the loop (`confirm_stop`, which sends, re-checks and sleeps only through the
+callables it is given, so the client is a thin caller and tests drive it with fakes), plus the
+registry of recordings whose stop is not confirmed yet.
 
 ==========================================  ===============================================
 Answer to ``stop``                          Meaning
@@ -13,19 +15,23 @@ Answer to ``stop``                          Meaning
 206 + code 435                              confirmed: ``NO_RECORDED_DATA`` (nobody published)
 400 + code 49                               confirmed: ``ALREADY_EXITING``
 404 "failed to find worker"                 not yet: during a high-availability failover
-                                            ``stop`` answers 404 for up to 90 s and the task
-                                            then runs on. ``query`` re-checks; the stop is
-                                            repeated when the recording answers again, and
-                                            counts as ``ALREADY_GONE`` once 404 has held for
-                                            the whole failover window (at once when the caller
-                                            passed ``assume_ended_on_404``).
+                                            ``stop`` answers 404 (documented: up to 90 s;
+                                            seen: longer) and the task then runs on.
+                                            ``query`` re-checks it for the whole stop budget;
+                                            the stop is repeated when the recording answers
+                                            again. A 404 proves the end (``ALREADY_GONE``)
+                                            only after the service announced the exit (a
+                                            notification of the recording's own sid) or
+                                            when the caller passed ``assume_ended_on_404``;
+                                            one that merely outlasts the budget is
+                                            unconfirmed, like any other stop that ran out.
 transport error, 5xx, 429, 206 + code 65,   unknown: retried with backoff (``Retry-After``
 an undocumented 2xx or an unreadable body   honoured) for the whole stop budget
-other 4xx (401, 403, 400 other codes)       final: raised; the recording stays unconfirmed
+other 4xx (401, 403, 400 other codes)       final: the recording stays unconfirmed
 ==========================================  ===============================================
 
-The failover window (90 s) and the behaviour of ``stop`` and ``query`` during a failover are
-from Agora's "Cloud Recording high availability" FAQ and the RESTful API's response status codes.
+The failover window and the behaviour of ``stop`` and ``query`` during a failover are from
+Agora's "Cloud Recording high availability" FAQ and the RESTful API's response status codes.
 """
 
 from __future__ import annotations
@@ -33,12 +39,13 @@ from __future__ import annotations
 import enum
 import logging
 import shlex
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import attrs
 
 from ._journal import StartIntent
 from ._protocol import is_retryable
+from ._retry import describe_failure
 from .enums import Mode
 from .errors import (
     AgoraError,
@@ -51,17 +58,26 @@ from .models import RecordingHandle, StopResponse
 
 __all__ = [
     "FAILOVER_WINDOW",
+    "RECHECK_DELAYS",
+    "STOP_BACKOFF_MAX",
     "StopConfirmation",
     "StopOutcome",
+    "Unconfirmed",
     "UnconfirmedRecording",
     "UnconfirmedRegistry",
+    "confirm_stop",
     "stop_verdict",
 ]
 
 _log = logging.getLogger("agora_recording")
 
-#: Seconds a high-availability failover may take; 404s shorter than this prove nothing.
+#: Seconds a high-availability failover takes at most, as documented (longer ones were seen:
+#: a 404 is re-checked for the whole stop budget, not just this long).
 FAILOVER_WINDOW = 90.0
+#: The longest wait between two attempts of a confirmed stop.
+STOP_BACKOFF_MAX = 10.0
+#: Waits between the ``query`` re-checks of a 404 to ``stop``: 5 s, 10 s, then every 15 s.
+RECHECK_DELAYS = (5.0, 10.0, 15.0)
 
 
 class StopOutcome(str, enum.Enum):
@@ -74,8 +90,8 @@ class StopOutcome(str, enum.Enum):
     ALREADY_EXITING = "already_exiting"
     """400 code 49: the recording was already stopping."""
     ALREADY_GONE = "already_gone"
-    """404 held for the whole failover window (or, with ``assume_ended_on_404``, was answered
-    once): the recording no longer exists."""
+    """404 after the service announced the recording's exit (or with ``assume_ended_on_404``):
+    the recording no longer exists."""
     FAILED = "failed"
     """Not confirmed: the stop failed and the recording may still run."""
 
@@ -107,6 +123,100 @@ class StopConfirmation:
 
     outcome: StopOutcome
     response: StopResponse | None = None
+
+
+@attrs.frozen
+class Unconfirmed:
+    """A stop that ended without confirmation: the last ``error`` and ``why`` it gave up."""
+
+    error: AgoraError
+    why: str
+
+
+async def confirm_stop(
+    *,
+    send: Callable[[], Awaitable[StopResponse]],
+    query: Callable[[], Awaitable[object]],
+    sleep: Callable[[float], Awaitable[None]],
+    left: Callable[[], float],
+    backoff: Callable[[int, AgoraError], float],
+    gone: Callable[[], bool],
+    label: str,
+) -> StopConfirmation | Unconfirmed:
+    """Stop until the service confirms it or the budget runs out (see the module docstring).
+
+    ``send`` makes one stop attempt and ``query`` one status check (each raising `AgoraError`
+    for a failed answer); ``left`` is the budget's seconds left; ``backoff(n, error)`` the wait
+    before retry ``n`` (capped at `STOP_BACKOFF_MAX`); ``gone`` whether a 404 now proves the
+    end (the service announced the exit, or the caller assumes it). Never raises an
+    `AgoraError`: an unconfirmed stop is returned as `Unconfirmed`.
+    """
+    retries = 0
+    while True:
+        try:
+            response = await send()
+        except AgoraError as exc:
+            failure = exc
+        else:
+            return StopConfirmation(outcome=StopOutcome.STOPPED, response=response)
+        verdict = stop_verdict(failure)
+        if isinstance(verdict, StopOutcome):
+            return StopConfirmation(outcome=verdict)
+        if verdict is Verdict.FINAL:
+            return Unconfirmed(failure, "the service refused the stop")
+        if verdict is Verdict.VERIFY:
+            if gone():
+                return StopConfirmation(outcome=StopOutcome.ALREADY_GONE)
+            answered = await _recheck(query, sleep, left, gone)
+            if answered is None:
+                return Unconfirmed(
+                    failure,
+                    "404 held until the stop budget ran out; a recording failing over answers "
+                    "404 too, so it may still be running",
+                )
+            if not answered:
+                return StopConfirmation(outcome=StopOutcome.ALREADY_GONE)
+            _log.warning("%s: the recording answers again after a 404: stopping again", label)
+            retries = 0
+            continue
+        retries += 1
+        if left() <= 0:
+            return Unconfirmed(failure, "the stop budget ran out")
+        wait = min(backoff(retries, failure), STOP_BACKOFF_MAX, max(0.0, left()))
+        _log.warning(
+            "%s: not confirmed (%s); trying again in %.1f s", label, describe_failure(failure), wait
+        )
+        await sleep(wait)
+        if left() <= 0:
+            return Unconfirmed(failure, "the stop budget ran out")
+
+
+async def _recheck(
+    query: Callable[[], Awaitable[object]],
+    sleep: Callable[[float], Awaitable[None]],
+    left: Callable[[], float],
+    gone: Callable[[], bool],
+) -> bool | None:
+    """After a 404 to stop, ``query`` until the recording answers (True), a 404 proves the end
+    (False) or the budget runs out (None)."""
+    checks = 0
+    while True:
+        remaining = left()
+        if remaining <= 0:
+            return None
+        await sleep(min(RECHECK_DELAYS[min(checks, len(RECHECK_DELAYS) - 1)], remaining))
+        checks += 1
+        if gone():
+            return False
+        try:
+            await query()
+        except NotFoundError as exc:
+            if exc.worker_not_found:
+                continue
+            return True  # another 404 (the gateway's): no evidence it is gone; stop again
+        except AgoraError:
+            continue  # no evidence either way; keep watching
+        return True
 
 
 @attrs.frozen(kw_only=True)

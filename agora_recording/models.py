@@ -124,23 +124,28 @@ def _member(cls: type[enum.Enum], value: _V) -> _V:
     Callers type ``value`` as ``Enum | plain``, so the member found is of the declared type.
     """
     # Not `cast(...)`: this runs for every enum field of every model built, and cast is a call.
-    return cls._value2member_map_.get(value, value)  # type: ignore[return-value]
+    try:
+        return cls._value2member_map_.get(value, value)  # type: ignore[return-value]
+    except TypeError:  # unhashable: a list or dict where a value belongs
+        raise ArgumentTypeError(
+            f"expected a {cls.__name__} value, got {type(value).__name__}"
+        ) from None
 
 
 def _as_tuple(value: Iterable[_T] | None) -> tuple[_T, ...] | None:
     if value is None or type(value) is tuple:
         return value
-    if isinstance(value, (str, bytes, Mapping)):
-        raise ArgumentTypeError(f"expected a sequence, got {type(value).__name__}")
-    return tuple(value)
+    return _required_tuple(value)
 
 
 def _required_tuple(value: Iterable[_T]) -> tuple[_T, ...]:
     if type(value) is tuple:
         return value
-    if isinstance(value, (str, bytes, Mapping)) or value is None:
-        raise ArgumentTypeError(f"expected a sequence, got {type(value).__name__}")
-    return tuple(value)
+    if isinstance(value, (list, set, frozenset, range)) or (
+        isinstance(value, Iterable) and not isinstance(value, (str, bytes, Mapping))
+    ):
+        return tuple(value)
+    raise ArgumentTypeError(f"expected a sequence, got {type(value).__name__}")
 
 
 _MODE_RULE: Final = "must be one of " + ", ".join(f'"{mode.value}"' for mode in Mode)

@@ -64,6 +64,7 @@ import attrs
 
 from ._converter import converter
 from ._journal import StartIntent
+from ._numbers import count, seconds
 from ._ratelimit import MIN_FACTOR, Priority, RateLimiter, check_quota, is_number
 from .enums import Mode
 from .errors import (
@@ -437,11 +438,9 @@ class RedisRateLimiter:
     ) -> None:
         if isinstance(expected_workers, bool) or not isinstance(expected_workers, int):
             raise ArgumentTypeError("expected_workers must be an integer")
-        if expected_workers < 1:
-            raise ValidationError("expected_workers", "must be at least 1")
-        for name, value in (("redis_timeout", redis_timeout), ("retry_interval", retry_interval)):
-            if not is_number(value) or not value > 0:
-                raise ValidationError(name, "must be a positive number of seconds")
+        count("expected_workers", expected_workers)
+        seconds("redis_timeout", redis_timeout)
+        seconds("retry_interval", retry_interval)
         self._quota = SharedQuota(
             redis_client, key=key, rate=rate, burst=burst, recovery=recovery, clock=clock
         )
@@ -722,10 +721,9 @@ class LeaseStore:
             raise ArgumentTypeError("max_refusals must be an integer")
         if max_refusals < 1:
             raise ValidationError("max_refusals", "must be at least 1")
-        if not is_number(ttl) or not ttl > 0:
-            raise ValidationError("ttl", "must be a positive number of seconds")
-        renew = ttl / 3 if renew_interval is None else renew_interval
-        if not is_number(renew) or not 0 < renew < ttl:
+        ttl = seconds("ttl", ttl)
+        renew = ttl / 3 if renew_interval is None else seconds("renew_interval", renew_interval)
+        if not renew < ttl:
             raise ValidationError("renew_interval", "must be positive and shorter than ttl")
         self._redis = redis_client
         self.namespace = namespace
@@ -1187,6 +1185,9 @@ class LeaseStore:
         is awaited inside it under our lease: the recording continues until it returns, then
         stops. Recordings are handled concurrently; returns the leases this round won.
         """
+        from ._session import check_adopt_options
+
+        session_options = check_adopt_options(client, session_options)
         won = await self.claim_expired()
         if won:
             async with anyio.create_task_group() as group:
@@ -1343,7 +1344,10 @@ class LeaseStore:
         `resolve_intents`, given ``notifications``). Redis errors and unreadable records are
         logged and the next round tries again: the janitor never dies of them.
         """
-        every = self.ttl / 4 if interval is None else interval
+        from ._session import check_adopt_options
+
+        session_options = check_adopt_options(client, session_options)
+        every = self.ttl / 4 if interval is None else seconds("interval", interval)
         async with anyio.create_task_group() as group:
             while True:
                 won: list[Lease] = []

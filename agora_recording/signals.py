@@ -55,6 +55,7 @@ import anyio
 import anyio.abc
 
 from ._client import RecordingClient
+from ._numbers import seconds
 from ._stopping import UnconfirmedRecording
 from .errors import UsageError, ValidationError
 
@@ -118,14 +119,14 @@ class SignalDrain:
         out: IO[str] | None = None,
         force_exit: Callable[[int], object] = os._exit,
     ) -> None:
-        if isinstance(grace, bool) or not isinstance(grace, (int, float)) or not grace >= 0:
-            raise ValidationError("grace", "must be a number of seconds >= 0")
-        self._clients = tuple(clients)
-        self.grace = float(grace)
+        self.grace = seconds("grace", grace, allow_zero=True)
         try:
+            self._clients = tuple(clients)
             self._signals = tuple(dict.fromkeys(signal.Signals(sig) for sig in signals))
-        except ValueError:
-            raise ValidationError("signals", "must be signal numbers") from None
+        except (TypeError, ValueError):
+            raise ValidationError(
+                "clients, signals", "must be RecordingClients and signal numbers"
+            ) from None
         if not self._signals:
             raise ValidationError("signals", "must name at least one signal")
         self._out = out

@@ -18,7 +18,9 @@ from agora_recording import (
     EndReason,
     Mode,
     RecordingSession,
+    StopOutcome,
     StorageCredentials,
+    UnconfirmedRecordingsError,
     tokens,
 )
 from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET
@@ -118,6 +120,10 @@ async def test_a_wrong_certificate_fails_naming_the_token() -> None:
         assert "token minted with the App Certificate was refused" in str(caught.value)
         assert recording.outcome is not None
         assert recording.outcome.end_reason is EndReason.WORKER_LOST
+        # Without notifications nothing tells its 404 from a failover: the stop stays listed.
+        assert recording.stop_outcome is StopOutcome.FAILED
+        with pytest.raises(UnconfirmedRecordingsError):
+            await emulated.client.aclose()
 
 
 async def test_with_notifications_the_error_names_the_precise_token_problem() -> None:
@@ -201,16 +207,22 @@ async def test_a_recording_longer_than_any_token_is_warned_about_once(
 class Provider:
     """STS credentials valid 4 hours from each call; fails from call ``fail_from`` on."""
 
-    def __init__(self, emulated: EmulatedService, fail_from: int | None = None) -> None:
+    def __init__(
+        self,
+        emulated: EmulatedService,
+        fail_from: int | None = None,
+        error: Exception | None = None,
+    ) -> None:
         self.emulated = emulated
         self.fail_from = fail_from
+        self.error = error if error is not None else ConnectionError("STS is unreachable")
         self.calls: list[float] = []
 
     async def __call__(self) -> StorageCredentials:
         now = self.emulated.emulator.clock.time()
         self.calls.append(now)
         if self.fail_from is not None and len(self.calls) >= self.fail_from:
-            raise ConnectionError("STS is unreachable")
+            raise self.error
         return StorageCredentials(
             access_key=f"AK{len(self.calls)}",
             secret_key="SK-SENTINEL",
@@ -274,6 +286,31 @@ async def test_failed_refreshes_are_reported_and_end_the_session_before_expiry(
         text = record.getMessage() + repr(record.__dict__)
         assert "SK-SENTINEL" not in text
         assert "STS-SENTINEL" not in text
+
+
+async def test_a_provider_raising_runtime_error_is_logged_reported_and_retried(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A provider's RuntimeError is a failed refresh like any other: logged with the exception,
+    told to on_credentials, retried, and the session ends before the keys expire."""
+    caplog.set_level(logging.WARNING)
+    broken = RuntimeError("the vault client is not configured")
+    async with service() as emulated:
+        provider = Provider(emulated, fail_from=2, error=broken)
+        events: list[CredentialsEvent] = []
+        recording = session(emulated, storage_credentials=provider, on_credentials=events.append)
+        with pytest.raises(CredentialsExpiringError) as caught:
+            async with recording:
+                await anyio.sleep(6 * HOUR)
+    assert caught.value.cause is broken
+    assert len(provider.calls) > 2  # refreshing went on after the first RuntimeError
+    failed = [e for e in events if e.kind is CredentialsEventKind.REFRESH_FAILED]
+    assert failed
+    assert all(e.error == "RuntimeError" for e in failed)
+    assert events[-1].kind is CredentialsEventKind.EXPIRING
+    logged = [r for r in caplog.records if "refreshing storage credentials failed" in r.msg]
+    assert logged
+    assert all(r.exc_info is not None and r.exc_info[1] is broken for r in logged)
 
 
 async def test_with_fail_fast_off_wait_returns_the_expiring_outcome() -> None:

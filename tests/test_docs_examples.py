@@ -219,7 +219,8 @@ async def test_the_fastapi_app_survives_a_failing_recording(
     requests; the other recordings go on, later requests are served, shutdown stops the rest."""
     pytest.importorskip("fastapi", reason="the example is a FastAPI app (test extra)")
     ns = example((WEB_APP, "The app"), monkeypatch=monkeypatch)
-    async with virtual_service(max_concurrent_recordings=None) as service:
+    # The exit is reported for 30 s, so a poll sees it and the stop's 404 then confirms it.
+    async with virtual_service(max_concurrent_recordings=None, exit_window=30) as service:
         app = ns["create_app"](lambda hub: service.client, ncs_secret="unused")
         for room in ("a", "b", "dies", "bad"):
             service.channel(room).publish(7)
@@ -236,7 +237,7 @@ async def test_the_fastapi_app_survives_a_failing_recording(
             assert (await http.post("/rooms/a/recording")).status_code == 409
 
             service.emulator.faults.abnormal_exit(sid=sids["dies"], after=20)
-            await anyio.sleep(400)  # noticed, then stopped (gone: 404 for the failover grace)
+            await anyio.sleep(400)  # noticed (status 20), then stopped (404 after the exit)
             dead = (await http.get("/rooms/dies/recording")).json()
             assert dead["recording"] is False
             assert dead["ok"] is False
@@ -319,7 +320,8 @@ class FakeMeeting:
 async def test_the_bot_records_each_meeting_while_it_lasts() -> None:
     """Meetings are recorded until they end; a refused start and a dead recording are posted."""
     ns = example(("docs/guides/bot.md", "The bot"))
-    async with virtual_service(max_concurrent_recordings=None) as service:
+    # Exits are reported for 30 s, so a poll sees them and the stop's 404 then confirms it.
+    async with virtual_service(max_concurrent_recordings=None, exit_window=30) as service:
         meetings = {name: FakeMeeting(name) for name in ("standup", "refused", "crash")}
         for name in meetings:
             service.channel(name).publish(7)
@@ -477,6 +479,7 @@ async def test_sessions_mint_tokens_and_refresh_storage_keys() -> None:
         app_id="0123456789abcdef0123456789abcdef",
         app_certificate=CERTIFICATE,
         client_options={"app_certificate": CERTIFICATE},
+        exit_window=30,  # a poll sees the idle exit, so the stop's 404 then confirms it
     ) as service:
         service.channel("lecture-7").publish(7)
         await ns["record_lecture"](service.client)

@@ -65,7 +65,8 @@ def running_sids(service: EmulatedService) -> set[str]:
 
 async def test_a_dead_recording_is_kept_and_its_siblings_record_on() -> None:
     """One recording of five dies: its failure is kept and reported, the others run and stop."""
-    async with virtual_service(max_concurrent_recordings=None) as service:
+    # The exit is reported for 30 s, so a poll sees it and the stop's 404 then confirms it.
+    async with virtual_service(max_concurrent_recordings=None, exit_window=30) as service:
         store = Store(service)
         async with Recorder[str](
             service.client, on_started=store.save, on_ended=store.forget

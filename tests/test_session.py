@@ -37,6 +37,7 @@ from agora_recording.errors import (
     RecordingFailedError,
     ServerError,
     StopUnconfirmedError,
+    UnconfirmedRecordingsError,
 )
 from agora_recording.models import (
     AcquireConfig,
@@ -505,7 +506,7 @@ async def test_not_found_beyond_failover_grace_raises(kit: Kit) -> None:
     """A recording that answers 404 for longer than failover_grace fails the session."""
     kit.emulator.faults.die_after(30)
     session = kit.session()
-    error = await drive(kit, forever(session), advance=240)
+    error = await drive(kit, forever(session), advance=320)
     assert isinstance(error, RecordingFailedError)
     assert isinstance(error.cause, NotFoundError)
     assert error.__cause__ is error.cause
@@ -513,13 +514,17 @@ async def test_not_found_beyond_failover_grace_raises(kit: Kit) -> None:
     assert session.outcome.end_reason is EndReason.WORKER_LOST
     assert error.status == RecordingStatus.IN_PROGRESS  # the last status known
     # First 404 at 35 s; health polls every 10 s; death declared 90 s later (125 s): 12
-    # polls. The stop's 404 is then re-checked with query for the 90 s failover window.
+    # polls. The stop's 404 is then re-checked with query for the whole stop budget: a 404
+    # alone never proves the end, so the stop stays unconfirmed and listed.
     assert error.handle is not None
     polls = [c for c in kit.recorder.calls if c.endpoint == "query" and c.sid == error.handle.sid]
     assert len(polls) > 12
     assert kit.count("stop", session) == 1
-    assert session.stop_outcome is StopOutcome.ALREADY_GONE
+    assert session.stop_outcome is StopOutcome.FAILED
     assert session.result is None
+    assert [entry.handle for entry in kit.client.unconfirmed()] == [error.handle]
+    with pytest.raises(UnconfirmedRecordingsError):
+        await kit.client.aclose()
 
 
 @pytest.mark.anyio
@@ -854,17 +859,25 @@ async def test_a_404_to_stop_is_verified_and_the_stop_repeated(kit: Kit) -> None
 
 
 @pytest.mark.anyio
-async def test_a_recording_already_gone_is_confirmed_after_the_failover_window(kit: Kit) -> None:
-    """A stop that meets 404 counts as done only once 404 held for the 90 s failover window."""
+async def test_a_404_held_for_the_whole_stop_budget_stays_unconfirmed(kit: Kit) -> None:
+    """A stop that meets only 404s re-checks for its whole budget, then is reported unconfirmed:
+    a failover longer than the documented 90 s answers 404 just the same."""
     kit.emulator.faults.die_after(10)
     session = kit.session(fail_fast=False)
-    async with session:
-        await kit.timeline.sleep(20)
-        stop_sent = kit.timeline.now()
-    assert session.stop_outcome is StopOutcome.ALREADY_GONE
-    assert kit.timeline.now() - stop_sent >= 90
-    assert session.result is None
-    assert kit.client.unconfirmed() == []
+    sent: list[float] = []
+
+    async def block() -> None:
+        async with session:
+            await kit.timeline.sleep(20)
+            sent.append(kit.timeline.now())
+
+    assert isinstance(await drive(kit, block, advance=300), StopUnconfirmedError)
+    assert session.stop_outcome is StopOutcome.FAILED
+    assert kit.timeline.now() - sent[0] >= 180
+    assert session.handle is not None
+    assert [entry.handle for entry in kit.client.unconfirmed()] == [session.handle]
+    with pytest.raises(UnconfirmedRecordingsError):
+        await kit.client.aclose()
 
 
 @pytest.mark.anyio

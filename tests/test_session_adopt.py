@@ -1,10 +1,10 @@
 """Adopting a stored handle whose recording may have ended meanwhile, in virtual time.
 
 A recording that ended while nobody watched answers ``query`` (and ``stop``) with 404, as one in
-a high-availability failover does. By default the adopting session waits out the failover grace
-and the stop's failover window before it answers; ``assume_ended_on_404=True`` answers at the
-first 404. Every test runs under Trio and (3.11+) asyncio on a virtual clock, against the
-emulator on the loop's clock.
+a high-availability failover does. By default the adopting session waits out the failover grace,
+and its stop re-checks the 404 for the whole stop budget and then reports the recording
+unconfirmed; ``assume_ended_on_404=True`` answers at the first 404. Every test runs under Trio
+and (3.11+) asyncio on a virtual clock, against the emulator on the loop's clock.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from agora_recording import (
     RecordingStatus,
     StartConfig,
     StopOutcome,
+    StopUnconfirmedError,
+    UnconfirmedRecordingsError,
 )
 from agora_recording.models import RecordingConfig, RecordingFileConfig, StorageConfig
 from agora_recording.testing import EmulatedService, virtual_service
@@ -80,8 +82,9 @@ async def test_an_ended_recording_is_answered_at_once_with_assume_ended_on_404()
         assert service.client.unconfirmed() == []
 
 
-async def test_without_it_an_ended_recording_is_answered_after_the_failover_windows() -> None:
-    """By default the same adoption answers only after the failover grace and stop window."""
+async def test_without_it_an_ended_recording_stays_unconfirmed_after_the_whole_budget() -> None:
+    """By default a 404 proves nothing: the stop re-checks it for its whole budget, then the
+    recording is reported unconfirmed (ERROR, ``unconfirmed()``, raised on close)."""
     async with virtual_service() as service:
         handle = await ended(service)
         session = RecordingSession.adopt(service.client, handle)
@@ -89,12 +92,15 @@ async def test_without_it_an_ended_recording_is_answered_after_the_failover_wind
         with pytest.raises(RecordingFailedError) as info:
             async with session:
                 await anyio.sleep_forever()
-        assert anyio.current_time() - began >= 180.0
+        assert anyio.current_time() - began >= 90.0 + 180.0
         assert session.outcome is not None
         assert session.outcome.end_reason is EndReason.WORKER_LOST
         assert "failover grace" in info.value.detail
         assert "adopted recording ended" in info.value.detail
-        assert session.stop_outcome is StopOutcome.ALREADY_GONE
+        assert session.stop_outcome is StopOutcome.FAILED
+        assert [entry.handle for entry in service.client.unconfirmed()] == [handle]
+        with pytest.raises(UnconfirmedRecordingsError):
+            await service.client.aclose()
 
 
 async def test_a_live_recording_adopted_with_it_runs_and_stops_as_usual() -> None:
@@ -152,7 +158,7 @@ async def test_a_recorder_adopts_an_ended_recording_promptly() -> None:
 
 
 async def test_ensure_stopped_takes_a_404_as_gone_when_told_to() -> None:
-    """ensure_stopped(assume_ended_on_404=True) confirms a 404 at once, without re-checking."""
+    """ensure_stopped(assume_ended_on_404=True) confirms a 404 at once; without it, never."""
     async with virtual_service() as service:
         handle = await ended(service)
         began = anyio.current_time()
@@ -160,6 +166,8 @@ async def test_ensure_stopped_takes_a_404_as_gone_when_told_to() -> None:
         assert anyio.current_time() - began < 1.0
         assert prompt.outcome is StopOutcome.ALREADY_GONE
         began = anyio.current_time()
-        checked = await service.client.ensure_stopped(handle)
-        assert anyio.current_time() - began >= 90.0
-        assert checked.outcome is StopOutcome.ALREADY_GONE
+        with pytest.raises(StopUnconfirmedError):
+            await service.client.ensure_stopped(handle, stop_timeout=100)
+        assert anyio.current_time() - began >= 100.0  # the whole budget, not 90 s
+        assert [entry.handle for entry in service.client.unconfirmed()] == [handle]
+        await service.client.ensure_stopped(handle, assume_ended_on_404=True)

@@ -28,7 +28,7 @@ from agora_recording.models import (
     WebRecorderServiceParam,
 )
 from agora_recording.testing import EmulatedService, virtual_service
-from agora_recording.webhooks import NotificationHub, NotificationReceiver
+from agora_recording.webhooks import EventType, Notification, NotificationHub, NotificationReceiver
 
 from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
@@ -277,3 +277,52 @@ async def test_a_lost_start_answer_without_notifications_names_the_orphan() -> N
         assert (left.sid, left.cname, left.uid) == (None, "lost", "9")
         with pytest.raises(UnconfirmedRecordingsError):
             await service.client.aclose()
+
+
+async def test_after_the_exit_event_a_404_to_stop_confirms_it_at_once() -> None:
+    """Once the service announced the exit (an event of the session's own sid), the stop's 404
+    confirms it: the block ends within a second of the event, not after minutes of re-checks."""
+    async with service_with_events() as (service, _hub, _counted):
+        service.channel("gone").publish(7)
+        service.emulator.faults.die_after(100)
+        session = RecordingSession(
+            service.client, cname="gone", uid="9", mode=Mode.MIX, config=config(), fail_fast=False
+        )
+        async with session:
+            began = anyio.current_time()
+            outcome = await session.wait()
+            announced = anyio.current_time()
+        assert outcome.end_reason is EndReason.EXITED_ABNORMALLY
+        assert 99 <= announced - began < 101
+        assert anyio.current_time() - announced < 1.0
+        assert session.stop_outcome is StopOutcome.ALREADY_GONE
+        assert service.client.unconfirmed() == []
+
+
+async def test_a_late_exit_of_the_previous_recording_does_not_end_the_next() -> None:
+    """The previous recording's session_exit on the same cname and uid, arriving while the next
+    one starts, is not this session's news: the new recording records on and stops as usual."""
+    async with service_with_events() as (service, hub, _counted):
+        service.channel("same").publish(7)
+        late = Notification(
+            notice_id="late-exit",
+            event_type=EventType.SESSION_EXIT,
+            notify_ms=1,
+            sid="the-previous-sid",
+            payload={"cname": "same", "uid": "9", "details": {"exitStatus": 1}},
+        )
+
+        async def deliver_late_exit(request: httpx.Request) -> None:
+            if request.url.path.endswith("/start"):
+                hub.publish(late)
+
+        service.http_client.event_hooks["request"].append(deliver_late_exit)
+        session = RecordingSession(
+            service.client, cname="same", uid="9", mode=Mode.MIX, config=config()
+        )
+        async with session:
+            await anyio.sleep(60)
+            assert session.outcome is None
+            assert session.status == RecordingStatus.IN_PROGRESS
+        assert session.stop_outcome is StopOutcome.STOPPED
+        assert service.emulator.running_recordings() == []

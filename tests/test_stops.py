@@ -67,6 +67,37 @@ async def test_a_stop_during_failover_is_repeated_when_the_recording_comes_back(
     assert service.client.unconfirmed() == []
 
 
+@pytest.mark.parametrize("duration", [95.0, 150.0])
+async def test_a_failover_longer_than_its_documented_window_still_ends_stopped(
+    service: EmulatedService, duration: float
+) -> None:
+    """A stop meeting a failover longer than 90 s keeps re-checking within its budget and stops
+    the recording once it is back, instead of taking the 404 for its end."""
+    handle = await started(service)
+    service.emulator.faults.failover(sid=handle.sid, duration=duration)
+    began = anyio.current_time()
+    confirmation = await service.client.ensure_stopped(handle)
+    assert confirmation.outcome is StopOutcome.STOPPED
+    assert duration <= anyio.current_time() - began <= 180
+    assert service.emulator.running_recordings() == []
+    assert service.client.unconfirmed() == []
+
+
+async def test_a_failover_outlasting_the_stop_budget_is_reported_unconfirmed(
+    service: EmulatedService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 404 that outlasts the whole stop budget is an unconfirmed stop: ERROR, kept in
+    unconfirmed() and raised on close, never quietly taken for the end."""
+    handle = await started(service)
+    service.emulator.faults.failover(sid=handle.sid, duration=200)
+    with pytest.raises(StopUnconfirmedError):
+        await service.client.ensure_stopped(handle)
+    assert [entry.handle for entry in service.client.unconfirmed()] == [handle]
+    assert any(r.levelno == logging.ERROR and handle.sid in r.getMessage() for r in caplog.records)
+    with pytest.raises(UnconfirmedRecordingsError):
+        await service.client.aclose()
+
+
 async def test_a_failover_outlasting_the_session_grace_still_ends_stopped(
     service: EmulatedService,
 ) -> None:

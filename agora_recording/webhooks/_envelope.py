@@ -212,6 +212,11 @@ def parse(body: bytes | str | Mapping[str, Any]) -> Notification:
     ``eventType`` number and a notice ID, or holds a number that is not finite, not whole or
     beyond 64 bits where NCS sends whole numbers (``NaN``, ``Infinity`` and ``1e400`` included).
     """
+    given: object = body  # checked at run time: callers may not be type-checked
+    if not isinstance(given, (bytes, bytearray, str, Mapping)):
+        raise InvalidNotificationError(
+            f"a notification is bytes, text or a dict, not {type(given).__name__}"
+        )
     if isinstance(body, Mapping):
         data: Any = body
     elif isinstance(body, (bytes, bytearray, str)):

@@ -356,6 +356,9 @@ class NotificationHub:
         Never blocks and never raises because of a consumer: full buffers drop their oldest
         event, closed ones count the event as dropped.
         """
+        given: object = note  # checked at run time: callers may not be type-checked
+        if not isinstance(given, Notification):
+            raise ArgumentTypeError(f"publish() takes a Notification, not {type(given).__name__}")
         if self._closed:
             return False
         now = anyio.current_time()
