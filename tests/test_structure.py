@@ -98,7 +98,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "_httpx_import", "enums", "_event_types", "_headers", "_groups", "_hints", "errors",
         "_converter",
         "models", "validation", "_protocol", "_status", "_events", "events", "files", "tokens",
-        "_journal", "_outcome", "_keywords", "webhooks._envelope",
+        "_journal", "_outcome", "_keywords", "_numbers", "webhooks._envelope",
     ),
     # policies, pure: the confirmed stop, starts, health, rate, polls, retries, hosts, hooks
     (
