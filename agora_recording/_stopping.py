@@ -20,11 +20,12 @@ Answer to ``stop``                          Meaning
                                             ``query`` re-checks it for the whole stop budget;
                                             the stop is repeated when the recording answers
                                             again. A 404 proves the end (``ALREADY_GONE``)
-                                            only after the service announced the exit (a
-                                            notification of the recording's own sid) or
+                                            at once after the service announced the exit
+                                            (a notification of the recording's own sid) or
                                             when the caller passed ``assume_ended_on_404``;
-                                            one that merely outlasts the budget is
-                                            unconfirmed, like any other stop that ran out.
+                                            otherwise once it held through the whole budget
+                                            and longer than the 90 s failover (a WARNING).
+                                            A budget too short for that ends unconfirmed.
 transport error, 5xx, 429, 206 + code 65,   unknown: retried with backoff (``Retry-After``
 an undocumented 2xx or an unreadable body   honoured) for the whole stop budget
 other 4xx (401, 403, 400 other codes)       final: the recording stays unconfirmed
@@ -167,12 +168,24 @@ async def confirm_stop(
         if verdict is Verdict.VERIFY:
             if gone():
                 return StopConfirmation(outcome=StopOutcome.ALREADY_GONE)
-            answered = await _recheck(query, sleep, left, gone)
+            answered, held = await _recheck(query, sleep, left, gone)
+            if answered is None and held >= FAILOVER_WINDOW:
+                # Longer than the documented failover, through the whole budget: the recording
+                # ended without our seeing it (an idle exit no poll caught, say).
+                _log.warning(
+                    "%s: 404 held for %.0f s, the whole stop budget and longer than the "
+                    "documented %.0f s failover: taken as ended",
+                    label,
+                    held,
+                    FAILOVER_WINDOW,
+                )
+                return StopConfirmation(outcome=StopOutcome.ALREADY_GONE)
             if answered is None:
                 return Unconfirmed(
                     failure,
-                    "404 held until the stop budget ran out; a recording failing over answers "
-                    "404 too, so it may still be running",
+                    f"404 held for {held:.0f} s when the stop budget ran out, less than the "
+                    f"{FAILOVER_WINDOW:.0f} s a failover may answer 404, so it may still be "
+                    "running",
                 )
             if not answered:
                 return StopConfirmation(outcome=StopOutcome.ALREADY_GONE)
@@ -196,27 +209,30 @@ async def _recheck(
     sleep: Callable[[float], Awaitable[None]],
     left: Callable[[], float],
     gone: Callable[[], bool],
-) -> bool | None:
+) -> tuple[bool | None, float]:
     """After a 404 to stop, ``query`` until the recording answers (True), a 404 proves the end
-    (False) or the budget runs out (None)."""
+    (False) or the budget runs out (None); with the seconds the 404 held meanwhile."""
     checks = 0
+    held = 0.0
     while True:
         remaining = left()
         if remaining <= 0:
-            return None
-        await sleep(min(RECHECK_DELAYS[min(checks, len(RECHECK_DELAYS) - 1)], remaining))
+            return None, held
+        wait = min(RECHECK_DELAYS[min(checks, len(RECHECK_DELAYS) - 1)], remaining)
+        await sleep(wait)
         checks += 1
         if gone():
-            return False
+            return False, held
         try:
             await query()
         except NotFoundError as exc:
             if exc.worker_not_found:
+                held += wait
                 continue
-            return True  # another 404 (the gateway's): no evidence it is gone; stop again
+            return True, held  # another 404 (the gateway's): no evidence it is gone; stop again
         except AgoraError:
             continue  # no evidence either way; keep watching
-        return True
+        return True, held
 
 
 @attrs.frozen(kw_only=True)

@@ -85,15 +85,25 @@ class Fake:
         return anyio.run(main)
 
 
-def test_a_404_that_holds_for_the_whole_budget_is_unconfirmed() -> None:
-    """Only 404s, to stop and to every re-check: checked until the budget ends, then unconfirmed."""
+def test_a_404_that_holds_for_the_whole_budget_is_taken_as_ended() -> None:
+    """Only 404s for the whole 180 s budget, twice the documented failover: checked until the
+    budget ends, then taken as ended (a recording failing over answers again within 90 s)."""
     fake = Fake([not_found()], queries=not_found)
+    result = fake.run()
+    assert isinstance(result, StopConfirmation)
+    assert result.outcome is StopOutcome.ALREADY_GONE
+    assert fake.now == pytest.approx(180.0)
+    assert fake.slept[:3] == list(RECHECK_DELAYS)
+
+
+def test_a_budget_shorter_than_the_failover_window_ends_unconfirmed() -> None:
+    """A 404 held through a 60 s budget proves nothing (a failover may last 90 s): unconfirmed."""
+    fake = Fake([not_found()], queries=not_found, budget=60.0)
     result = fake.run()
     assert isinstance(result, Unconfirmed)
     assert isinstance(result.error, NotFoundError)
-    assert "404" in result.why
-    assert fake.now == pytest.approx(180.0)
-    assert fake.slept[:3] == list(RECHECK_DELAYS)
+    assert "404 held for" in result.why
+    assert fake.now == pytest.approx(60.0)
 
 
 def test_an_exit_announced_during_the_rechecks_confirms_the_404() -> None:

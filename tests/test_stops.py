@@ -83,19 +83,36 @@ async def test_a_failover_longer_than_its_documented_window_still_ends_stopped(
     assert service.client.unconfirmed() == []
 
 
-async def test_a_failover_outlasting_the_stop_budget_is_reported_unconfirmed(
+async def test_a_failover_outlasting_a_short_stop_budget_is_reported_unconfirmed(
     service: EmulatedService, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A 404 that outlasts the whole stop budget is an unconfirmed stop: ERROR, kept in
-    unconfirmed() and raised on close, never quietly taken for the end."""
+    """A 404 that outlasts a stop budget shorter than the failover window is an unconfirmed
+    stop: ERROR, kept in unconfirmed() and raised on close, never quietly taken for the end."""
     handle = await started(service)
     service.emulator.faults.failover(sid=handle.sid, duration=200)
     with pytest.raises(StopUnconfirmedError):
-        await service.client.ensure_stopped(handle)
+        await service.client.ensure_stopped(handle, stop_timeout=60)
     assert [entry.handle for entry in service.client.unconfirmed()] == [handle]
     assert any(r.levelno == logging.ERROR and handle.sid in r.getMessage() for r in caplog.records)
     with pytest.raises(UnconfirmedRecordingsError):
         await service.client.aclose()
+
+
+async def test_a_recording_that_ended_unseen_is_taken_as_ended_after_the_whole_budget(
+    service: EmulatedService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A recording whose exit nobody saw answers 404 for the whole stop budget: past twice the
+    failover window it is taken as ended, with a WARNING, and the client closes quietly."""
+    handle = await started(service)
+    service.emulator.faults.die_after(0, sid=handle.sid)
+    began = anyio.current_time()
+    confirmation = await service.client.ensure_stopped(handle)
+    assert confirmation.outcome is StopOutcome.ALREADY_GONE
+    assert anyio.current_time() - began >= 170
+    assert service.client.unconfirmed() == []
+    assert any(
+        r.levelno == logging.WARNING and "taken as ended" in r.getMessage() for r in caplog.records
+    )
 
 
 async def test_a_failover_outlasting_the_session_grace_still_ends_stopped(
