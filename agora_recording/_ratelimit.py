@@ -27,8 +27,10 @@ runs in virtual time under Trio's ``MockClock`` or asyncio with ``looptime``.
 
 The service's own 429 slows the whole client: `Limiter.penalize` holds every slot until the
 ``Retry-After`` has passed and halves the rate, which then recovers linearly to the configured
-rate over ``recovery`` seconds. The quota is shared with other processes and tools on the same
-App ID, so our own cap alone cannot prevent 429s.
+rate over ``recovery`` seconds. One rule for every limiter, in `Backoff` (the Redis limiter's
+script follows it too): the rate halves once per pause, since the 429s that arrive while a pause
+holds answer requests sent before it and say nothing new. The quota is shared with other
+processes and tools on the same App ID, so our own cap alone cannot prevent 429s.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from ._numbers import count, seconds
 from ._numbers import rate as checked_rate
 from .errors import ArgumentTypeError, ValidationError
 
-__all__ = ["Limiter", "Priority", "RateLimiter"]
+__all__ = ["Backoff", "Limiter", "Priority", "RateLimiter", "pause_for"]
 
 logger = logging.getLogger("agora_recording")
 
@@ -102,6 +104,48 @@ MAX_PAUSE = 60.0
 MIN_FACTOR: Final = 1 / 16
 
 
+def pause_for(retry_after: float | None) -> float:
+    """Seconds a 429 holds the quota: its ``Retry-After`` (1 s when absent), at most `MAX_PAUSE`."""
+    pause = retry_after if retry_after is not None and retry_after > 0 else 1.0
+    return min(pause, MAX_PAUSE)
+
+
+class Backoff:
+    """The 429 rule of every limiter: pause, halve the rate once per pause, recover linearly.
+
+    After a 429 at ``now`` asking for ``pause`` seconds, every slot waits until ``paused_until``
+    (the later of the pause already in force and ``now + pause``). The rate is ``factor`` of the
+    configured one until ``paused_until``, then climbs back linearly to the full rate over
+    ``recovery`` seconds. The factor halves (down to `MIN_FACTOR`) only for a 429 that arrives
+    after the pause in force has ended: the others answer requests sent before it. The Redis
+    limiter's script (`agora_recording.redis`) applies the same rule to the shared quota.
+    """
+
+    __slots__ = ("factor", "factor_at", "paused_from", "paused_until", "recovery")
+
+    def __init__(self, recovery: float) -> None:
+        self.recovery = recovery
+        self.factor = 1.0
+        self.factor_at = -math.inf
+        self.paused_from = math.inf
+        self.paused_until = -math.inf
+
+    def factor_now(self, now: float) -> float:
+        """The share of the configured rate in force at ``now``."""
+        if self.factor >= 1.0:
+            return 1.0
+        elapsed = max(0.0, now - self.factor_at)
+        return min(1.0, self.factor + (1.0 - self.factor) * elapsed / self.recovery)
+
+    def penalize(self, now: float, pause: float) -> None:
+        """A 429 at ``now`` asking for ``pause`` seconds (see `pause_for`)."""
+        if now >= self.paused_until:
+            self.factor = max(MIN_FACTOR, self.factor_now(now) / 2)
+            self.paused_from = now
+        self.paused_until = max(self.paused_until, now + pause)
+        self.factor_at = self.paused_until
+
+
 class RateLimiter:
     """Space requests at ``rate`` per second, handing each slot to the most important waiter.
 
@@ -111,13 +155,11 @@ class RateLimiter:
     """
 
     __slots__ = (
-        "_factor",
-        "_factor_at",
+        "_backoff",
         "_health_interval",
         "_health_tat",
         "_holder",
         "_live",
-        "_pause",
         "_queues",
         "_rate",
         "_tat",
@@ -147,12 +189,10 @@ class RateLimiter:
         self._health_interval = math.inf if health_share == 0 else 1 / (self._rate * health_share)
         self._tat = -math.inf
         self._health_tat = -math.inf
-        self._factor = 1.0
-        self._factor_at = -math.inf
+        self._backoff = Backoff(self.recovery)
         self._queues: tuple[deque[_Waiter], ...] = tuple(deque() for _ in Priority)
         self._live = [0] * len(Priority)
         self._holder: _Waiter | None = None
-        self._pause = (math.inf, -math.inf)  # the latest 429 pause: (from, until)
         #: Slots granted per priority and 429 penalties taken, for metrics and benchmarks.
         self.stats: dict[str, int] = {p.name.lower(): 0 for p in Priority} | {"penalties": 0}
 
@@ -163,7 +203,7 @@ class RateLimiter:
 
     def current_rate(self) -> float:
         """The rate in force now: lower than `rate` for a while after a 429."""
-        return self._rate * self._factor_now(anyio.current_time())
+        return self._rate * self._backoff.factor_now(anyio.current_time())
 
     def __repr__(self) -> str:
         return f"RateLimiter(rate={self._rate!r}, burst={self.burst!r})"
@@ -174,17 +214,11 @@ class RateLimiter:
 
     # -- the slot clock -----------------------------------------------------------------------
 
-    def _factor_now(self, now: float) -> float:
-        if self._factor >= 1.0:
-            return 1.0
-        elapsed = max(0.0, now - self._factor_at)
-        return min(1.0, self._factor + (1.0 - self._factor) * elapsed / self.recovery)
-
     def _next_slot(self) -> float:
         return self._tat - self._tolerance
 
     def _take(self, now: float, priority: Priority) -> None:
-        interval = 1.0 / (self._rate * self._factor_now(now))
+        interval = 1.0 / (self._rate * self._backoff.factor_now(now))
         self._tat = max(self._tat, now) + interval
         if priority is Priority.HEALTH and self.health_share:
             # Unspent credit carries over by up to one interval, so the share holds exactly
@@ -194,26 +228,24 @@ class RateLimiter:
         self.stats[priority.name.lower()] += 1
 
     def _give_back(self, priority: Priority) -> None:
-        self._tat -= 1.0 / (self._rate * self._factor_now(anyio.current_time()))
+        self._tat -= 1.0 / (self._rate * self._backoff.factor_now(anyio.current_time()))
         if priority is Priority.HEALTH and self.health_share:
             self._health_tat -= self._health_interval
         self.stats[priority.name.lower()] -= 1
 
     def penalize(self, retry_after: float | None) -> None:
         """The service answered 429: hold every slot for ``retry_after`` s (1 s when absent, at
-        most `MAX_PAUSE`) and halve the rate."""
+        most `MAX_PAUSE`) and halve the rate, once per pause (see `Backoff`)."""
         now = anyio.current_time()
-        factor = max(MIN_FACTOR, self._factor_now(now) / 2)
-        pause = retry_after if retry_after is not None and retry_after > 0 else 1.0
-        pause = min(pause, MAX_PAUSE)
-        self._factor, self._factor_at = factor, now + pause
-        self._tat = max(self._tat, now + pause + self._tolerance)
-        self._pause = (now, now + pause)
+        pause = pause_for(retry_after)
+        backoff = self._backoff
+        backoff.penalize(now, pause)
+        self._tat = max(self._tat, backoff.paused_until + self._tolerance)
         self.stats["penalties"] += 1
         logger.info(
             "429 from the service: pausing %.1f s, then %.1f requests/s recovering to %g",
             pause,
-            self._rate * factor,
+            self._rate * backoff.factor,
             self._rate,
         )
 
@@ -293,7 +325,7 @@ class RateLimiter:
         if self._holder is waiter:  # pragma: no cover - a granted waiter never holds the timer
             self._holder = None
         ended = anyio.current_time()
-        paused_from, paused_until = self._pause
+        paused_from, paused_until = self._backoff.paused_from, self._backoff.paused_until
         paused = max(0.0, min(ended, paused_until) - max(began, paused_from))
         return ended - began - paused
 

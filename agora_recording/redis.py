@@ -17,9 +17,10 @@ process and a stop waits at most one round of the fleet's bookings.
 
 A 429 seen by one process slows them all: `RedisRateLimiter.penalize` stores a pause (the
 ``Retry-After``) and halves the shared rate, which climbs back to the full rate over ``recovery``
-seconds once the pause is over (as the in-process `RateLimiter` does), in the same hash, sent
-with the next reservation. Several processes hit by the same burst halve it
-once.
+seconds once the pause is over, in the same hash, sent with the next reservation. The rule is
+the in-process `RateLimiter`'s (``Backoff`` in ``agora_recording._ratelimit``): the rate halves
+once per pause, so several processes hit by the same burst halve it once, and a ``Retry-After``
+holds the fleet for at most a minute.
 
 When Redis cannot be reached (or answers with an error), the limiter logs one warning and
 falls back to a local `RateLimiter` at ``rate / expected_workers`` requests per second (the
@@ -65,7 +66,7 @@ import attrs
 from ._converter import converter
 from ._journal import StartIntent
 from ._numbers import count, seconds
-from ._ratelimit import MIN_FACTOR, Priority, RateLimiter, check_quota, is_number
+from ._ratelimit import MIN_FACTOR, Priority, RateLimiter, check_quota, is_number, pause_for
 from .enums import Mode
 from .errors import (
     AgoraError,
@@ -134,8 +135,9 @@ local tat = tonumber(h[1]) or now
 local pause = tonumber(h[2]) or 0
 local factor = tonumber(h[3]) or 1
 local factor_at = tonumber(h[4]) or now
--- After a 429 the rate is `factor` of the configured one until `factor_at` (the end of the
--- pause), then climbs linearly back to the full rate over `recovery` seconds.
+-- The 429 rule of every limiter (`_ratelimit.Backoff`): after a 429 the rate is `factor` of the
+-- configured one until `factor_at` (the end of the pause), then climbs linearly back to the full
+-- rate over `recovery` seconds; it halves once per pause, not for every 429 within one.
 local function factor_now(t)
   if factor >= 1 then return 1 end
   return math.min(1, factor + (1 - factor) * math.max(0, t - factor_at) / recovery)
@@ -488,7 +490,7 @@ class RedisRateLimiter:
         Sent to Redis with this process's next reservation (the client always asks for one
         right after a 429); the local fallback is slowed at once as well.
         """
-        pause = retry_after if retry_after is not None and retry_after > 0 else 1.0
+        pause = pause_for(retry_after)
         self._penalty_until = max(self._penalty_until, anyio.current_time() + pause)
         self.stats["penalties"] += 1
         self._fallback.penalize(pause)

@@ -174,6 +174,20 @@ async def test_penalize_pauses_then_halves_and_recovers_the_rate() -> None:
     assert limiter.current_rate() == pytest.approx(10.0)
 
 
+async def test_429s_within_one_pause_halve_the_local_rate_once() -> None:
+    """A burst of 429s answering requests sent before the pause halves the rate once, as the
+    Redis limiter does, and a Retry-After of an hour holds slots for at most a minute."""
+    limiter = RateLimiter(10, recovery=1e6)
+    for _ in range(3):
+        limiter.penalize(3600.0)
+    began = anyio.current_time()
+    await limiter.acquire()
+    assert anyio.current_time() - began == pytest.approx(60.0, abs=1e-3)
+    assert limiter.current_rate() == pytest.approx(5.0, abs=0.01)
+    limiter.penalize(1.0)  # after the pause: a new 429 halves it again
+    assert limiter.current_rate() == pytest.approx(2.5, abs=0.01)
+
+
 async def test_queue_time_excludes_the_penalty_pause() -> None:
     """What acquire reports as queue time is our own queue, not the service's Retry-After."""
     limiter = RateLimiter(10)

@@ -15,6 +15,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 from agora_recording import AgoraError, Limiter, Priority, RecordingClient
+from agora_recording._ratelimit import Backoff
 
 from tests.redis_fixtures import redis_anyio_backend  # noqa: F401 (the module's anyio_backend)
 from tests.redis_worker import REDIS_SERVER, REQUIRES_REDIS, free_port, redis_server
@@ -95,6 +96,33 @@ async def test_several_429s_in_one_pause_halve_the_rate_once(redis: object) -> N
     now[0] = 10.0  # the pause is over; the rate has not recovered (recovery is long)
     spacing = [(await quotas[0].reserve()).wait for _ in range(3)]
     assert spacing == pytest.approx([0.0, 0.2, 0.4], abs=1e-3)
+
+
+async def test_the_script_follows_the_local_429_rule(redis: object) -> None:
+    """Fed the same 429s and reservations at the same instants, the Lua script holds the same
+    pause and rate as the in-process rule (`Backoff`), so local and shared limiters back off
+    alike."""
+    key = _key()
+    now = [0.0]
+    quota = SharedQuota(redis, key=key, rate=10, recovery=20, clock=lambda: now[0])  # type: ignore[arg-type]
+    rule = Backoff(20.0)
+    # (time, seconds of 429 pause or 0): 429s inside a pause, after it, during recovery, long after.
+    events = [(0.0, 1.0), (0.5, 1.0), (0.9, 3.0), (2.0, 0.0), (4.5, 1.0), (6.0, 0.0),
+              (6.0, 2.0), (15.0, 0.0), (40.0, 0.0), (41.0, 5.0), (42.0, 1.0), (90.0, 0.0)]  # fmt: skip
+    for at, pause in events:
+        now[0] = at
+        await quota.reserve(penalty=pause)
+        if pause:
+            rule.penalize(at, pause)
+        stored = {
+            name.decode(): float(value)
+            for name, value in (await redis.hgetall(key)).items()  # type: ignore[attr-defined]
+        }
+        shared = Backoff(20.0)
+        shared.factor, shared.factor_at = stored["factor"], stored["factor_at"]
+        assert stored["pause"] == pytest.approx(max(0.0, rule.paused_until), abs=1e-6), at
+        for later in (at, at + 1.0, at + 10.0):
+            assert shared.factor_now(later) == pytest.approx(rule.factor_now(later), abs=1e-6)
 
 
 async def test_the_rate_climbs_back_after_the_pause(redis: object) -> None:
