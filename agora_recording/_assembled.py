@@ -45,7 +45,11 @@ class RecordingClient(_client.RecordingClient):
     ``_retry``); ``stop_timeout`` is how long `ensure_stopped` may take, in service time.
     ``app_certificate`` (never logged or shown) lets sessions mint the recorder's RTC token.
     ``notifications`` is a `agora_recording.webhooks.NotificationHub` that every session of
-    this client follows (sessions may also take their own).
+    this client follows (sessions may also take their own). ``max_in_flight`` caps the
+    requests in flight (default and upper bound: the connection pool's ``max_connections``, so
+    a herd waits in the client's own queue, stops first, and deadlines never count the pool's
+    queue). ``random`` gives the retries' jitter (numbers in [0, 1); seed it for reproducible
+    runs).
 
     Three attributes tune how starts are made (see ``_starting``): ``start_attempt_timeout``
     (65 s, never less than the service takes to answer), ``start_recoveries`` (2 new resources

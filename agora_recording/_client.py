@@ -8,16 +8,26 @@ answer (`_protocol.parse_response`), and retries retryable failures through stam
 
 Quota: every attempt first waits for a slot of the client's share of the App ID's quota
 (`_ratelimit.RateLimiter`, 10 requests per second by default), in priority order: stops first,
-routine polls last. A 429 from the service slows the whole client down (``Retry-After``
-honoured) and is retried without spending an attempt (see ``_MAX_RATE_LIMITED``).
+routine polls last. Then it waits for a place among the requests in flight
+(`_inflight.PrioritySemaphore`, always on, even with ``rate_limit=None``), sized to the httpx
+connection pool (``max_in_flight``, by default the pool's ``max_connections``) and in the same
+priority order, so a herd waits in our queue, not in httpcore's. A 429 from the service never
+spends an attempt (up to ``_MAX_RATE_LIMITED`` in a row): with a limiter it slows the whole
+client down (``Retry-After`` honoured, `_ratelimit.Backoff`); without one the request waits its
+``Retry-After`` plus jitter (`_retry.RetryPolicy.rate_limited_wait`) and goes again.
 
 Timeouts measure the service, never our own queue: every attempt gets ``timeout`` seconds, and
 the whole call, retries and backoff included, gets ``call_timeout`` seconds, extended by every
-second the call spent waiting for its slot. Each attempt's ``timeout`` is enforced twice: httpx
-applies it to every connect, read, write and pool wait, and a cancel scope with that deadline
-bounds the attempt as a whole, since a server that trickles bytes can keep each read under
-httpx's limit forever. An attempt never gets more than what is left of the call's budget (but
-at least ``_MIN_ATTEMPT_TIMEOUT``), so ``timeout`` must not exceed ``call_timeout``.
+second the call spent waiting for its slot in the limiter or for its place in flight. Since the
+places in flight never outnumber the pool's connections, httpx never queues a request for a
+connection: an attempt's clock starts when it holds one and is sent. (A borrowed client that
+other code also uses can still queue ours behind its requests; give it its own pool, or say
+``max_in_flight``.) Each attempt's ``timeout`` is enforced twice: httpx applies it to every
+connect, read and write, and a cancel scope with that deadline bounds the attempt as a whole,
+since a server that trickles bytes can keep each read under httpx's limit forever. An attempt
+never gets more than what is left of the call's budget (but at least ``_MIN_ATTEMPT_TIMEOUT``),
+so ``timeout`` must not exceed ``call_timeout``. Start, stop, poll and call budgets are all
+this one budget (`_Budget`), so they all follow the rule.
 
 Stops: `RecordingClient.ensure_stopped` repeats and verifies a stop until the service confirms
 it (rules in ``_stopping``), for up to ``stop_timeout`` seconds of service time; each stop
@@ -36,6 +46,7 @@ import logging
 import math
 import os
 import platform
+import random as _random
 import re
 import time
 from collections import OrderedDict
@@ -46,10 +57,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import attrs
 import httpx
+import stamina
 from typing_extensions import Self
 
 from ._hints import host_setting, origin_of, transport_message
 from ._hosts import HostCursor, failover_order, parse_region
+from ._inflight import DEFAULT_POOL_SIZE, PrioritySemaphore, pool_size
 from ._journal import StartIntent
 from ._keywords import formerly_positional
 from ._numbers import seconds as checked_seconds
@@ -130,7 +143,8 @@ _MAX_RATE_LIMITED = 20
 
 
 class _Budget:
-    """Seconds of *service* time a call may take: waiting for our own quota is given back."""
+    """Seconds of *service* time a call may take: waiting in our own queues (the limiter, the
+    places in flight) is given back."""
 
     __slots__ = ("clock", "deadline")
 
@@ -204,6 +218,8 @@ class RecordingClient:
         attempts: int = 5,
         app_certificate: str | None = None,
         notifications: NotificationHub | None = None,
+        max_in_flight: int | None = None,
+        random: Callable[[], float] = _random.random,
     ) -> None:
         self.app_id = _credential("app_id", app_id)
         self.app_certificate = (
@@ -222,8 +238,10 @@ class RecordingClient:
         self.call_timeout = _seconds("call_timeout", call_timeout)
         if self.timeout > self.call_timeout:
             raise ValidationError("timeout", "must not exceed call_timeout")
+        if not callable(random):
+            raise ArgumentTypeError("random must be a function giving numbers in [0, 1)")
         try:
-            self._retry = RetryPolicy(attempts=attempts)
+            self._retry = RetryPolicy(attempts=attempts, random=random)
         except ValueError:
             raise ValidationError("attempts", "must be an integer >= 1") from None
         self._limiter: Limiter | None
@@ -244,12 +262,25 @@ class RecordingClient:
             raise ValidationError("poll_share", str(exc)) from None
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ArgumentTypeError("http_client must be an httpx.AsyncClient")
+        if max_in_flight is not None and (
+            isinstance(max_in_flight, bool)
+            or not isinstance(max_in_flight, int)
+            or max_in_flight < 1
+        ):
+            raise ValidationError("max_in_flight", "must be a positive integer, or None")
         self._owns_http = http_client is None
-        self._http = (
-            http_client
-            if http_client is not None
-            else httpx.AsyncClient(timeout=httpx.Timeout(self.timeout), follow_redirects=False)
-        )
+        if http_client is None:
+            size = max_in_flight if max_in_flight is not None else DEFAULT_POOL_SIZE
+            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+            http_client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout), limits=limits, follow_redirects=False
+            )
+        self._http = http_client
+        #: Requests in flight at most: never more than the pool's connections (see the module
+        #: docstring), so the pool never queues one.
+        pool = pool_size(http_client)
+        self.max_in_flight = pool if max_in_flight is None else min(pool, max_in_flight)
+        self._in_flight = PrioritySemaphore(self.max_in_flight)
         self._user_agent = _user_agent()
         # Per-request constants, built once: the host name of each base URL (for log lines and
         # errors) and the two header sets (with and without a JSON body).
@@ -295,6 +326,8 @@ class RecordingClient:
         attempts: int = 5,
         app_certificate: str | None = None,
         notifications: NotificationHub | None = None,
+        max_in_flight: int | None = None,
+        random: Callable[[], float] = _random.random,
     ) -> Self:
         """Build a client from ``AGORA_APP_ID``, ``AGORA_CUSTOMER_ID``, ``AGORA_CUSTOMER_SECRET``.
 
@@ -339,6 +372,8 @@ class RecordingClient:
             attempts=attempts,
             app_certificate=app_certificate,
             notifications=notifications,
+            max_in_flight=max_in_flight,
+            random=random,
         )
 
     # ------------------------------------------------------------------------------------
@@ -762,11 +797,20 @@ class RecordingClient:
             self._acquired_at.popitem(last=False)
 
     async def _slot(self, priority: Priority, budget: _Budget) -> float:
-        if self._limiter is None:
-            return 0.0
-        queued = await self._limiter.acquire(priority)
+        """Wait for the limiter's slot, then for a place in flight; return the seconds spent
+        waiting in both (our own queues), which are credited to ``budget``."""
+        queued = 0.0 if self._limiter is None else await self._limiter.acquire(priority)
+        queued += await self._in_flight.acquire(priority)
         budget.credit(queued)
         return queued
+
+    def _rate_limited(self, failure: RateLimitError) -> float:
+        """After a 429: slow the limiter (which then holds every request for the pause), or,
+        without one, the seconds this request waits before going again."""
+        if self._limiter is not None:
+            self._limiter.penalize(failure.retry_after)
+            return 0.0
+        return self._retry.rate_limited_wait(failure)
 
     async def _call(
         self,
@@ -803,12 +847,9 @@ class RecordingClient:
                         priority=priority.name,
                     )
                 except RateLimitError as exc:
-                    limiter = self._limiter
-                    if limiter is None:
-                        raise
-                    limiter.penalize(exc.retry_after)
                     limited += 1
-                    if limited >= _MAX_RATE_LIMITED or budget.left() <= 0:
+                    wait = self._rate_limited(exc)
+                    if limited >= _MAX_RATE_LIMITED or budget.left() <= wait:
                         raise
                 except AlreadyStartedError:
                     if number > 1:
@@ -825,6 +866,12 @@ class RecordingClient:
                     if moves_host(exc):
                         cursor.advance(exc)
                     raise
+                finally:
+                    self._in_flight.release()
+                if wait > 0:
+                    logger.debug("%s: HTTP 429; sending again in %.2f s", label, wait)
+                    if not stamina.is_testing():  # which makes every retry wait instant
+                        await anyio.sleep(wait)
 
         if single:
             return await attempt(1)

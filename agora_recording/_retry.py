@@ -5,7 +5,8 @@ Outcome                       Retried?   Backoff
 ============================  =========  ===================================================
 transport error (no answer)   yes        exponential + jitter; moves to the next host
 5xx (ServerError)             yes        exponential + jitter; moves to the next host
-429 (RateLimitError)          yes        ``Retry-After`` when given, else exponential
+429 (RateLimitError)          yes        ``Retry-After`` (1 s when absent) + jitter; never
+                                         spends an attempt (see ``_client``)
 206 + code 65                 yes        exponential + jitter, same host, same request
 other 4xx, 201/7, 206/435     no         (raised at once)
 ValidationError, bad 2xx      no         (raised at once)
@@ -22,7 +23,7 @@ every wait zero. Nothing about arguments is logged: a start body holds storage k
 from __future__ import annotations
 
 import logging
-import random
+import random as _random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -31,6 +32,7 @@ import attrs
 import stamina
 
 from ._protocol import is_retryable
+from ._ratelimit import pause_for
 from .errors import APIError, RateLimitError, ServerError, TransportError, ValidationError
 
 __all__ = ["RetryPolicy", "call_with_retries", "describe_failure", "moves_host"]
@@ -54,8 +56,9 @@ class RetryPolicy:
 
     The n-th wait is ``min(wait_max, wait_initial * wait_exp_base ** (n - 1) + U(0, wait_jitter))``
     seconds: about 1-2 s, 2-3 s, 4-5 s, 8-9 s with the defaults, close to the documented
-    1 s / 3 s / 6 s domain-failover and 3 s / 6 s "request not completed" guidance. A 429 with a
-    ``Retry-After`` waits exactly that long instead.
+    1 s / 3 s / 6 s domain-failover and 3 s / 6 s "request not completed" guidance. A 429
+    waits its ``Retry-After`` plus jitter instead (`rate_limited_wait`). ``random`` gives the
+    jitter (numbers in [0, 1); inject a seeded one for reproducible runs).
     """
 
     attempts: int = attrs.field(default=5)
@@ -63,6 +66,7 @@ class RetryPolicy:
     wait_max: float = attrs.field(default=10.0, validator=_non_negative)
     wait_jitter: float = attrs.field(default=1.0, validator=_non_negative)
     wait_exp_base: float = attrs.field(default=2.0, validator=_non_negative)
+    random: Callable[[], float] = attrs.field(default=_random.random, eq=False, repr=False)
 
     @attempts.validator
     def _check_attempts(self, attribute: attrs.Attribute[int], value: int) -> None:
@@ -72,13 +76,20 @@ class RetryPolicy:
     def backoff(self, retry_number: int, exc: BaseException) -> float:
         """Seconds to wait before retry number ``retry_number`` (1-based) after ``exc``."""
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            return exc.retry_after
-        jitter = random.uniform(0, self.wait_jitter) if self.wait_jitter else 0.0
+            return self.rate_limited_wait(exc)
+        jitter = self.random() * self.wait_jitter if self.wait_jitter else 0.0
         try:
             grown = self.wait_initial * self.wait_exp_base ** (retry_number - 1)
         except OverflowError:
             return self.wait_max
         return min(self.wait_max, grown + jitter)
+
+    def rate_limited_wait(self, exc: RateLimitError) -> float:
+        """Seconds before sending again after a 429: its ``Retry-After`` (1 s when absent, at most
+        a minute), plus up to as much again at random, so that requests told the same
+        ``Retry-After`` do not all come back at the same instant and meet the next 429 together."""
+        pause = pause_for(exc.retry_after)
+        return pause + self.random() * pause
 
 
 def moves_host(exc: BaseException) -> bool:

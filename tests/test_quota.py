@@ -3,7 +3,9 @@ budgets that exclude our own queue, and the poll budget."""
 
 from __future__ import annotations
 
+import json
 import logging
+import random
 from functools import partial
 from typing import Any
 
@@ -11,6 +13,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
+import stamina
 from agora_recording import PollBudget, Priority, RateLimiter
 from agora_recording.enums import Mode
 from agora_recording.errors import ServerError, UnconfirmedRecordingsError
@@ -233,6 +236,54 @@ async def test_the_service_429_slows_every_request_of_the_client() -> None:
     assert all(t >= 3.0 for t in offsets[1:])
     assert len(sent) == 4
     assert limiter.stats["penalties"] == 1
+
+
+async def test_without_a_limiter_429s_wait_retry_after_with_jitter_and_spend_no_attempt() -> None:
+    """With ``rate_limit=None`` a call allowed one attempt rides out three 429s, each time
+    waiting its Retry-After plus the injected jitter (real waits: stamina's testing mode off)."""
+    stamina.set_testing(False)
+    sent: list[float] = []
+    answers = [ok(IDS)] + [
+        error(429, {"message": "API rate limit exceeded"}, **{"Retry-After": "4"})
+    ] * 3
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(anyio.current_time())
+        return answers.pop()
+
+    async with mock_client(handler, attempts=1, random=lambda: 0.25) as client:
+        began = anyio.current_time()
+        await client.acquire(cname=CNAME, uid=UID)
+    assert [t - began for t in sent] == pytest.approx([0.0, 5.0, 10.0, 15.0], abs=1e-3)
+
+
+async def test_429_retries_of_a_herd_do_not_come_back_together() -> None:
+    """Twenty requests told the same Retry-After come back spread over the following span, not
+    in the same instant (seeded jitter)."""
+    stamina.set_testing(False)
+    resent: list[float] = []
+    seen: set[str] = set()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        cname = json.loads(request.content)["cname"]
+        if cname in seen:
+            resent.append(anyio.current_time())
+            return ok(IDS)
+        seen.add(cname)
+        return error(429, {"message": "API rate limit exceeded"}, **{"Retry-After": "2"})
+
+    async with (
+        mock_client(handler, random=random.Random(7).random) as client,
+        anyio.create_task_group() as group,
+    ):
+        began = anyio.current_time()
+        for n in range(20):
+            group.start_soon(partial(client.acquire, cname=f"room{n}", uid=UID))
+    offsets = sorted(t - began for t in resent)
+    assert len(offsets) == 20
+    assert all(2.0 <= t <= 4.0 for t in offsets)
+    assert len({round(t, 3) for t in offsets}) == 20
+    assert offsets[-1] - offsets[0] > 1.0
 
 
 async def test_start_is_not_retried_after_the_resource_expired() -> None:

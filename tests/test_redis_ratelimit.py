@@ -106,9 +106,11 @@ async def test_the_script_follows_the_local_429_rule(redis: object) -> None:
     now = [0.0]
     quota = SharedQuota(redis, key=key, rate=10, recovery=20, clock=lambda: now[0])  # type: ignore[arg-type]
     rule = Backoff(20.0)
-    # (time, seconds of 429 pause or 0): 429s inside a pause, after it, during recovery, long after.
-    events = [(0.0, 1.0), (0.5, 1.0), (0.9, 3.0), (2.0, 0.0), (4.5, 1.0), (6.0, 0.0),
-              (6.0, 2.0), (15.0, 0.0), (40.0, 0.0), (41.0, 5.0), (42.0, 1.0), (90.0, 0.0)]  # fmt: skip
+    # (time, seconds of 429 pause or 0): 429s in a pause, after it, in recovery, long after.
+    events = [
+        (0.0, 1.0), (0.5, 1.0), (0.9, 3.0), (2.0, 0.0), (4.5, 1.0), (6.0, 0.0),
+        (6.0, 2.0), (15.0, 0.0), (40.0, 0.0), (41.0, 5.0), (42.0, 1.0), (90.0, 0.0),
+    ]  # fmt: skip
     for at, pause in events:
         now[0] = at
         await quota.reserve(penalty=pause)

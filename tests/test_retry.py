@@ -196,28 +196,40 @@ async def test_rate_limit_is_retried_on_the_same_host() -> None:
 
 
 @pytest.mark.anyio
-async def test_retry_after_sets_the_backoff(caplog: pytest.LogCaptureFixture) -> None:
-    """The wait before retrying a 429 is its Retry-After value (stamina makes it instant)."""
+async def test_retry_after_sets_the_wait(caplog: pytest.LogCaptureFixture) -> None:
+    """The wait before sending a 429's request again is its Retry-After value plus jitter
+    (injected here; stamina's testing mode makes it instant), logged at DEBUG."""
     caplog.set_level(logging.DEBUG, logger="agora_recording")
     script = Script(error(429, {"message": "API rate limit exceeded"}, **{"Retry-After": "7"}))
     script.outcomes.append(ok(IDS))
-    async with mock_client(script) as client:
+    async with mock_client(script, random=lambda: 0.5) as client:
         await client.acquire(cname=CNAME, uid=UID)
     assert len(script.requests) == 2
-    (record,) = [r for r in caplog.records if "retrying" in r.getMessage()]
-    assert record.levelno == logging.INFO
+    (record,) = [r for r in caplog.records if "sending again" in r.getMessage()]
+    assert record.levelno == logging.DEBUG
     assert "HTTP 429" in record.getMessage()
-    (attempt,) = [r for r in caplog.records if "waited" in r.getMessage()]
-    assert "waited 7.00 s" in attempt.getMessage()
+    assert "in 10.50 s" in record.getMessage()
+
+
+@pytest.mark.anyio
+async def test_429s_never_spend_an_attempt() -> None:
+    """Four 429s in a row, then an answer: a call allowed one attempt still succeeds without the
+    client's rate limiter (stamina's testing mode makes the waits instant)."""
+    script = Script(*[error(429, {"message": "API rate limit exceeded"})] * 4, ok(IDS))
+    async with mock_client(script, attempts=1) as client:
+        await client.acquire(cname=CNAME, uid=UID)
+    assert len(script.requests) == 5
 
 
 def test_policy_backoff_honours_retry_after() -> None:
-    """RetryPolicy uses Retry-After for 429s and exponential backoff otherwise."""
-    policy = RetryPolicy(wait_initial=1.0, wait_jitter=0.0, wait_max=10.0)
+    """RetryPolicy waits at least Retry-After for a 429, plus jitter up to as much again, and
+    backs off exponentially otherwise."""
+    policy = RetryPolicy(wait_initial=1.0, wait_jitter=0.0, wait_max=10.0, random=lambda: 0.5)
     limited = RateLimitError(endpoint="query", status_code=429, retry_after=12.5)
     unknown = RateLimitError(endpoint="query", status_code=429)
     server = ServerError(endpoint="query", status_code=500)
-    assert policy.backoff(1, limited) == 12.5
+    assert policy.backoff(1, limited) == 12.5 + 6.25
+    assert policy.rate_limited_wait(unknown) == 1.5
     assert [policy.backoff(n, unknown) for n in (1, 2, 3)] == [1.0, 2.0, 4.0]
     assert [policy.backoff(n, server) for n in (4, 5, 60)] == [8.0, 10.0, 10.0]
 

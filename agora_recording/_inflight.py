@@ -1,0 +1,110 @@
+"""Requests in flight: at most as many as the connection pool holds, the most important first.
+
+httpx queues a request that finds every pooled connection busy, and that wait runs inside the
+request's own timeout: under a herd, a start could spend its whole deadline in the pool, be
+written to the service at the last moment and have its answer dropped (a recording left
+running). A `PrioritySemaphore` sized to the pool keeps that queue on our side instead, where
+it is cheap, ordered like the rate limiter (`Priority`: stops first, routine polls last) and
+credited to the caller's budget. The pool itself then never queues, so a request's deadline
+starts when it holds a connection and measures only the service.
+"""
+
+from __future__ import annotations
+
+import heapq
+import sys
+
+import anyio
+import httpx
+
+from ._ratelimit import Priority
+
+__all__ = ["DEFAULT_POOL_SIZE", "PrioritySemaphore", "pool_size"]
+
+#: httpx's default ``max_connections``: the cap when the pool's size cannot be read.
+DEFAULT_POOL_SIZE = 100
+
+
+class _Entry:
+    __slots__ = ("event", "gone", "granted", "priority", "seq")
+
+    def __init__(self, priority: Priority, seq: int) -> None:
+        self.priority = priority
+        self.seq = seq
+        self.event = anyio.Event()
+        self.granted = False
+        self.gone = False
+
+    def __lt__(self, other: _Entry) -> bool:
+        return (self.priority, self.seq) < (other.priority, other.seq)
+
+
+class PrioritySemaphore:
+    """At most ``capacity`` holders; a freed place goes to the most important waiter (first come,
+    first served within one priority). A waiter that is cancelled leaves the queue at once."""
+
+    __slots__ = ("_free", "_heap", "_live", "_seq", "capacity")
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._free = capacity
+        self._heap: list[_Entry] = []
+        self._live = [0] * len(Priority)
+        self._seq = 0
+
+    def __repr__(self) -> str:
+        return f"PrioritySemaphore(capacity={self.capacity}, in_use={self.in_use})"
+
+    @property
+    def in_use(self) -> int:
+        """How many places are held now."""
+        return self.capacity - self._free
+
+    def waiting(self, priority: Priority | None = None) -> int:
+        """How many requests wait for a place now (of one priority, or all)."""
+        return sum(self._live) if priority is None else self._live[priority]
+
+    async def acquire(self, priority: Priority) -> float:
+        """Wait for a place; return the seconds spent waiting (0 without a wait)."""
+        if self._free and not self._heap:
+            self._free -= 1
+            return 0.0
+        began = anyio.current_time()
+        self._seq += 1
+        entry = _Entry(priority, self._seq)
+        heapq.heappush(self._heap, entry)
+        self._live[priority] += 1
+        try:
+            await entry.event.wait()
+        except BaseException:
+            if entry.granted:
+                self.release()
+            else:
+                entry.gone = True
+                self._live[priority] -= 1
+            raise
+        return anyio.current_time() - began
+
+    def release(self) -> None:
+        """Give a place back: to the most important waiter, or to the free ones."""
+        heap = self._heap
+        while heap:
+            entry = heapq.heappop(heap)
+            if entry.gone:
+                continue
+            self._live[entry.priority] -= 1
+            entry.granted = True
+            entry.event.set()
+            return
+        self._free += 1
+
+
+def pool_size(http: httpx.AsyncClient) -> int:
+    """The most connections ``http``'s pool opens at once (httpx's default, 100, when it cannot
+    be read, another transport, or for a pool without a limit, which never queues)."""
+    # httpx keeps the limits it was given only inside its transport's pool (httpcore).
+    pool = getattr(getattr(http, "_transport", None), "_pool", None)
+    size = getattr(pool, "_max_connections", None)
+    if isinstance(size, int) and not isinstance(size, bool) and 0 < size < sys.maxsize:
+        return size
+    return DEFAULT_POOL_SIZE

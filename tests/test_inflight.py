@@ -1,0 +1,186 @@
+"""Requests in flight, in virtual time: a herd waits in the client's own queue (stops first), never
+in the connection pool, and that wait never counts against a deadline or a budget.
+
+The service is a handler that takes ``latency`` seconds behind a transport with a pool of
+``connections`` (an `anyio.Semaphore` held around each exchange, as httpcore's pool does), so a
+request that found every connection busy waits inside ``send``, where the attempt's deadline runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import httpx
+import pytest
+from agora_recording import RecordingClient, StopOutcome
+from agora_recording.enums import Mode
+from agora_recording.models import RecordingHandle
+
+from tests.helpers import (
+    APP_ID,
+    CNAME,
+    CUSTOMER_ID,
+    CUSTOMER_SECRET,
+    IDS,
+    SID,
+    START_CONFIGS,
+    UID,
+    ok,
+)
+from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
+
+pytestmark = pytest.mark.anyio
+
+STARTED = {**IDS, "sid": SID}
+STOPPED = {**IDS, "sid": SID, "serverResponse": {"uploadingStatus": "uploaded"}}
+
+
+class PooledService(httpx.AsyncBaseTransport):
+    """A service answering after ``latency`` s behind a pool of ``connections`` connections;
+    it counts the answers it gave (``answered``) and the requests it saw, by path."""
+
+    def __init__(self, connections: int, latency: float, body: dict[str, Any]) -> None:
+        self.connections = connections
+        self.pool = anyio.Semaphore(connections)
+        self.latency = latency
+        self.body = body
+        self.answered = 0
+        self.paths: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async with self.pool:  # waiting for a connection, inside the caller's send
+            self.paths.append(request.url.path.rsplit("/", 1)[-1])
+            await anyio.sleep(self.latency)
+            self.answered += 1
+            return ok(self.body)
+
+
+def client_on(service: PooledService, **kwargs: Any) -> RecordingClient:
+    """A client without a rate limiter on ``service``, with as many places in flight as it has
+    connections."""
+    http = httpx.AsyncClient(transport=service)
+    kwargs.setdefault("max_in_flight", service.connections)
+    return RecordingClient(
+        app_id=APP_ID,
+        customer_id=CUSTOMER_ID,
+        customer_secret=CUSTOMER_SECRET,
+        http_client=http,
+        rate_limit=None,
+        **kwargs,
+    )
+
+
+def handle(n: int) -> RecordingHandle:
+    """A handle of recording ``n``."""
+    return RecordingHandle(resource_id=f"r{n}", sid=f"s{n}", mode=Mode.MIX, cname=CNAME, uid=UID)
+
+
+async def test_a_herd_waits_for_a_connection_without_losing_an_answer() -> None:
+    """Eight starts (and their stops) on one connection that answers in 6 s each all succeed at
+    the first attempt with a 10 s timeout: the wait for the connection is not in the deadline."""
+    service = PooledService(connections=1, latency=6.0, body=STARTED)
+    results: list[str] = []
+    async with client_on(service, timeout=10.0, call_timeout=10.0) as client:
+
+        async def start(n: int) -> None:
+            response = await client.start(
+                f"resource-{n}", Mode.MIX, cname=CNAME, uid=UID, config=START_CONFIGS[Mode.MIX]
+            )
+            await client.stop(response.handle)
+            results.append(response.handle.sid)
+
+        async with anyio.create_task_group() as group:
+            for n in range(8):
+                group.start_soon(start, n)
+    assert len(results) == 8
+    assert service.answered == len(service.paths) == 16  # no answer dropped, nothing resent
+
+
+async def test_stops_get_the_next_place_in_flight() -> None:
+    """With every place taken, a stop queued after three polls is sent before them."""
+    service = PooledService(connections=1, latency=1.0, body=STOPPED)
+    async with client_on(service) as client, anyio.create_task_group() as group:
+        for n in range(4):
+            group.start_soon(client.query, handle(n))
+        await anyio.sleep(0.5)  # virtual: one query is with the service, three wait
+        group.start_soon(client.stop, handle(9))
+    assert service.paths == ["query", "stop", "query", "query", "query"]
+
+
+async def test_a_stop_budget_excludes_the_wait_for_a_place() -> None:
+    """Six confirmed stops with 10 s budgets on one connection that takes 8 s each all land: the
+    40 s the last one waits for the connection is ours, not the service's."""
+    service = PooledService(connections=1, latency=8.0, body=STOPPED)
+    outcomes: list[StopOutcome] = []
+    async with client_on(service, timeout=10.0, call_timeout=10.0) as client:
+
+        async def stop(n: int) -> None:
+            confirmation = await client.ensure_stopped(handle(n), stop_timeout=10.0)
+            outcomes.append(confirmation.outcome)
+
+        async with anyio.create_task_group() as group:
+            for n in range(6):
+                group.start_soon(stop, n)
+        assert client.unconfirmed() == []
+    assert outcomes == [StopOutcome.STOPPED] * 6
+    assert len(service.paths) == 6
+
+
+async def test_a_poll_budget_excludes_the_wait_for_a_place() -> None:
+    """A poll with a 5 s budget queued behind 30 s of other requests still gets its answer."""
+    service = PooledService(connections=2, latency=3.0, body=STOPPED)
+    async with client_on(service) as client, anyio.create_task_group() as group:
+        for n in range(20):
+            group.start_soon(client.query, handle(n))
+        await anyio.lowlevel.checkpoint()
+        answer = await client.query(handle(99), budget=5.0)
+    assert answer.sid == SID
+
+
+def _limits(**kwargs: Any) -> Callable[[], httpx.AsyncClient]:
+    return lambda: httpx.AsyncClient(limits=httpx.Limits(**kwargs))
+
+
+async def test_the_places_in_flight_follow_the_connection_pool() -> None:
+    """The cap is the borrowed client's ``max_connections`` (never more), or the owned pool's."""
+    async with _limits(max_connections=3)() as small, _limits(max_connections=None)() as unbounded:
+        assert (
+            RecordingClient(
+                app_id=APP_ID, customer_id="id", customer_secret="secret", http_client=small
+            ).max_in_flight
+            == 3
+        )
+        borrowed = RecordingClient(
+            app_id=APP_ID,
+            customer_id="id",
+            customer_secret="secret",
+            http_client=small,
+            max_in_flight=50,
+        )
+        assert borrowed.max_in_flight == 3
+        assert (
+            RecordingClient(
+                app_id=APP_ID, customer_id="id", customer_secret="secret", http_client=unbounded
+            ).max_in_flight
+            == 100
+        )
+    async with RecordingClient(
+        app_id=APP_ID, customer_id="id", customer_secret="secret", max_in_flight=7
+    ) as owned:
+        assert owned.max_in_flight == 7
+    async with RecordingClient(
+        app_id=APP_ID, customer_id="id", customer_secret="secret"
+    ) as default:
+        assert default.max_in_flight == 100
+
+
+@pytest.mark.parametrize("value", [0, -1, True, 2.5, "3"])
+def test_bad_max_in_flight_is_refused(value: object) -> None:
+    """A cap that is not a positive integer fails before any request, naming the option."""
+    with pytest.raises(ValueError, match="max_in_flight"):
+        RecordingClient(
+            app_id=APP_ID, customer_id="id", customer_secret="secret", max_in_flight=value
+        )  # type: ignore[arg-type]
