@@ -5,8 +5,8 @@ Outcome                       Retried?   Backoff
 ============================  =========  ===================================================
 transport error (no answer)   yes        exponential + jitter; moves to the next host
 5xx (ServerError)             yes        exponential + jitter; moves to the next host
-429 (RateLimitError)          yes        ``Retry-After`` (1 s when absent) + jitter; never
-                                         spends an attempt (see ``_client``)
+429 (RateLimitError)          yes        ``Retry-After`` (1 s when absent) + jitter, inside
+                                         the attempt: never spends one (see ``_client``)
 206 + code 65                 yes        exponential + jitter, same host, same request
 other 4xx, 201/7, 206/435     no         (raised at once)
 ValidationError, bad 2xx      no         (raised at once)
@@ -129,12 +129,13 @@ async def call_with_retries(
     after ``retry_until`` (a ``clock()`` time, or a function giving it, since a call's budget
     grows by the time it waited for the client's quota): the caller's budget, or for start the
     end of the resource ID's validity. ``label`` names the call in log lines (endpoint and
-    IDs, no secrets).
+    IDs, no secrets). A 429 is never retried here: the attempt waits out 429s itself, so one
+    that escapes it means the call's budget (or its patience with 429s) ran out.
     """
     try:
         return await attempt(1)
     except Exception as exc:
-        if not is_retryable(exc):
+        if not is_retryable(exc) or isinstance(exc, RateLimitError):
             raise
         pending: Exception | None = exc
         last: Exception = exc
@@ -142,7 +143,7 @@ async def call_with_retries(
     waits: list[float] = []
 
     def decide(exc: Exception) -> bool | float:
-        if not is_retryable(exc):
+        if not is_retryable(exc) or isinstance(exc, RateLimitError):
             return False
         delay = policy.backoff(len(waits) + 1, exc)
         until = retry_until() if callable(retry_until) else retry_until
