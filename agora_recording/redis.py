@@ -47,7 +47,6 @@ a hash of handle records by sid, ``{namespace}:lease:{sid}``, the lease itself, 
 
 from __future__ import annotations
 
-import heapq
 import json
 import logging
 import math
@@ -64,6 +63,7 @@ import anyio.abc
 import attrs
 
 from ._converter import converter
+from ._inflight import PrioritySemaphore
 from ._journal import StartIntent
 from ._numbers import count, seconds
 from ._ratelimit import MIN_FACTOR, Priority, RateLimiter, check_quota, is_number, pause_for
@@ -348,69 +348,6 @@ class SharedQuota:
         return int(answer) == 1
 
 
-class _Entry:
-    __slots__ = ("event", "gone", "granted", "priority", "seq")
-
-    def __init__(self, priority: Priority, seq: int) -> None:
-        self.priority = priority
-        self.seq = seq
-        self.event = anyio.Event()
-        self.granted = False
-        self.gone = False
-
-    def __lt__(self, other: _Entry) -> bool:
-        return (self.priority, self.seq) < (other.priority, other.seq)
-
-
-class _PriorityGate:
-    """One holder at a time; the next is the most important waiter (first come within one)."""
-
-    __slots__ = ("_busy", "_heap", "_live", "_seq")
-
-    def __init__(self) -> None:
-        self._busy = False
-        self._heap: list[_Entry] = []
-        self._live = [0] * len(Priority)
-        self._seq = 0
-
-    def waiting(self, priority: Priority | None = None) -> int:
-        return sum(self._live) if priority is None else self._live[priority]
-
-    def _release(self) -> None:
-        while self._heap:
-            entry = heapq.heappop(self._heap)
-            if entry.gone:
-                continue
-            self._live[entry.priority] -= 1
-            entry.granted = True
-            entry.event.set()
-            return
-        self._busy = False
-
-    @asynccontextmanager
-    async def hold(self, priority: Priority) -> AsyncIterator[None]:
-        if self._busy:
-            self._seq += 1
-            entry = _Entry(priority, self._seq)
-            heapq.heappush(self._heap, entry)
-            self._live[priority] += 1
-            try:
-                await entry.event.wait()
-            except BaseException:
-                if entry.granted:
-                    self._release()
-                else:
-                    entry.gone = True
-                    self._live[priority] -= 1
-                raise
-        else:
-            self._busy = True
-        try:
-            yield
-        finally:
-            self._release()
-
-
 class RedisRateLimiter:
     """A `Limiter` whose slots come from Redis, so processes sharing ``key`` share ``rate``.
 
@@ -449,7 +386,7 @@ class RedisRateLimiter:
         self.expected_workers = expected_workers
         self.redis_timeout = float(redis_timeout)
         self.retry_interval = float(retry_interval)
-        self._gate = _PriorityGate()
+        self._gate = PrioritySemaphore(1)  # one booking in Redis at a time, the most important
         self._fallback = RateLimiter(rate / expected_workers, burst=burst, recovery=recovery)
         self._down_since: float | None = None
         self._retry_at = -math.inf
@@ -499,21 +436,22 @@ class RedisRateLimiter:
         """Wait for a slot for a request of ``priority``; return the seconds spent queueing."""
         began = anyio.current_time()
         paused = 0.0
-        async with self._gate.hold(priority):
-            self._holding = priority
-            try:
-                reservation = await self._reserve()
-                if reservation is None:
-                    self.stats["fallback"] += 1
-                    local_began = anyio.current_time()
-                    queued = await self._fallback.acquire(priority)
-                    paused = max(0.0, anyio.current_time() - local_began - queued)
-                else:
-                    paused = reservation.paused
-                    if reservation.wait > 0:
-                        await self._sleep_for(reservation)
-            finally:
-                self._holding = None
+        await self._gate.acquire(priority)
+        self._holding = priority
+        try:
+            reservation = await self._reserve()
+            if reservation is None:
+                self.stats["fallback"] += 1
+                local_began = anyio.current_time()
+                queued = await self._fallback.acquire(priority)
+                paused = max(0.0, anyio.current_time() - local_began - queued)
+            else:
+                paused = reservation.paused
+                if reservation.wait > 0:
+                    await self._sleep_for(reservation)
+        finally:
+            self._holding = None
+            self._gate.release()
         self.stats[priority.name.lower()] += 1
         return max(0.0, anyio.current_time() - began - paused)
 
