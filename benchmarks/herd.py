@@ -43,21 +43,9 @@ import httpx
 import stamina
 from agora_recording import AgoraError, Mode, RecordingClient
 from agora_recording.emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET
-from agora_recording.models import (
-    RecordingConfig,
-    RecordingFileConfig,
-    StartConfig,
-    StorageConfig,
-)
 from agora_recording.testing import DEFAULT_APP_ID
 
-CONFIG = StartConfig(
-    storage_config=StorageConfig(
-        vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
-    ),
-    recording_config=RecordingConfig(channel_type=0, max_idle_time=3600),
-    recording_file_config=RecordingFileConfig(av_file_type=["hls"]),
-)
+from .fleet import CONFIG
 
 #: set-up name -> (the client's rate_limit, the emulator's requests per second)
 SETUPS: dict[str, tuple[float | None, float]] = {"none": (None, 10.0), "limiter": (10.0, 5.0)}
