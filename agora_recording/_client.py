@@ -690,7 +690,8 @@ class RecordingClient:
         answers it cannot read, and re-checks a 404 with ``query`` for the whole budget (a
         failover may outlast its documented 90 s), stopping again when the recording answers.
         Takes at most ``stop_timeout`` s (default `stop_timeout`) of service time; time waiting
-        for the client's quota does not count, and stops go before every other request. Raises
+        for the client's quota or for a place in flight does not count, and stops go before
+        every other request. Raises
         `StopUnconfirmedError` (logged at ERROR; the recording stays in `unconfirmed`, so
         `aclose` raises `UnconfirmedRecordingsError`) when the budget runs out, a 404 that held
         all along included, or the service refuses the stop (401, 403, other 400s). The loop and
