@@ -146,10 +146,11 @@ class _Budget:
     """Seconds of *service* time a call may take: waiting in our own queues (the limiter, the
     places in flight) is given back."""
 
-    __slots__ = ("clock", "deadline")
+    __slots__ = ("clock", "deadline", "seconds")
 
     def __init__(self, seconds: float, clock: Callable[[], float] = anyio.current_time) -> None:
         self.clock = clock
+        self.seconds = seconds
         self.deadline = clock() + seconds
 
     def left(self) -> float:
@@ -850,7 +851,10 @@ class RecordingClient:
                 except RateLimitError as exc:
                     limited += 1
                     wait = self._rate_limited(exc)
-                    if limited >= _MAX_RATE_LIMITED or budget.left() <= wait:
+                    # Go again only with a whole attempt's time left after the wait: a request
+                    # sent with a cut deadline (a start, say) may lose the answer it earned.
+                    whole = min(per_attempt, budget.seconds)
+                    if limited >= _MAX_RATE_LIMITED or budget.left() - wait < whole:
                         raise
                 except AlreadyStartedError:
                     if number > 1:

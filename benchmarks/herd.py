@@ -41,7 +41,7 @@ from typing import Any
 import anyio
 import httpx
 import stamina
-from agora_recording import AgoraError, Mode, RecordingClient
+from agora_recording import AgoraError, Mode, RecordingClient, TransportError
 from agora_recording.emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET
 from agora_recording.testing import DEFAULT_APP_ID
 
@@ -100,6 +100,15 @@ async def _lag(worst: list[float]) -> None:
         worst[0] = max(worst[0], anyio.current_time() - began - 0.05)
 
 
+def _kind(exc: AgoraError) -> str:
+    """The error's class, and for a transport error its endpoint and cause (or "timeout")."""
+    name = type(exc).__name__
+    if isinstance(exc, TransportError):
+        cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else "timeout"
+        return f"{name} ({getattr(exc, 'endpoint', '?')}, {cause})"
+    return name
+
+
 async def _run(url: str, scenario: str, n: int, rate_limit: float | None) -> dict[str, Any]:
     started = 0
     failed: Counter[str] = Counter()
@@ -134,7 +143,7 @@ async def _run(url: str, scenario: str, n: int, rate_limit: float | None) -> dic
                 entered()
                 await leave.wait()
         except AgoraError as exc:
-            failed[type(exc).__name__] += 1
+            failed[_kind(exc)] += 1
             if not inside:
                 entered()
 

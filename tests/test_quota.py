@@ -16,7 +16,7 @@ import pytest
 import stamina
 from agora_recording import PollBudget, Priority, RateLimiter
 from agora_recording.enums import Mode
-from agora_recording.errors import ServerError, UnconfirmedRecordingsError
+from agora_recording.errors import RateLimitError, ServerError, UnconfirmedRecordingsError
 from agora_recording.models import RecordingHandle
 
 from tests.helpers import (
@@ -255,6 +255,23 @@ async def test_without_a_limiter_429s_wait_retry_after_with_jitter_and_spend_no_
         began = anyio.current_time()
         await client.acquire(cname=CNAME, uid=UID)
     assert [t - began for t in sent] == pytest.approx([0.0, 5.0, 10.0, 15.0], abs=1e-3)
+
+
+async def test_a_429_is_sent_again_only_with_a_whole_attempt_left() -> None:
+    """After a 429, a request goes again only if the call's budget still holds a whole attempt
+    after the wait: never with a cut deadline that could drop the answer it earned."""
+    stamina.set_testing(False)
+    sent: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(anyio.current_time())
+        return error(429, {"message": "API rate limit exceeded"}, **{"Retry-After": "4"})
+
+    async with mock_client(handler, timeout=10.0, call_timeout=20.0, random=lambda: 0.0) as client:
+        began = anyio.current_time()
+        with pytest.raises(RateLimitError):
+            await client.acquire(CNAME, UID)
+    assert [t - began for t in sent] == pytest.approx([0.0, 4.0, 8.0], abs=1e-3)
 
 
 async def test_429_retries_of_a_herd_do_not_come_back_together() -> None:
