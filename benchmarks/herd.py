@@ -159,7 +159,9 @@ async def _run(url: str, scenario: str, n: int, rate_limit: float | None) -> dic
             else:
                 leave.set()
         outer.cancel_scope.cancel()
-    listed = {entry.handle.sid for entry in client.unconfirmed()}
+    # Listed: by sid, or (a start whose answer never came) by the resource it was sent on.
+    unconfirmed = client.unconfirmed()
+    listed = {e.sid for e in unconfirmed} | {e.resource_id for e in unconfirmed if e.sid is None}
     try:
         await client.aclose()
     except AgoraError as exc:
@@ -174,7 +176,7 @@ async def _run(url: str, scenario: str, n: int, rate_limit: float | None) -> dic
         "failed": sum(failed.values()),
         "errors": dict(failed),
         "left_running": len(running),
-        "unlisted": sum(1 for r in running if r["sid"] not in listed),
+        "unlisted": sum(1 for r in running if not {r["sid"], r["resourceId"]} & listed),
         "rate_limited": sum(e.get("rate_limited", 0) for e in endpoints.values()),
         "worst_lag": worst[0],
         "entry_seconds": entry,
