@@ -118,9 +118,9 @@ async def _run(url: str, scenario: str, n: int, rate_limit: float | None) -> dic
     worst = [0.0]
     began = time.perf_counter()
     client = RecordingClient(
-        DEFAULT_APP_ID,
-        DEFAULT_CUSTOMER_ID,
-        DEFAULT_CUSTOMER_SECRET,
+        app_id=DEFAULT_APP_ID,
+        customer_id=DEFAULT_CUSTOMER_ID,
+        customer_secret=DEFAULT_CUSTOMER_SECRET,
         base_url=url,
         rate_limit=rate_limit,
     )

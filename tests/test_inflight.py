@@ -182,5 +182,8 @@ def test_bad_max_in_flight_is_refused(value: object) -> None:
     """A cap that is not a positive integer fails before any request, naming the option."""
     with pytest.raises(ValueError, match="max_in_flight"):
         RecordingClient(
-            app_id=APP_ID, customer_id="id", customer_secret="secret", max_in_flight=value
-        )  # type: ignore[arg-type]
+            app_id=APP_ID,
+            customer_id="id",
+            customer_secret="secret",
+            max_in_flight=value,  # type: ignore[arg-type]
+        )

@@ -3,6 +3,8 @@ served on 127.0.0.1, so the wait for a connection is httpcore's, as in productio
 
 from __future__ import annotations
 
+from functools import partial
+
 import anyio
 import httpx
 import pytest
@@ -24,8 +26,9 @@ async def test_a_herd_on_a_small_pool_keeps_every_answer() -> None:
         async with (
             httpx.AsyncClient(limits=limits) as http,
             RecordingClient(
-                DEFAULT_APP_ID,
-                *AUTH,
+                app_id=DEFAULT_APP_ID,
+                customer_id=AUTH[0],
+                customer_secret=AUTH[1],
                 base_url=served.url,
                 http_client=http,
                 rate_limit=None,
@@ -35,7 +38,7 @@ async def test_a_herd_on_a_small_pool_keeps_every_answer() -> None:
             anyio.create_task_group() as group,
         ):
             for n in range(8):
-                group.start_soon(client.acquire, f"room{n}", "99")
+                group.start_soon(partial(client.acquire, cname=f"room{n}", uid="99"))
         stats = served.emulator.stats.as_dict()[DEFAULT_APP_ID]["acquire"]
     assert stats["requests"] == 8  # none resent after a timeout
     assert client.max_in_flight == 2

@@ -270,7 +270,7 @@ async def test_a_429_is_sent_again_only_with_a_whole_attempt_left() -> None:
     async with mock_client(handler, timeout=10.0, call_timeout=20.0, random=lambda: 0.0) as client:
         began = anyio.current_time()
         with pytest.raises(RateLimitError):
-            await client.acquire(CNAME, UID)
+            await client.acquire(cname=CNAME, uid=UID)
     assert [t - began for t in sent] == pytest.approx([0.0, 4.0, 8.0], abs=1e-3)
 
 
