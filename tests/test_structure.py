@@ -102,8 +102,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ),
     # policies, pure: the confirmed stop, starts, health, rate, polls, retries, hosts, hooks
     (
-        "_stopping", "_starting", "_health", "_ratelimit", "_polling", "_retry", "_hosts",
-        "_options", "telemetry", "webhooks._hub",
+        "_stopping", "_starting", "_health", "_ratelimit", "_inflight", "_polling", "_retry",
+        "_hosts", "_options", "telemetry", "webhooks._hub",
     ),
     # I/O: the endpoint client, which never imports a session
     ("_client",),
