@@ -13,7 +13,7 @@ recording is over, or ``None`` to keep waiting; `healthy` says whether it came u
 - 404s for ``failover_grace`` seconds (high-availability failover takes up to 90 s):
   ``WORKER_LOST``; with ``assume_ended_on_404``, the first 404 is enough;
 - ``max_poll_errors`` failed polls in a row, or two or more over ``outage_timeout`` seconds:
-  ``UNOBSERVABLE``.
+  ``UNOBSERVABLE`` (a 429 is the quota's, not the recording's: it never counts here).
 
 It also says when to poll next: health polls (`in_health_phase`: not yet healthy, or inside a
 run of 404s or of failed polls) every `HEALTH_POLL_INTERVAL`; while notifications flow for a
@@ -32,7 +32,7 @@ from ._outcome import Ended, EndReason
 from ._retry import describe_failure
 from ._status import Status
 from .enums import RecordingStatus, ServiceName, ServiceState
-from .errors import NotFoundError
+from .errors import NotFoundError, RateLimitError
 from .models import QueryResponse, StartConfig, WebRecorderPayload, WebRecorderServiceParam
 
 __all__ = [
@@ -265,8 +265,14 @@ class HealthJudge:
         )
 
     def poll_failed(self, error: Exception, now: float) -> Ended | None:
-        """A poll failed at ``now`` with anything but a 404 for a lost worker."""
+        """A poll failed at ``now`` with anything but a 404 for a lost worker.
+
+        A 429 that outlasted the poll's own waits says the App ID's quota is spent, not that the
+        service is out of reach: it is counted but never ends a healthy recording."""
         self.poll_errors += 1
+        if isinstance(error, RateLimitError):
+            _log.info("query of sid=%s met the App ID's rate limit; polling goes on", self._sid)
+            return None
         self._consecutive_errors += 1
         if self._errors_since is None:
             self._errors_since = now

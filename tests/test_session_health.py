@@ -15,6 +15,7 @@ from agora_recording import (
     EndReason,
     NotFoundError,
     QueryResponse,
+    RateLimitError,
     RecordingStatus,
     ServerError,
     converter,
@@ -208,6 +209,15 @@ def test_max_poll_errors_in_a_row_make_the_recording_unobservable() -> None:
     assert ended is not None
     assert ended.end_reason is EndReason.UNOBSERVABLE
     assert j.poll_errors == 3
+
+
+def test_polls_refused_by_the_rate_limit_never_end_a_recording() -> None:
+    """A crowded App ID answers polls 429 for long: counted, but the recording is not given up."""
+    j = healthy_judge(max_poll_errors=3, outage_timeout=120.0)
+    limited = RateLimitError(endpoint="query", status_code=429)
+    assert all(j.poll_failed(limited, 20.0 + 10 * n) is None for n in range(20))
+    assert j.poll_errors == 20
+    assert j.poll_failed(outage(), 300.0) is None  # a real outage still counts from one
 
 
 def test_failed_polls_over_outage_timeout_make_the_recording_unobservable() -> None:
