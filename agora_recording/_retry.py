@@ -142,7 +142,7 @@ async def call_with_retries(
 
     waits: list[float] = []
 
-    def decide(exc: Exception) -> bool | float:
+    def decide(exc: BaseException) -> bool | float:
         if not is_retryable(exc) or isinstance(exc, RateLimitError):
             return False
         delay = policy.backoff(len(waits) + 1, exc)

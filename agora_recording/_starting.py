@@ -178,7 +178,7 @@ async def run_attempts(
     ambiguous = False
     retries = 0
 
-    def decide(exc: Exception) -> bool | float:
+    def decide(exc: BaseException) -> bool | float:
         nonlocal ambiguous, retries
         if not isinstance(exc, AgoraError) or isinstance(exc, AlreadyStartedError):
             return False
