@@ -123,9 +123,7 @@ from __future__ import annotations
 
 import enum
 import logging
-import random
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -134,12 +132,18 @@ import anyio.abc
 import anyio.lowlevel
 import attrs
 
-from ._credentials import CredentialsCallback, SessionCredentials, StorageCredentialsProvider
+from ._credentials import SessionCredentials
 from ._events import read_event
 from ._groups import add_note, unwrap
 from ._health import HEALTH_POLL_INTERVAL, HealthJudge, max_idle_time, max_recording_hour
 from ._journal import StartJournal
-from ._options import SessionOptions
+from ._options import (
+    CredentialOptions,
+    PollingOptions,
+    RuntimeOptions,
+    SessionOptions,
+    TimingOptions,
+)
 from ._orphans import ha_registered, replace_unregistered, start_recording
 from ._outcome import Ended, EndReason, SessionOutcome, outcome_of
 from ._protocol import Endpoint, build_request, parse_mode, required_scene
@@ -195,36 +199,25 @@ class RecordingSession:
 
     See the module documentation for the full contract. Options (all keyword-only):
 
-    - ``config``: the start ``clientRequest`` (``None`` only for `adopt`);
-      ``acquire_config``: extra acquire options (region, ``resourceExpiredHour``...).
+    - ``cname``, ``uid``, ``mode``: the channel, the recorder's uid, the recording mode.
+    - ``config``: the start ``clientRequest`` (``None`` only for `adopt`).
     - ``poll_interval``: seconds between polls; default 15 s, or half of
-      ``recordingConfig.maxIdleTime`` when that is shorter. ``first_poll_delay``: 5 s.
-    - ``poll_jitter``: the first poll waits a further random ``[0, poll_jitter]`` seconds so
-      sessions started together do not poll together; default ``min(1, poll_interval / 10)``,
-      0 for none (and for `adopt`, unless given).
-    - ``poll_timeout`` (15 s): deadline of one poll, retries included.
-    - ``start_timeout`` (90 s): the recorder must reach status 4 or 5 within it.
-    - ``failover_grace`` (90 s): how long ``query`` may answer 404 before the recording counts
-      as lost; high-availability failover takes up to 90 s.
-    - ``max_poll_errors`` (8) and ``outage_timeout`` (120 s): failed polls in a row, or seconds
-      of failed polls, that count as losing sight of the recording.
+      ``recordingConfig.maxIdleTime`` when that is shorter.
     - ``stop_timeout`` (the client's, 180 s by default): how long the confirmed stop may take,
       in service time (waiting for the client's quota does not count).
-    - ``async_stop``: send ``async_stop=true`` (answer at once, uploads continue).
+    - ``notifications``: a `NotificationHub` to follow (default: the client's).
+    - ``app_certificate`` (default: the client's) mints the recorder's token unless
+      ``config.token`` is set, which is checked instead.
+    - ``acquire_config``: extra acquire options (region, ``resourceExpiredHour``...): a request
+      body beside ``config``, not a tuning knob, so it stays a keyword.
     - ``on_status``: called synchronously with each new status; must not block.
     - ``fail_fast`` (True): cancel the body and raise `RecordingFailedError` on failure.
-    - ``clock`` and ``sleep``: the poller's time source and sleep (tests inject a fake clock);
-      ``random``: a function returning a float in ``[0, 1)`` that draws the jitter (tests
-      inject a fixed one).
-    - Credentials (see ``agora_recording._credentials``): ``app_certificate`` (default: the
-      client's) mints the recorder's token unless ``config.token`` is set, which is checked
-      instead; ``expected_duration`` (seconds) sizes and checks it; ``storage_credentials``, an
-      async callable returning ``StorageCredentials``, refreshes STS keys every 60 minutes with
-      ``update``; ``on_credentials`` is told each refresh outcome; ``wall_clock`` is Unix time.
-    - ``notifications``: a `NotificationHub` to follow (default: the client's);
-      ``events_silence`` (180 s): without a notification for that long, polling returns to
-      normal; ``orphan_wait`` (30 s): how long to wait for the sid of a start whose answer was
-      lost.
+    - ``async_stop``: send ``async_stop=true`` (answer at once, uploads continue).
+    - ``timing``: a `TimingOptions` (start, failover, poll, outage, notification and orphan
+      deadlines); ``polling``: a `PollingOptions` (first poll's delay and jitter, failed polls
+      tolerated); ``credentials``: a `CredentialOptions` (expected duration, STS refresh, wall
+      clock); ``runtime``: a `RuntimeOptions` (clock, sleep and randomness, for tests).
+      ``None`` means the defaults each documents.
     """
 
     __slots__ = (
@@ -268,52 +261,79 @@ class RecordingSession:
         uid: int | str,
         mode: Mode | str,
         config: StartConfig | None,
-        acquire_config: AcquireConfig | None = None,
         poll_interval: float | None = None,
-        first_poll_delay: float = 5.0,
-        poll_jitter: float | None = None,
-        poll_timeout: float = 15.0,
-        start_timeout: float = 90.0,
-        failover_grace: float = 90.0,
-        max_poll_errors: int = 8,
-        outage_timeout: float = 120.0,
         stop_timeout: float | None = None,
-        async_stop: bool = False,
+        notifications: NotificationHub | None = None,
+        app_certificate: str | None = None,
+        acquire_config: AcquireConfig | None = None,
         on_status: StatusCallback | None = None,
         fail_fast: bool = True,
-        app_certificate: str | None = None,
-        expected_duration: float | None = None,
-        storage_credentials: StorageCredentialsProvider | None = None,
-        on_credentials: CredentialsCallback | None = None,
-        wall_clock: Callable[[], float] = time.time,
-        notifications: NotificationHub | None = None,
-        events_silence: float = 180.0,
-        orphan_wait: float = 30.0,
-        clock: Callable[[], float] = anyio.current_time,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-        random: Callable[[], float] = random.random,
+        async_stop: bool = False,
+        timing: TimingOptions | None = None,
+        polling: PollingOptions | None = None,
+        credentials: CredentialOptions | None = None,
+        runtime: RuntimeOptions | None = None,
+    ) -> None:
+        self._init(
+            client,
+            cname=cname,
+            uid=uid,
+            mode=mode,
+            config=config,
+            poll_interval=poll_interval,
+            stop_timeout=stop_timeout,
+            notifications=notifications,
+            app_certificate=app_certificate,
+            acquire_config=acquire_config,
+            on_status=on_status,
+            fail_fast=fail_fast,
+            async_stop=async_stop,
+            timing=timing,
+            polling=polling,
+            credentials=credentials,
+            runtime=runtime,
+            adopted=False,
+        )
+
+    def _init(
+        self,
+        client: RecordingClient,
+        *,
+        cname: str,
+        uid: int | str,
+        mode: Mode | str,
+        config: StartConfig | None,
+        poll_interval: float | None,
+        stop_timeout: float | None,
+        notifications: NotificationHub | None,
+        app_certificate: str | None,
+        acquire_config: AcquireConfig | None,
+        on_status: StatusCallback | None,
+        fail_fast: bool,
+        async_stop: bool,
+        timing: TimingOptions | None,
+        polling: PollingOptions | None,
+        credentials: CredentialOptions | None,
+        runtime: RuntimeOptions | None,
+        adopted: bool,
     ) -> None:
         self._options = SessionOptions.create(
             config,
             acquire_config=acquire_config,
             poll_interval=poll_interval,
-            first_poll_delay=first_poll_delay,
-            poll_jitter=poll_jitter,
-            poll_timeout=poll_timeout,
-            start_timeout=start_timeout,
-            failover_grace=failover_grace,
-            max_poll_errors=max_poll_errors,
-            outage_timeout=outage_timeout,
             stop_timeout=stop_timeout,
             async_stop=async_stop,
             on_status=on_status,
             fail_fast=fail_fast,
-            events_silence=events_silence,
-            orphan_wait=orphan_wait,
-            clock=clock,
-            sleep=sleep,
-            random=random,
+            timing=timing,
+            polling=polling,
+            runtime=runtime,
+            adopted=adopted,
         )
+        if credentials is None:
+            credentials = CredentialOptions()
+        elif not isinstance(credentials, CredentialOptions):
+            raise ValidationError("credentials", "must be a CredentialOptions or None")
         if not callable(getattr(client, "ensure_stopped", None)):
             raise ArgumentTypeError(
                 f"client must be a RecordingClient, not {type(client).__name__}"
@@ -331,10 +351,10 @@ class RecordingSession:
         self._credentials = SessionCredentials.from_options(
             client,
             app_certificate=app_certificate,
-            expected_duration=expected_duration,
-            storage_credentials=storage_credentials,
-            on_credentials=on_credentials,
-            wall_clock=wall_clock,
+            expected_duration=credentials.expected_duration,
+            storage_credentials=credentials.storage_credentials,
+            on_credentials=credentials.on_credentials,
+            wall_clock=credentials.wall_clock,
         )
         self._hub = notifications if notifications is not None else client.notifications
         self._subscription: Subscription | None = None
@@ -371,28 +391,16 @@ class RecordingSession:
         *,
         assume_ended_on_404: bool = False,
         poll_interval: float | None = None,
-        first_poll_delay: float = 0.0,
-        poll_jitter: float | None = 0.0,
-        poll_timeout: float = 15.0,
-        start_timeout: float = 90.0,
-        failover_grace: float = 90.0,
-        max_poll_errors: int = 8,
-        outage_timeout: float = 120.0,
         stop_timeout: float | None = None,
-        async_stop: bool = False,
+        notifications: NotificationHub | None = None,
+        app_certificate: str | None = None,
         on_status: StatusCallback | None = None,
         fail_fast: bool = True,
-        app_certificate: str | None = None,
-        expected_duration: float | None = None,
-        storage_credentials: StorageCredentialsProvider | None = None,
-        on_credentials: CredentialsCallback | None = None,
-        wall_clock: Callable[[], float] = time.time,
-        notifications: NotificationHub | None = None,
-        events_silence: float = 180.0,
-        orphan_wait: float = 30.0,
-        clock: Callable[[], float] = anyio.current_time,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-        random: Callable[[], float] = random.random,
+        async_stop: bool = False,
+        timing: TimingOptions | None = None,
+        polling: PollingOptions | None = None,
+        credentials: CredentialOptions | None = None,
+        runtime: RuntimeOptions | None = None,
     ) -> RecordingSession:
         """Take over a recording started elsewhere, e.g. a handle stored before a restart.
 
@@ -419,35 +427,28 @@ class RecordingSession:
         if not isinstance(given, RecordingHandle):
             kind = type(given).__name__
             raise ArgumentTypeError(f"handle must be a RecordingHandle, not {kind}")
-        session = cls(
+        if not isinstance(assume_ended_on_404, bool):
+            raise ValidationError("assume_ended_on_404", "must be True or False")
+        session = cls.__new__(cls)
+        session._init(
             client,
             cname=handle.cname,
             uid=handle.uid,
             mode=handle.mode,
             config=None,
             poll_interval=poll_interval,
-            first_poll_delay=first_poll_delay,
-            poll_jitter=poll_jitter,
-            poll_timeout=poll_timeout,
-            start_timeout=start_timeout,
-            failover_grace=failover_grace,
-            max_poll_errors=max_poll_errors,
-            outage_timeout=outage_timeout,
             stop_timeout=stop_timeout,
-            async_stop=async_stop,
+            notifications=notifications,
+            app_certificate=app_certificate,
+            acquire_config=None,
             on_status=on_status,
             fail_fast=fail_fast,
-            app_certificate=app_certificate,
-            expected_duration=expected_duration,
-            storage_credentials=storage_credentials,
-            on_credentials=on_credentials,
-            wall_clock=wall_clock,
-            notifications=notifications,
-            events_silence=events_silence,
-            orphan_wait=orphan_wait,
-            clock=clock,
-            sleep=sleep,
-            random=random,
+            async_stop=async_stop,
+            timing=timing,
+            polling=polling,
+            credentials=credentials,
+            runtime=runtime,
+            adopted=True,
         )
         if assume_ended_on_404:
             session._options = attrs.evolve(session._options, assume_ended_on_404=True)

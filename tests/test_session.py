@@ -24,8 +24,10 @@ import httpx
 import pytest
 from agora_recording import (
     EndReason,
+    PollingOptions,
     RecordingClient,
     RecordingSession,
+    RuntimeOptions,
     SessionOutcome,
     StopOutcome,
 )
@@ -180,9 +182,11 @@ class Kit:
         options.setdefault("uid", str(1000 + number))
         options.setdefault("mode", Mode.MIX)
         options.setdefault("config", mix_config())
-        options.setdefault("clock", self.timeline.now)
-        options.setdefault("sleep", self.timeline.sleep)
-        options.setdefault("poll_jitter", 0.0)  # the timelines below assert exact poll times
+        options.setdefault(
+            "runtime", RuntimeOptions(clock=self.timeline.now, sleep=self.timeline.sleep)
+        )
+        # the timelines below assert exact poll times
+        options.setdefault("polling", PollingOptions(poll_jitter=0.0))
         if options.pop("publisher", True):
             self.service.channel(options["cname"]).publish(7)
         return RecordingSession(self.client, **options)
@@ -663,7 +667,7 @@ async def test_transient_poll_errors_are_counted_not_fatal(kit: Kit) -> None:
 @pytest.mark.anyio
 async def test_persistent_poll_errors_fail_the_session(kit: Kit) -> None:
     """max_poll_errors failed polls in a row count as losing the recording."""
-    session = kit.session(max_poll_errors=3)
+    session = kit.session(polling=PollingOptions(poll_jitter=0.0, max_poll_errors=3))
     kit.emulator.faults.fail_next("query", 500, times=100)
     error = await drive(kit, forever(session), advance=60)
     assert isinstance(error, RecordingFailedError)
@@ -679,7 +683,11 @@ async def test_default_jitter_delays_the_first_poll_by_up_to_a_second() -> None:
     """By default the first poll waits first_poll_delay plus a random share of 1 s."""
     async with make_kit() as kit:
         session = kit.session(
-            poll_jitter=None, first_poll_delay=5, poll_interval=15, random=lambda: 0.75
+            polling=PollingOptions(first_poll_delay=5),
+            poll_interval=15,
+            runtime=RuntimeOptions(
+                clock=kit.timeline.now, sleep=kit.timeline.sleep, random=lambda: 0.75
+            ),
         )
 
         async with anyio.create_task_group() as tg:
@@ -696,18 +704,9 @@ async def test_default_jitter_delays_the_first_poll_by_up_to_a_second() -> None:
 
 @pytest.mark.parametrize("jitter", [-0.5, float("nan")])
 def test_negative_poll_jitter_is_refused(jitter: float) -> None:
-    """A negative (or NaN) poll_jitter is a ValueError naming the option."""
-    client = RecordingClient(
-        app_id="app",
-        customer_id="id",
-        customer_secret="secret",
-        base_url="http://127.0.0.1:9",
-        rate_limit=None,
-    )
+    """A negative (or NaN) poll_jitter is a ValueError naming the option, where it is written."""
     with pytest.raises(ValueError, match="poll_jitter"):
-        RecordingSession(
-            client, cname="room", uid="1", mode=Mode.MIX, config=mix_config(), poll_jitter=jitter
-        )
+        PollingOptions(poll_jitter=jitter)
 
 
 # -- observation and control -------------------------------------------------------------------
@@ -719,7 +718,11 @@ async def test_status_changes_iterator_and_callback() -> None:
     async with make_kit(startup_delay=20) as kit:
         called: list[RecordingStatus | int] = []
         iterated: list[RecordingStatus | int] = []
-        session = kit.session(on_status=called.append, first_poll_delay=1, poll_interval=3)
+        session = kit.session(
+            on_status=called.append,
+            polling=PollingOptions(first_poll_delay=1, poll_jitter=0.0),
+            poll_interval=3,
+        )
 
         async def consume() -> None:
             async for status in session.status_changes():
@@ -993,7 +996,9 @@ async def test_adopt_polls_at_once_and_stops(kit: Kit) -> None:
     )
     await kit.timeline.advance(10)
     session = RecordingSession.adopt(
-        kit.client, started.handle, clock=kit.timeline.now, sleep=kit.timeline.sleep
+        kit.client,
+        started.handle,
+        runtime=RuntimeOptions(clock=kit.timeline.now, sleep=kit.timeline.sleep),
     )
     async with session:
         await anyio.wait_all_tasks_blocked()

@@ -103,12 +103,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # policies, pure: the confirmed stop, starts, health, rate, polls, retries, hosts, hooks
     (
         "_stopping", "_starting", "_health", "_ratelimit", "_inflight", "_polling", "_retry",
-        "_hosts", "_options", "telemetry", "webhooks._hub",
+        "_hosts", "telemetry", "webhooks._hub",
     ),
     # I/O: the endpoint client, which never imports a session
     ("_client",),
     # orchestration
-    ("_orphans", "_credentials", "_session", "_assembled", "_recorder", "signals"),
+    # (the options name the credential hooks' types, so they sit beside ``_credentials``)
+    ("_orphans", "_credentials", "_options", "_session", "_assembled", "_recorder", "signals"),
     # integrations, and the package's front door
     ("webhooks", "redis", "emulator", "testing", "_cli", "cli", "__main__", ""),
 )  # fmt: skip
