@@ -112,6 +112,11 @@ only failing over running unwatched.
 thousands of sessions can share one `RecordingClient`. Logs go to ``agora_recording.session``
 and name the ``sid``, never a configuration or a secret.
 
+**States.** ``_State`` names where a session is (new, starting, running, ended, stopping,
+stopped, closed) and ``_TRANSITIONS`` every move it may make; ``_move`` is the one place the
+state changes, so what each method may do is read from the state, never from which optional
+slots happen to be set.
+
 **Where the parts live.** This module runs the lifecycle (enter, the background tasks, the
 shielded stop, exit). The rest is plain code it calls: ``_options`` (the options, checked),
 ``_health`` (the sans-I/O judge of the rules above, and when to poll), ``_outcome`` (how a
@@ -187,11 +192,32 @@ _log = logging.getLogger("agora_recording.session")
 _ANNOUNCED_EXITS = frozenset({EndReason.SERVICE_EXIT, EndReason.EXITED_ABNORMALLY})
 
 
-class _State(enum.IntEnum):
-    NEW = 0
-    STARTING = 1
-    RUNNING = 2
-    CLOSED = 3
+class _State(enum.Enum):
+    """Where a session is in its life; `_TRANSITIONS` says where it may go next."""
+
+    NEW = "new"  # built, not entered: journal_to() allowed, entering allowed
+    STARTING = "starting"  # acquire and start in flight: nothing to update or stop yet
+    RUNNING = "running"  # recording and watched: update(), failures noticed
+    ENDED = "ended"  # the service ended it or we lost it (outcome known): still to stop
+    STOPPING = "stopping"  # our one stop in flight: later stop() calls wait for it
+    STOPPED = "stopped"  # our stop finished, confirmed or not
+    CLOSED = "closed"  # left: status iterators ended, nothing more happens
+
+
+#: The only moves a session makes. A start that fails closes at once (nothing to stop); one
+#: interrupted after the service answered stops first. An adopted session may be stopped
+#: before it is ever entered. Every recording that was started passes through STOPPING.
+_TRANSITIONS: Mapping[_State, frozenset[_State]] = {
+    _State.NEW: frozenset({_State.STARTING, _State.STOPPING}),
+    _State.STARTING: frozenset({_State.RUNNING, _State.STOPPING, _State.CLOSED}),
+    _State.RUNNING: frozenset({_State.ENDED, _State.STOPPING}),
+    _State.ENDED: frozenset({_State.STOPPING}),
+    _State.STOPPING: frozenset({_State.STOPPED}),
+    _State.STOPPED: frozenset({_State.CLOSED}),
+    _State.CLOSED: frozenset(),
+}
+#: States in which our stop was already sent: exit sends nothing more.
+_STOP_SENT = frozenset({_State.STOPPING, _State.STOPPED})
 
 
 class RecordingSession:
@@ -459,7 +485,7 @@ class RecordingSession:
         sid = self._handle.sid if self._handle is not None else None
         return (
             f"<RecordingSession cname={self._cname!r} uid={self._uid!r} "
-            f"mode={self._mode.value} sid={sid!r} state={self._state.name.lower()}>"
+            f"mode={self._mode.value} sid={sid!r} state={self._state.value}>"
         )
 
     # -- observation ---------------------------------------------------------------------------
@@ -537,8 +563,9 @@ class RecordingSession:
         Returns when the service ends the recording (idle exit, ``maxRecordingHour``, death) or
         when it is stopped. A failure returned here counts as delivered: it is not raised again.
         """
-        if self._ended is None:
+        if self._state is _State.NEW:
             raise UsageError("the session has not been entered")
+        assert self._ended is not None  # made on leaving NEW
         if self._outcome is None:
             self._waiters += 1
             try:
@@ -574,6 +601,8 @@ class RecordingSession:
         """
         if self._handle is None:
             raise UsageError("the recording has not been started")
+        if self._state is _State.STARTING:  # the start's own path stops it if it must
+            raise UsageError("the recording is still starting: stop it inside the block")
         await self._stop_once()
         await anyio.lowlevel.checkpoint_if_cancelled()
         if self._stop_error is not None:
@@ -602,9 +631,8 @@ class RecordingSession:
     async def __aenter__(self) -> RunningSession:
         if self._state is not _State.NEW:
             raise UsageError("a RecordingSession can be entered only once")
-        self._state = _State.STARTING
+        self._move(_State.STARTING)
         self._trace.state("starting", self._handle)
-        self._ended = anyio.Event()
         adopted = self._handle is not None
         if self._hub is not None:
             # Subscribed before start, so even the first events (and the sid, should the start
@@ -657,7 +685,7 @@ class RecordingSession:
             )
             if self._subscription is not None:
                 self._task_group.start_soon(self._event_loop, name="agora-recording session events")
-        self._state = _State.RUNNING
+        self._move(_State.RUNNING)
         self._trace.state("running", self._handle)
         return cast("RunningSession", self)
 
@@ -785,7 +813,7 @@ class RecordingSession:
         if facts.status is not None:
             self._feed.publish(status_value(facts.status), self._sid)
             self._trace.status(self._feed.current)
-        if ended is not None and self._stop_done is None:
+        if ended is not None and self._state is _State.RUNNING:
             self._fail(self._ending(ended))
             return True
         return False
@@ -862,10 +890,11 @@ class RecordingSession:
 
     def _fail(self, outcome: SessionOutcome) -> None:
         """Record a failure seen by a background task; cancel the body when the user asked."""
-        if self._outcome is not None or self._stop_done is not None:
+        if self._state is not _State.RUNNING:  # already ended, or being stopped
             return
         _log.warning("recording sid=%s ended: %s", self._sid, outcome.detail)
         self._trace.failed(outcome.end_reason.value, outcome.detail)
+        self._move(_State.ENDED)
         self._end(outcome)
         if self._options.fail_fast and self._waiters == 0 and self._task_group is not None:
             self._task_group.cancel_scope.cancel()
@@ -891,9 +920,11 @@ class RecordingSession:
 
     async def _stop_once(self) -> None:
         """Send stop the first time; later and concurrent callers wait for that one."""
-        if self._stop_done is not None:
+        if self._state in _STOP_SENT or self._state is _State.CLOSED:
+            assert self._stop_done is not None  # a closed session with a handle was stopped
             await self._stop_done.wait()
             return
+        self._move(_State.STOPPING)
         done = self._stop_done = anyio.Event()
         if self._poll_scope is not None:
             self._poll_scope.cancel()
@@ -901,6 +932,7 @@ class RecordingSession:
             await self._send_stop()
         finally:
             self._end(self._ending(Ended(EndReason.STOPPED, "stopped by the client")))
+            self._move(_State.STOPPED)
             done.set()
 
     async def _send_stop(self) -> None:
@@ -943,29 +975,12 @@ class RecordingSession:
     ) -> bool | None:
         # ``bool | None``, not ``bool``: type checkers then know the body's exceptions
         # propagate. Only the session's own cancellation (fail_fast) is ever absorbed.
-        task_group, poll_scope = self._task_group, self._poll_scope
-        assert task_group is not None
-        assert poll_scope is not None
-        self._task_group = None
-        poll_scope.cancel()
-        self._credentials.cancel()
-        if self._subscription is not None:
-            self._subscription.close()  # ends the event consumer
-        error: BaseException | None
-        try:
-            absorbed = await task_group.__aexit__(exc_type, exc, tb)
-            error = None if absorbed else exc
-        except BaseException as raised:
-            error = unwrap(raised)
-        stop_was_sent = self._stop_done is not None
+        error = await self._leave_tasks(exc_type, exc, tb)
+        stop_was_sent = self._state in _STOP_SENT  # by stop(): its error was raised there
         await self._stop_shielded()
         self._close()
         stop_error = None if stop_was_sent else self._stop_error
-        outcome = self._outcome
-        failure = None
-        if self._options.fail_fast and not self._delivered and outcome is not None:
-            failure = outcome.error
-
+        failure = self._undelivered_failure()
         if error is None:
             if failure is not None:
                 if stop_error is not None:
@@ -985,8 +1000,37 @@ class RecordingSession:
             return False
         raise error
 
+    async def _leave_tasks(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> BaseException | None:
+        """End the background tasks; the body's error as itself (never in a group), or
+        ``None`` when the task group absorbed it (our own fail-fast cancellation)."""
+        task_group, poll_scope = self._task_group, self._poll_scope
+        assert task_group is not None
+        assert poll_scope is not None
+        self._task_group = None  # a failure noticed from now on cancels nothing
+        poll_scope.cancel()
+        self._credentials.cancel()
+        if self._subscription is not None:
+            self._subscription.close()  # ends the event consumer
+        try:
+            absorbed = await task_group.__aexit__(exc_type, exc, tb)
+        except BaseException as raised:
+            return unwrap(raised)
+        return None if absorbed else exc
+
+    def _undelivered_failure(self) -> RecordingFailedError | None:
+        """The failure to raise on exit: with ``fail_fast``, unless ``wait()`` returned it."""
+        outcome = self._outcome
+        if self._options.fail_fast and not self._delivered and outcome is not None:
+            return outcome.error
+        return None
+
     def _close(self) -> None:
-        self._state = _State.CLOSED
+        self._move(_State.CLOSED)
         if self._subscription is not None:
             self._subscription.close()
             self._trace.dropped(self._subscription.dropped)
@@ -997,15 +1041,26 @@ class RecordingSession:
 
     # -- helpers ---------------------------------------------------------------------------------
 
+    def _move(self, to: _State) -> None:
+        """The one place the state changes, only along `_TRANSITIONS`."""
+        if to not in _TRANSITIONS[self._state]:
+            raise AssertionError(f"session moved {self._state.value} -> {to.value}")
+        if self._state is _State.NEW:  # from now on wait() may be called
+            self._ended = anyio.Event()
+        self._state = to
+
     @property
     def _sid(self) -> str | None:
         return None if self._handle is None else self._handle.sid
 
     def _running_handle(self) -> RecordingHandle:
-        if self._handle is None or self._state is not _State.RUNNING:
-            raise UsageError("the session is not recording")
-        if self._stop_done is not None:
+        state = self._state
+        if state in _STOP_SENT:
             raise UsageError("the recording has been stopped")
+        if state is _State.STARTING:
+            raise UsageError("the recording is still starting: update it inside the block")
+        if self._handle is None or state not in (_State.RUNNING, _State.ENDED):
+            raise UsageError("the session is not recording")
         return self._handle
 
     def _lock(self) -> anyio.Lock:
