@@ -40,7 +40,7 @@ import anyio.abc
 import attrs
 from typing_extensions import TypeVar
 
-from ._groups import unwrap
+from ._groups import enter_group, leave_group
 from ._options import (
     CredentialOptions,
     PollingOptions,
@@ -162,9 +162,7 @@ class Recorder(Generic[K]):
     async def __aenter__(self) -> Recorder[K]:
         if self._group is not None:
             raise UsageError("this Recorder is already running")
-        group = anyio.create_task_group()
-        await group.__aenter__()
-        self._group = group
+        self._group = await enter_group()
         self._closing = False
         return self
 
@@ -183,16 +181,15 @@ class Recorder(Generic[K]):
                     group.start_soon(self._stop_quietly, key)
             else:
                 group.cancel_scope.cancel()
-            return await group.__aexit__(exc_type, exc, tb)
-        except BaseException as raised:
-            # The block's own exception comes out as itself, not in an exception group:
-            # sessions never raise into the group, so nothing else is in there.
-            error = unwrap(raised)
-            if error is exc:
-                return False
-            raise error from None
+            # Sessions never raise into the group: what comes out is the block's own.
+            error = await leave_group(group, exc, tb)
         finally:
             self._group = None
+        if error is None:
+            return exc is not None  # absorbed: the group's own cancellation
+        if error is exc:
+            return False
+        raise error from None
 
     # -- starting ----------------------------------------------------------------------------------
 

@@ -139,7 +139,7 @@ import attrs
 
 from ._credentials import SessionCredentials
 from ._events import read_event
-from ._groups import add_note, unwrap
+from ._groups import add_note, enter_group, leave_group
 from ._health import HEALTH_POLL_INTERVAL, HealthJudge, max_idle_time, max_recording_hour
 from ._journal import StartJournal
 from ._options import (
@@ -676,8 +676,7 @@ class RecordingSession:
             sid=self._sid,
         )
         self._poll_scope = anyio.CancelScope()
-        self._task_group = anyio.create_task_group()
-        await self._task_group.__aenter__()
+        self._task_group = await enter_group()
         with self._trace.active():  # the tasks' requests are children of the session's span
             self._task_group.start_soon(self._poll_loop, name="agora-recording session poller")
             self._task_group.start_soon(
@@ -1016,11 +1015,7 @@ class RecordingSession:
         self._credentials.cancel()
         if self._subscription is not None:
             self._subscription.close()  # ends the event consumer
-        try:
-            absorbed = await task_group.__aexit__(exc_type, exc, tb)
-        except BaseException as raised:
-            return unwrap(raised)
-        return None if absorbed else exc
+        return await leave_group(task_group, exc, tb)
 
     def _undelivered_failure(self) -> RecordingFailedError | None:
         """The failure to raise on exit: with ``fail_fast``, unless ``wait()`` returned it."""
