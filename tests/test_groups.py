@@ -24,21 +24,6 @@ async def test_the_blocks_own_error_comes_out_unwrapped() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_background_error_comes_out_unwrapped() -> None:
-    """A task's error is returned as itself when the block itself raised nothing."""
-
-    async def fail() -> None:
-        raise _BodyError("from a task")
-
-    group = await enter_group()
-    group.start_soon(fail)
-    await anyio.lowlevel.checkpoint()
-    error = await leave_group(group, None, None)
-    assert isinstance(error, _BodyError)
-    assert str(error) == "from a task"
-
-
-@pytest.mark.anyio
 async def test_the_groups_own_cancellation_is_absorbed() -> None:
     """A block cancelled by the group's own scope (fail-fast) leaves with nothing to raise."""
     group = await enter_group()
