@@ -18,6 +18,7 @@ from ._credentials import (
     CredentialsExpiringError,
     StorageCredentials,
 )
+from ._options import CredentialOptions, PollingOptions, RuntimeOptions, TimingOptions
 from ._outcome import EndReason, SessionOutcome
 from ._polling import PollBudget
 from ._ratelimit import Limiter, Priority, RateLimiter
@@ -140,6 +141,7 @@ __all__ = [
     "CombinationPolicy",
     "Container",
     "ContainerFormat",
+    "CredentialOptions",
     "CredentialsEvent",
     "CredentialsEventKind",
     "CredentialsExpiringError",
@@ -160,6 +162,7 @@ __all__ = [
     "NotFoundError",
     "OrphanedStartError",
     "PollBudget",
+    "PollingOptions",
     "Priority",
     "QueryResponse",
     "RateLimitError",
@@ -183,6 +186,7 @@ __all__ = [
     "RtmpPublishServiceParam",
     "RtmpStatus",
     "RunningSession",
+    "RuntimeOptions",
     "Scene",
     "ServerError",
     "ServiceName",
@@ -203,6 +207,7 @@ __all__ = [
     "StreamSubscribe",
     "StreamTypes",
     "SubscribeUidGroup",
+    "TimingOptions",
     "TrackType",
     "TransConfig",
     "TransMode",

@@ -6,18 +6,13 @@ Assembled here, above both, so that the endpoint client (``_client``) never impo
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
-
-import anyio
 
 from . import _client
 from ._session import RecordingSession
 
 if TYPE_CHECKING:
-    from ._credentials import CredentialsCallback, StorageCredentialsProvider
+    from ._options import CredentialOptions, PollingOptions, RuntimeOptions, TimingOptions
     from ._status import StatusCallback
     from .enums import Mode
     from .models import AcquireConfig, StartConfig
@@ -64,30 +59,18 @@ class RecordingClient(_client.RecordingClient):
         uid: int | str,
         mode: Mode | str,
         config: StartConfig | None,
-        acquire_config: AcquireConfig | None = None,
         poll_interval: float | None = None,
-        first_poll_delay: float = 5.0,
-        poll_jitter: float | None = None,
-        poll_timeout: float = 15.0,
-        start_timeout: float = 90.0,
-        failover_grace: float = 90.0,
-        max_poll_errors: int = 8,
-        outage_timeout: float = 120.0,
         stop_timeout: float | None = None,
-        async_stop: bool = False,
+        notifications: NotificationHub | None = None,
+        app_certificate: str | None = None,
+        acquire_config: AcquireConfig | None = None,
         on_status: StatusCallback | None = None,
         fail_fast: bool = True,
-        app_certificate: str | None = None,
-        expected_duration: float | None = None,
-        storage_credentials: StorageCredentialsProvider | None = None,
-        on_credentials: CredentialsCallback | None = None,
-        wall_clock: Callable[[], float] = time.time,
-        notifications: NotificationHub | None = None,
-        events_silence: float = 180.0,
-        orphan_wait: float = 30.0,
-        clock: Callable[[], float] = anyio.current_time,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-        random: Callable[[], float] = random.random,
+        async_stop: bool = False,
+        timing: TimingOptions | None = None,
+        polling: PollingOptions | None = None,
+        credentials: CredentialOptions | None = None,
+        runtime: RuntimeOptions | None = None,
     ) -> RecordingSession:
         """Return a `RecordingSession` on this client (``async with`` it); the options are
         `RecordingSession`'s, documented there."""
@@ -97,28 +80,16 @@ class RecordingClient(_client.RecordingClient):
             uid=uid,
             mode=mode,
             config=config,
-            acquire_config=acquire_config,
             poll_interval=poll_interval,
-            first_poll_delay=first_poll_delay,
-            poll_jitter=poll_jitter,
-            poll_timeout=poll_timeout,
-            start_timeout=start_timeout,
-            failover_grace=failover_grace,
-            max_poll_errors=max_poll_errors,
-            outage_timeout=outage_timeout,
             stop_timeout=stop_timeout,
-            async_stop=async_stop,
+            notifications=notifications,
+            app_certificate=app_certificate,
+            acquire_config=acquire_config,
             on_status=on_status,
             fail_fast=fail_fast,
-            app_certificate=app_certificate,
-            expected_duration=expected_duration,
-            storage_credentials=storage_credentials,
-            on_credentials=on_credentials,
-            wall_clock=wall_clock,
-            notifications=notifications,
-            events_silence=events_silence,
-            orphan_wait=orphan_wait,
-            clock=clock,
-            sleep=sleep,
-            random=random,
+            async_stop=async_stop,
+            timing=timing,
+            polling=polling,
+            credentials=credentials,
+            runtime=runtime,
         )

@@ -25,9 +25,9 @@ other code also uses can still queue ours behind its requests; give it its own p
 ``max_in_flight``.) Each attempt's ``timeout`` is enforced twice: httpx applies it to every
 connect, read and write, and a cancel scope with that deadline bounds the attempt as a whole,
 since a server that trickles bytes can keep each read under httpx's limit forever. An attempt
-never gets more than what is left of the call's budget (but at least ``_MIN_ATTEMPT_TIMEOUT``),
-so ``timeout`` must not exceed ``call_timeout``. Start, stop, poll and call budgets are all
-this one budget (`_Budget`), so they all follow the rule.
+never gets more than what is left until the call's deadline (but at least
+``_MIN_ATTEMPT_TIMEOUT``), so ``timeout`` must not exceed ``call_timeout``. Start, stop, poll
+and call deadlines are all this one `_CallDeadline`, so they all follow the rule.
 
 Stops: `RecordingClient.ensure_stopped` repeats and verifies a stop until the service confirms
 it (rules in ``_stopping``), for up to ``stop_timeout`` seconds of service time; each stop
@@ -134,7 +134,7 @@ _REMEMBERED_RESOURCES = 256
 _KNOWN_SIDS = 4096
 # Parsed request URLs kept for reuse: enough for every endpoint of a large fleet.
 _CACHED_URLS = 4096
-# However short the remaining budget, an attempt gets at least this long to complete.
+# However close the call's deadline, an attempt gets at least this long to complete.
 _MIN_ATTEMPT_TIMEOUT = 1.0
 # One stop attempt: a synchronous stop waits for the uploads to finish before answering.
 _STOP_ATTEMPT_TIMEOUT = 30.0
@@ -142,22 +142,23 @@ _STOP_ATTEMPT_TIMEOUT = 30.0
 _MAX_RATE_LIMITED = 20
 
 
-class _Budget:
-    """Seconds of *service* time a call may take: waiting in our own queues (the limiter, the
-    places in flight) is given back."""
+class _CallDeadline:
+    """When a call (retries included) must give up: ``seconds`` of *service* time from now,
+    pushed back by every second spent waiting in our own queues (the limiter, the places in
+    flight). Not to be confused with `PollBudget`, a share of the request rate."""
 
-    __slots__ = ("clock", "deadline", "seconds")
+    __slots__ = ("at", "clock", "seconds")
 
     def __init__(self, seconds: float, clock: Callable[[], float] = anyio.current_time) -> None:
         self.clock = clock
         self.seconds = seconds
-        self.deadline = clock() + seconds
+        self.at = clock() + seconds
 
     def left(self) -> float:
-        return self.deadline - self.clock()
+        return self.at - self.clock()
 
     def credit(self, queued: float) -> None:
-        self.deadline += queued
+        self.at += queued
 
 
 def _seconds(name: str, value: float) -> float:
@@ -544,7 +545,9 @@ class RecordingClient:
                 label=label,
                 priority=Priority.START,
                 attempt_timeout=self.start_attempt_timeout,
-                budget=_Budget(max(give_up_at - anyio.current_time(), _MIN_ATTEMPT_TIMEOUT)),
+                deadline=_CallDeadline(
+                    max(give_up_at - anyio.current_time(), _MIN_ATTEMPT_TIMEOUT)
+                ),
                 single=True,
             )
 
@@ -618,7 +621,7 @@ class RecordingClient:
             spec,
             label=_handle_label(Endpoint.QUERY, handle),
             priority=priority,
-            budget=None if budget is None else _Budget(_seconds("budget", budget)),
+            deadline=None if budget is None else _CallDeadline(_seconds("budget", budget)),
         )
 
     async def ncs_ips(self) -> NcsIpResponse:
@@ -670,7 +673,7 @@ class RecordingClient:
             label=_handle_label(Endpoint.STOP, handle),
             priority=Priority.STOP,
             attempt_timeout=_STOP_ATTEMPT_TIMEOUT,
-            budget=_Budget(max(self.call_timeout, _STOP_ATTEMPT_TIMEOUT)),
+            deadline=_CallDeadline(max(self.call_timeout, _STOP_ATTEMPT_TIMEOUT)),
         )
         self._registry.confirmed(handle)
         return response
@@ -688,13 +691,13 @@ class RecordingClient:
         """Stop the recording and return only once the service has confirmed it.
 
         Repeats the stop through transport errors, 5xx, 429 (honouring ``Retry-After``) and
-        answers it cannot read, and re-checks a 404 with ``query`` for the whole budget (a
+        answers it cannot read, and re-checks a 404 with ``query`` until its deadline (a
         failover may outlast its documented 90 s), stopping again when the recording answers.
         Takes at most ``stop_timeout`` s (default `stop_timeout`) of service time; time waiting
         for the client's quota or for a place in flight does not count, and stops go before
         every other request. Raises
         `StopUnconfirmedError` (logged at ERROR; the recording stays in `unconfirmed`, so
-        `aclose` raises `UnconfirmedRecordingsError`) when the budget runs out, a 404 that held
+        `aclose` raises `UnconfirmedRecordingsError`) when the deadline passes, a 404 that held
         all along included, or the service refuses the stop (401, 403, other 400s). The loop and
         its rules live in ``_stopping``. ``clock`` and ``sleep`` are the event loop's unless a
         test injects its own.
@@ -705,7 +708,7 @@ class RecordingClient:
         """
         spec = self._stop_spec(handle, async_stop)
         seconds = self.stop_timeout if stop_timeout is None else stop_timeout
-        budget = _Budget(_seconds("stop_timeout", seconds), clock)
+        deadline = _CallDeadline(_seconds("stop_timeout", seconds), clock)
         label = _handle_label(Endpoint.STOP, handle)
         checked = build_request(Endpoint.QUERY, self.app_id, handle=handle)
         self._registry.add(handle)
@@ -718,7 +721,7 @@ class RecordingClient:
                 label=label,
                 priority=Priority.STOP,
                 attempt_timeout=_STOP_ATTEMPT_TIMEOUT,
-                budget=budget,
+                deadline=deadline,
                 single=True,
             )
 
@@ -728,7 +731,7 @@ class RecordingClient:
                 checked,
                 label=_handle_label(Endpoint.QUERY, handle),
                 priority=Priority.STOP,
-                budget=budget,
+                deadline=deadline,
                 single=True,
             )
 
@@ -741,7 +744,7 @@ class RecordingClient:
             send=send,
             query=query,
             sleep=sleep,
-            left=budget.left,
+            left=deadline.left,
             backoff=backoff,
             gone=lambda: assume_ended_on_404,
             label=label,
@@ -798,12 +801,12 @@ class RecordingClient:
         while len(self._acquired_at) > _REMEMBERED_RESOURCES:
             self._acquired_at.popitem(last=False)
 
-    async def _slot(self, priority: Priority, budget: _Budget) -> float:
+    async def _slot(self, priority: Priority, deadline: _CallDeadline) -> float:
         """Wait for the limiter's slot, then for a place in flight; return the seconds spent
-        waiting in both (our own queues), which are credited to ``budget``."""
+        waiting in both (our own queues), which are credited to ``deadline``."""
         queued = 0.0 if self._limiter is None else await self._limiter.acquire(priority)
         queued += await self._in_flight.acquire(priority)
-        budget.credit(queued)
+        deadline.credit(queued)
         return queued
 
     def _rate_limited(self, failure: RateLimitError) -> float:
@@ -822,7 +825,7 @@ class RecordingClient:
         label: str,
         priority: Priority,
         attempt_timeout: float | None = None,
-        budget: _Budget | None = None,
+        deadline: _CallDeadline | None = None,
         retry_until: float = math.inf,
         single: bool = False,
     ) -> T:
@@ -830,15 +833,15 @@ class RecordingClient:
         run their own retry loop."""
         self._ensure_open()
         per_attempt = attempt_timeout if attempt_timeout is not None else self.timeout
-        budget = budget if budget is not None else _Budget(self.call_timeout)
+        deadline = deadline if deadline is not None else _CallDeadline(self.call_timeout)
         cursor = HostCursor(self.hosts)
 
         async def attempt(number: int) -> T:
             limited = 0
             while True:
-                queued = await self._slot(priority, budget)
+                queued = await self._slot(priority, deadline)
                 base = cursor.current
-                seconds = min(per_attempt, max(budget.left(), _MIN_ATTEMPT_TIMEOUT))
+                seconds = min(per_attempt, max(deadline.left(), _MIN_ATTEMPT_TIMEOUT))
                 try:
                     return await self.telemetry.request(
                         self._send(endpoint, spec, base, seconds, number, label),
@@ -853,8 +856,8 @@ class RecordingClient:
                     wait = self._rate_limited(exc)
                     # Go again only with a whole attempt's time left after the wait: a request
                     # sent with a cut deadline (a start, say) may lose the answer it earned.
-                    whole = min(per_attempt, budget.seconds)
-                    if limited >= _MAX_RATE_LIMITED or budget.left() - wait < whole:
+                    whole = min(per_attempt, deadline.seconds)
+                    if limited >= _MAX_RATE_LIMITED or deadline.left() - wait < whole:
                         raise
                 except AlreadyStartedError:
                     if number > 1:
@@ -883,7 +886,7 @@ class RecordingClient:
         return await call_with_retries(
             attempt,
             policy=self._retry,
-            retry_until=lambda: min(budget.deadline, retry_until),
+            retry_until=lambda: min(deadline.at, retry_until),
             label=label,
         )
 

@@ -40,7 +40,14 @@ import anyio.abc
 import attrs
 from typing_extensions import TypeVar
 
-from ._groups import unwrap
+from ._groups import enter_group, leave_group
+from ._options import (
+    CredentialOptions,
+    PollingOptions,
+    RuntimeOptions,
+    TimingOptions,
+    instance_or_none,
+)
 from ._outcome import SessionOutcome
 from ._session import RecordingSession
 from ._stopping import StopOutcome
@@ -86,6 +93,16 @@ class RecordingResult(Generic[K]):
         return self.error is None and self.stop_outcome not in (None, StopOutcome.FAILED)
 
 
+@attrs.frozen
+class _Groups:
+    """The option groups a recorder gives each session it builds."""
+
+    timing: TimingOptions | None
+    polling: PollingOptions | None
+    credentials: CredentialOptions | None
+    runtime: RuntimeOptions | None
+
+
 @attrs.define
 class _Entry(Generic[K]):
     session: RecordingSession
@@ -99,7 +116,9 @@ class Recorder(Generic[K]):
 
     ``on_started(key, handle)`` is awaited before ``start()`` or ``adopt()`` returns (persist
     the handle there); ``on_ended(key, result)`` after each recording ended, whichever way
-    (forget the handle there). Either hook may be omitted.
+    (forget the handle there). Either hook may be omitted. ``timing``, ``polling``,
+    ``credentials`` and ``runtime`` are the option groups of `RecordingSession`, given to every
+    session the recorder builds (`start`, `adopt`).
     """
 
     def __init__(
@@ -108,6 +127,10 @@ class Recorder(Generic[K]):
         *,
         on_started: StartedHook[K] | None = None,
         on_ended: EndedHook[K] | None = None,
+        timing: TimingOptions | None = None,
+        polling: PollingOptions | None = None,
+        credentials: CredentialOptions | None = None,
+        runtime: RuntimeOptions | None = None,
     ) -> None:
         if not callable(getattr(client, "session", None)):
             raise ArgumentTypeError(
@@ -116,6 +139,12 @@ class Recorder(Generic[K]):
         for name, hook in (("on_started", on_started), ("on_ended", on_ended)):
             if hook is not None and not callable(hook):
                 raise ArgumentTypeError(f"{name} must be an async callable")
+        self._groups = _Groups(
+            timing=instance_or_none("timing", timing, TimingOptions),
+            polling=instance_or_none("polling", polling, PollingOptions),
+            credentials=instance_or_none("credentials", credentials, CredentialOptions),
+            runtime=instance_or_none("runtime", runtime, RuntimeOptions),
+        )
         self._client = client
         self._on_started = on_started
         self._on_ended = on_ended
@@ -133,9 +162,7 @@ class Recorder(Generic[K]):
     async def __aenter__(self) -> Recorder[K]:
         if self._group is not None:
             raise UsageError("this Recorder is already running")
-        group = anyio.create_task_group()
-        await group.__aenter__()
-        self._group = group
+        self._group = await enter_group()
         self._closing = False
         return self
 
@@ -154,16 +181,15 @@ class Recorder(Generic[K]):
                     group.start_soon(self._stop_quietly, key)
             else:
                 group.cancel_scope.cancel()
-            return await group.__aexit__(exc_type, exc, tb)
-        except BaseException as raised:
-            # The block's own exception comes out as itself, not in an exception group:
-            # sessions never raise into the group, so nothing else is in there.
-            error = unwrap(raised)
-            if error is exc:
-                return False
-            raise error from None
+            # Sessions never raise into the group: what comes out is the block's own.
+            error = await leave_group(group, exc, tb)
         finally:
             self._group = None
+        if error is None:
+            return exc is not None  # absorbed: the group's own cancellation
+        if error is exc:
+            return False
+        raise error from None
 
     # -- starting ----------------------------------------------------------------------------------
 
@@ -183,8 +209,17 @@ class Recorder(Generic[K]):
         already records. For any other session option, build the session yourself and pass it
         to `run`.
         """
+        groups = self._groups
         session = self._client.session(
-            cname=cname, uid=uid, mode=mode, config=config, acquire_config=acquire_config
+            cname=cname,
+            uid=uid,
+            mode=mode,
+            config=config,
+            acquire_config=acquire_config,
+            timing=groups.timing,
+            polling=groups.polling,
+            credentials=groups.credentials,
+            runtime=groups.runtime,
         )
         return await self.run(key, session)
 
@@ -197,8 +232,15 @@ class Recorder(Generic[K]):
         A recording that ended meanwhile answers 404, which is told from a failover only after
         about three minutes; ``assume_ended_on_404=True`` ends it at the first 404, at the risk
         of leaving a recording that was failing over running (see `RecordingSession.adopt`)."""
+        groups = self._groups
         session = RecordingSession.adopt(
-            self._client, handle, assume_ended_on_404=assume_ended_on_404
+            self._client,
+            handle,
+            assume_ended_on_404=assume_ended_on_404,
+            timing=groups.timing,
+            polling=groups.polling,
+            credentials=groups.credentials,
+            runtime=groups.runtime,
         )
         return await self.run(key, session)
 

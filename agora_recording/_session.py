@@ -112,6 +112,11 @@ only failing over running unwatched.
 thousands of sessions can share one `RecordingClient`. Logs go to ``agora_recording.session``
 and name the ``sid``, never a configuration or a secret.
 
+**States.** ``_State`` names where a session is (new, starting, running, ended, stopping,
+stopped, closed) and ``_TRANSITIONS`` every move it may make; ``_move`` is the one place the
+state changes, so what each method may do is read from the state, never from which optional
+slots happen to be set.
+
 **Where the parts live.** This module runs the lifecycle (enter, the background tasks, the
 shielded stop, exit). The rest is plain code it calls: ``_options`` (the options, checked),
 ``_health`` (the sans-I/O judge of the rules above, and when to poll), ``_outcome`` (how a
@@ -123,9 +128,7 @@ from __future__ import annotations
 
 import enum
 import logging
-import random
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -134,12 +137,18 @@ import anyio.abc
 import anyio.lowlevel
 import attrs
 
-from ._credentials import CredentialsCallback, SessionCredentials, StorageCredentialsProvider
+from ._credentials import SessionCredentials
 from ._events import read_event
-from ._groups import add_note, unwrap
+from ._groups import add_note, enter_group, leave_group
 from ._health import HEALTH_POLL_INTERVAL, HealthJudge, max_idle_time, max_recording_hour
 from ._journal import StartJournal
-from ._options import SessionOptions
+from ._options import (
+    CredentialOptions,
+    PollingOptions,
+    RuntimeOptions,
+    SessionOptions,
+    TimingOptions,
+)
 from ._orphans import ha_registered, replace_unregistered, start_recording
 from ._outcome import Ended, EndReason, SessionOutcome, outcome_of
 from ._protocol import Endpoint, build_request, parse_mode, required_scene
@@ -183,11 +192,32 @@ _log = logging.getLogger("agora_recording.session")
 _ANNOUNCED_EXITS = frozenset({EndReason.SERVICE_EXIT, EndReason.EXITED_ABNORMALLY})
 
 
-class _State(enum.IntEnum):
-    NEW = 0
-    STARTING = 1
-    RUNNING = 2
-    CLOSED = 3
+class _State(enum.Enum):
+    """Where a session is in its life; `_TRANSITIONS` says where it may go next."""
+
+    NEW = "new"  # built, not entered: journal_to() allowed, entering allowed
+    STARTING = "starting"  # acquire and start in flight: nothing to update or stop yet
+    RUNNING = "running"  # recording and watched: update(), failures noticed
+    ENDED = "ended"  # the service ended it or we lost it (outcome known): still to stop
+    STOPPING = "stopping"  # our one stop in flight: later stop() calls wait for it
+    STOPPED = "stopped"  # our stop finished, confirmed or not
+    CLOSED = "closed"  # left: status iterators ended, nothing more happens
+
+
+#: The only moves a session makes. A start that fails closes at once (nothing to stop); one
+#: interrupted after the service answered stops first. An adopted session may be stopped
+#: before it is ever entered. Every recording that was started passes through STOPPING.
+_TRANSITIONS: Mapping[_State, frozenset[_State]] = {
+    _State.NEW: frozenset({_State.STARTING, _State.STOPPING}),
+    _State.STARTING: frozenset({_State.RUNNING, _State.STOPPING, _State.CLOSED}),
+    _State.RUNNING: frozenset({_State.ENDED, _State.STOPPING}),
+    _State.ENDED: frozenset({_State.STOPPING}),
+    _State.STOPPING: frozenset({_State.STOPPED}),
+    _State.STOPPED: frozenset({_State.CLOSED}),
+    _State.CLOSED: frozenset(),
+}
+#: States in which our stop was already sent: exit sends nothing more.
+_STOP_SENT = frozenset({_State.STOPPING, _State.STOPPED})
 
 
 class RecordingSession:
@@ -195,36 +225,25 @@ class RecordingSession:
 
     See the module documentation for the full contract. Options (all keyword-only):
 
-    - ``config``: the start ``clientRequest`` (``None`` only for `adopt`);
-      ``acquire_config``: extra acquire options (region, ``resourceExpiredHour``...).
+    - ``cname``, ``uid``, ``mode``: the channel, the recorder's uid, the recording mode.
+    - ``config``: the start ``clientRequest`` (``None`` only for `adopt`).
     - ``poll_interval``: seconds between polls; default 15 s, or half of
-      ``recordingConfig.maxIdleTime`` when that is shorter. ``first_poll_delay``: 5 s.
-    - ``poll_jitter``: the first poll waits a further random ``[0, poll_jitter]`` seconds so
-      sessions started together do not poll together; default ``min(1, poll_interval / 10)``,
-      0 for none (and for `adopt`, unless given).
-    - ``poll_timeout`` (15 s): deadline of one poll, retries included.
-    - ``start_timeout`` (90 s): the recorder must reach status 4 or 5 within it.
-    - ``failover_grace`` (90 s): how long ``query`` may answer 404 before the recording counts
-      as lost; high-availability failover takes up to 90 s.
-    - ``max_poll_errors`` (8) and ``outage_timeout`` (120 s): failed polls in a row, or seconds
-      of failed polls, that count as losing sight of the recording.
+      ``recordingConfig.maxIdleTime`` when that is shorter.
     - ``stop_timeout`` (the client's, 180 s by default): how long the confirmed stop may take,
       in service time (waiting for the client's quota does not count).
-    - ``async_stop``: send ``async_stop=true`` (answer at once, uploads continue).
+    - ``notifications``: a `NotificationHub` to follow (default: the client's).
+    - ``app_certificate`` (default: the client's) mints the recorder's token unless
+      ``config.token`` is set, which is checked instead.
+    - ``acquire_config``: extra acquire options (region, ``resourceExpiredHour``...): a request
+      body beside ``config``, not a tuning knob, so it stays a keyword.
     - ``on_status``: called synchronously with each new status; must not block.
     - ``fail_fast`` (True): cancel the body and raise `RecordingFailedError` on failure.
-    - ``clock`` and ``sleep``: the poller's time source and sleep (tests inject a fake clock);
-      ``random``: a function returning a float in ``[0, 1)`` that draws the jitter (tests
-      inject a fixed one).
-    - Credentials (see ``agora_recording._credentials``): ``app_certificate`` (default: the
-      client's) mints the recorder's token unless ``config.token`` is set, which is checked
-      instead; ``expected_duration`` (seconds) sizes and checks it; ``storage_credentials``, an
-      async callable returning ``StorageCredentials``, refreshes STS keys every 60 minutes with
-      ``update``; ``on_credentials`` is told each refresh outcome; ``wall_clock`` is Unix time.
-    - ``notifications``: a `NotificationHub` to follow (default: the client's);
-      ``events_silence`` (180 s): without a notification for that long, polling returns to
-      normal; ``orphan_wait`` (30 s): how long to wait for the sid of a start whose answer was
-      lost.
+    - ``async_stop``: send ``async_stop=true`` (answer at once, uploads continue).
+    - ``timing``: a `TimingOptions` (start, failover, poll, outage, notification and orphan
+      deadlines); ``polling``: a `PollingOptions` (first poll's delay and jitter, failed polls
+      tolerated); ``credentials``: a `CredentialOptions` (expected duration, STS refresh, wall
+      clock); ``runtime``: a `RuntimeOptions` (clock, sleep and randomness, for tests).
+      ``None`` means the defaults each documents.
     """
 
     __slots__ = (
@@ -268,52 +287,79 @@ class RecordingSession:
         uid: int | str,
         mode: Mode | str,
         config: StartConfig | None,
-        acquire_config: AcquireConfig | None = None,
         poll_interval: float | None = None,
-        first_poll_delay: float = 5.0,
-        poll_jitter: float | None = None,
-        poll_timeout: float = 15.0,
-        start_timeout: float = 90.0,
-        failover_grace: float = 90.0,
-        max_poll_errors: int = 8,
-        outage_timeout: float = 120.0,
         stop_timeout: float | None = None,
-        async_stop: bool = False,
+        notifications: NotificationHub | None = None,
+        app_certificate: str | None = None,
+        acquire_config: AcquireConfig | None = None,
         on_status: StatusCallback | None = None,
         fail_fast: bool = True,
-        app_certificate: str | None = None,
-        expected_duration: float | None = None,
-        storage_credentials: StorageCredentialsProvider | None = None,
-        on_credentials: CredentialsCallback | None = None,
-        wall_clock: Callable[[], float] = time.time,
-        notifications: NotificationHub | None = None,
-        events_silence: float = 180.0,
-        orphan_wait: float = 30.0,
-        clock: Callable[[], float] = anyio.current_time,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-        random: Callable[[], float] = random.random,
+        async_stop: bool = False,
+        timing: TimingOptions | None = None,
+        polling: PollingOptions | None = None,
+        credentials: CredentialOptions | None = None,
+        runtime: RuntimeOptions | None = None,
+    ) -> None:
+        self._init(
+            client,
+            cname=cname,
+            uid=uid,
+            mode=mode,
+            config=config,
+            poll_interval=poll_interval,
+            stop_timeout=stop_timeout,
+            notifications=notifications,
+            app_certificate=app_certificate,
+            acquire_config=acquire_config,
+            on_status=on_status,
+            fail_fast=fail_fast,
+            async_stop=async_stop,
+            timing=timing,
+            polling=polling,
+            credentials=credentials,
+            runtime=runtime,
+            adopted=False,
+        )
+
+    def _init(
+        self,
+        client: RecordingClient,
+        *,
+        cname: str,
+        uid: int | str,
+        mode: Mode | str,
+        config: StartConfig | None,
+        poll_interval: float | None,
+        stop_timeout: float | None,
+        notifications: NotificationHub | None,
+        app_certificate: str | None,
+        acquire_config: AcquireConfig | None,
+        on_status: StatusCallback | None,
+        fail_fast: bool,
+        async_stop: bool,
+        timing: TimingOptions | None,
+        polling: PollingOptions | None,
+        credentials: CredentialOptions | None,
+        runtime: RuntimeOptions | None,
+        adopted: bool,
     ) -> None:
         self._options = SessionOptions.create(
             config,
             acquire_config=acquire_config,
             poll_interval=poll_interval,
-            first_poll_delay=first_poll_delay,
-            poll_jitter=poll_jitter,
-            poll_timeout=poll_timeout,
-            start_timeout=start_timeout,
-            failover_grace=failover_grace,
-            max_poll_errors=max_poll_errors,
-            outage_timeout=outage_timeout,
             stop_timeout=stop_timeout,
             async_stop=async_stop,
             on_status=on_status,
             fail_fast=fail_fast,
-            events_silence=events_silence,
-            orphan_wait=orphan_wait,
-            clock=clock,
-            sleep=sleep,
-            random=random,
+            timing=timing,
+            polling=polling,
+            runtime=runtime,
+            adopted=adopted,
         )
+        if credentials is None:
+            credentials = CredentialOptions()
+        elif not isinstance(credentials, CredentialOptions):
+            raise ValidationError("credentials", "must be a CredentialOptions or None")
         if not callable(getattr(client, "ensure_stopped", None)):
             raise ArgumentTypeError(
                 f"client must be a RecordingClient, not {type(client).__name__}"
@@ -331,10 +377,10 @@ class RecordingSession:
         self._credentials = SessionCredentials.from_options(
             client,
             app_certificate=app_certificate,
-            expected_duration=expected_duration,
-            storage_credentials=storage_credentials,
-            on_credentials=on_credentials,
-            wall_clock=wall_clock,
+            expected_duration=credentials.expected_duration,
+            storage_credentials=credentials.storage_credentials,
+            on_credentials=credentials.on_credentials,
+            wall_clock=credentials.wall_clock,
         )
         self._hub = notifications if notifications is not None else client.notifications
         self._subscription: Subscription | None = None
@@ -371,28 +417,16 @@ class RecordingSession:
         *,
         assume_ended_on_404: bool = False,
         poll_interval: float | None = None,
-        first_poll_delay: float = 0.0,
-        poll_jitter: float | None = 0.0,
-        poll_timeout: float = 15.0,
-        start_timeout: float = 90.0,
-        failover_grace: float = 90.0,
-        max_poll_errors: int = 8,
-        outage_timeout: float = 120.0,
         stop_timeout: float | None = None,
-        async_stop: bool = False,
+        notifications: NotificationHub | None = None,
+        app_certificate: str | None = None,
         on_status: StatusCallback | None = None,
         fail_fast: bool = True,
-        app_certificate: str | None = None,
-        expected_duration: float | None = None,
-        storage_credentials: StorageCredentialsProvider | None = None,
-        on_credentials: CredentialsCallback | None = None,
-        wall_clock: Callable[[], float] = time.time,
-        notifications: NotificationHub | None = None,
-        events_silence: float = 180.0,
-        orphan_wait: float = 30.0,
-        clock: Callable[[], float] = anyio.current_time,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-        random: Callable[[], float] = random.random,
+        async_stop: bool = False,
+        timing: TimingOptions | None = None,
+        polling: PollingOptions | None = None,
+        credentials: CredentialOptions | None = None,
+        runtime: RuntimeOptions | None = None,
     ) -> RecordingSession:
         """Take over a recording started elsewhere, e.g. a handle stored before a restart.
 
@@ -419,35 +453,28 @@ class RecordingSession:
         if not isinstance(given, RecordingHandle):
             kind = type(given).__name__
             raise ArgumentTypeError(f"handle must be a RecordingHandle, not {kind}")
-        session = cls(
+        if not isinstance(assume_ended_on_404, bool):
+            raise ValidationError("assume_ended_on_404", "must be True or False")
+        session = cls.__new__(cls)
+        session._init(
             client,
             cname=handle.cname,
             uid=handle.uid,
             mode=handle.mode,
             config=None,
             poll_interval=poll_interval,
-            first_poll_delay=first_poll_delay,
-            poll_jitter=poll_jitter,
-            poll_timeout=poll_timeout,
-            start_timeout=start_timeout,
-            failover_grace=failover_grace,
-            max_poll_errors=max_poll_errors,
-            outage_timeout=outage_timeout,
             stop_timeout=stop_timeout,
-            async_stop=async_stop,
+            notifications=notifications,
+            app_certificate=app_certificate,
+            acquire_config=None,
             on_status=on_status,
             fail_fast=fail_fast,
-            app_certificate=app_certificate,
-            expected_duration=expected_duration,
-            storage_credentials=storage_credentials,
-            on_credentials=on_credentials,
-            wall_clock=wall_clock,
-            notifications=notifications,
-            events_silence=events_silence,
-            orphan_wait=orphan_wait,
-            clock=clock,
-            sleep=sleep,
-            random=random,
+            async_stop=async_stop,
+            timing=timing,
+            polling=polling,
+            credentials=credentials,
+            runtime=runtime,
+            adopted=True,
         )
         if assume_ended_on_404:
             session._options = attrs.evolve(session._options, assume_ended_on_404=True)
@@ -458,7 +485,7 @@ class RecordingSession:
         sid = self._handle.sid if self._handle is not None else None
         return (
             f"<RecordingSession cname={self._cname!r} uid={self._uid!r} "
-            f"mode={self._mode.value} sid={sid!r} state={self._state.name.lower()}>"
+            f"mode={self._mode.value} sid={sid!r} state={self._state.value}>"
         )
 
     # -- observation ---------------------------------------------------------------------------
@@ -536,8 +563,9 @@ class RecordingSession:
         Returns when the service ends the recording (idle exit, ``maxRecordingHour``, death) or
         when it is stopped. A failure returned here counts as delivered: it is not raised again.
         """
-        if self._ended is None:
+        if self._state is _State.NEW:
             raise UsageError("the session has not been entered")
+        assert self._ended is not None  # made on leaving NEW
         if self._outcome is None:
             self._waiters += 1
             try:
@@ -573,6 +601,8 @@ class RecordingSession:
         """
         if self._handle is None:
             raise UsageError("the recording has not been started")
+        if self._state is _State.STARTING:  # the start's own path stops it if it must
+            raise UsageError("the recording is still starting: stop it inside the block")
         await self._stop_once()
         await anyio.lowlevel.checkpoint_if_cancelled()
         if self._stop_error is not None:
@@ -601,9 +631,8 @@ class RecordingSession:
     async def __aenter__(self) -> RunningSession:
         if self._state is not _State.NEW:
             raise UsageError("a RecordingSession can be entered only once")
-        self._state = _State.STARTING
+        self._move(_State.STARTING)
         self._trace.state("starting", self._handle)
-        self._ended = anyio.Event()
         adopted = self._handle is not None
         if self._hub is not None:
             # Subscribed before start, so even the first events (and the sid, should the start
@@ -647,8 +676,7 @@ class RecordingSession:
             sid=self._sid,
         )
         self._poll_scope = anyio.CancelScope()
-        self._task_group = anyio.create_task_group()
-        await self._task_group.__aenter__()
+        self._task_group = await enter_group()
         with self._trace.active():  # the tasks' requests are children of the session's span
             self._task_group.start_soon(self._poll_loop, name="agora-recording session poller")
             self._task_group.start_soon(
@@ -656,7 +684,7 @@ class RecordingSession:
             )
             if self._subscription is not None:
                 self._task_group.start_soon(self._event_loop, name="agora-recording session events")
-        self._state = _State.RUNNING
+        self._move(_State.RUNNING)
         self._trace.state("running", self._handle)
         return cast("RunningSession", self)
 
@@ -784,7 +812,7 @@ class RecordingSession:
         if facts.status is not None:
             self._feed.publish(status_value(facts.status), self._sid)
             self._trace.status(self._feed.current)
-        if ended is not None and self._stop_done is None:
+        if ended is not None and self._state is _State.RUNNING:
             self._fail(self._ending(ended))
             return True
         return False
@@ -861,10 +889,11 @@ class RecordingSession:
 
     def _fail(self, outcome: SessionOutcome) -> None:
         """Record a failure seen by a background task; cancel the body when the user asked."""
-        if self._outcome is not None or self._stop_done is not None:
+        if self._state is not _State.RUNNING:  # already ended, or being stopped
             return
         _log.warning("recording sid=%s ended: %s", self._sid, outcome.detail)
         self._trace.failed(outcome.end_reason.value, outcome.detail)
+        self._move(_State.ENDED)
         self._end(outcome)
         if self._options.fail_fast and self._waiters == 0 and self._task_group is not None:
             self._task_group.cancel_scope.cancel()
@@ -890,9 +919,11 @@ class RecordingSession:
 
     async def _stop_once(self) -> None:
         """Send stop the first time; later and concurrent callers wait for that one."""
-        if self._stop_done is not None:
+        if self._state in _STOP_SENT or self._state is _State.CLOSED:
+            assert self._stop_done is not None  # a closed session with a handle was stopped
             await self._stop_done.wait()
             return
+        self._move(_State.STOPPING)
         done = self._stop_done = anyio.Event()
         if self._poll_scope is not None:
             self._poll_scope.cancel()
@@ -900,6 +931,7 @@ class RecordingSession:
             await self._send_stop()
         finally:
             self._end(self._ending(Ended(EndReason.STOPPED, "stopped by the client")))
+            self._move(_State.STOPPED)
             done.set()
 
     async def _send_stop(self) -> None:
@@ -942,29 +974,12 @@ class RecordingSession:
     ) -> bool | None:
         # ``bool | None``, not ``bool``: type checkers then know the body's exceptions
         # propagate. Only the session's own cancellation (fail_fast) is ever absorbed.
-        task_group, poll_scope = self._task_group, self._poll_scope
-        assert task_group is not None
-        assert poll_scope is not None
-        self._task_group = None
-        poll_scope.cancel()
-        self._credentials.cancel()
-        if self._subscription is not None:
-            self._subscription.close()  # ends the event consumer
-        error: BaseException | None
-        try:
-            absorbed = await task_group.__aexit__(exc_type, exc, tb)
-            error = None if absorbed else exc
-        except BaseException as raised:
-            error = unwrap(raised)
-        stop_was_sent = self._stop_done is not None
+        error = await self._leave_tasks(exc_type, exc, tb)
+        stop_was_sent = self._state in _STOP_SENT  # by stop(): its error was raised there
         await self._stop_shielded()
         self._close()
         stop_error = None if stop_was_sent else self._stop_error
-        outcome = self._outcome
-        failure = None
-        if self._options.fail_fast and not self._delivered and outcome is not None:
-            failure = outcome.error
-
+        failure = self._undelivered_failure()
         if error is None:
             if failure is not None:
                 if stop_error is not None:
@@ -984,8 +999,33 @@ class RecordingSession:
             return False
         raise error
 
+    async def _leave_tasks(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> BaseException | None:
+        """End the background tasks; the body's error as itself (never in a group), or
+        ``None`` when the task group absorbed it (our own fail-fast cancellation)."""
+        task_group, poll_scope = self._task_group, self._poll_scope
+        assert task_group is not None
+        assert poll_scope is not None
+        self._task_group = None  # a failure noticed from now on cancels nothing
+        poll_scope.cancel()
+        self._credentials.cancel()
+        if self._subscription is not None:
+            self._subscription.close()  # ends the event consumer
+        return await leave_group(task_group, exc, tb)
+
+    def _undelivered_failure(self) -> RecordingFailedError | None:
+        """The failure to raise on exit: with ``fail_fast``, unless ``wait()`` returned it."""
+        outcome = self._outcome
+        if self._options.fail_fast and not self._delivered and outcome is not None:
+            return outcome.error
+        return None
+
     def _close(self) -> None:
-        self._state = _State.CLOSED
+        self._move(_State.CLOSED)
         if self._subscription is not None:
             self._subscription.close()
             self._trace.dropped(self._subscription.dropped)
@@ -996,15 +1036,26 @@ class RecordingSession:
 
     # -- helpers ---------------------------------------------------------------------------------
 
+    def _move(self, to: _State) -> None:
+        """The one place the state changes, only along `_TRANSITIONS`."""
+        if to not in _TRANSITIONS[self._state]:
+            raise AssertionError(f"session moved {self._state.value} -> {to.value}")
+        if self._state is _State.NEW:  # from now on wait() may be called
+            self._ended = anyio.Event()
+        self._state = to
+
     @property
     def _sid(self) -> str | None:
         return None if self._handle is None else self._handle.sid
 
     def _running_handle(self) -> RecordingHandle:
-        if self._handle is None or self._state is not _State.RUNNING:
-            raise UsageError("the session is not recording")
-        if self._stop_done is not None:
+        state = self._state
+        if state in _STOP_SENT:
             raise UsageError("the recording has been stopped")
+        if state is _State.STARTING:
+            raise UsageError("the recording is still starting: update it inside the block")
+        if self._handle is None or state not in (_State.RUNNING, _State.ENDED):
+            raise UsageError("the session is not recording")
         return self._handle
 
     def _lock(self) -> anyio.Lock:

@@ -55,14 +55,10 @@ import anyio
 import anyio.abc
 
 from ._client import RecordingClient
+from ._groups import enter_group, leave_group
 from ._numbers import seconds
 from ._stopping import UnconfirmedRecording
 from .errors import UsageError, ValidationError
-
-if sys.version_info >= (3, 11):
-    from builtins import BaseExceptionGroup
-else:  # pragma: no cover - anyio depends on this backport below 3.11
-    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = ["DEFAULT_GRACE", "DEFAULT_SIGNALS", "SignalDrain", "drain_on_signals"]
 
@@ -148,8 +144,7 @@ class SignalDrain:
             raise UsageError("a SignalDrain block can be entered only once")
         self._body_scope = anyio.CancelScope()
         iterator = self._open_receiver()
-        self._task_group = anyio.create_task_group()
-        await self._task_group.__aenter__()
+        self._task_group = await enter_group()
         if iterator is not None:
             self._task_group.start_soon(self._watch, iterator)
         self._body_scope.__enter__()
@@ -168,11 +163,8 @@ class SignalDrain:
         error = None if absorbed else exc
         task_group.cancel_scope.cancel()
         try:
-            if await task_group.__aexit__(type(error) if error else None, error, tb):
-                error = None
-        except BaseException as raised:
-            # The watcher never raises: what comes out is the body's own error (in a group).
-            error = _unwrap(raised)
+            # The watcher never raises: what comes out is the body's own error.
+            error = await leave_group(task_group, error, tb)
         finally:
             self._close_receiver()
         if self.signalled is not None:
@@ -284,9 +276,3 @@ def _flush(stream: IO[str] | None) -> None:
             stream.flush()
     except (OSError, ValueError):
         pass
-
-
-def _unwrap(error: BaseException) -> BaseException:
-    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-        error = error.exceptions[0]
-    return error

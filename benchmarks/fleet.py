@@ -60,7 +60,7 @@ from typing import Any, Final
 import anyio
 import httpx
 import trio
-from agora_recording import Mode, RecordingSession
+from agora_recording import Mode, RecordingSession, RuntimeOptions
 from agora_recording.models import (
     RecordingConfig,
     RecordingFileConfig,
@@ -256,7 +256,7 @@ async def _fleet(
                     uid="999",
                     mode=Mode.MIX,
                     config=CONFIG,
-                    random=jitter.random,
+                    runtime=RuntimeOptions(random=jitter.random),
                 )
                 t0 = anyio.current_time()
                 left: float | None = None

@@ -38,7 +38,14 @@ from typing import Any, Final
 import anyio
 import attrs
 import httpx
-from agora_recording import Mode, RecordingClient, RecordingHandle, RecordingSession
+from agora_recording import (
+    Mode,
+    PollingOptions,
+    RecordingClient,
+    RecordingHandle,
+    RecordingSession,
+    RuntimeOptions,
+)
 from agora_recording.testing import (
     DEFAULT_CUSTOMER_ID,
     DEFAULT_CUSTOMER_SECRET,
@@ -317,8 +324,8 @@ async def _timing_run(plan: Plan) -> dict[str, Any]:
                 mode=Mode.MIX,
                 config=config,
                 poll_interval=plan.interval,
-                first_poll_delay=plan.interval,
-                sleep=_instrumented_sleep(probe),
+                polling=PollingOptions(first_poll_delay=plan.interval),
+                runtime=RuntimeOptions(sleep=_instrumented_sleep(probe)),
             )
             async with session:
                 entered += 1
@@ -411,7 +418,7 @@ async def _memory_run(plan: Plan) -> dict[str, Any]:
                 client,
                 _fresh(handles[index]),
                 poll_interval=plan.interval,
-                first_poll_delay=plan.interval * index / plan.n,
+                polling=PollingOptions(first_poll_delay=plan.interval * index / plan.n),
             )
             async with session:
                 entered += 1

@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
+from agora_recording import PollingOptions
 
 if TYPE_CHECKING:
     from agora_recording.testing import ServedEmulator
@@ -337,9 +338,8 @@ async def _main(options: argparse.Namespace) -> None:
             uid="999",
             mode=Mode.MIX,
             config=_start_config(),
-            first_poll_delay=options.first_poll,
             poll_interval=options.poll_interval,
-            poll_jitter=0,
+            polling=PollingOptions(first_poll_delay=options.first_poll, poll_jitter=0),
         )
         sid = None
         try:

@@ -12,6 +12,7 @@ from agora_recording import (
     ArgumentTypeError,
     ClientClosedError,
     Mode,
+    PollingOptions,
     RecordingSession,
     UsageError,
     ValidationError,
@@ -61,7 +62,11 @@ async def test_session_options_and_modes_are_validation_errors() -> None:
         assert bad_mode.value.field == "mode"
         with pytest.raises(ValidationError):
             service.client.session(
-                cname="r", uid="1", mode=Mode.MIX, config=CONFIG, max_poll_errors=0
+                cname="r",
+                uid="1",
+                mode=Mode.MIX,
+                config=CONFIG,
+                polling=PollingOptions(max_poll_errors=0),
             )
 
 

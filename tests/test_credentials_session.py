@@ -12,6 +12,7 @@ import anyio
 import attrs
 import pytest
 from agora_recording import (
+    CredentialOptions,
     CredentialsEvent,
     CredentialsEventKind,
     CredentialsExpiringError,
@@ -22,6 +23,7 @@ from agora_recording import (
     StorageCredentials,
     tokens,
 )
+from agora_recording._credentials import CredentialsCallback, StorageCredentialsProvider
 from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET
 from agora_recording.errors import RecordingFailedError, ValidationError
 from agora_recording.models import RecordingConfig, StartConfig, StorageConfig
@@ -57,15 +59,28 @@ async def service(
         yield emulated
 
 
-def session(emulated: EmulatedService, **options: Any) -> RecordingSession:
-    """A mix session of uid 99 in "room", on the emulator's Unix time."""
+def session(
+    emulated: EmulatedService,
+    *,
+    expected_duration: float | None = None,
+    storage_credentials: StorageCredentialsProvider | None = None,
+    on_credentials: CredentialsCallback | None = None,
+    **options: Any,
+) -> RecordingSession:
+    """A mix session of uid 99 in "room", on the emulator's Unix time, with these credential
+    options."""
     options.setdefault("config", CONFIG)
     return RecordingSession(
         emulated.client,
         cname="room",
         uid="99",
         mode=Mode.MIX,
-        wall_clock=emulated.emulator.clock.time,
+        credentials=CredentialOptions(
+            expected_duration=expected_duration,
+            storage_credentials=storage_credentials,
+            on_credentials=on_credentials,
+            wall_clock=emulated.emulator.clock.time,
+        ),
         **options,
     )
 

@@ -162,6 +162,7 @@ DRIVEN = {
     ("docs/concepts/low-level.md", "The low-level client"),
     ("docs/concepts/tokens.md", "Building a token"),
     *TOKENS_IN_SESSIONS,
+    ("docs/concepts/sessions.md", "Options"),
     ("docs/testing.md", "In-process, on a fake clock"),
     ("docs/testing.md", "Testing your fleet in virtual time"),
     ("docs/concepts/signals.md", "Signals: stopping cleanly on SIGTERM and Ctrl-C"),
@@ -499,6 +500,18 @@ async def test_sessions_mint_tokens_and_refresh_storage_keys() -> None:
         service.channel("lecture-7").leave(7)  # nobody publishes: the recorder exits when idle
         await ns["record_with_sts"](service.client, sts)
         assert len(fetched) == 1
+        assert running(service) == []
+
+
+async def test_the_session_options_example_records_with_its_groups() -> None:
+    """The option groups of the sessions page build a session that records until the idle
+    exit, polling at its own interval, and is stopped."""
+    ns = example(("docs/concepts/sessions.md", "Options"))
+    assert ns["PATIENT"].start_timeout == 120
+    # a poll every 30 s sees the idle exit (a recorder with nobody publishing), so the stop's
+    # 404 then confirms it
+    async with virtual_service(exit_window=60) as service:
+        await ns["record_patiently"](service.client)
         assert running(service) == []
 
 

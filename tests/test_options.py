@@ -13,15 +13,20 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import pytest
 import redis.asyncio as redis_asyncio
 from agora_recording import (
     AgoraError,
+    CredentialOptions,
     Mode,
+    PollingOptions,
     Recorder,
     RecordingClient,
     RecordingHandle,
     RecordingSession,
+    RuntimeOptions,
+    TimingOptions,
     ValidationError,
 )
 from agora_recording.models import RecordingConfig, StartConfig, StorageConfig
@@ -52,26 +57,87 @@ BAD_OPTIONS: list[tuple[str, object]] = [
     ("stop_timeout", 10**400),
     ("stop_timeout", 0),
     ("stop_timeout", "180"),
-    ("events_silence", -5),
-    ("events_silence", math.inf),
-    ("orphan_wait", -1),
-    ("max_poll_errors", 2.5),
-    ("max_poll_errors", True),
-    ("max_poll_errors", 0),
     ("poll_interval", True),
     ("poll_interval", "5"),
     ("poll_interval", -1),
-    ("poll_timeout", math.nan),
-    ("start_timeout", 10**400),
-    ("failover_grace", -0.5),
-    ("outage_timeout", math.inf),
-    ("first_poll_delay", -1),
-    ("poll_jitter", math.nan),
-    ("expected_duration", 10**400),
     ("async_stop", "yes"),
     ("fail_fast", 1),
+    # an option group that is not one
+    ("timing", 5),
+    ("polling", {"max_poll_errors": 3}),
+    ("credentials", "x"),
+    ("runtime", 0.5),
 ]
 IDS = [f"{name}={value!r}"[:40] for name, value in BAD_OPTIONS]
+
+#: (group, field, value) triples each option group refuses when it is built, naming the field.
+BAD_GROUP_FIELDS: list[tuple[type[Any], str, object]] = [
+    (TimingOptions, "events_silence", -5),
+    (TimingOptions, "events_silence", math.inf),
+    (TimingOptions, "orphan_wait", -1),
+    (TimingOptions, "poll_timeout", math.nan),
+    (TimingOptions, "start_timeout", 10**400),
+    (TimingOptions, "failover_grace", -0.5),
+    (TimingOptions, "outage_timeout", math.inf),
+    (TimingOptions, "start_timeout", "90"),
+    (PollingOptions, "max_poll_errors", 2.5),
+    (PollingOptions, "max_poll_errors", True),
+    (PollingOptions, "max_poll_errors", 0),
+    (PollingOptions, "first_poll_delay", -1),
+    (PollingOptions, "poll_jitter", math.nan),
+    (CredentialOptions, "expected_duration", 10**400),
+    (CredentialOptions, "storage_credentials", "not callable"),
+    (CredentialOptions, "on_credentials", 5),
+    (CredentialOptions, "wall_clock", None),
+    (RuntimeOptions, "clock", 1.0),
+    (RuntimeOptions, "sleep", None),
+    (RuntimeOptions, "random", 0.5),
+]
+
+
+@pytest.mark.parametrize(
+    ("group", "name", "value"),
+    BAD_GROUP_FIELDS,
+    ids=[f"{group.__name__}.{name}={value!r}"[:50] for group, name, value in BAD_GROUP_FIELDS],
+)
+def test_every_option_group_refuses_a_bad_field_where_it_is_written(
+    group: type[Any], name: str, value: object
+) -> None:
+    """A bad timing, polling, credential or runtime value fails when its group is built,
+    naming the field, so no session builder ever sees it."""
+    refused(lambda: group(**{name: value}), name)
+
+
+def test_option_groups_are_frozen_and_compare_by_value() -> None:
+    """An option group can be shared by many sessions: it cannot change under them."""
+    timing = TimingOptions(start_timeout=30)
+    assert timing == TimingOptions(start_timeout=30)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        timing.start_timeout = 60  # type: ignore[misc]
+
+
+@pytest.mark.anyio
+async def test_the_option_groups_reach_the_session() -> None:
+    """Values given in the groups are the ones the session runs with; None means defaults."""
+    async with mock_client(never_called) as client:
+        session = client.session(
+            cname="room",
+            uid="7",
+            mode=Mode.MIX,
+            config=CONFIG,
+            timing=TimingOptions(start_timeout=30, orphan_wait=0),
+            polling=PollingOptions(first_poll_delay=1, max_poll_errors=2),
+            runtime=RuntimeOptions(random=lambda: 0.5),
+        )
+        options = session._options
+        assert (options.start_timeout, options.orphan_wait, options.failover_grace) == (30, 0, 90)
+        assert (options.first_poll_delay, options.max_poll_errors) == (1, 2)
+        assert options.poll_jitter == 1.0  # min(1 s, a tenth of the 15 s interval)
+        assert options.random() == 0.5
+        adopted = RecordingSession.adopt(client, HANDLE)._options
+        assert (adopted.first_poll_delay, adopted.poll_jitter) == (0.0, 0.0)
+        given = RecordingSession.adopt(client, HANDLE, polling=PollingOptions(poll_jitter=2))
+        assert (given._options.first_poll_delay, given._options.poll_jitter) == (0.0, 2.0)
 
 
 def refused(build: Callable[[], object], field: str) -> None:
@@ -200,3 +266,11 @@ def test_the_validator_accepts_sensible_values_and_normalizes_them() -> None:
     for bad in (5e-324, 0, math.inf, True):
         with pytest.raises(ValidationError, match="r:"):
             rate("r", bad)
+
+
+@pytest.mark.anyio
+async def test_a_recorder_refuses_an_option_group_that_is_not_one() -> None:
+    """Recorder(timing=..., polling=...) checks its groups when it is built, naming them."""
+    async with mock_client(never_called) as client:
+        refused(lambda: Recorder[str](client, polling=5), "polling")  # type: ignore[arg-type]
+        refused(lambda: Recorder[str](client, runtime="x"), "runtime")  # type: ignore[arg-type]

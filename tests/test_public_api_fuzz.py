@@ -24,11 +24,14 @@ import pytest
 import redis.asyncio as redis_asyncio
 from agora_recording import (
     AgoraError,
+    CredentialOptions,
     Mode,
+    PollingOptions,
     Recorder,
     RecordingClient,
     RecordingHandle,
     RecordingSession,
+    TimingOptions,
     tokens,
     webhooks,
 )
@@ -177,21 +180,39 @@ CLIENT_OPTIONS = {
 SESSION_OPTIONS = {
     "acquire_config": None,
     "poll_interval": 15.0,
-    "first_poll_delay": 5.0,
-    "poll_jitter": 0.0,
-    "poll_timeout": 15.0,
-    "start_timeout": 90.0,
-    "failover_grace": 90.0,
-    "max_poll_errors": 8,
-    "outage_timeout": 120.0,
     "stop_timeout": 60.0,
     "async_stop": False,
     "fail_fast": True,
     "app_certificate": CERTIFICATE,
-    "expected_duration": 3600.0,
-    "events_silence": 180.0,
-    "orphan_wait": 30.0,
+    "timing": None,
+    "polling": None,
+    "credentials": None,
+    "runtime": None,
+    # A field of an option group, fuzzed through the group's own constructor.
+    "timing.start_timeout": 90.0,
+    "timing.failover_grace": 90.0,
+    "timing.poll_timeout": 15.0,
+    "timing.outage_timeout": 120.0,
+    "timing.events_silence": 180.0,
+    "timing.orphan_wait": 30.0,
+    "polling.first_poll_delay": 5.0,
+    "polling.poll_jitter": 0.0,
+    "polling.max_poll_errors": 8,
+    "credentials.expected_duration": 3600.0,
 }
+_GROUPS: dict[str, Callable[..., object]] = {
+    "timing": TimingOptions,
+    "polling": PollingOptions,
+    "credentials": CredentialOptions,
+}
+
+
+def _session_keywords(option: str, value: Any) -> dict[str, Any]:
+    """``{option: value}``, a group's field wrapped in its group (which may refuse it)."""
+    group, _, field = option.partition(".")
+    if field:
+        return {group: _GROUPS[group](**{field: value})}
+    return {option: value}
 
 
 @SETTINGS
@@ -263,7 +284,10 @@ def test_sessions_and_the_recorder(
     """RecordingSession, adopt, client.session and Recorder.start with any arguments."""
 
     async def use(client: RecordingClient) -> None:
-        options = {option: value}
+        try:
+            options = _session_keywords(option, value)
+        except AgoraError:
+            return
         builders: list[Callable[[], RecordingSession]] = [
             lambda: RecordingSession(
                 client, cname=cname, uid=uid, mode=mode, config=config, **options
@@ -440,7 +464,12 @@ def _sync(build: Callable[[], object]) -> Callable[[], Awaitable[object]]:
         ),
         _sync(
             lambda: RecordingSession(
-                _NO_CLIENT, cname="r", uid="7", mode="mix", config=CONFIG, expected_duration=10**400
+                _NO_CLIENT,
+                cname="r",
+                uid="7",
+                mode="mix",
+                config=CONFIG,
+                credentials=CredentialOptions(expected_duration=10**400),
             )
         ),
         _sync(lambda: LeaseStore(_REDIS, ttl=10**400)),

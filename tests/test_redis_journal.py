@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import anyio
 import pytest
-from agora_recording import Mode, RecordingClient
+from agora_recording import Mode, PollingOptions, RecordingClient
 from agora_recording.models import RecordingHandle
 from agora_recording.testing import EmulatedService, emulated_client
 from agora_recording.webhooks import NotificationHub, parse
@@ -113,7 +113,11 @@ async def test_record_makes_the_session_journal_to_the_store(
     store = _store(redis, namespace, "worker-a")
     service.channel("room").publish(1)
     session = service.client.session(
-        cname="room", uid="999", mode=Mode.MIX, config=_start_config(), first_poll_delay=60
+        cname="room",
+        uid="999",
+        mode=Mode.MIX,
+        config=_start_config(),
+        polling=PollingOptions(first_poll_delay=60),
     )
     async with store.record(session):
         assert session._journal is store  # what the session writes its start to

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import anyio
 import pytest
-from agora_recording import Mode, RecordingSession, converter
+from agora_recording import Mode, PollingOptions, RecordingSession, converter
 from agora_recording.models import RecordingHandle
 from agora_recording.testing import EmulatedService, emulated_client
 
@@ -63,7 +63,11 @@ async def test_a_recording_is_leased_while_it_runs_and_forgotten_once_stopped(
     store = _store(redis, namespace, "worker-a")
     service.channel("room").publish(1)
     session = service.client.session(
-        cname="room", uid="999", mode=Mode.MIX, config=_start_config(), first_poll_delay=60
+        cname="room",
+        uid="999",
+        mode=Mode.MIX,
+        config=_start_config(),
+        polling=PollingOptions(first_poll_delay=60),
     )
     async with store.record(session, metadata={"until": "later"}) as running:
         leases = await store.leases()
@@ -151,7 +155,9 @@ async def test_the_janitor_can_continue_a_recording(
         seen.append((lease.metadata["until"], owners[0], handle.sid in running))
 
     won = await janitor.adopt_expired(
-        service.client, adopt=adopt, session_options={"first_poll_delay": 60}
+        service.client,
+        adopt=adopt,
+        session_options={"polling": PollingOptions(first_poll_delay=60)},
     )
     assert [lease.handle for lease in won] == [handle]
     assert seen == [("end-of-class", "janitor", True)]
@@ -213,7 +219,11 @@ async def test_the_bodys_own_exception_comes_out_as_itself(
     store = _store(redis, namespace, "worker-a")
     service.channel("room").publish(1)
     session = service.client.session(
-        cname="room", uid="999", mode=Mode.MIX, config=_start_config(), first_poll_delay=60
+        cname="room",
+        uid="999",
+        mode=Mode.MIX,
+        config=_start_config(),
+        polling=PollingOptions(first_poll_delay=60),
     )
 
     async def record() -> None:

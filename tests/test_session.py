@@ -24,11 +24,15 @@ import httpx
 import pytest
 from agora_recording import (
     EndReason,
+    PollingOptions,
     RecordingClient,
     RecordingSession,
+    RuntimeOptions,
     SessionOutcome,
     StopOutcome,
 )
+from agora_recording._journal import StartIntent
+from agora_recording._session import _TRANSITIONS, _State
 from agora_recording.emulator import Emulator, LoopClock
 from agora_recording.enums import Mode, RecordingStatus, Scene
 from agora_recording.errors import (
@@ -38,6 +42,8 @@ from agora_recording.errors import (
     ServerError,
     StopUnconfirmedError,
     UnconfirmedRecordingsError,
+    UsageError,
+    ValidationError,
 )
 from agora_recording.models import (
     AcquireConfig,
@@ -48,6 +54,7 @@ from agora_recording.models import (
     LayoutRegion,
     RecordingConfig,
     RecordingFileConfig,
+    RecordingHandle,
     StartConfig,
     StopResponse,
     StorageConfig,
@@ -180,9 +187,11 @@ class Kit:
         options.setdefault("uid", str(1000 + number))
         options.setdefault("mode", Mode.MIX)
         options.setdefault("config", mix_config())
-        options.setdefault("clock", self.timeline.now)
-        options.setdefault("sleep", self.timeline.sleep)
-        options.setdefault("poll_jitter", 0.0)  # the timelines below assert exact poll times
+        options.setdefault(
+            "runtime", RuntimeOptions(clock=self.timeline.now, sleep=self.timeline.sleep)
+        )
+        # the timelines below assert exact poll times
+        options.setdefault("polling", PollingOptions(poll_jitter=0.0))
         if options.pop("publisher", True):
             self.service.channel(options["cname"]).publish(7)
         return RecordingSession(self.client, **options)
@@ -663,7 +672,7 @@ async def test_transient_poll_errors_are_counted_not_fatal(kit: Kit) -> None:
 @pytest.mark.anyio
 async def test_persistent_poll_errors_fail_the_session(kit: Kit) -> None:
     """max_poll_errors failed polls in a row count as losing the recording."""
-    session = kit.session(max_poll_errors=3)
+    session = kit.session(polling=PollingOptions(poll_jitter=0.0, max_poll_errors=3))
     kit.emulator.faults.fail_next("query", 500, times=100)
     error = await drive(kit, forever(session), advance=60)
     assert isinstance(error, RecordingFailedError)
@@ -679,7 +688,11 @@ async def test_default_jitter_delays_the_first_poll_by_up_to_a_second() -> None:
     """By default the first poll waits first_poll_delay plus a random share of 1 s."""
     async with make_kit() as kit:
         session = kit.session(
-            poll_jitter=None, first_poll_delay=5, poll_interval=15, random=lambda: 0.75
+            polling=PollingOptions(first_poll_delay=5),
+            poll_interval=15,
+            runtime=RuntimeOptions(
+                clock=kit.timeline.now, sleep=kit.timeline.sleep, random=lambda: 0.75
+            ),
         )
 
         async with anyio.create_task_group() as tg:
@@ -696,18 +709,9 @@ async def test_default_jitter_delays_the_first_poll_by_up_to_a_second() -> None:
 
 @pytest.mark.parametrize("jitter", [-0.5, float("nan")])
 def test_negative_poll_jitter_is_refused(jitter: float) -> None:
-    """A negative (or NaN) poll_jitter is a ValueError naming the option."""
-    client = RecordingClient(
-        app_id="app",
-        customer_id="id",
-        customer_secret="secret",
-        base_url="http://127.0.0.1:9",
-        rate_limit=None,
-    )
+    """A negative (or NaN) poll_jitter is a ValueError naming the option, where it is written."""
     with pytest.raises(ValueError, match="poll_jitter"):
-        RecordingSession(
-            client, cname="room", uid="1", mode=Mode.MIX, config=mix_config(), poll_jitter=jitter
-        )
+        PollingOptions(poll_jitter=jitter)
 
 
 # -- observation and control -------------------------------------------------------------------
@@ -719,7 +723,11 @@ async def test_status_changes_iterator_and_callback() -> None:
     async with make_kit(startup_delay=20) as kit:
         called: list[RecordingStatus | int] = []
         iterated: list[RecordingStatus | int] = []
-        session = kit.session(on_status=called.append, first_poll_delay=1, poll_interval=3)
+        session = kit.session(
+            on_status=called.append,
+            polling=PollingOptions(first_poll_delay=1, poll_jitter=0.0),
+            poll_interval=3,
+        )
 
         async def consume() -> None:
             async for status in session.status_changes():
@@ -993,7 +1001,9 @@ async def test_adopt_polls_at_once_and_stops(kit: Kit) -> None:
     )
     await kit.timeline.advance(10)
     session = RecordingSession.adopt(
-        kit.client, started.handle, clock=kit.timeline.now, sleep=kit.timeline.sleep
+        kit.client,
+        started.handle,
+        runtime=RuntimeOptions(clock=kit.timeline.now, sleep=kit.timeline.sleep),
     )
     async with session:
         await anyio.wait_all_tasks_blocked()
@@ -1074,3 +1084,151 @@ async def test_session_logs_reprs_and_errors_leak_no_secret(
     for text in texts:
         for secret in secrets:
             assert secret not in text
+
+
+# -- the state machine -------------------------------------------------------------------------
+
+
+def state_of(session: RecordingSession) -> _State:
+    """The session's state now (a function, so each read is a fresh one to type checkers)."""
+    return session._state
+
+
+def _reachable(start: _State) -> set[_State]:
+    seen, todo = {start}, [start]
+    while todo:
+        for following in _TRANSITIONS[todo.pop()]:
+            if following not in seen:
+                seen.add(following)
+                todo.append(following)
+    return seen
+
+
+def test_every_state_is_reachable_and_every_path_closes() -> None:
+    """The transition table has no dead end: each state is reached from NEW and reaches
+    CLOSED, which is final, so a session that started always has a way to its stop."""
+    assert _reachable(_State.NEW) == set(_State)
+    assert all(_State.CLOSED in _reachable(state) for state in _State)
+    assert _TRANSITIONS[_State.CLOSED] == frozenset()
+    started = _reachable(_State.RUNNING)  # once recording, CLOSED only through a stop
+    assert all(_State.STOPPING in _reachable(s) for s in started - {_State.STOPPED, _State.CLOSED})
+
+
+@pytest.mark.anyio
+async def test_a_move_outside_the_table_is_refused(kit: Kit) -> None:
+    """A state change the table does not allow is a bug of ours and fails loudly."""
+    session = kit.session()
+    with pytest.raises(AssertionError, match="new -> running"):
+        session._move(_State.RUNNING)
+    assert state_of(session) is _State.NEW
+
+
+class _StartWatch:
+    """A journal that records the session's state when the start is written down, and what
+    update() and stop() said then."""
+
+    def __init__(self, session: RecordingSession) -> None:
+        self.session = session
+        self.states: list[_State] = []
+        self.refusals: list[Exception] = []
+
+    async def begin(self, intent: StartIntent) -> None:
+        self.states.append(state_of(self.session))
+        for call in (lambda: self.session.update(UpdateConfig()), self.session.stop):
+            try:
+                await call()
+            except UsageError as exc:
+                self.refusals.append(exc)
+
+    async def started(self, intent: StartIntent, handle: RecordingHandle) -> None:
+        self.states.append(state_of(self.session))
+
+    async def refused(self, intent: StartIntent) -> None:
+        self.states.append(state_of(self.session))
+
+    async def unresolved(self, intent: StartIntent) -> None:
+        self.states.append(state_of(self.session))
+
+
+@pytest.mark.anyio
+async def test_a_recording_moves_new_starting_running_stopping_stopped_closed(kit: Kit) -> None:
+    """Each state of a normal life is the one the session is in, and each refuses what it
+    must: update() and stop() while starting, update() once stopping or stopped."""
+    session = kit.session()
+    watch = _StartWatch(session)
+    session.journal_to(watch)
+    assert state_of(session) is _State.NEW
+    gate = kit.recorder.hold("stop")
+    async with session:
+        assert state_of(session) is _State.RUNNING
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(session.stop)
+            await gate.reached.wait()
+            assert state_of(session) is _State.STOPPING
+            with pytest.raises(UsageError, match="has been stopped"):
+                await session.update(UpdateConfig())
+            gate.open()
+        assert state_of(session) is _State.STOPPED
+    assert state_of(session) is _State.CLOSED
+    assert watch.states == [_State.STARTING, _State.STARTING]
+    assert [str(e) for e in watch.refusals] == [
+        "the recording is still starting: update it inside the block",
+        "the recording has not been started",
+    ]
+    assert kit.count("stop", session) == 1
+
+
+@pytest.mark.anyio
+async def test_a_refused_start_moves_starting_to_closed(kit: Kit) -> None:
+    """A start the service refused closes the session without a stop: nothing runs."""
+    kit.emulator.faults.fail_next("start", 400, {"code": 53, "reason": "task conflict"})
+    session = kit.session()
+    watch = _StartWatch(session)
+    session.journal_to(watch)
+    with pytest.raises(BadRequestError):
+        async with session:
+            pass
+    assert watch.states == [_State.STARTING, _State.STARTING]
+    assert state_of(session) is _State.CLOSED
+    assert kit.count("stop") == 0
+
+
+@pytest.mark.anyio
+async def test_a_recording_the_service_ended_is_ended_then_stopped() -> None:
+    """A failure seen with fail_fast=False moves RUNNING to ENDED; exit still stops it."""
+    async with make_kit(exit_window=30) as kit:
+        kit.emulator.faults.abnormal_exit(after=25)
+        session = kit.session(fail_fast=False)
+
+        async def block() -> None:
+            async with session:
+                await session.wait()
+                assert state_of(session) is _State.ENDED
+                # still allowed (not stopped yet): refused for its empty body, not its state
+                with pytest.raises(ValidationError, match="clientRequest"):
+                    await session.update(UpdateConfig())
+
+        error = await drive(kit, block, advance=40)
+    assert error is None
+    assert state_of(session) is _State.CLOSED
+    assert session.stop_outcome is not None
+    assert kit.count("stop", session) == 1
+
+
+@pytest.mark.anyio
+async def test_an_adopted_recording_stopped_before_entering_cannot_be_entered(kit: Kit) -> None:
+    """NEW -> STOPPING -> STOPPED for a handle stopped without entering; entering is refused."""
+    kit.service.channel("adopted").publish(7)
+    acquired = await kit.client.acquire(cname="adopted", uid="77")
+    assert acquired.resource_id is not None
+    started = await kit.client.start(
+        acquired.resource_id, Mode.MIX, cname="adopted", uid="77", config=mix_config()
+    )
+    session = RecordingSession.adopt(kit.client, started.handle)
+    await session.stop()
+    assert state_of(session) is _State.STOPPED
+    assert (await session.wait()).end_reason is EndReason.STOPPED
+    with pytest.raises(UsageError, match="only once"):
+        async with session:
+            pass
+    assert kit.count("stop") == 1

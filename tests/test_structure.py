@@ -103,12 +103,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # policies, pure: the confirmed stop, starts, health, rate, polls, retries, hosts, hooks
     (
         "_stopping", "_starting", "_health", "_ratelimit", "_inflight", "_polling", "_retry",
-        "_hosts", "_options", "telemetry", "webhooks._hub",
+        "_hosts", "telemetry", "webhooks._hub",
     ),
     # I/O: the endpoint client, which never imports a session
     ("_client",),
     # orchestration
-    ("_orphans", "_credentials", "_session", "_assembled", "_recorder", "signals"),
+    # (the options name the credential hooks' types, so they sit beside ``_credentials``)
+    ("_orphans", "_credentials", "_options", "_session", "_assembled", "_recorder", "signals"),
     # integrations, and the package's front door
     ("webhooks", "redis", "emulator", "testing", "_cli", "cli", "__main__", ""),
 )  # fmt: skip
@@ -246,3 +247,26 @@ def test_client_session_takes_exactly_the_session_keywords() -> None:
         (p.name, p.kind, p.default) for p in session.values() if p.name not in {"self", "client"}
     ]
     assert inspect.signature(RecordingClient.session).return_annotation == "RecordingSession"
+
+
+def test_task_groups_held_across_a_block_use_the_one_helper() -> None:
+    """Nothing enters or leaves a task group by hand, nor unwraps exception groups its own
+    way: the session, the Recorder and the signal drain share ``_groups``."""
+    own_ways = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "_groups.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for needle in ("create_task_group()\n        await", "def _unwrap", ".__aexit__(exc_type"):
+            if needle in text:
+                own_ways.append(f"{path.relative_to(PACKAGE)}: {needle!r}")
+        tree = ast.parse(text)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in {"__aenter__", "__aexit__"}
+                and isinstance(node.value, ast.Name)
+                and "group" in node.value.id
+            ):
+                own_ways.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.value.id}")
+    assert own_ways == []

@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("opentelemetry.sdk", reason="the OpenTelemetry SDK is not installed")
 
-from agora_recording import RecordingClient, RecordingSession
+from agora_recording import PollingOptions, RecordingClient, RecordingSession
 from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET, LoopClock
 from agora_recording.enums import Mode
 from agora_recording.errors import BadRequestError, RecordingFailedError
@@ -148,7 +148,11 @@ async def test_a_session_span_has_its_states_and_parents_its_requests(otel: Otel
         service.client.telemetry = otel.telemetry
         service.channel("room").publish(7)
         session = service.client.session(
-            cname="room", uid="99", mode=Mode.MIX, config=config(), poll_jitter=0
+            cname="room",
+            uid="99",
+            mode=Mode.MIX,
+            config=config(),
+            polling=PollingOptions(poll_jitter=0),
         )
         async with session:
             assert (
@@ -198,7 +202,7 @@ async def test_a_stop_whose_retries_read_as_one_story(otel: Otel) -> None:
         ) as c,
     ):
         c.telemetry = otel.telemetry
-        session = RecordingSession.adopt(c, handle, first_poll_delay=3600)
+        session = RecordingSession.adopt(c, handle, polling=PollingOptions(first_poll_delay=3600))
         async with session:
             pass
     (stop,) = otel.spans("agora.recording.stop")

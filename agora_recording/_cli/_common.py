@@ -19,6 +19,7 @@ import anyio
 import click
 from rich.console import Console
 
+from agora_recording._groups import unwrap
 from agora_recording._stopping import UnconfirmedRecording
 from agora_recording.errors import (
     AgoraError,
@@ -35,11 +36,6 @@ from agora_recording.errors import (
     ValidationError,
 )
 from agora_recording.models import RecordingHandle
-
-if sys.version_info >= (3, 11):
-    from builtins import BaseExceptionGroup
-else:  # pragma: no cover - anyio depends on this backport below 3.11
-    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = [
     "EXIT_FAILURE",
@@ -70,13 +66,6 @@ class CliError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.secho(f"error: {self.format_message()}", err=True, fg="red")
-
-
-def _unwrap(error: BaseException) -> BaseException:
-    """The one exception inside (nested) single-exception groups, else the error itself."""
-    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-        error = error.exceptions[0]
-    return error
 
 
 def describe_error(error: BaseException) -> CliError | None:
@@ -138,7 +127,7 @@ def run_async(func: Callable[[], Awaitable[T]]) -> T:
         click.echo("interrupted", err=True)
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     except BaseException as exc:
-        error = _unwrap(exc)
+        error = unwrap(exc)
         if isinstance(error, CliError):
             raise error from None
         if isinstance(error, KeyboardInterrupt):

@@ -180,6 +180,7 @@ def _layout(config: UpdateLayoutConfig) -> Callable[[RecordingSession], Awaitabl
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document at the end.")
 def demo(mode: str, duration: float, as_json: bool) -> None:
     """Record a simulated channel end to end against the built-in emulator (offline)."""
+    from agora_recording._options import PollingOptions
     from agora_recording.emulator import SystemClock
     from agora_recording.testing import emulated_client
 
@@ -187,7 +188,10 @@ def demo(mode: str, duration: float, as_json: bool) -> None:
     wire_mode = Mode(mode)
     view = LiveView(out, title=f"Demo: recording {CNAME!r} ({mode})", duration=duration)
     poll = min(0.5, max(0.1, duration / 40))
-    options: dict[str, Any] = {"poll_interval": poll, "first_poll_delay": poll / 2}
+    options: dict[str, Any] = {
+        "poll_interval": poll,
+        "polling": PollingOptions(first_poll_delay=poll / 2),
+    }
 
     async def go() -> tuple[Any, bool, list[int]]:
         service_options: dict[str, Any] = {

@@ -17,6 +17,7 @@ import anyio
 import click
 
 from agora_recording._assembled import RecordingClient
+from agora_recording._options import CredentialOptions, PollingOptions
 from agora_recording._session import RecordingSession
 from agora_recording.enums import Mode
 from agora_recording.models import StartConfig
@@ -167,10 +168,10 @@ def record(
     if app_certificate:  # the session mints the recorder's token (or checks --token)
         options["app_certificate"] = app_certificate
     if duration is not None:
-        options["expected_duration"] = duration
+        options["credentials"] = CredentialOptions(expected_duration=duration)
     if poll_interval is not None:
         options["poll_interval"] = poll_interval
-        options["first_poll_delay"] = min(5.0, poll_interval)
+        options["polling"] = PollingOptions(first_poll_delay=min(5.0, poll_interval))
     view = LiveView(out, title=f"Recording {cname!r} ({wire_mode.value})", duration=duration)
 
     async def go() -> tuple[RecordingSession, bool]:
