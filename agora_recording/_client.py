@@ -132,7 +132,7 @@ _VALIDITY_MARGIN = 10.0
 _REMEMBERED_RESOURCES = 256
 # Sids remembered so a start's notifications never bind to an earlier recording of this client.
 _KNOWN_SIDS = 4096
-# Parsed request URLs kept for reuse: enough for every endpoint of a large fleet.
+# Parsed request URLs (and query requests) kept for reuse: enough for a large fleet.
 _CACHED_URLS = 4096
 # However close the call's deadline, an attempt gets at least this long to complete.
 _MIN_ATTEMPT_TIMEOUT = 1.0
@@ -149,10 +149,16 @@ class _CallDeadline:
 
     __slots__ = ("at", "clock", "seconds")
 
-    def __init__(self, seconds: float, clock: Callable[[], float] = anyio.current_time) -> None:
+    def __init__(
+        self,
+        seconds: float,
+        clock: Callable[[], float] = anyio.current_time,
+        *,
+        now: float | None = None,
+    ) -> None:
         self.clock = clock
         self.seconds = seconds
-        self.at = clock() + seconds
+        self.at = (clock() if now is None else now) + seconds
 
     def left(self) -> float:
         return self.at - self.clock()
@@ -288,7 +294,8 @@ class RecordingClient:
         # errors) and the two header sets (with and without a JSON body).
         self._host_names = {base: httpx.URL(base).host for base in self.hosts}
         self._host_setting = host_setting(base_url, self.region)  # named by transport errors
-        self._urls: dict[str, httpx.URL] = {}  # parsed once per recording; see _send
+        self._urls: dict[tuple[str, str], httpx.URL] = {}  # parsed once per recording (_send)
+        self._queries: dict[RecordingHandle, tuple[RequestSpec, str]] = {}  # see _query
         accept = {"Accept": "application/json", "User-Agent": self._user_agent}
         self._headers_get = accept
         self._headers_json = {**accept, "Content-Type": "application/json;charset=utf-8"}
@@ -615,14 +622,29 @@ class RecordingClient:
         decide whether a recording came up or died as `Priority.HEALTH`. ``budget`` replaces
         ``call_timeout`` for this call (seconds of service time, retries included).
         """
-        spec = build_request(Endpoint.QUERY, self.app_id, handle=_handle(handle))
+        spec, label = self._query(handle)
         return await self._call(
             Endpoint.QUERY,
             spec,
-            label=_handle_label(Endpoint.QUERY, handle),
+            label=label,
             priority=priority,
             deadline=None if budget is None else _CallDeadline(_seconds("budget", budget)),
         )
+
+    def _query(self, handle: RecordingHandle) -> tuple[RequestSpec, str]:
+        """The query request of ``handle`` and its label, built and checked once per recording
+        (a session polls the same one every few seconds)."""
+        try:
+            known = self._queries.get(handle)
+        except TypeError:  # a field that cannot be hashed: `_handle` names what is wrong
+            known = None
+        if known is None:
+            spec = build_request(Endpoint.QUERY, self.app_id, handle=_handle(handle))
+            known = (spec, _handle_label(Endpoint.QUERY, handle))
+            if len(self._queries) >= _CACHED_URLS:
+                self._queries.clear()
+            self._queries[handle] = known
+        return known
 
     async def ncs_ips(self) -> NcsIpResponse:
         """The addresses Agora's notification servers (NCS) send from, for a firewall allow-list.
@@ -801,12 +823,14 @@ class RecordingClient:
         while len(self._acquired_at) > _REMEMBERED_RESOURCES:
             self._acquired_at.popitem(last=False)
 
-    async def _slot(self, priority: Priority, deadline: _CallDeadline) -> float:
+    async def _slot(self, priority: Priority, deadline: _CallDeadline | None) -> float:
         """Wait for the limiter's slot, then for a place in flight; return the seconds spent
-        waiting in both (our own queues), which are credited to ``deadline``."""
+        waiting in both (our own queues), which push ``deadline`` back (``None``: the call's
+        own deadline, which starts after this wait)."""
         queued = 0.0 if self._limiter is None else await self._limiter.acquire(priority)
         queued += await self._in_flight.acquire(priority)
-        deadline.credit(queued)
+        if deadline is not None:
+            deadline.credit(queued)
         return queued
 
     def _rate_limited(self, failure: RateLimitError) -> float:
@@ -830,34 +854,50 @@ class RecordingClient:
         single: bool = False,
     ) -> T:
         """Send with retries. ``single``: one attempt (429s still absorbed), for callers that
-        run their own retry loop."""
+        run their own retry loop.
+
+        Without a ``deadline`` the call's own (``call_timeout`` away) is set by its first
+        attempt, after the wait for a slot (which would push it back anyway), so one clock
+        reading serves both; the host cursor is made on the first failure that moves the call.
+        """
         self._ensure_open()
         per_attempt = attempt_timeout if attempt_timeout is not None else self.timeout
-        deadline = deadline if deadline is not None else _CallDeadline(self.call_timeout)
-        cursor = HostCursor(self.hosts)
+        call_deadline = deadline
+        cursor: HostCursor | None = None
 
         async def attempt(number: int) -> T:
+            nonlocal call_deadline, cursor
             limited = 0
             while True:
-                queued = await self._slot(priority, deadline)
-                base = cursor.current
-                seconds = min(per_attempt, max(deadline.left(), _MIN_ATTEMPT_TIMEOUT))
+                if self._limiter is None and self._in_flight.try_acquire():
+                    queued = 0.0  # nothing to wait for: no coroutine to run
+                else:
+                    queued = await self._slot(priority, call_deadline)
+                now = anyio.current_time()
+                if call_deadline is None:
+                    call_deadline = _CallDeadline(self.call_timeout, now=now)
+                    left = call_deadline.seconds
+                elif call_deadline.clock is anyio.current_time:
+                    left = call_deadline.at - now
+                else:  # a deadline on an injected clock (ensure_stopped's)
+                    left = call_deadline.left()
+                seconds = min(per_attempt, max(left, _MIN_ATTEMPT_TIMEOUT))
+                base = self.hosts[0] if cursor is None else cursor.current
+                telemetry = self.telemetry
+                send = self._send(endpoint, spec, base, now, seconds, number, label)
                 try:
-                    return await self.telemetry.request(
-                        self._send(endpoint, spec, base, seconds, number, label),
-                        spec,
-                        base,
-                        attempt=number,
-                        queued=queued,
-                        priority=priority.name,
+                    if telemetry.quiet():
+                        return await send
+                    return await telemetry.request(
+                        send, spec, base, attempt=number, queued=queued, priority=priority.name
                     )
                 except RateLimitError as exc:
                     limited += 1
                     wait = self._rate_limited(exc)
                     # Go again only with a whole attempt's time left after the wait: a request
                     # sent with a cut deadline (a start, say) may lose the answer it earned.
-                    whole = min(per_attempt, deadline.seconds)
-                    if limited >= _MAX_RATE_LIMITED or deadline.left() - wait < whole:
+                    whole = min(per_attempt, call_deadline.seconds)
+                    if limited >= _MAX_RATE_LIMITED or call_deadline.left() - wait < whole:
                         raise
                 except AlreadyStartedError:
                     if number > 1:
@@ -872,6 +912,8 @@ class RecordingClient:
                     raise
                 except Exception as exc:
                     if moves_host(exc):
+                        if cursor is None:
+                            cursor = HostCursor(self.hosts)
                         cursor.advance(exc)
                     raise
                 finally:
@@ -881,39 +923,38 @@ class RecordingClient:
                     if not stamina.is_testing():  # which makes every retry wait instant
                         await anyio.sleep(wait)
 
+        def until() -> float:
+            assert call_deadline is not None  # set by the first attempt, before any retry
+            return min(call_deadline.at, retry_until)
+
         if single:
             return await attempt(1)
-        return await call_with_retries(
-            attempt,
-            policy=self._retry,
-            retry_until=lambda: min(deadline.at, retry_until),
-            label=label,
-        )
+        return await call_with_retries(attempt, policy=self._retry, retry_until=until, label=label)
 
     async def _send(
         self,
         endpoint: Endpoint[T],
         spec: RequestSpec,
         base: str,
+        began: float,
         seconds: float,
         number: int,
         label: str,
     ) -> T:
+        """One attempt, begun at ``began`` (the event loop's clock), given ``seconds``."""
         self._ensure_open()
-        host = self._host_names[base]
         headers = self._headers_get if spec.body is None else self._headers_json
         # httpx checks every character of a URL string it is given; the same few URLs (one per
         # endpoint of each live recording) come back on every poll, so each is parsed once.
-        address = base + spec.path
-        url = self._urls.get(address)
+        key = (base, spec.path)
+        url = self._urls.get(key)
         if url is None:
             if len(self._urls) >= _CACHED_URLS:
                 self._urls.clear()
-            url = self._urls[address] = httpx.URL(address)
+            url = self._urls[key] = httpx.URL(base + spec.path)
         request = self._http.build_request(
             spec.method, url, content=spec.body, headers=headers, timeout=seconds
         )
-        began = anyio.current_time()
         try:
             # The attempt's own deadline (see the module docstring). A bare cancel scope costs
             # less than ``anyio.fail_after``, which wraps the same scope in a generator.
@@ -926,7 +967,7 @@ class RecordingClient:
                 "%s attempt %d on %s: %s after %.3f s",
                 label,
                 number,
-                host,
+                self._host_names[base],
                 type(exc).__name__,
                 anyio.current_time() - began,
             )
@@ -936,14 +977,17 @@ class RecordingClient:
             ) from exc
         except TimeoutError:
             logger.debug(
-                "%s attempt %d on %s: timed out after %.1f s", label, number, host, seconds
+                "%s attempt %d on %s: timed out after %.1f s",
+                label,
+                number,
+                self._host_names[base],
+                seconds,
             )
             raise TransportError(
                 f"{endpoint.name} request to {origin_of(base)} timed out after {seconds:.1f} s; "
                 f"check {self._host_setting}",
                 endpoint=endpoint.name,
             ) from None
-        elapsed = anyio.current_time() - began
         self.telemetry.response(response)
         try:
             result = parse_response(
@@ -954,20 +998,20 @@ class RecordingClient:
                 "%s attempt %d on %s: %s in %.3f s (request ID %s)",
                 label,
                 number,
-                host,
+                self._host_names[base],
                 describe_failure(exc),
-                elapsed,
+                anyio.current_time() - began,
                 response.headers.get("X-Request-ID"),
             )
             raise
-        if logger.isEnabledFor(logging.DEBUG):  # spares a header lookup on every call
+        if logger.isEnabledFor(logging.DEBUG):  # spares a clock reading and a header lookup
             logger.debug(
                 "%s attempt %d on %s: HTTP %d in %.3f s (request ID %s)",
                 label,
                 number,
-                host,
+                self._host_names[base],
                 response.status_code,
-                elapsed,
+                anyio.current_time() - began,
                 response.headers.get("X-Request-ID"),
             )
         return result

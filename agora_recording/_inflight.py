@@ -65,10 +65,16 @@ class PrioritySemaphore:
         """How many requests wait for a place now (of one priority, or all)."""
         return sum(self._live) if priority is None else self._live[priority]
 
-    async def acquire(self, priority: Priority) -> float:
-        """Wait for a place; return the seconds spent waiting (0 without a wait)."""
+    def try_acquire(self) -> bool:
+        """Take a place if one is free and nobody waits for it (no coroutine, no checkpoint)."""
         if self._free and not self._heap:
             self._free -= 1
+            return True
+        return False
+
+    async def acquire(self, priority: Priority) -> float:
+        """Wait for a place; return the seconds spent waiting (0 without a wait)."""
+        if self.try_acquire():
             return 0.0
         began = anyio.current_time()
         self._seq += 1

@@ -173,7 +173,7 @@ async def run_attempts(
     Until an attempt may have reached the service, at most ``policy.attempts`` attempts are
     made; from then on attempts go on until ``give_up_at`` (a ``clock()`` time: the end of the
     resource ID's life). The waits go through stamina, so ``stamina.set_testing()`` makes them
-    instant (and bounds the attempts) in tests.
+    instant (and bounds the attempts) in tests; a start answered at once never enters it.
     """
     ambiguous = False
     retries = 0
@@ -199,8 +199,18 @@ async def run_attempts(
         return wait
 
     try:
+        # The first attempt runs bare: a start answered at once never enters stamina. A failure
+        # opens the retry context, whose first "attempt" re-raises it so stamina decides (and
+        # waits) as if it had run the attempt itself.
+        try:
+            return StartAttempts(response=await send())
+        except AgoraError as exc:
+            pending: AgoraError | None = exc
         async for attempt in stamina.retry_context(on=decide, attempts=None, timeout=None):
             with attempt:
+                if pending is not None:
+                    replay, pending = pending, None
+                    raise replay
                 response = await send()
     except AlreadyStartedError as exc:
         return StartAttempts(error=exc, ambiguous=ambiguous, running=True)

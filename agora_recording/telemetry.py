@@ -207,6 +207,12 @@ class Telemetry:
 
     # -- requests -------------------------------------------------------------------------------
 
+    def quiet(self) -> bool:
+        """Whether a request would record nothing now (telemetry off, the API not installed, or
+        no SDK configured yet): the client then awaits the attempt without `request`."""
+        tools = self._instruments if self._ready else self._get()
+        return tools is None or tools.idle()
+
     async def request(
         self,
         call: Awaitable[T],
