@@ -57,7 +57,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import attrs
 import httpx
-import stamina
 from typing_extensions import Self
 
 from ._hints import host_setting, origin_of, transport_message
@@ -538,10 +537,11 @@ class RecordingClient:
             uid=intent.uid,
             config=config,
         )
-        now = anyio.current_time()
         # The resource ID's life ends 5 minutes after acquire (counted from now when it was
         # acquired elsewhere): no attempt is sent after that.
-        acquired = self._acquired_at.get(resource_id, now)
+        acquired = self._acquired_at.get(resource_id)
+        if acquired is None:
+            acquired = anyio.current_time()
         give_up_at = acquired + RESOURCE_LIFETIME - _VALIDITY_MARGIN
         label = _label(Endpoint.START, resource_id)
 
@@ -575,9 +575,10 @@ class RecordingClient:
             cname=response.cname or intent.cname,
             uid=response.uid or intent.uid,
         )
-        self._registry.add(started.handle)
-        self._know(started.handle.sid)
-        return attrs.evolve(attempts, response=started)
+        handle = started.handle
+        self._registry.add(handle)
+        self._know(handle.sid)
+        return StartAttempts(response=started, ambiguous=attempts.ambiguous)
 
     def _unresolved_start(self, intent: StartIntent, error: AgoraError) -> None:
         """List a start that may have left a recording with no known sid, at ERROR."""
@@ -920,6 +921,8 @@ class RecordingClient:
                     self._in_flight.release()
                 if wait > 0:
                     logger.debug("%s: HTTP 429; sending again in %.2f s", label, wait)
+                    import stamina  # on the first retry only: it costs an import to load
+
                     if not stamina.is_testing():  # which makes every retry wait instant
                         await anyio.sleep(wait)
 

@@ -29,7 +29,6 @@ from typing import TypeVar
 
 import anyio
 import attrs
-import stamina
 
 from ._protocol import is_retryable
 from ._ratelimit import pause_for
@@ -152,6 +151,8 @@ async def call_with_retries(
             return False
         waits.append(delay)
         return delay
+
+    import stamina  # on the first retry only: it costs an import to load
 
     async for try_ in stamina.retry_context(on=decide, attempts=policy.attempts, timeout=None):
         with try_:

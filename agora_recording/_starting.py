@@ -54,7 +54,6 @@ from typing import Final
 import anyio
 import attrs
 import httpx
-import stamina
 
 from ._journal import StartIntent, StartJournal
 from ._retry import RetryPolicy, describe_failure
@@ -206,6 +205,8 @@ async def run_attempts(
             return StartAttempts(response=await send())
         except AgoraError as exc:
             pending: AgoraError | None = exc
+        import stamina  # on the first retry only: it costs an import to load
+
         async for attempt in stamina.retry_context(on=decide, attempts=None, timeout=None):
             with attempt:
                 if pending is not None:
