@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import quote
 
 import attrs
@@ -206,3 +210,69 @@ def test_request_text_is_that_of_one_json_dumps(request: dict[object, object]) -
     """Encoding a clientRequest key by key gives the bytes one ``json.dumps`` gives."""
     text, _ = _encode_request(request)
     assert text == json.dumps(request, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.anyio
+async def test_bad_handle_is_refused_on_every_query() -> None:
+    """A handle with an ID that cannot go into a URL is refused each time, before any request."""
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"resourceId": "r", "sid": "s", "serverResponse": {}})
+
+    bad = attrs.evolve(handle_for(Mode.MIX), sid="not a sid")
+    unhashable = attrs.evolve(handle_for(Mode.MIX), sid=["not", "a", "sid"])
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        client = RecordingClient(
+            app_id=APP_ID,
+            customer_id=CUSTOMER_ID,
+            customer_secret=CUSTOMER_SECRET,
+            http_client=http,
+            rate_limit=None,
+        )
+        for handle in (bad, unhashable, bad, unhashable):
+            with pytest.raises(ValidationError) as caught:
+                await client.query(handle)
+            assert caught.value.field == "sid"
+        await client.query(handle_for(Mode.MIX))
+    assert len(sent) == 1
+
+
+_FIRST_TIME = """
+import sys, anyio, httpx
+from agora_recording import Mode, RecordingClient
+from tests.helpers import APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, RESOURCE_ID, START_CONFIGS
+from tests.helpers import handle_for
+
+def answer(request):
+    return httpx.Response(200, json={"resourceId": RESOURCE_ID, "sid": "s1", "serverResponse": {}})
+
+async def main():
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        client = RecordingClient(app_id=APP_ID, customer_id=CUSTOMER_ID,
+                                 customer_secret=CUSTOMER_SECRET, http_client=http)
+        await client.acquire(cname="room", uid="1")
+        await client.start(RESOURCE_ID, Mode.MIX, cname="room", uid="1",
+                           config=START_CONFIGS[Mode.MIX])
+        await client.query(handle_for(Mode.MIX))
+        client.release(handle_for(Mode.MIX))
+
+anyio.run(main)
+print(sorted(m for m in ("stamina", "tenacity") if m in sys.modules))
+"""
+
+
+def test_calls_answered_at_once_never_enter_the_retry_machinery() -> None:
+    """Acquire, start and query answered first time run no retry code: stamina is never loaded."""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_TIME],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

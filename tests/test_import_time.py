@@ -35,6 +35,16 @@ def test_import_leaves_command_line_libraries_out() -> None:
     assert done.stdout.strip() == "[]"
 
 
+def test_import_leaves_the_retry_library_out() -> None:
+    """Importing the package loads neither stamina nor tenacity: they come with the first retry."""
+    done = _run(
+        "import sys, agora_recording\n"
+        "print(sorted(m for m in ('stamina', 'tenacity') if m in sys.modules))"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_httpx_command_line_still_runs() -> None:
     """``httpx.main`` still runs httpx's own command line after our import deferred it."""
     done = _run(
