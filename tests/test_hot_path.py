@@ -222,7 +222,7 @@ async def test_bad_handle_is_refused_on_every_query() -> None:
         return httpx.Response(200, json={"resourceId": "r", "sid": "s", "serverResponse": {}})
 
     bad = attrs.evolve(handle_for(Mode.MIX), sid="not a sid")
-    unhashable = attrs.evolve(handle_for(Mode.MIX), sid=["not", "a", "sid"])
+    unhashable = attrs.evolve(handle_for(Mode.MIX), sid=["not", "a", "sid"])  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         client = RecordingClient(
             app_id=APP_ID,
