@@ -637,15 +637,18 @@ class RecordingClient:
         (a session polls the same one every few seconds)."""
         try:
             known = self._queries.get(handle)
-        except TypeError:  # a field that cannot be hashed: `_handle` names what is wrong
-            known = None
+        except TypeError:  # a field that cannot be hashed: built (or refused) every time
+            return self._query_request(handle)
         if known is None:
-            spec = build_request(Endpoint.QUERY, self.app_id, handle=_handle(handle))
-            known = (spec, _handle_label(Endpoint.QUERY, handle))
+            known = self._query_request(handle)
             if len(self._queries) >= _CACHED_URLS:
                 self._queries.clear()
             self._queries[handle] = known
         return known
+
+    def _query_request(self, handle: RecordingHandle) -> tuple[RequestSpec, str]:
+        spec = build_request(Endpoint.QUERY, self.app_id, handle=_handle(handle))
+        return spec, _handle_label(Endpoint.QUERY, handle)
 
     async def ncs_ips(self) -> NcsIpResponse:
         """The addresses Agora's notification servers (NCS) send from, for a firewall allow-list.
