@@ -231,6 +231,8 @@ def test_bad_hub_settings_are_refused_with_agora_errors() -> None:
         ({"buffer_size": "a"}, "buffer_size"),
         ({"dedupe_window": math.nan}, "dedupe_window"),
         ({"dedupe_window": math.inf}, "dedupe_window"),
+        ({"dedupe_window": 10**400}, "dedupe_window"),
+        ({"reorder_timeout": True}, "reorder_timeout"),
         ({"reorder_timeout": -1}, "reorder_timeout"),
         ({"max_sids": True}, "max_sids"),
     ):

@@ -36,7 +36,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-import math
 from collections import OrderedDict, deque
 from collections.abc import Callable, Collection
 from types import TracebackType
@@ -45,6 +44,7 @@ from typing import TypeVar
 import anyio
 import attrs
 
+from agora_recording._numbers import seconds as checked_seconds
 from agora_recording.errors import ArgumentTypeError, ValidationError
 
 from ._envelope import Notification
@@ -249,19 +249,12 @@ class NotificationHub:
                 raise ArgumentTypeError(f"{name} must be an integer")
             if value < 1:
                 raise ValidationError(name, "must be at least 1")
-        for name, seconds in (
-            ("dedupe_window", dedupe_window),
-            ("reorder_timeout", reorder_timeout),
-        ):
-            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-                raise ArgumentTypeError(f"{name} must be a number of seconds")
-            if not 0 <= seconds < math.inf:
-                raise ValidationError(name, "must be a finite number of seconds, not negative")
         self._on_unclaimed = on_unclaimed
         self._buffer_size = buffer_size
-        self._dedupe_window = float(dedupe_window)
+        # The one number validator: finite, not negative, no bool, no int too big for a float.
+        self._dedupe_window = checked_seconds("dedupe_window", dedupe_window, allow_zero=True)
         self._reorder_window = reorder_window
-        self._reorder_timeout = float(reorder_timeout)
+        self._reorder_timeout = checked_seconds("reorder_timeout", reorder_timeout, allow_zero=True)
         self._max_sids = max_sids
         self._seen: OrderedDict[str, float] = OrderedDict()  # notice ID -> first seen, in order
         self._orders: OrderedDict[str, _Order] = OrderedDict()
