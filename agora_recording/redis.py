@@ -66,7 +66,7 @@ from ._converter import converter
 from ._inflight import PrioritySemaphore
 from ._journal import StartIntent
 from ._numbers import count, seconds
-from ._ratelimit import MIN_FACTOR, Priority, RateLimiter, check_quota, is_number, pause_for
+from ._ratelimit import MIN_FACTOR, Priority, RateLimiter, check_quota, pause_for
 from .enums import Mode
 from .errors import (
     AgoraError,
@@ -655,12 +655,10 @@ class LeaseStore:
         max_refusals: int = 5,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not is_number(write_timeout) or not 0 < write_timeout < math.inf:
-            raise ValidationError("write_timeout", "must be a positive, finite number of seconds")
+        write_timeout = seconds("write_timeout", write_timeout)
         if isinstance(max_refusals, bool) or not isinstance(max_refusals, int):
             raise ArgumentTypeError("max_refusals must be an integer")
-        if max_refusals < 1:
-            raise ValidationError("max_refusals", "must be at least 1")
+        max_refusals = count("max_refusals", max_refusals)
         ttl = seconds("ttl", ttl)
         renew = ttl / 3 if renew_interval is None else seconds("renew_interval", renew_interval)
         if not renew < ttl:

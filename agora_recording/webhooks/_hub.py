@@ -44,6 +44,7 @@ from typing import TypeVar
 import anyio
 import attrs
 
+from agora_recording._numbers import count as checked_count
 from agora_recording._numbers import seconds as checked_seconds
 from agora_recording.errors import ArgumentTypeError, ValidationError
 
@@ -247,11 +248,9 @@ class NotificationHub:
         ):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ArgumentTypeError(f"{name} must be an integer")
-            if value < 1:
-                raise ValidationError(name, "must be at least 1")
+            checked_count(name, value)
         self._on_unclaimed = on_unclaimed
         self._buffer_size = buffer_size
-        # The one number validator: finite, not negative, no bool, no int too big for a float.
         self._dedupe_window = checked_seconds("dedupe_window", dedupe_window, allow_zero=True)
         self._reorder_window = reorder_window
         self._reorder_timeout = checked_seconds("reorder_timeout", reorder_timeout, allow_zero=True)

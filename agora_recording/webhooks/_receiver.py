@@ -28,6 +28,8 @@ from typing import Any, overload
 import anyio
 
 from agora_recording._hints import NCS_SECRET_HINT
+from agora_recording._numbers import count as checked_count
+from agora_recording._numbers import seconds as checked_seconds
 from agora_recording.errors import ArgumentTypeError, ValidationError
 
 from ._envelope import InvalidNotificationError, parse, verify
@@ -122,22 +124,14 @@ class NotificationReceiver:
             secrets = ()
         if not secrets or not all(isinstance(s, str) and s for s in secrets):
             raise ValidationError("secret", "give the NCS secret (a non-empty string) or several")
-        for name, count in (("max_body_size", max_body_size), ("max_depth", max_depth)):
-            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-                raise ValidationError(name, "must be a whole number, at least 1")
-        for name, seconds in (("read_timeout", read_timeout), ("log_interval", log_interval)):
-            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-                raise ValidationError(name, "must be a number of seconds")
-            if not 0 < seconds < math.inf:
-                raise ValidationError(name, "must be a positive, finite number of seconds")
         self.hub = hub
         self._secrets = tuple(str(s) for s in secrets)
-        self.max_body_size = max_body_size
-        self.read_timeout = float(read_timeout)
-        self.max_depth = max_depth
+        self.max_body_size = checked_count("max_body_size", max_body_size)
+        self.read_timeout = checked_seconds("read_timeout", read_timeout)
+        self.max_depth = checked_count("max_depth", max_depth)
         #: Callbacks refused for a bad or missing signature (a wrong secret shows here).
         self.bad_signatures = 0
-        self.log_interval = float(log_interval)
+        self.log_interval = checked_seconds("log_interval", log_interval)
         self._refusals = 0  # refused since the last log line
         self._logged_at = -math.inf
         #: How many callbacks were refused in all (any 4xx).
