@@ -1,0 +1,277 @@
+"""The docs' numbers and names read from the code they describe: defaults tables, CLI flags,
+environment variables and the exception tree, so a default or a name that changes in the code
+fails here until the page says the same."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import click
+import httpx
+import pytest
+import stamina
+from agora_recording import (
+    CredentialOptions,
+    PollingOptions,
+    RecordingClient,
+    Region,
+    RuntimeOptions,
+    ServerError,
+    TimingOptions,
+    errors,
+)
+from agora_recording._cli import cli
+
+from tests.test_docs_examples import DOCUMENTS, ROOT, fenced_blocks
+
+CONFIGURATION = ROOT / "docs/concepts/configuration.md"
+SESSIONS = ROOT / "docs/concepts/sessions.md"
+ERRORS = ROOT / "docs/concepts/errors.md"
+
+
+def table_rows(path: Path) -> dict[str, list[str]]:
+    """The rows of a page's Markdown tables: first cell (its code names) -> the other cells."""
+    rows: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("|") or set(line) <= set("|- "):
+            continue
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        for name in re.findall(r"`(\w+)`", cells[0]):
+            rows[name] = cells[1:]
+    return rows
+
+
+def seconds_or_number(text: str) -> list[float]:
+    """The numbers of a defaults cell, in order (``10 s, 60 s`` -> [10, 60])."""
+    return [float(x.replace(",", "")) for x in re.findall(r"\d[\d,]*(?:\.\d+)?", text)]
+
+
+@pytest.mark.anyio
+async def test_the_client_defaults_table_is_the_constructor_s() -> None:
+    """Each number in configuration.md's table is the default `RecordingClient` and
+    ``from_env`` really take."""
+    rows = table_rows(CONFIGURATION)
+    for function in (RecordingClient.__init__, RecordingClient.from_env):
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
+        assert seconds_or_number(rows["timeout"][0]) == [
+            defaults["timeout"],
+            defaults["call_timeout"],
+        ]
+        for name in ("stop_timeout", "rate_limit", "poll_share", "attempts"):
+            assert seconds_or_number(rows[name][0]) == [defaults[name]], name
+        for name in ("region", "app_certificate", "notifications", "base_url"):
+            assert defaults[name] is None, name
+        assert rows["region"][0] == rows["app_certificate"][0] == "none"
+    async with RecordingClient(app_id="a", customer_id="c", customer_secret="s") as client:
+        assert seconds_or_number(rows["max_in_flight"][0]) == [client.max_in_flight]
+        assert list(client.hosts[:2]) == re.findall(r"`(https://[^`]+)`", rows["base_url"][0])
+    shown = re.findall(r"`([A-Z]{2})`", rows["region"][1])
+    assert shown[:4] == [region.value for region in Region]
+
+
+def group_cell(rows: dict[str, list[str]], group: type[Any]) -> dict[str, str]:
+    """A sessions.md table cell: field name -> what the parentheses after it say."""
+    cell = rows[group.__name__][0]
+    return dict(re.findall(r"`(\w+)`(?: \(([^()]*(?:\([^()]*\)[^()]*)*)\))?", cell))
+
+
+@pytest.mark.parametrize(
+    "group", [TimingOptions, PollingOptions, CredentialOptions, RuntimeOptions]
+)
+def test_the_session_option_groups_table_is_the_groups(group: type[Any]) -> None:
+    """sessions.md names every field of each option group, and each number it gives as a
+    default is the field's default (``None`` fields say what they resolve to)."""
+    shown = group_cell(table_rows(SESSIONS), group)
+    fields = {field.name: field.default for field in attrs.fields(group)}
+    assert set(shown) == set(fields)
+    for name, said in shown.items():
+        if not said or said.startswith("[") or fields[name] is None:
+            continue
+        assert seconds_or_number(said)[:1] == [fields[name]], name
+    if group is PollingOptions:
+        assert shown["first_poll_delay"].startswith("5 s; 0 when adopted")
+        assert shown["poll_jitter"].startswith("`min(1 s, poll_interval / 10)`")
+
+
+def commands(group: click.Group = cli, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every command path of the CLI: ("demo",), ("fleet", "ls"), ..."""
+    for name, command in group.commands.items():
+        yield (*path, name)
+        if isinstance(command, click.Group):
+            yield from commands(command, (*path, name))
+
+
+def command_at(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+def options_of(path: tuple[str, ...]) -> set[str]:
+    """The flags one command accepts, with those of the groups above it."""
+    flags: set[str] = set()
+    for depth in range(len(path) + 1):
+        for param in command_at(path[:depth]).params:
+            flags.update(o for o in (*param.opts, *param.secondary_opts) if o.startswith("-"))
+    return flags
+
+
+def cli_lines() -> Iterator[tuple[str, str]]:
+    """Each command line the docs show (``agora-recording ...``, in console blocks or inline
+    code), with where it is."""
+    for block in fenced_blocks():
+        if block.language == "console":
+            for line in block.code.splitlines():
+                if line.startswith("agora-recording"):
+                    yield f"{block.path}:{block.line}", line.split("#")[0]
+    for document in DOCUMENTS:
+        text = document.read_text(encoding="utf-8")
+        for span in re.findall(r"`(agora-recording [^`]+)`", text):
+            yield document.name, span
+
+
+def test_every_command_line_in_the_docs_is_one_the_cli_takes() -> None:
+    """Each ``agora-recording`` command the docs show names an existing verb and only flags
+    that verb has (``--help`` lists them)."""
+    known = set(commands())
+    seen = 0
+    for where, line in cli_lines():
+        words = [w for w in line.split()[1:] if w != "..."]
+        path: tuple[str, ...] = ()
+        for word in words:
+            if word.startswith("-") or word.isupper():
+                continue
+            if (*path, word) in known:
+                path = (*path, word)
+            elif word == "COMMAND":
+                break
+        flags = {w.split("=")[0] for w in words if w.startswith("-")}
+        if "COMMAND" in words:
+            flags -= {"--help"}
+        assert flags <= options_of(path) | {"--help"}, (where, line)
+        seen += 1
+    assert seen > 20
+
+
+def test_every_flag_the_cli_page_names_exists() -> None:
+    """Each ``--flag`` in the CLI page's prose belongs to some command."""
+    every = set().union(*(options_of(path) for path in [(), *commands()]))
+    text = (ROOT / "docs/cli.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(--[a-z0-9-]+)", text)) - {"--storage-"}
+    assert named
+    assert named <= every, named - every
+
+
+def test_every_environment_variable_the_docs_name_is_read() -> None:
+    """Each ``AGORA_*`` variable the docs name is read by the library or its CLI, or by the
+    docs' own example that names it."""
+    code = "\n".join(
+        path.read_text(encoding="utf-8") for path in (ROOT / "agora_recording").rglob("*.py")
+    )
+    examples = "\n".join(b.code for b in fenced_blocks() if b.language == "python")
+    named: set[str] = set()
+    for document in [*DOCUMENTS, ROOT / "CONTRIBUTING.md"]:
+        named.update(re.findall(r"\bAGORA_[A-Z0-9_]+", document.read_text(encoding="utf-8")))
+    read = set(re.findall(r"\"(AGORA_[A-Z0-9_]+)\"", code)) | set(
+        re.findall(r"environ\[\"(AGORA_[A-Z0-9_]+)\"\]", examples)
+    )
+    assert named, "no variable found"
+    assert named <= read, named - read
+
+
+def tree() -> list[tuple[int, str]]:
+    """errors.md's exception tree: (depth, name as the page prints it) per class."""
+    text = ERRORS.read_text(encoding="utf-8")
+    drawing = re.search(r"```text\n(.*?)```", text, re.S)
+    assert drawing is not None
+    nodes = []
+    for line in drawing.group(1).splitlines():
+        found = re.match(r"([│├└─ ]*)([\w.]+Error)\b", line)
+        if found:
+            nodes.append((len(found.group(1)) // 4, found.group(2)))
+    return nodes
+
+
+def test_the_errors_page_draws_every_exception_where_it_is_imported() -> None:
+    """errors.md's tree holds every exception class of `agora_recording.errors` once, under its
+    real base class, and each is importable from where the page says."""
+    import agora_recording
+
+    nodes = tree()
+    defined = {
+        name
+        for name, value in vars(errors).items()
+        if inspect.isclass(value)
+        and issubclass(value, BaseException)
+        and value.__module__ == errors.__name__
+    }
+    assert sorted(name.split(".")[-1] for _, name in nodes) == sorted(defined)
+    parents: list[str] = []
+    for depth, shown in nodes:
+        module, _, name = shown.rpartition(".")
+        cls = getattr(errors, name)
+        home = agora_recording if not module else __import__(f"agora_recording.{module}")
+        if module:
+            home = getattr(home, module)
+        assert getattr(home, name) is cls, shown
+        del parents[depth:]
+        if parents:
+            assert cls.__bases__[0] is getattr(errors, parents[-1]), shown
+        parents.append(name)
+
+
+def failing_once() -> httpx.MockTransport:
+    """A service whose acquire answers 503 once, then 200."""
+    answers = iter([503])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = next(answers, 200)
+        if status == 503:
+            return httpx.Response(503, json={"code": 2})
+        return httpx.Response(200, json={"resourceId": "r" * 32})
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """One backend: nothing here depends on how cancellation lands."""
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_stamina_testing_mode_does_what_the_configuration_page_says() -> None:
+    """As configuration.md says: ``stamina.set_testing(True)`` leaves one attempt per call, and
+    ``attempts=N`` keeps N attempts with no wait between them."""
+    for attempts, succeeds in ((1, False), (3, True)):
+        async with (
+            httpx.AsyncClient(transport=failing_once()) as http,
+            RecordingClient(
+                app_id="a",
+                customer_id="c",
+                customer_secret="s",
+                base_url="http://service.test",
+                http_client=http,
+                rate_limit=None,
+            ) as client,
+        ):
+            with stamina.set_testing(True, attempts=attempts):
+                if succeeds:
+                    await client.acquire(cname="room", uid="1")
+                else:
+                    with pytest.raises(ServerError):
+                        await client.acquire(cname="room", uid="1")
+    text = CONFIGURATION.read_text(encoding="utf-8")
+    assert "`stamina.set_testing(True)`" in text
+    assert "`stamina.set_testing(True, attempts=" in text
