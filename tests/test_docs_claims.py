@@ -275,3 +275,59 @@ async def test_stamina_testing_mode_does_what_the_configuration_page_says() -> N
     text = CONFIGURATION.read_text(encoding="utf-8")
     assert "`stamina.set_testing(True)`" in text
     assert "`stamina.set_testing(True, attempts=" in text
+
+
+def test_the_operating_page_lists_every_logger_of_the_library() -> None:
+    """operating.md's logging table names exactly the loggers the library writes to."""
+    code = "\n".join(
+        path.read_text(encoding="utf-8") for path in (ROOT / "agora_recording").rglob("*.py")
+    )
+    used = set(re.findall(r"getLogger\(\"(agora_recording[\w.]*)\"\)", code))
+    rows = (ROOT / "docs/operating.md").read_text(encoding="utf-8")
+    shown = set(re.findall(r"^\| `(agora_recording[\w.]*)` \|", rows, re.M))
+    assert used == shown
+
+
+class _Meter:
+    """Records the instruments a `Telemetry` creates: name -> (kind, unit)."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, tuple[str, str]] = {}
+
+    def _make(self, kind: str, name: str, unit: str = "", **_: object) -> object:
+        self.made[name] = (kind, unit)
+        return object()
+
+    def create_histogram(self, name: str, unit: str = "", **kw: object) -> object:
+        return self._make("histogram", name, unit, **kw)
+
+    def create_counter(self, name: str, unit: str = "", **kw: object) -> object:
+        return self._make("counter", name, unit, **kw)
+
+    def create_up_down_counter(self, name: str, unit: str = "", **kw: object) -> object:
+        return self._make("up-down counter", name, unit, **kw)
+
+
+def test_the_telemetry_page_lists_every_instrument_with_its_unit() -> None:
+    """telemetry.md's metrics table holds each instrument the library creates, of its kind
+    and with its unit."""
+    from agora_recording.telemetry import Telemetry
+    from opentelemetry.trace import NoOpTracerProvider
+
+    meter = _Meter()
+
+    class Provider:
+        def get_meter(self, *_: object) -> _Meter:
+            return meter
+
+    telemetry = Telemetry(tracer_provider=NoOpTracerProvider(), meter_provider=Provider())  # type: ignore[arg-type]
+    telemetry.quiet()  # builds the instruments
+    text = (ROOT / "docs/concepts/telemetry.md").read_text(encoding="utf-8")
+    shown = {
+        name: (kind, unit)
+        for name, kind, unit in re.findall(
+            r"^\| `([\w.]+)` \(([a-z -]+)\)[^|]*\| `?([^`|]+?)`? \|", text, re.M
+        )
+    }
+    assert meter.made
+    assert shown == meter.made
