@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import attrs
 import click
 import httpx
@@ -17,21 +18,38 @@ import pytest
 import stamina
 from agora_recording import (
     CredentialOptions,
+    EndReason,
+    Mode,
     PollingOptions,
+    Recorder,
     RecordingClient,
+    RecordingConfig,
+    RecordingResult,
     Region,
     RuntimeOptions,
     ServerError,
+    StartConfig,
+    StopOutcome,
+    StorageConfig,
     TimingOptions,
     errors,
 )
 from agora_recording._cli import cli
+from agora_recording.testing import virtual_service
 
 from tests.test_docs_examples import DOCUMENTS, ROOT, fenced_blocks
+from tests.virtual import virtual_backend
 
 CONFIGURATION = ROOT / "docs/concepts/configuration.md"
 SESSIONS = ROOT / "docs/concepts/sessions.md"
 ERRORS = ROOT / "docs/concepts/errors.md"
+
+_CONFIG = StartConfig(
+    storage_config=StorageConfig(
+        vendor=1, region=0, bucket="my-recordings", access_key="key", secret_key="secret"
+    ),
+    recording_config=RecordingConfig(channel_type=0, max_idle_time=300),
+)
 
 
 def table_rows(path: Path) -> dict[str, list[str]]:
@@ -245,9 +263,9 @@ def failing_once() -> httpx.MockTransport:
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    """One backend: nothing here depends on how cancellation lands."""
-    return "asyncio"
+def anyio_backend() -> tuple[str, dict[str, Any]]:
+    """One backend on a virtual clock: nothing here depends on how cancellation lands."""
+    return virtual_backend("trio-mockclock")
 
 
 @pytest.mark.anyio
@@ -331,3 +349,40 @@ def test_the_telemetry_page_lists_every_instrument_with_its_unit() -> None:
     }
     assert meter.made
     assert shown == meter.made
+
+
+@pytest.mark.anyio
+async def test_an_adopted_recording_that_ended_unseen_ends_when_the_docs_say() -> None:
+    """As adoption.md and the worker guide say: adopting a recording that already ended gives
+    its result after the failover grace plus the stop's whole ``stop_timeout`` (about four and
+    a half minutes), as ``WORKER_LOST`` with the stop ``ALREADY_GONE``."""
+    async with virtual_service() as service:
+        client = service.client
+        service.channel("room").publish(1)
+        acquired = await client.acquire(cname="room", uid="9")
+        started = await client.start(
+            acquired.resource_id, Mode.MIX, cname="room", uid="9", config=_CONFIG
+        )
+        await anyio.sleep(10)
+        await client.stop(started.handle)  # ended behind the adopter's back
+        await anyio.sleep(60)  # and gone: query answers 404 now
+        began = anyio.current_time()
+        ended = anyio.Event()
+
+        async def on_ended(key: str, result: RecordingResult[str]) -> None:
+            ended.set()
+
+        async with Recorder(client, on_ended=on_ended) as recorder:
+            await recorder.adopt("room", started.handle)
+            await ended.wait()
+            took = anyio.current_time() - began
+            result = recorder.result("room")
+    assert result is not None
+    assert result.outcome is not None
+    assert result.outcome.end_reason is EndReason.WORKER_LOST
+    assert result.stop_outcome is StopOutcome.ALREADY_GONE
+    expected = TimingOptions().failover_grace + client.stop_timeout
+    assert expected <= took <= expected + 20
+    assert expected == 270
+    for page in ("docs/concepts/adoption.md", "docs/guides/worker.md"):
+        assert "four and a half" in (ROOT / page).read_text(encoding="utf-8"), page
