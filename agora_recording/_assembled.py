@@ -49,7 +49,8 @@ class RecordingClient(_client.RecordingClient):
     Three attributes tune how starts are made (see ``_starting``): ``start_attempt_timeout``
     (65 s, never less than the service takes to answer), ``start_recoveries`` (2 new resources
     after 500 code 502 or 400 code 433; 0 for none) and ``ha_register_timeout`` (10 s for event
-    13 before a session with notifications replaces its task; ``None`` for never).
+    13 before a session with notifications replaces its task, once the client has seen an event
+    13 at all; ``None`` for never).
     """
 
     def session(

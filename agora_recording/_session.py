@@ -9,10 +9,11 @@ manner of trio-websocket's ``open_websocket``::
         ...                       # recording; session.status / .files / .status_changes()
     session.result                # the StopResponse (or None for a benign stop without body)
 
-**On enter.** ``acquire`` (with the ``scene`` the mode needs: 1 for web, 2 for individual
-recording with ``appsCollection.combinationPolicy = "postpone_transcoding"``; an explicit scene in
-``acquire_config`` wins, except that web must be 1), then ``start`` at once (a resource ID lives
-five minutes and the service asks for ``start`` within two seconds). ``session.handle`` is set
+**On enter.** ``acquire`` (with the ``scene`` the mode needs: 1 for web, 2 for legacy
+individual recording with ``appsCollection.combinationPolicy = "postpone_transcoding"``, none
+for raw; an explicit scene in ``acquire_config`` wins, except that web must be 1), then
+``start`` at once (a resource ID lives five minutes and the service asks for ``start`` within
+two seconds). ``session.handle`` is set
 from the moment ``start`` answers and stays set after exit. If ``acquire`` or ``start`` fails,
 its error propagates unchanged and nothing is stopped: there is nothing to stop. A start whose
 answer may have been lost is asked again until the service says, and one that leaves a
@@ -20,7 +21,8 @@ recording with no known sid raises `OrphanedStartError` (see ``_starting`` and `
 with notifications that recording is found and stopped; without, it is listed by
 ``client.unconfirmed()``). After 500 code 502 or 400 code 433 the session acquires a new
 resource and starts again; with notifications, a task that sends no event 13 within 10 s is
-replaced once (Agora's fault-recovery best practice). ``start`` is
+replaced once, when the client has seen an event 13 before (Agora's fault-recovery best
+practice). ``start`` is
 sent inside a shielded scope, so cancellation cannot land between "the service created the
 recording" and "we learnt its ``sid``": if cancellation arrives during ``start``, the session
 waits for the answer, stops the recording it got, and then lets the cancellation propagate.
@@ -438,8 +440,10 @@ class RecordingSession:
         ``maxIdleTime``, lost while nobody watched) answers ``query`` with ``404 failed to find
         worker``, and so does a recording in a high-availability failover. By default the
         session tolerates 404s for ``failover_grace`` (90 s), then the stop on exit re-checks a
-        404 for its whole budget and, a 404 proving nothing, leaves the stop unconfirmed (listed
-        by ``client.unconfirmed()``): the answer comes only after those minutes.
+        404 for its whole ``stop_timeout`` (180 s) and, once it held longer than the documented
+        failover, takes the recording as ended (``ALREADY_GONE``, with a WARNING): the answer
+        comes after about four and a half minutes. A ``stop_timeout`` under 90 s leaves such a
+        stop unconfirmed (listed by ``client.unconfirmed()``).
 
         With ``assume_ended_on_404=True`` the first 404 is the answer: the first poll's 404
         ends the session at once as ``WORKER_LOST``, and a 404 to its stop counts as
@@ -447,7 +451,7 @@ class RecordingSession:
         over (up to 90 s) is then declared over and nobody stops it; it runs on, and bills,
         until it stops by itself (``maxIdleTime``). Use it for handles you expect to be over
         (say, ones stored long before a restart); keep the default when losing a live
-        recording costs more than a two-minute wait.
+        recording costs more than that wait.
         """
         given: object = handle  # checked at run time: callers may not be type-checked
         if not isinstance(given, RecordingHandle):

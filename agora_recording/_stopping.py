@@ -85,7 +85,8 @@ class StopOutcome(str, enum.Enum):
     """What a stop came to."""
 
     STOPPED = "stopped"
-    """The service answered 200: stopped, with the files in the `StopResponse`."""
+    """The service answered 200 (or 206 with the documented body): stopped, with the files in
+    the `StopResponse`."""
     NO_RECORDED_DATA = "no_recorded_data"
     """206 code 435: stopped; nobody published, so nothing was recorded."""
     ALREADY_EXITING = "already_exiting"
