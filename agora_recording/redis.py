@@ -42,7 +42,11 @@ worker that adopts it.
 
 Keys: the quota is one hash at ``key``; leases live under ``namespace`` (``{namespace}:handles``,
 a hash of handle records by sid, ``{namespace}:lease:{sid}``, the lease itself, and
-``{namespace}:times``, when each lease was taken and last renewed).
+``{namespace}:times``, when each lease was taken and last renewed). Beside them: the start
+journal (``{namespace}:intents``, by resource ID, and ``{namespace}:intent-claim:{resource ID}``
+while a janitor resolves one), each worker's presence (``{namespace}:worker:{worker_id}``), the
+stops the service refused (``{namespace}:refusals``, counts by sid, and ``{namespace}:dead``,
+the dead letters) and the records set aside unread (``{namespace}:unreadable``).
 """
 
 from __future__ import annotations
