@@ -386,3 +386,39 @@ async def test_an_adopted_recording_that_ended_unseen_ends_when_the_docs_say() -
     assert expected == 270
     for page in ("docs/concepts/adoption.md", "docs/guides/worker.md"):
         assert "four and a half" in (ROOT / page).read_text(encoding="utf-8"), page
+
+
+def stated(page: str, pattern: str) -> float:
+    """The number ``pattern``'s group captures on ``page`` (a docs page), which must say it."""
+    text = " ".join((ROOT / page).read_text(encoding="utf-8").split())
+    found = re.search(pattern, text)
+    assert found is not None, (page, pattern)
+    return float(found.group(1).replace(",", ""))
+
+
+@pytest.mark.anyio
+async def test_the_numbers_the_concept_pages_state_are_the_code_s() -> None:
+    """Each default a concept page states in its prose (the stop's backoff cap and budget, the
+    failover window, the start attempt, recovery and event-13 settings, the safety-net poll,
+    the STS refresh) is the value the code uses."""
+    from agora_recording._credentials import EXPIRY_LEAD, REFRESH_INTERVAL
+    from agora_recording._health import HEALTH_POLL_INTERVAL, SAFETY_NET_INTERVAL
+    from agora_recording._stopping import FAILOVER_WINDOW, STOP_BACKOFF_MAX
+
+    async with RecordingClient(app_id="a", customer_id="c", customer_secret="s") as client:
+        stops, notes = "docs/concepts/stops.md", "docs/concepts/notifications.md"
+        tokens, session = "docs/concepts/tokens.md", "agora_recording/_session.py"
+        checks = [
+            (stops, r"at most (\d+) s apart", STOP_BACKOFF_MAX),
+            (stops, r"\((\d+) s of service time by default\)", client.stop_timeout),
+            (stops, r"documented: up to (\d+) s", FAILOVER_WINDOW),
+            (notes, r"Each attempt may take (\d+) s", client.start_attempt_timeout),
+            (notes, r"`client.start_recoveries` times \((\d+);", client.start_recoveries),
+            (notes, r"`client.ha_register_timeout` \((\d+) s;", client.ha_register_timeout),
+            (notes, r"a safety net of one every (\d+) minutes", SAFETY_NET_INTERVAL / 60),
+            (tokens, r"new ones every (\d+) minutes through `update`", REFRESH_INTERVAL / 60),
+            (tokens, r"ends (\d+) minutes before the credentials expire", EXPIRY_LEAD / 60),
+            (session, r"``HEALTH_POLL_INTERVAL`` \((\d+) s\)", HEALTH_POLL_INTERVAL),
+        ]
+        for page, pattern, value in checks:
+            assert stated(page, pattern) == value, (page, pattern)
