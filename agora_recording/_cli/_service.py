@@ -483,10 +483,11 @@ def stop(
     """Stop a recording, wait until the service confirms it, and print its files.
 
     The stop is repeated through network errors, 5xx and 429 answers, and a 404 is re-checked
-    through the failover window, as the library's confirmed stops are. Answers that mean it is
-    not running are not errors (exit 0, the outcome says which): 206/435 nothing was recorded,
-    400/49 it was already stopping, 404 "failed to find worker" the service knows no such
-    recording (ended, or a wrong sid). A stop the service never confirms exits 1.
+    for the whole stop budget (180 s, twice the failover window), as the library's confirmed
+    stops are. Answers that mean it is not running are not errors (exit 0, the outcome says
+    which): 206/435 nothing was recorded, 400/49 it was already stopping, 404 "failed to find
+    worker" all along the service knows no such recording (ended, or a wrong sid). A stop the
+    service never confirms exits 1.
     """
     out = Output(as_json=as_json)
     handle = _handle_from(handle_value, resource_id, sid, mode, cname, uid)
