@@ -403,11 +403,15 @@ async def test_the_numbers_the_concept_pages_state_are_the_code_s() -> None:
     the STS refresh) is the value the code uses."""
     from agora_recording._credentials import EXPIRY_LEAD, REFRESH_INTERVAL
     from agora_recording._health import HEALTH_POLL_INTERVAL, SAFETY_NET_INTERVAL
+    from agora_recording._options import SessionOptions
+    from agora_recording._protocol import MAX_BODY_BYTES, MAX_DEPTH
     from agora_recording._stopping import FAILOVER_WINDOW, STOP_BACKOFF_MAX
 
     async with RecordingClient(app_id="a", customer_id="c", customer_secret="s") as client:
         stops, notes = "docs/concepts/stops.md", "docs/concepts/notifications.md"
         tokens, session = "docs/concepts/tokens.md", "agora_recording/_session.py"
+        adoption, errors_page = "docs/concepts/adoption.md", "docs/concepts/errors.md"
+        timing = TimingOptions()
         checks = [
             (stops, r"at most (\d+) s apart", STOP_BACKOFF_MAX),
             (stops, r"\((\d+) s of service time by default\)", client.stop_timeout),
@@ -419,6 +423,17 @@ async def test_the_numbers_the_concept_pages_state_are_the_code_s() -> None:
             (tokens, r"new ones every (\d+) minutes through `update`", REFRESH_INTERVAL / 60),
             (tokens, r"ends (\d+) minutes before the credentials expire", EXPIRY_LEAD / 60),
             (session, r"``HEALTH_POLL_INTERVAL`` \((\d+) s\)", HEALTH_POLL_INTERVAL),
+            (notes, r"`TimingOptions.orphan_wait` \((\d+) s\)", timing.orphan_wait),
+            (notes, r"`TimingOptions.events_silence` seconds \((\d+) s", timing.events_silence),
+            (
+                notes,
+                r"`PollingOptions.first_poll_delay`, (\d+) s",
+                SessionOptions().first_poll_delay,
+            ),
+            (adoption, r"failover grace \((\d+) s\)", timing.failover_grace),
+            (adoption, r"whole `stop_timeout` \((\d+) s", client.stop_timeout),
+            (errors_page, r"over (\d+) MiB", MAX_BODY_BYTES >> 20),
+            (errors_page, r"nested deeper than (\d+) levels", MAX_DEPTH),
         ]
         for page, pattern, value in checks:
             assert stated(page, pattern) == value, (page, pattern)
