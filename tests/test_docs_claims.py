@@ -74,6 +74,8 @@ async def test_the_client_defaults_table_is_the_constructor_s() -> None:
     """Each number in configuration.md's table is the default `RecordingClient` and
     ``from_env`` really take."""
     rows = table_rows(CONFIGURATION)
+    parameters = set(inspect.signature(RecordingClient.__init__).parameters)
+    assert {name for name in rows if not name.startswith("AGORA_")} <= parameters
     for function in (RecordingClient.__init__, RecordingClient.from_env):
         defaults = {
             name: p.default
