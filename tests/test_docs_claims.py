@@ -439,3 +439,24 @@ async def test_the_numbers_the_concept_pages_state_are_the_code_s() -> None:
         ]
         for page, pattern, value in checks:
             assert stated(page, pattern) == value, (page, pattern)
+
+
+@pytest.mark.anyio
+async def test_stamina_testing_mode_leaves_a_confirmed_stop_s_waits() -> None:
+    """As configuration.md says: under ``stamina.set_testing(True, attempts=3)`` a confirmed
+    stop still waits between its attempts (on the loop's clock, virtual here)."""
+    async with virtual_service() as service:
+        client = service.client
+        service.channel("room").publish(1)
+        acquired = await client.acquire(cname="room", uid="9")
+        started = await client.start(
+            acquired.resource_id, Mode.MIX, cname="room", uid="9", config=_CONFIG
+        )
+        service.emulator.faults.fail_next("stop", 503)
+        with stamina.set_testing(True, attempts=3):
+            began = anyio.current_time()
+            confirmed = await client.ensure_stopped(started.handle)
+            waited = anyio.current_time() - began
+    assert confirmed.outcome is StopOutcome.STOPPED
+    assert waited >= 1  # the first backoff: about 1-2 s
+    assert "Neither makes a confirmed stop instant" in CONFIGURATION.read_text(encoding="utf-8")
