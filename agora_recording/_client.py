@@ -662,7 +662,8 @@ class RecordingClient:
         )
 
     async def update(self, handle: RecordingHandle, config: UpdateConfig) -> UpdateResponse:
-        """Change subscriptions (individual/mix), web recording or CDN settings, or STS keys."""
+        """Change subscriptions (raw, individual, mix), web recording or CDN settings, or STS
+        keys."""
         spec = build_request(Endpoint.UPDATE, self.app_id, handle=_handle(handle), config=config)
         return await self._call(
             Endpoint.UPDATE,

@@ -333,7 +333,7 @@ def update(
     region: str | None,
     as_json: bool,
 ) -> None:
-    """Change subscriptions (individual, mix), pause/resume or CDN (web), or storage keys."""
+    """Change subscriptions (raw, individual, mix), pause/resume or CDN (web), or storage keys."""
     out = Output(as_json=as_json)
     handle = _handle_from(handle_value, resource_id, sid, mode, cname, uid)
     storage = StorageOptions(
