@@ -13,9 +13,10 @@ only checks that the global providers are still the API's placeholders (see
 semantic-convention attributes (``http.request.method``, ``server.address``, ``server.port``,
 ``url.full``, ``http.response.status_code``, ``http.request.resend_count``, ``error.type``)
 and Agora's (``agora.recording.endpoint``, ``.mode``, ``.sid``, ``.code``, ``.request_id``,
-``.attempt``, ``.queue_wait``). One per session, ``agora.recording.session``, with the state changes and
-status changes as events; its requests are its children, and a confirmed stop is one child
-span ``agora.recording.stop`` whose every attempt (and failover re-check) sits under it. URLs
+``.attempt``, ``.queue_wait``). One per session, ``agora.recording.session``, with the state
+changes and status changes as events; its requests are its children, and a confirmed stop is
+one child span ``agora.recording.stop`` whose every attempt (and failover re-check) sits under
+it. URLs
 carry IDs, never credentials (those travel in the ``Authorization`` header, which is never
 recorded), and no request or response body is recorded.
 
