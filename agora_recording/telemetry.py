@@ -16,9 +16,8 @@ and Agora's (``agora.recording.endpoint``, ``.mode``, ``.sid``, ``.code``, ``.re
 ``.attempt``, ``.queue_wait``). One per session, ``agora.recording.session``, with the state
 changes and status changes as events; its requests are its children, and a confirmed stop is
 one child span ``agora.recording.stop`` whose every attempt (and failover re-check) sits under
-it. URLs
-carry IDs, never credentials (those travel in the ``Authorization`` header, which is never
-recorded), and no request or response body is recorded.
+it. URLs carry IDs, never credentials (those travel in the ``Authorization`` header, which is
+never recorded), and no request or response body is recorded.
 
 **Metrics** (names and units follow the semantic conventions where one exists):
 ``http.client.request.duration`` (s, by endpoint, method, host and status: the requests),
