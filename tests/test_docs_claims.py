@@ -193,6 +193,21 @@ def test_every_flag_the_cli_page_names_exists() -> None:
     assert named <= every, named - every
 
 
+def test_every_extra_the_docs_install_exists() -> None:
+    """Each ``pip install`` extra the docs name (``".[cli]"``, ``agora-recording[otel]``) is
+    an extra of pyproject.toml."""
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    section = pyproject.split("[project.optional-dependencies]")[1].split("\n[")[0]
+    extras = set(re.findall(r"^([a-z-]+) = \[", section, re.M))
+    named: set[str] = set()
+    for document in [*DOCUMENTS, ROOT / "CONTRIBUTING.md"]:
+        text = document.read_text(encoding="utf-8")
+        for group in re.findall(r"(?:agora-recording|\.)\[([a-z,-]+)\]", text):
+            named.update(group.split(","))
+    assert {"cli", "test", "docs", "lint", "benchmarks", "redis", "otel"} <= named
+    assert named <= extras, named - extras
+
+
 def test_every_environment_variable_the_docs_name_is_read() -> None:
     """Each ``AGORA_*`` variable the docs name is read by the library or its CLI, or by the
     docs' own example that names it."""
