@@ -762,19 +762,15 @@ class RecordingClient:
                 single=True,
             )
 
-        def backoff(retries: int, failure: AgoraError) -> float:
-            if isinstance(failure, RateLimitError) and self._limiter is not None:
-                return 0.0  # the limiter already holds every request for the Retry-After
-            return self._retry.backoff(retries, failure)
-
         result = await confirm_stop(
             send=send,
             query=query,
             sleep=sleep,
             left=deadline.left,
-            backoff=backoff,
             gone=lambda: assume_ended_on_404,
+            random=self._retry.random,
             label=label,
+            paced=self._limiter is not None,  # which holds every request for a Retry-After
         )
         if isinstance(result, Unconfirmed):
             raise self._unconfirmed(handle, result.error, result.why)

@@ -70,6 +70,7 @@ from ._converter import converter
 from ._headers import header
 from .enums import CombinationPolicy, Mode, Scene
 from .errors import (
+    AgoraError,
     AlreadyStartedError,
     APIError,
     ArgumentTypeError,
@@ -103,6 +104,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_DEPTH",
     "RESOURCE_LIFETIME",
+    "RETRYABLE",
     "Endpoint",
     "RequestSpec",
     "build_request",
@@ -727,10 +729,17 @@ def _success(
 # Retry classification
 
 
-def is_retryable(exc: BaseException) -> bool:
-    """Whether the documented guidance says to send the same request again.
+#: The failures the documented guidance says to send again: no answer, 429, 5xx and 206 + code 65.
+#: Everything else (other 4xx, 201/7, 206/435, validation, unexpected bodies) is final for a
+#: call; the confirmed stop retries these too, and more (``_stopping.RETRIED``).
+RETRYABLE: tuple[type[AgoraError], ...] = (
+    TransportError,
+    RateLimitError,
+    ServerError,
+    RequestNotCompletedError,
+)
 
-    Retried: transport failures, 429, 5xx and 206/65. Everything else (other 4xx, 201/7,
-    206/435, validation, unexpected bodies) is final.
-    """
-    return isinstance(exc, (TransportError, RateLimitError, ServerError, RequestNotCompletedError))
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether the documented guidance says to send the same request again (`RETRYABLE`)."""
+    return isinstance(exc, RETRYABLE)

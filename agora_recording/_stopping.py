@@ -1,10 +1,20 @@
 """Confirmed stops: a recording counts as stopped only when the service says so.
 
 A recording bills until it is stopped, and several answers to ``stop`` do not prove that it
-stopped. This module owns the confirmed stop whole: the rules (pure functions over answers),
-the waits, and the loop (`confirm_stop`, which sends, re-checks and sleeps only through the
-callables it is given, so the client is a thin caller and tests drive it with fakes), plus the
-registry of recordings whose stop is not confirmed yet.
+stopped. This module owns the confirmed stop whole, so the stop's retry policy is changed here
+and nowhere else:
+
+- which answers confirm, are retried, are re-checked or are final: `CONFIRMING`, `RETRIED`,
+  `VERIFIED` (everything else is final), read by `stop_verdict`;
+- the waits: `stop_backoff` (the curve ``STOP_BACKOFF_*``, jitter from an injected random, a
+  429's ``Retry-After``), the failover window `FAILOVER_WINDOW` and the re-check schedule
+  `RECHECK_DELAYS`;
+- the loop, `confirm_stop`, which sends, re-checks, sleeps and draws jitter only through the
+  callables it is given, so the client is a thin caller and tests drive it with fakes;
+- the registry of recordings whose stop is not confirmed yet.
+
+Other calls retry by ``_retry.RetryPolicy``; the one fact both share is the set of answers the
+documented guidance says to send again (``_protocol.RETRYABLE``), which `RETRIED` extends.
 
 ==========================================  ===============================================
 Answer to ``stop``                          Meaning
@@ -26,8 +36,8 @@ Answer to ``stop``                          Meaning
                                             otherwise once it held through the whole budget
                                             and longer than the 90 s failover (a WARNING).
                                             A budget too short for that ends unconfirmed.
-transport error, 5xx, 429, 206 + code 65,   unknown: retried with backoff (``Retry-After``
-an undocumented 2xx or an unreadable body   honoured) for the whole stop budget
+transport error, 5xx, 429, 206 + code 65,   unknown: retried after `stop_backoff`
+an undocumented 2xx or an unreadable body   (``Retry-After`` honoured) until ``stop_timeout``
 other 4xx (401, 403, 400 other codes)       final: the recording stays unconfirmed
 ==========================================  ===============================================
 
@@ -40,33 +50,43 @@ from __future__ import annotations
 import enum
 import logging
 import shlex
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 import attrs
 
 from ._journal import StartIntent
-from ._protocol import is_retryable
+from ._protocol import RETRYABLE
+from ._ratelimit import pause_for
 from ._retry import describe_failure
 from .enums import Mode
 from .errors import (
     AgoraError,
+    APIError,
     BadRequestError,
     NoRecordedDataError,
     NotFoundError,
+    RateLimitError,
     UnexpectedResponseError,
 )
 from .models import RecordingHandle, StopResponse
 
 __all__ = [
+    "CONFIRMING",
     "FAILOVER_WINDOW",
     "RECHECK_DELAYS",
+    "RETRIED",
+    "STOP_BACKOFF_GROWTH",
+    "STOP_BACKOFF_INITIAL",
+    "STOP_BACKOFF_JITTER",
     "STOP_BACKOFF_MAX",
+    "VERIFIED",
     "StopConfirmation",
     "StopOutcome",
     "Unconfirmed",
     "UnconfirmedRecording",
     "UnconfirmedRegistry",
     "confirm_stop",
+    "stop_backoff",
     "stop_verdict",
 ]
 
@@ -75,10 +95,24 @@ _log = logging.getLogger("agora_recording")
 #: Seconds a high-availability failover takes at most, as documented (longer ones were seen:
 #: a 404 is re-checked for the whole stop budget, not just this long).
 FAILOVER_WINDOW = 90.0
-#: The longest wait between two attempts of a confirmed stop.
-STOP_BACKOFF_MAX = 10.0
 #: Waits between the ``query`` re-checks of a 404 to ``stop``: 5 s, 10 s, then every 15 s.
 RECHECK_DELAYS = (5.0, 10.0, 15.0)
+
+# The stop's backoff (`stop_backoff`): the n-th wait is
+# ``STOP_BACKOFF_INITIAL * STOP_BACKOFF_GROWTH ** (n - 1)`` plus up to ``STOP_BACKOFF_JITTER`` at
+# random, at most ``STOP_BACKOFF_MAX``: about 1-2 s, 2-3 s, 4-5 s, 8-9 s, then every 10 s, close
+# to the documented 1 s / 3 s / 6 s domain-failover guidance, and often enough that a stop lands
+# soon after an outage ends.
+
+#: The first wait of a confirmed stop, before jitter.
+STOP_BACKOFF_INITIAL = 1.0
+#: Each wait is this many times the one before, before jitter.
+STOP_BACKOFF_GROWTH = 2.0
+#: Seconds of jitter at most (times the injected random number in [0, 1)), so that the stops of
+#: a fleet that met the same outage do not all come back at the same instant.
+STOP_BACKOFF_JITTER = 1.0
+#: The longest wait between two attempts of a confirmed stop, a 429's included.
+STOP_BACKOFF_MAX = 10.0
 
 
 class StopOutcome(str, enum.Enum):
@@ -106,17 +140,56 @@ class Verdict(enum.Enum):
     FINAL = "final"
 
 
+# The answers to ``stop`` (the module docstring's table), checked in this order; every failed
+# answer that none of them matches (401, 403, other 400s, a gateway's 404) is final.
+
+#: Failed answers that still confirm the stop: (error class, Agora ``code``, or ``None`` for
+#: any) to the outcome they prove.
+CONFIRMING: Mapping[tuple[type[APIError], int | None], StopOutcome] = {
+    (NoRecordedDataError, None): StopOutcome.NO_RECORDED_DATA,  # 206 + code 435
+    (BadRequestError, 49): StopOutcome.ALREADY_EXITING,  # 400 + code 49
+}
+#: Failed answers re-checked with ``query``: a 404 whose reason is "failed to find worker"
+#: (`NotFoundError.worker_not_found`), which a failover answers too.
+VERIFIED: type[NotFoundError] = NotFoundError
+#: Failed answers that prove nothing either way, so the stop is sent again after
+#: `stop_backoff`: the ones every call retries (``_protocol.RETRYABLE``: no answer, 429, 5xx,
+#: 206 + code 65), and a 2xx the client cannot read, which must not pass for a confirmation.
+RETRIED: tuple[type[AgoraError], ...] = (*RETRYABLE, UnexpectedResponseError)
+
+
 def stop_verdict(error: BaseException) -> StopOutcome | Verdict:
-    """Classify a failed ``stop`` attempt: a confirmed outcome, or what to do next."""
-    if isinstance(error, NoRecordedDataError):
-        return StopOutcome.NO_RECORDED_DATA
-    if isinstance(error, BadRequestError) and error.code == 49:
-        return StopOutcome.ALREADY_EXITING
-    if isinstance(error, NotFoundError) and error.worker_not_found:
+    """Classify a failed ``stop`` attempt by the tables above: a confirmed outcome, or what to
+    do next."""
+    for (kind, code), outcome in CONFIRMING.items():
+        if isinstance(error, kind) and (code is None or error.code == code):
+            return outcome
+    if isinstance(error, VERIFIED) and error.worker_not_found:
         return Verdict.VERIFY
-    if is_retryable(error) or isinstance(error, UnexpectedResponseError):
+    if isinstance(error, RETRIED):
         return Verdict.RETRY
     return Verdict.FINAL
+
+
+def stop_backoff(
+    retry: int, error: AgoraError, random: Callable[[], float], *, paced: bool = False
+) -> float:
+    """Seconds to wait before retry number ``retry`` (1-based) of a stop after ``error``.
+
+    The curve ``STOP_BACKOFF_*`` above, with ``random()`` (a number in [0, 1)) for the jitter.
+    A 429 that names its ``Retry-After`` waits that instead (1 s when absent, at most a minute:
+    `_ratelimit.pause_for`) plus up to as much again at random; with ``paced`` (the caller's
+    rate limiter already holds every request for the ``Retry-After``) a 429 waits nothing more.
+    Never more than `STOP_BACKOFF_MAX`.
+    """
+    if isinstance(error, RateLimitError):
+        if paced:
+            return 0.0
+        if error.retry_after is not None:
+            pause = pause_for(error.retry_after)
+            return min(STOP_BACKOFF_MAX, pause + random() * pause)
+    grown = STOP_BACKOFF_INITIAL * STOP_BACKOFF_GROWTH ** min(retry - 1, 64)
+    return min(STOP_BACKOFF_MAX, grown + random() * STOP_BACKOFF_JITTER)
 
 
 @attrs.frozen(kw_only=True)
@@ -141,16 +214,18 @@ async def confirm_stop(
     query: Callable[[], Awaitable[object]],
     sleep: Callable[[float], Awaitable[None]],
     left: Callable[[], float],
-    backoff: Callable[[int, AgoraError], float],
     gone: Callable[[], bool],
+    random: Callable[[], float],
     label: str,
+    paced: bool = False,
 ) -> StopConfirmation | Unconfirmed:
     """Stop until the service confirms it or the budget runs out (see the module docstring).
 
     ``send`` makes one stop attempt and ``query`` one status check (each raising `AgoraError`
-    for a failed answer); ``left`` is the budget's seconds left; ``backoff(n, error)`` the wait
-    before retry ``n`` (capped at `STOP_BACKOFF_MAX`); ``gone`` whether a 404 now proves the
-    end (the service announced the exit, or the caller assumes it). Never raises an
+    for a failed answer); ``left`` is the budget's seconds left; ``gone`` whether a 404 now
+    proves the end (the service announced the exit, or the caller assumes it); ``random`` gives
+    the backoff's jitter (numbers in [0, 1)) and ``paced`` says the caller's rate limiter
+    already holds requests for a 429's ``Retry-After`` (`stop_backoff`). Never raises an
     `AgoraError`: an unconfirmed stop is returned as `Unconfirmed`.
     """
     retries = 0
@@ -196,7 +271,7 @@ async def confirm_stop(
         retries += 1
         if left() <= 0:
             return Unconfirmed(failure, "the stop budget ran out")
-        wait = min(backoff(retries, failure), STOP_BACKOFF_MAX, max(0.0, left()))
+        wait = min(stop_backoff(retries, failure, random, paced=paced), max(0.0, left()))
         _log.warning(
             "%s: not confirmed (%s); trying again in %.1f s", label, describe_failure(failure), wait
         )

@@ -3,24 +3,36 @@ clock (the sans-I/O seam `RecordingClient.ensure_stopped` calls)."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 import anyio
 import pytest
-from agora_recording import StopConfirmation, StopOutcome
+from agora_recording import Mode, StopConfirmation, StopOutcome
 from agora_recording._stopping import (
     RECHECK_DELAYS,
     STOP_BACKOFF_MAX,
     Unconfirmed,
+    Verdict,
     confirm_stop,
+    stop_verdict,
 )
 from agora_recording.errors import (
     AgoraError,
+    APIError,
     AuthenticationError,
+    BadRequestError,
+    NoRecordedDataError,
     NotFoundError,
+    RateLimitError,
+    RequestNotCompletedError,
     ServerError,
+    TransportError,
+    UnexpectedResponseError,
 )
 from agora_recording.models import StopResponse
+
+from tests.helpers import IDS, SID, Script, handle_for, mock_client, ok
 
 
 def not_found() -> NotFoundError:
@@ -36,9 +48,13 @@ class Fake:
         stops: list[AgoraError | None],
         queries: Callable[[], AgoraError | None] = lambda: None,
         budget: float = 180.0,
+        random: Callable[[], float] = lambda: 0.5,
+        paced: bool = False,
     ) -> None:
         self.now = 0.0
         self.budget = budget
+        self.random = random
+        self.paced = paced
         self.stops = stops
         self.queries = queries
         self.sent = 0
@@ -77,9 +93,10 @@ class Fake:
                 query=self.query,
                 sleep=self.sleep,
                 left=self.left,
-                backoff=lambda retries, error: 2.0**retries,
                 gone=self.gone,
+                random=self.random,
                 label="stop sid s",
+                paced=self.paced,
             )
 
         return anyio.run(main)
@@ -146,3 +163,98 @@ def test_a_refused_stop_is_unconfirmed_at_once() -> None:
     assert isinstance(result, Unconfirmed)
     assert "refused" in result.why
     assert fake.slept == []
+
+
+def test_the_stop_backoff_follows_its_documented_curve() -> None:
+    """With the jitter at half, a stop through 5xx waits 1.5, 2.5, 4.5 and 8.5 s, then the 10 s
+    cap, as ``_stopping``'s ``STOP_BACKOFF_*`` say."""
+    errors: list[AgoraError | None] = [
+        ServerError(endpoint="stop", status_code=503) for _ in range(6)
+    ]
+    fake = Fake([*errors, None], random=lambda: 0.5)
+    result = fake.run()
+    assert isinstance(result, StopConfirmation)
+    assert fake.slept == [1.5, 2.5, 4.5, 8.5, 10.0, 10.0]
+
+
+def test_the_stop_jitter_comes_from_the_injected_random() -> None:
+    """Two stops given the same seed wait the same, each wait within its documented second of
+    jitter above 1, 2, 4 and 8 s."""
+    waits = []
+    for _ in range(2):
+        fake = Fake(
+            [ServerError(endpoint="stop", status_code=503) for _ in range(4)] + [None],
+            random=random.Random(22).random,
+        )
+        fake.run()
+        waits.append(fake.slept)
+    assert waits[0] == waits[1]
+    assert [int(wait) for wait in waits[0]] == [1, 2, 4, 8]
+    assert len({wait % 1 for wait in waits[0]}) == 4
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "paced", "wait"),
+    [(3.0, False, 4.5), (30.0, False, STOP_BACKOFF_MAX), (None, False, 1.5), (3.0, True, 0.0)],
+    ids=["retry-after-plus-jitter", "capped", "no-retry-after", "paced-by-the-limiter"],
+)
+def test_a_429_to_stop_waits_its_retry_after(
+    retry_after: float | None, paced: bool, wait: float
+) -> None:
+    """A 429 waits its Retry-After plus jitter (capped), the curve without one, and nothing
+    more when the caller's limiter already holds requests for it."""
+    limited = RateLimitError(endpoint="stop", status_code=429, retry_after=retry_after)
+    fake = Fake([limited, None], random=lambda: 0.5, paced=paced)
+    result = fake.run()
+    assert isinstance(result, StopConfirmation)
+    assert fake.slept == [wait]
+
+
+@pytest.mark.parametrize(
+    ("error", "verdict"),
+    [
+        (NoRecordedDataError(endpoint="stop", status_code=206, code=435),
+         StopOutcome.NO_RECORDED_DATA),
+        (BadRequestError(endpoint="stop", status_code=400, code=49), StopOutcome.ALREADY_EXITING),
+        (not_found(), Verdict.VERIFY),
+        (TransportError("read timed out"), Verdict.RETRY),
+        (ServerError(endpoint="stop", status_code=504, code=62), Verdict.RETRY),
+        (RateLimitError(endpoint="stop", status_code=429), Verdict.RETRY),
+        (RequestNotCompletedError(endpoint="stop", status_code=206, code=65), Verdict.RETRY),
+        (UnexpectedResponseError("a 200 without resourceId or sid"), Verdict.RETRY),
+        (BadRequestError(endpoint="stop", status_code=400, code=2), Verdict.FINAL),
+        (NotFoundError(endpoint="stop", status_code=404, reason="no Route matched"),
+         Verdict.FINAL),
+        (AuthenticationError(endpoint="stop", status_code=401), Verdict.FINAL),
+        (APIError(endpoint="stop", status_code=403), Verdict.FINAL),
+    ],
+    ids=["206/435", "400/49", "404-worker", "transport", "5xx", "429", "206/65", "unreadable",
+         "400/2", "404-gateway", "401", "403"],
+)  # fmt: skip
+def test_each_answer_to_stop_has_its_documented_verdict(
+    error: AgoraError, verdict: StopOutcome | Verdict
+) -> None:
+    """Every row of ``_stopping``'s answer table classifies as the module docstring says."""
+    assert stop_verdict(error) is verdict
+
+
+@pytest.mark.anyio
+async def test_ensure_stopped_waits_the_stop_backoff_with_the_client_random() -> None:
+    """A client's stop through two 503s waits ``_stopping``'s curve with the client's own
+    random: 1.5 then 2.5 s with a random of one half."""
+    script = Script(
+        *[ok({"code": 62, "reason": "request timeout"}, status=503)] * 2,
+        ok({**IDS, "sid": SID, "serverResponse": {"uploadingStatus": "uploaded"}}),
+    )
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async with mock_client(script, random=lambda: 0.5) as client:
+        confirmation = await client.ensure_stopped(
+            handle_for(Mode.MIX), sleep=sleep, clock=lambda: 0.0
+        )
+    assert confirmation.outcome is StopOutcome.STOPPED
+    assert slept == [1.5, 2.5]
+    assert len(script.requests) == 3
