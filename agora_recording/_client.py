@@ -63,7 +63,7 @@ from ._hints import host_setting, origin_of, transport_message
 from ._hosts import HostCursor, failover_order, parse_region
 from ._inflight import DEFAULT_POOL_SIZE, PrioritySemaphore, pool_size
 from ._journal import StartIntent
-from ._keywords import formerly_positional
+from ._keywords import formerly_positional, renamed
 from ._numbers import seconds as checked_seconds
 from ._polling import PollBudget
 from ._protocol import (
@@ -615,21 +615,27 @@ class RecordingClient:
         handle: RecordingHandle,
         *,
         priority: Priority = Priority.POLL,
+        call_timeout: float | None = None,
         budget: float | None = None,
     ) -> QueryResponse:
         """Ask for the recording's status and files.
 
         ``priority`` places the request in the client's quota: sessions send the polls that
-        decide whether a recording came up or died as `Priority.HEALTH`. ``budget`` replaces
-        ``call_timeout`` for this call (seconds of service time, retries included).
+        decide whether a recording came up or died as `Priority.HEALTH`. ``call_timeout``
+        replaces the client's ``call_timeout`` for this call (seconds of service time, retries
+        included). ``budget`` is its old name, deprecated.
         """
+        if budget is not None:
+            call_timeout = renamed("query()", "budget", "call_timeout", budget, call_timeout)
         spec, label = self._query(handle)
         return await self._call(
             Endpoint.QUERY,
             spec,
             label=label,
             priority=priority,
-            deadline=None if budget is None else _CallDeadline(_seconds("budget", budget)),
+            deadline=None
+            if call_timeout is None
+            else _CallDeadline(_seconds("call_timeout", call_timeout)),
         )
 
     def _query(self, handle: RecordingHandle) -> tuple[RequestSpec, str]:

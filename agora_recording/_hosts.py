@@ -128,9 +128,9 @@ class HostCursor:
     """Walks a failover order for one call: the first host twice, then each next host in turn.
 
     The first host gets a second chance ("retry once on the primary domain") before the cursor
-    moves on; after the last host it wraps around, so a long retry budget keeps cycling. A
-    failure that is not a DNS failure (a refused or timed-out connection) skips the alternate
-    domain of the host that failed, as the domain page advises.
+    moves on; after the last host it wraps around, so a call with time for many retries keeps
+    cycling. A failure that is not a DNS failure (a refused or timed-out connection) skips the
+    alternate domain of the host that failed, as the domain page advises.
     """
 
     __slots__ = ("_index", "_schedule")

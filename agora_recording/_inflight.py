@@ -5,7 +5,7 @@ request's own timeout: under a herd, a start could spend its whole deadline in t
 written to the service at the last moment and have its answer dropped (a recording left
 running). A `PrioritySemaphore` sized to the pool keeps that queue on our side instead, where
 it is cheap, ordered like the rate limiter (`Priority`: stops first, routine polls last) and
-credited to the caller's budget. The pool itself then never queues, so a request's deadline
+credited to the caller's deadline. The pool itself then never queues, so a request's deadline
 starts when it holds a connection and measures only the service. (With a capacity of one, the
 same semaphore lets the Redis limiter book one slot at a time, the most important first.)
 """

@@ -1,9 +1,11 @@
-"""Arguments that became keyword-only, still accepted by position with a warning.
+"""Arguments that became keyword-only or were renamed, still accepted with a warning.
 
 Two strings side by side (``acquire(cname, uid)``, ``RecordingClient(app_id, customer_id,
 customer_secret)``) are easy to swap, and a swap fails late, at the service. The signatures
 say keyword-only, so type checkers flag positional calls; at run time the old positional form
-keeps working for a while, with a `DeprecationWarning` naming the keyword form.
+keeps working for a while, with a `DeprecationWarning` naming the keyword form. A keyword
+renamed so that a word keeps one meaning (``query(budget=)``, seconds, is now
+``call_timeout=``: "budget" is the poll budget) keeps its old name the same way (`renamed`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from typing import Any, TypeVar, cast
 
 from .errors import ArgumentTypeError
 
-__all__ = ["formerly_positional"]
+__all__ = ["formerly_positional", "renamed"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+V = TypeVar("V")
 
 
 def formerly_positional(call: str, *names: str) -> Callable[[F], F]:
@@ -61,3 +64,16 @@ def formerly_positional(call: str, *names: str) -> Callable[[F], F]:
         return cast(F, plain)
 
     return decorate
+
+
+def renamed(call: str, old: str, new: str, value: V, current: V | None) -> V:
+    """The value of keyword ``new`` given by its old name ``old``, with a `DeprecationWarning`
+    (``current`` is what ``new`` itself got: both at once is an error)."""
+    if current is not None:
+        raise ArgumentTypeError(f"{call} got both {old}= and {new}=; pass {new}= only")
+    warnings.warn(
+        f"{call}'s {old}= is deprecated and will stop working; pass {new}= instead",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return value

@@ -198,7 +198,7 @@ async def _find(
         uid=intent.uid,
     )
     try:
-        await client.query(handle, budget=RESOURCE_LIFETIME / 10)
+        await client.query(handle, call_timeout=RESOURCE_LIFETIME / 10)
     except NotFoundError:
         pass  # gone, or failing over: the confirmed stop tells which
     except APIError as exc:

@@ -16,7 +16,7 @@ A call that succeeds first time never enters stamina: the first attempt runs bar
 retryable failure opens ``stamina.retry_context``, whose first "attempt" re-raises that failure
 so stamina computes the first backoff and counts attempts as usual. Backoffs are computed here
 and handed to stamina as custom backoffs, so the retry decision can refuse a wait that would
-overrun the call's budget (or a 429's ``Retry-After`` beyond it); ``stamina.set_testing()`` makes
+overrun the call's deadline (or a 429's ``Retry-After`` beyond it); ``stamina.set_testing()`` makes
 every wait zero. Nothing about arguments is logged: a start body holds storage keys and tokens.
 """
 
@@ -125,11 +125,11 @@ async def call_with_retries(
     """Run ``attempt(1)``; on a retryable failure, retry through stamina until done.
 
     ``attempt`` receives the 1-based attempt number. No retry starts whose backoff would end
-    after ``retry_until`` (a ``clock()`` time, or a function giving it, since a call's budget
-    grows by the time it waited for the client's quota): the caller's budget, or for start the
-    end of the resource ID's validity. ``label`` names the call in log lines (endpoint and
+    after ``retry_until`` (a ``clock()`` time, or a function giving it, since a call's deadline
+    moves back by the time it waited for the client's quota): the caller's deadline, or for
+    start the end of the resource ID's validity. ``label`` names the call in log lines (endpoint and
     IDs, no secrets). A 429 is never retried here: the attempt waits out 429s itself, so one
-    that escapes it means the call's budget (or its patience with 429s) ran out.
+    that escapes it means the call's deadline (or its patience with 429s) ran out.
     """
     try:
         return await attempt(1)

@@ -866,7 +866,7 @@ class RecordingSession:
         clock = self._options.clock
         try:
             response = await self._client.query(
-                handle, priority=priority, budget=self._options.poll_timeout
+                handle, priority=priority, call_timeout=self._options.poll_timeout
             )
         except NotFoundError as exc:
             if exc.worker_not_found:

@@ -1,5 +1,5 @@
 """Requests in flight, in virtual time: a herd waits in the client's own queue (stops first), never
-in the connection pool, and that wait never counts against a deadline or a budget.
+in the connection pool, and that wait never counts against a call's or a stop's deadline.
 
 The service is a handler that takes ``latency`` seconds behind a transport with a pool of
 ``connections`` (an `anyio.Semaphore` held around each exchange, as httpcore's pool does), so a
@@ -129,14 +129,15 @@ async def test_a_stop_budget_excludes_the_wait_for_a_place() -> None:
     assert len(service.paths) == 6
 
 
-async def test_a_poll_budget_excludes_the_wait_for_a_place() -> None:
-    """A poll with a 5 s budget queued behind 30 s of other requests still gets its answer."""
+async def test_a_polls_call_timeout_excludes_the_wait_for_a_place() -> None:
+    """A poll with a 5 s call_timeout queued behind 30 s of other requests still gets its
+    answer."""
     service = PooledService(connections=2, latency=3.0, body=STOPPED)
     async with client_on(service) as client, anyio.create_task_group() as group:
         for n in range(20):
             group.start_soon(client.query, handle(n))
         await anyio.lowlevel.checkpoint()
-        answer = await client.query(handle(99), budget=5.0)
+        answer = await client.query(handle(99), call_timeout=5.0)
     assert answer.sid == SID
 
 

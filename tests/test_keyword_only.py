@@ -1,4 +1,5 @@
-"""Adjacent strings go by keyword; the old positional forms still work, with a warning."""
+"""Adjacent strings go by keyword and renamed keywords say what they are; the old forms still
+work, with a warning."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import inspect
 from typing import Any
 
 import pytest
-from agora_recording import ArgumentTypeError, RecordingClient, testing
+from agora_recording import ArgumentTypeError, Mode, RecordingClient, ValidationError, testing
+
+from tests.helpers import STARTED, Script, handle_for, mock_client, never_called, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -66,3 +69,29 @@ async def test_acquire_by_position_warns_and_acquires() -> None:
         assert acquired.resource_id
         again = await service.client.acquire(cname="class-42", uid="99")
         assert again.resource_id
+
+
+async def test_query_budget_still_works_as_call_timeout_with_a_warning() -> None:
+    """``query(budget=)``, seconds of a deadline, is now ``call_timeout=``; the old name still
+    answers, with a warning at the caller's line, and is checked as ``call_timeout``."""
+    handle = handle_for(Mode.MIX)
+    answer = {**STARTED, "serverResponse": {"status": 5}}
+    async with mock_client(Script(ok(answer))) as client:
+        query: Any = client.query
+        with pytest.warns(DeprecationWarning, match=r"budget= is deprecated.*call_timeout=") as w:
+            response = await query(handle, budget=5.0)
+        assert w[0].filename == __file__
+        assert response.sid == handle.sid
+        with (
+            pytest.warns(DeprecationWarning, match="budget="),
+            pytest.raises(ValidationError, match="call_timeout"),
+        ):
+            await query(handle, budget=-1)
+
+
+async def test_query_given_budget_and_call_timeout_is_a_type_error() -> None:
+    """Both the old and the new name at once are refused before any request."""
+    async with mock_client(never_called) as client:
+        query: Any = client.query
+        with pytest.raises(ArgumentTypeError, match="both budget= and call_timeout="):
+            await query(handle_for(Mode.MIX), budget=5.0, call_timeout=5.0)

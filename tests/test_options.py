@@ -202,13 +202,13 @@ async def test_the_janitor_refuses_an_unknown_session_option() -> None:
 
 @pytest.mark.parametrize("value", [math.inf, math.nan, True, 10**400, -1, "5"])
 @pytest.mark.anyio
-async def test_a_stops_and_a_querys_budget_are_checked_before_any_request(value: object) -> None:
-    """ensure_stopped(stop_timeout=...) and query(budget=...) refuse the same values."""
+async def test_a_stops_and_a_querys_timeouts_are_checked_before_any_request(value: object) -> None:
+    """ensure_stopped(stop_timeout=...) and query(call_timeout=...) refuse the same values."""
     async with mock_client(never_called) as client:
         with pytest.raises(ValidationError, match="stop_timeout"):
             await client.ensure_stopped(HANDLE, stop_timeout=value)  # type: ignore[arg-type]
-        with pytest.raises(ValidationError, match="budget"):
-            await client.query(HANDLE, budget=value)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match="call_timeout"):
+            await client.query(HANDLE, call_timeout=value)  # type: ignore[arg-type]
         assert client.unconfirmed() == []
 
 

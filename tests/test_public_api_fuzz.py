@@ -256,7 +256,7 @@ def test_the_client_methods(method: str, first: Any, second: Any, third: Any, ha
         elif method == "start":
             await client.start(first, Mode.MIX, cname="room", uid=second, config=third or CONFIG)
         elif method == "query":
-            await client.query(handle, budget=third)
+            await client.query(handle, call_timeout=third)
         elif method == "update":
             await client.update(handle, third or UpdateConfig())
         elif method == "layout":
@@ -455,7 +455,7 @@ def _sync(build: Callable[[], object]) -> Callable[[], Awaitable[object]]:
         _client_call("ensure_stopped", LONG_ID),
         _client_call("query", SURROGATE_SID),
         _client_call("acquire", cname="\ud800", uid="7"),
-        _client_call("query", HANDLE, budget=10**400),
+        _client_call("query", HANDLE, call_timeout=10**400),
         _sync(lambda: RecordingClient(app_id=APP_ID, customer_id="id", customer_secret="\ud800")),
         _sync(
             lambda: RecordingSession(
@@ -486,7 +486,7 @@ def _sync(build: Callable[[], object]) -> Callable[[], Awaitable[object]]:
         "long-resource-id-stop",
         "surrogate-sid",
         "surrogate-cname",
-        "huge-budget",
+        "huge-call-timeout",
         "surrogate-secret",
         "poll-interval-text",
         "huge-expected-duration",

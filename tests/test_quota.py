@@ -200,8 +200,8 @@ async def test_queue_time_excludes_the_penalty_pause() -> None:
     assert queued == pytest.approx(0.0, abs=0.2)
 
 
-async def test_a_call_budget_does_not_count_time_in_our_queue() -> None:
-    """A call that waited 100 s for its slot still gets its whole budget of retries."""
+async def test_a_call_timeout_does_not_count_time_in_our_queue() -> None:
+    """A call that waited 100 s for its slot still gets its whole call_timeout of retries."""
     limiter = RateLimiter(1)
     script = Script(error(503, {}), error(503, {}), ok(IDS))
     async with (
@@ -258,7 +258,7 @@ async def test_without_a_limiter_429s_wait_retry_after_with_jitter_and_spend_no_
 
 
 async def test_a_429_is_sent_again_only_with_a_whole_attempt_left() -> None:
-    """After a 429, a request goes again only if the call's budget still holds a whole attempt
+    """After a 429, a request goes again only if the call's deadline still leaves a whole attempt
     after the wait: never with a cut deadline that could drop the answer it earned."""
     stamina.set_testing(False)
     sent: list[float] = []

@@ -242,8 +242,8 @@ def test_policy_backoff_jitter_stays_in_bounds() -> None:
 
 
 @pytest.mark.anyio
-async def test_retry_after_beyond_the_budget_is_not_waited_for() -> None:
-    """A Retry-After longer than the call's budget raises the 429 at once, carrying the value."""
+async def test_retry_after_beyond_the_deadline_is_not_waited_for() -> None:
+    """A Retry-After longer than the call's deadline raises the 429 at once, carrying the value."""
     script = Script(error(429, {"message": "API rate limit exceeded"}, **{"Retry-After": "600"}))
     async with mock_client(script, call_timeout=60.0) as client:
         with pytest.raises(RateLimitError) as info:
