@@ -1,11 +1,15 @@
-"""Shared fixtures: every async test runs under asyncio and Trio, and retries never sleep."""
+"""Shared fixtures: every async test runs under asyncio and Trio, retries never sleep, and one
+standalone emulator fixture (`served`) serves every module that talks to it over real HTTP."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import stamina
+from agora_recording.emulator import SystemClock
+from agora_recording.testing import ServedEmulator, serve
 from hypothesis import settings
 
 from tests.redis_worker import redis_server
@@ -45,3 +49,37 @@ async def redis(redis_url: str) -> AsyncIterator[object]:
     client = redis.asyncio.Redis.from_url(redis_url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="module")
+def served_options() -> dict[str, Any]:
+    """The `served` emulator's options: the system clock (the CLI and worker processes read the
+    same one), recordings healthy at once, no cap on concurrent ones. A module that needs others
+    overrides this fixture (it may ask for this one, to change a few); ``"per_test": True`` among
+    them gives each test an emulator of its own instead of the module's shared one."""
+    return {"clock": SystemClock(), "startup_delay": 0.0, "max_concurrent_recordings": None}
+
+
+def _serving(options: dict[str, Any]) -> Iterator[ServedEmulator]:
+    options = dict(options)
+    options.pop("per_test", None)
+    with serve(**options) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def _served_for_module(served_options: dict[str, Any]) -> Iterator[ServedEmulator]:
+    """The emulator a module's tests share, started at the first test that asks for it."""
+    yield from _serving(served_options)
+
+
+@pytest.fixture
+def served(
+    request: pytest.FixtureRequest, served_options: dict[str, Any]
+) -> Iterator[ServedEmulator]:
+    """A standalone emulator over real HTTP on 127.0.0.1 at a free port (``served.url``), stopped
+    after the module's last test, or after this test with ``per_test`` (see `served_options`)."""
+    if served_options.get("per_test"):
+        yield from _serving(served_options)
+    else:
+        yield request.getfixturevalue("_served_for_module")

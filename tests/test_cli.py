@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +31,10 @@ STORAGE = ["--storage-vendor", "amazon_s3", "--storage-region", "0", "--storage-
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[ServedEmulator]:
-    """A standalone emulator on a free local port for the whole module, stopped afterwards."""
-    with serve(
-        clock=SystemClock(),
-        startup_delay=0.0,
-        exit_window=600.0,
-        max_concurrent_recordings=None,
-    ) as server:
-        yield server
+def served_options(served_options: dict[str, Any]) -> dict[str, Any]:
+    """The module's shared emulator (`served`), whose exited recordings stay listed for ten
+    minutes, so a test's query after the stop still finds them."""
+    return {**served_options, "exit_window": 600.0}
 
 
 def environment(served: ServedEmulator, **overrides: str | None) -> dict[str, str | None]:

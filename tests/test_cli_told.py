@@ -10,13 +10,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from agora_recording._cli import cli
-from agora_recording.emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET, SystemClock
-from agora_recording.testing import ServedEmulator, serve
+from agora_recording.emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET
+from agora_recording.testing import ServedEmulator
 from click.testing import CliRunner
 
 STORAGE = [
@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[ServedEmulator]:
-    """A standalone emulator on a free local port for the module, stopped afterwards."""
-    with serve(clock=SystemClock(), startup_delay=0.0) as server:
-        yield server
+def served_options(served_options: dict[str, Any]) -> dict[str, Any]:
+    """The module's shared emulator (`served`), with the default cap of 50 concurrent
+    recordings."""
+    return {**served_options, "max_concurrent_recordings": 50}
 
 
 def env(served: ServedEmulator, **overrides: str) -> dict[str, str | None]:

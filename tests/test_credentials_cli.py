@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from agora_recording import tokens
 from agora_recording._cli import cli
 from agora_recording.emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET, FakeClock
-from agora_recording.testing import ServedEmulator, serve
+from agora_recording.testing import ServedEmulator
 from click.testing import CliRunner, Result
 
 APP_ID = "970ca35de60c44645bbae8a215061b33"
@@ -19,12 +19,10 @@ STORAGE = ["--storage-vendor", "amazon_s3", "--storage-region", "0", "--storage-
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[ServedEmulator]:
-    """An emulator with an App Certificate on a free local port, on a fake clock."""
-    with serve(
-        clock=FakeClock(), app_certificate=CERTIFICATE, max_concurrent_recordings=None
-    ) as server:
-        yield server
+def served_options() -> dict[str, Any]:
+    """The module's shared emulator (`served`) holds an App Certificate and runs on a fake
+    clock."""
+    return {"clock": FakeClock(), "app_certificate": CERTIFICATE, "max_concurrent_recordings": None}
 
 
 def invoke(served: ServedEmulator, args: list[str], **env: str | None) -> Result:

@@ -19,7 +19,6 @@ import signal
 import sys
 import time
 import types
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +27,12 @@ import attrs
 import httpx
 import pytest
 from agora_recording import RecordingClient, RecordingHandle, StorageCredentials
-from agora_recording.emulator import SystemClock
 from agora_recording.testing import (
     DEFAULT_APP_ID,
     DEFAULT_CUSTOMER_ID,
     DEFAULT_CUSTOMER_SECRET,
     EmulatedService,
     ServedEmulator,
-    serve,
     virtual_service,
 )
 from agora_recording.webhooks import parse, signature_headers
@@ -592,13 +589,6 @@ async def test_the_worker_drains_its_jobs_on_sigterm(capsys: pytest.CaptureFixtu
         assert service.client.unconfirmed() == []
         assert store.rows == {}
     assert "stopped every recording after SIGTERM" in capsys.readouterr().out
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[ServedEmulator]:
-    """A standalone emulator over real HTTP on a free local port, on the system clock."""
-    with serve(clock=SystemClock(), startup_delay=0.0, max_concurrent_recordings=None) as server:
-        yield server
 
 
 def emulator_environment(monkeypatch: pytest.MonkeyPatch, served: ServedEmulator) -> None:

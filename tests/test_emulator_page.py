@@ -27,7 +27,6 @@ from agora_recording.testing import (
     DEFAULT_CUSTOMER_ID,
     DEFAULT_CUSTOMER_SECRET,
     ServedEmulator,
-    serve,
 )
 from agora_recording.webhooks import NotificationHub, NotificationReceiver
 
@@ -68,12 +67,16 @@ def receiver_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def served(receiver_url: str) -> Iterator[ServedEmulator]:
-    """The standalone emulator, delivering notifications to the receiver."""
-    with serve(
-        clock=SystemClock(), startup_delay=0.5, exit_window=600.0, notification_url=receiver_url
-    ) as server:
-        yield server
+def served_options(receiver_url: str) -> dict[str, Any]:
+    """An emulator (`served`) of each test's own, delivering notifications to the test's
+    receiver, with recordings that take half a second to come up and stay listed ten minutes."""
+    return {
+        "clock": SystemClock(),
+        "startup_delay": 0.5,
+        "exit_window": 600.0,
+        "notification_url": receiver_url,
+        "per_test": True,
+    }
 
 
 @pytest.fixture

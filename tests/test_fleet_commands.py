@@ -8,18 +8,18 @@ does. The CLI runs in-process through click's ``CliRunner``.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import anyio
 import pytest
 from agora_recording import Mode, RecordingClient, RecordingHandle
 from agora_recording._cli import cli
-from agora_recording.emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET, SystemClock
+from agora_recording.emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET
 from agora_recording.errors import UnconfirmedRecordingsError
 from agora_recording.models import RecordingConfig, StartConfig, StorageConfig
 from agora_recording.telemetry import Telemetry
-from agora_recording.testing import ServedEmulator, serve
+from agora_recording.testing import ServedEmulator
 from click.testing import CliRunner, Result
 
 from tests.redis_worker import REDIS_SERVER, REQUIRES_REDIS
@@ -34,9 +34,10 @@ T = TypeVar("T")
 
 
 @pytest.fixture
-def served() -> Iterator[ServedEmulator]:
-    with serve(clock=SystemClock(), max_concurrent_recordings=None) as server:
-        yield server
+def served_options(served_options: dict[str, Any]) -> dict[str, Any]:
+    """An emulator (`served`) of each test's own, whose recordings take the default 4 s to come
+    up, so each test counts only its own recordings and requests."""
+    return {**served_options, "startup_delay": 4.0, "per_test": True}
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,11 @@ import anyio.lowlevel
 import pytest
 from agora_recording import Mode, RecordingClient, RecordingSession
 from agora_recording._cli import cli
-from agora_recording.emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET
+from agora_recording.emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET, FakeClock
 from agora_recording.errors import UnconfirmedRecordingsError, ValidationError
 from agora_recording.models import RecordingConfig, StartConfig, StorageConfig
 from agora_recording.signals import drain_on_signals
-from agora_recording.testing import ServedEmulator, emulated_client, serve
+from agora_recording.testing import ServedEmulator, emulated_client
 from click.testing import CliRunner
 from trio.testing import MockClock
 
@@ -145,10 +145,10 @@ def stopped(served: ServedEmulator, prefix: str) -> int:
 
 
 @pytest.fixture
-def served() -> Iterator[ServedEmulator]:
-    """A standalone emulator on a free local port, healthy at once, stopped after the test."""
-    with serve(startup_delay=0, max_concurrent_recordings=None) as server:
-        yield server
+def served_options(served_options: dict[str, Any]) -> dict[str, Any]:
+    """An emulator (`served`) of each test's own, on a fake clock of its own, healthy at once:
+    each test counts every recording and sets its own faults."""
+    return {**served_options, "clock": FakeClock(), "per_test": True}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
