@@ -7,18 +7,22 @@ deleting its presence key (what its lapse does), a stalled Redis with ``CLIENT P
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import AsyncIterator
 
 import anyio
 import pytest
-from agora_recording import Mode, PollingOptions, RecordingClient
-from agora_recording.models import RecordingHandle
-from agora_recording.testing import EmulatedService, emulated_client
+from agora_recording import Mode, RecordingClient
+from agora_recording.testing import EmulatedService
 from agora_recording.webhooks import NotificationHub, parse
 
-from tests.redis_fixtures import redis_anyio_backend  # noqa: F401 (the module's anyio_backend)
-from tests.redis_worker import REDIS_SERVER, REQUIRES_REDIS, _start_config
+from tests.redis_fixtures import (  # noqa: F401 (fixtures: anyio_backend, namespace, service)
+    lease_store,
+    redis_anyio_backend,
+    redis_namespace,
+    redis_service,
+    room_session,
+    started_mix,
+)
+from tests.redis_worker import REDIS_SERVER, REQUIRES_REDIS
 
 pytestmark = [
     pytest.mark.skipif(REDIS_SERVER is None, reason=REQUIRES_REDIS),
@@ -37,37 +41,10 @@ from agora_recording.redis import (  # noqa: E402
 BEGAN = 1_800_000_000.0
 
 
-@pytest.fixture
-def namespace() -> str:
-    """Keys of this test only."""
-    return f"test-journal:{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-async def service() -> AsyncIterator[EmulatedService]:
-    """An in-process emulator whose recordings are healthy at once."""
-    async with emulated_client(startup_delay=0, max_concurrent_recordings=None) as service:
-        yield service
-
-
-def _store(redis: object, namespace: str, worker: str, **options: object) -> LeaseStore:
-    return LeaseStore(redis, namespace=namespace, worker_id=worker, **options)  # type: ignore[arg-type]
-
-
 def _intent(resource_id: str = "res-1", cname: str = "room") -> StartIntent:
     return StartIntent(
         resource_id=resource_id, cname=cname, uid="999", mode=Mode.MIX, began_at=BEGAN
     )
-
-
-async def _start(service: EmulatedService, cname: str) -> RecordingHandle:
-    service.channel(cname).publish(1)
-    acquired = await service.client.acquire(cname=cname, uid="999")
-    assert acquired.resource_id is not None
-    started = await service.client.start(
-        acquired.resource_id, Mode.MIX, cname=cname, uid="999", config=_start_config()
-    )
-    return started.handle
 
 
 async def _gone(redis: object, store: LeaseStore) -> None:
@@ -79,9 +56,9 @@ async def test_the_store_journals_a_start_from_intent_to_lease(
     redis: object, namespace: str, service: EmulatedService
 ) -> None:
     """begin lists the intent under its owner; started turns it into the sid's lease at once."""
-    store = _store(redis, namespace, "worker-a")
+    store = lease_store(redis, namespace, "worker-a")
     assert isinstance(store, StartJournal)
-    handle = await _start(service, "room")
+    handle = await started_mix(service, "room")
     intent = _intent(handle.resource_id)
     await store.begin(intent)
     (pending,) = await store.intents()
@@ -96,7 +73,7 @@ async def test_a_refused_start_is_forgotten_and_an_unresolved_one_kept(
     redis: object, namespace: str
 ) -> None:
     """refused drops the intent; unresolved keeps it, marked for a janitor."""
-    store = _store(redis, namespace, "worker-a")
+    store = lease_store(redis, namespace, "worker-a")
     await store.begin(_intent("res-1"))
     await store.begin(_intent("res-2"))
     await store.refused(_intent("res-1"))
@@ -110,15 +87,8 @@ async def test_record_makes_the_session_journal_to_the_store(
     redis: object, namespace: str, service: EmulatedService
 ) -> None:
     """`record` hands the store to the session as its journal before entering it."""
-    store = _store(redis, namespace, "worker-a")
-    service.channel("room").publish(1)
-    session = service.client.session(
-        cname="room",
-        uid="999",
-        mode=Mode.MIX,
-        config=_start_config(),
-        polling=PollingOptions(first_poll_delay=60),
-    )
+    store = lease_store(redis, namespace, "worker-a")
+    session = room_session(service)
     async with store.record(session):
         assert session._journal is store  # what the session writes its start to
     assert await store.leases() == []
@@ -128,7 +98,7 @@ async def test_a_stalled_redis_fails_a_journal_write_within_its_bound(
     redis: object, redis_url: str, namespace: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Writes paused in Redis for 3 s: begin raises within its 0.2 s bound, with a WARNING."""
-    store = _store(redis, namespace, "worker-a", write_timeout=0.2)
+    store = lease_store(redis, namespace, "worker-a", write_timeout=0.2)
     pauser = redis_asyncio.Redis.from_url(redis_url)
     await pauser.execute_command("CLIENT", "PAUSE", 3000, "WRITE")
     try:
@@ -150,10 +120,10 @@ async def test_an_intent_of_a_gone_worker_expires_with_the_resource(
     redis: object, namespace: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With no hub, a lapsed intent is kept until its resource ID expires, then an ERROR."""
-    dead = _store(redis, namespace, "dead")
+    dead = lease_store(redis, namespace, "dead")
     await dead.begin(_intent(cname="class-42"))
     now = [BEGAN + 10]
-    janitor = _store(redis, namespace, "janitor", clock=lambda: now[0])
+    janitor = lease_store(redis, namespace, "janitor", clock=lambda: now[0])
     await janitor.resolve_intents()
     assert len(await janitor.intents()) == 1  # its owner lives
     await _gone(redis, dead)
@@ -174,16 +144,16 @@ async def test_the_janitor_finds_an_unleased_recording_by_its_notifications(
 ) -> None:
     """A start whose worker died unanswered: the hub's events for its pair lead to its stop."""
     hub = NotificationHub()
-    old = await _start(service, "room")
+    old = await started_mix(service, "room")
     await service.client.stop(old)
-    new = await _start(service, "room")
-    dead = _store(redis, namespace, "dead")
+    new = await started_mix(service, "room")
+    dead = lease_store(redis, namespace, "dead")
     intent = StartIntent(
         resource_id=new.resource_id, cname="room", uid="999", mode=Mode.MIX, began_at=BEGAN
     )
     await dead.begin(intent)
     await _gone(redis, dead)
-    janitor = _store(redis, namespace, "janitor", clock=lambda: BEGAN + 5)
+    janitor = lease_store(redis, namespace, "janitor", clock=lambda: BEGAN + 5)
 
     def note(sid: str, notice: str, sendts: float) -> None:
         payload = {"cname": "room", "uid": "999", "sid": sid, "sendts": int(sendts)}
@@ -206,13 +176,13 @@ async def test_an_unreadable_record_is_set_aside_and_the_janitor_goes_on(
     redis: object, namespace: str, service: EmulatedService, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Garbage in the handles hash is moved aside with one ERROR; the real orphan is stopped."""
-    handle = await _start(service, "room")
-    dead = _store(redis, namespace, "dead")
+    handle = await started_mix(service, "room")
+    dead = lease_store(redis, namespace, "dead")
     await dead.acquire(handle)
     await dead.hand_over(handle)
     await redis.hset(f"{namespace}:handles", "garbage", b"\xff{not json")  # type: ignore[attr-defined]
     await redis.hset(f"{namespace}:handles", "wrong", '{"handle": {"sid": 3}}')  # type: ignore[attr-defined]
-    janitor = _store(redis, namespace, "janitor", ttl=4)
+    janitor = lease_store(redis, namespace, "janitor", ttl=4)
     with caplog.at_level(logging.ERROR, "agora_recording.redis"):
         async with anyio.create_task_group() as group:
             group.start_soon(lambda: janitor.janitor(service.client, interval=0.05))
@@ -236,8 +206,8 @@ async def test_a_recording_refused_for_good_backs_off_then_becomes_a_dead_letter
     redis: object, namespace: str, service: EmulatedService
 ) -> None:
     """Stops refused with 401 are retried after a doubling back-off, then listed and clearable."""
-    handle = await _start(service, "room")
-    dead = _store(redis, namespace, "dead")
+    handle = await started_mix(service, "room")
+    dead = lease_store(redis, namespace, "dead")
     await dead.acquire(handle)
     await dead.hand_over(handle)
     locked_out = RecordingClient(
@@ -247,7 +217,7 @@ async def test_a_recording_refused_for_good_backs_off_then_becomes_a_dead_letter
         http_client=service.http_client,
         rate_limit=None,
     )
-    janitor = _store(redis, namespace, "janitor", ttl=10, max_refusals=3)
+    janitor = lease_store(redis, namespace, "janitor", ttl=10, max_refusals=3)
     lease_key = f"{namespace}:lease:{handle.sid}"
     backoffs = []
     for _ in range(2):

@@ -7,17 +7,20 @@ expiry after SIGKILL is exercised with real processes in ``test_redis_fleet.py``
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
 import anyio
 import pytest
-from agora_recording import Mode, PollingOptions, RecordingSession, converter
-from agora_recording.models import RecordingHandle
-from agora_recording.testing import EmulatedService, emulated_client
+from agora_recording import PollingOptions, RecordingSession, converter
+from agora_recording.testing import EmulatedService
 
-from tests.redis_fixtures import redis_anyio_backend  # noqa: F401 (the module's anyio_backend)
-from tests.redis_worker import REDIS_SERVER, REQUIRES_REDIS, _start_config
+from tests.redis_fixtures import (  # noqa: F401 (fixtures: anyio_backend, namespace, service)
+    lease_store,
+    redis_anyio_backend,
+    redis_namespace,
+    redis_service,
+    room_session,
+    started_mix,
+)
+from tests.redis_worker import REDIS_SERVER, REQUIRES_REDIS
 
 pytestmark = [
     pytest.mark.skipif(REDIS_SERVER is None, reason=REQUIRES_REDIS),
@@ -29,46 +32,12 @@ redis_asyncio = pytest.importorskip("redis.asyncio", reason="the redis package i
 from agora_recording.redis import Lease, LeaseLostError, LeaseStore  # noqa: E402
 
 
-@pytest.fixture
-def namespace() -> str:
-    """Keys of this test only."""
-    return f"test-leases:{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-async def service() -> AsyncIterator[EmulatedService]:
-    """An in-process emulator whose recordings are healthy at once."""
-    async with emulated_client(startup_delay=0, max_concurrent_recordings=None) as service:
-        yield service
-
-
-def _store(redis: object, namespace: str, worker: str, **options: float) -> LeaseStore:
-    return LeaseStore(redis, namespace=namespace, worker_id=worker, **options)  # type: ignore[arg-type]
-
-
-async def _started(service: EmulatedService, cname: str) -> RecordingHandle:
-    service.channel(cname).publish(1)
-    acquired = await service.client.acquire(cname=cname, uid="999")
-    assert acquired.resource_id is not None
-    started = await service.client.start(
-        acquired.resource_id, Mode.MIX, cname=cname, uid="999", config=_start_config()
-    )
-    return started.handle
-
-
 async def test_a_recording_is_leased_while_it_runs_and_forgotten_once_stopped(
     redis: object, namespace: str, service: EmulatedService
 ) -> None:
     """`record` lists the recording under this worker while it runs and drops it after stop."""
-    store = _store(redis, namespace, "worker-a")
-    service.channel("room").publish(1)
-    session = service.client.session(
-        cname="room",
-        uid="999",
-        mode=Mode.MIX,
-        config=_start_config(),
-        polling=PollingOptions(first_poll_delay=60),
-    )
+    store = lease_store(redis, namespace, "worker-a")
+    session = room_session(service)
     async with store.record(session, metadata={"until": "later"}) as running:
         leases = await store.leases()
         assert leases == [
@@ -82,9 +51,9 @@ async def test_the_lease_is_renewed_while_the_body_runs(
     redis: object, namespace: str, service: EmulatedService
 ) -> None:
     """A body running for several lease times keeps its lease: nobody can claim it."""
-    store = _store(redis, namespace, "worker-a", ttl=0.3)
-    rival = _store(redis, namespace, "worker-b", ttl=0.3)
-    handle = await _started(service, "room")
+    store = lease_store(redis, namespace, "worker-a", ttl=0.3)
+    rival = lease_store(redis, namespace, "worker-b", ttl=0.3)
+    handle = await started_mix(service, "room")
     async with store.hold(handle):
         for _ in range(6):
             await anyio.sleep(0.1)
@@ -96,11 +65,11 @@ async def test_exactly_one_worker_wins_an_expired_lease(
     redis: object, namespace: str, service: EmulatedService
 ) -> None:
     """Twenty workers claiming the same expired lease at once: exactly one wins it."""
-    dead = _store(redis, namespace, "dead")
-    handle = await _started(service, "room")
+    dead = lease_store(redis, namespace, "dead")
+    handle = await started_mix(service, "room")
     assert await dead.acquire(handle)
     assert await dead.hand_over(handle)
-    stores = [_store(redis, namespace, f"worker-{n}") for n in range(20)]
+    stores = [lease_store(redis, namespace, f"worker-{n}") for n in range(20)]
     wins: list[bool] = []
 
     async def claim(store: LeaseStore) -> None:
@@ -117,11 +86,11 @@ async def test_the_janitor_stops_an_orphan_exactly_once(
     redis: object, namespace: str, service: EmulatedService
 ) -> None:
     """A janitor round stops a recording whose lease expired; a second round finds nothing."""
-    handle = await _started(service, "room")
-    dead = _store(redis, namespace, "dead")
+    handle = await started_mix(service, "room")
+    dead = lease_store(redis, namespace, "dead")
     await dead.acquire(handle)
     await dead.hand_over(handle)
-    janitors = [_store(redis, namespace, f"janitor-{n}") for n in range(3)]
+    janitors = [lease_store(redis, namespace, f"janitor-{n}") for n in range(3)]
     won: list[list[Lease]] = []
 
     async def round_of(store: LeaseStore) -> None:
@@ -141,11 +110,11 @@ async def test_the_janitor_can_continue_a_recording(
     redis: object, namespace: str, service: EmulatedService
 ) -> None:
     """With an ``adopt`` coroutine, the adopted recording runs until it returns, then stops."""
-    handle = await _started(service, "room")
-    dead = _store(redis, namespace, "dead")
+    handle = await started_mix(service, "room")
+    dead = lease_store(redis, namespace, "dead")
     await dead.acquire(handle, {"until": "end-of-class"})
     await dead.hand_over(handle)
-    janitor = _store(redis, namespace, "janitor")
+    janitor = lease_store(redis, namespace, "janitor")
     seen: list[tuple[str, str, bool]] = []
 
     async def adopt(session: RecordingSession, lease: Lease) -> None:
@@ -169,9 +138,9 @@ async def test_a_worker_that_lost_its_lease_is_told(
     redis: object, namespace: str, service: EmulatedService
 ) -> None:
     """Renewal that finds another owner cancels the body and raises LeaseLostError."""
-    store = _store(redis, namespace, "slow", ttl=0.3)
-    thief = _store(redis, namespace, "thief", ttl=30)
-    handle = await _started(service, "room")
+    store = lease_store(redis, namespace, "slow", ttl=0.3)
+    thief = lease_store(redis, namespace, "thief", ttl=30)
+    handle = await started_mix(service, "room")
     reached_end = False
 
     async def record() -> None:
@@ -193,8 +162,8 @@ async def test_stored_handles_round_trip_through_the_converter(
     redis: object, namespace: str, service: EmulatedService
 ) -> None:
     """The handle read back from Redis equals the one stored, as `converter` shapes it."""
-    handle = await _started(service, "room")
-    store = _store(redis, namespace, "worker-a")
+    handle = await started_mix(service, "room")
+    store = lease_store(redis, namespace, "worker-a")
     await store.acquire(handle)
     (lease,) = await store.leases()
     assert lease.handle == handle
@@ -216,15 +185,8 @@ async def test_the_bodys_own_exception_comes_out_as_itself(
     redis: object, namespace: str, service: EmulatedService
 ) -> None:
     """An error in the body is raised unwrapped, after the recording is stopped and released."""
-    store = _store(redis, namespace, "worker-a")
-    service.channel("room").publish(1)
-    session = service.client.session(
-        cname="room",
-        uid="999",
-        mode=Mode.MIX,
-        config=_start_config(),
-        polling=PollingOptions(first_poll_delay=60),
-    )
+    store = lease_store(redis, namespace, "worker-a")
+    session = room_session(service)
 
     async def record() -> None:
         async with store.record(session):
