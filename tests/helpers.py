@@ -38,7 +38,9 @@ from agora_recording.models import (
     RecordingHandle,
     RtmpOutput,
     RtmpPublishConfig,
+    RtmpPublishServiceParam,
     StartConfig,
+    StartResponse,
     StorageConfig,
     StreamSubscribe,
     TranscodingConfig,
@@ -48,7 +50,7 @@ from agora_recording.models import (
     WebRecorderServiceParam,
     WebRecordingConfig,
 )
-from agora_recording.testing import DEFAULT_APP_ID
+from agora_recording.testing import DEFAULT_APP_ID, EmulatedService
 
 # --------------------------------------------------------------------------------------------
 # Request configurations of the API reference and their exact wire bodies
@@ -392,6 +394,86 @@ ERROR_ROWS: list[tuple[Endpoint[Any], int, dict[str, Any], type[APIError]]] = [
                           "uid": "1"}, NotFoundError),
     (Endpoint.STOP, 504, {"code": 62, "reason": "request timeout"}, ServerError),
 ]  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Start configurations for the emulator, and a started recording
+
+#: Storage the emulator takes (it checks the bucket's rules, never the keys).
+EMULATED_STORAGE = StorageConfig(
+    vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
+)
+
+
+def emulated_config(
+    *, files: list[str] | None = None, storage: StorageConfig = EMULATED_STORAGE, **recording: Any
+) -> StartConfig:
+    """A start body for the emulator: ``storage``, a ``recordingConfig`` of the ``recording``
+    fields and, with ``files``, the file types to record (``avFileType``)."""
+    return StartConfig(
+        storage_config=storage,
+        recording_config=RecordingConfig(**recording),
+        recording_file_config=None if files is None else RecordingFileConfig(av_file_type=files),
+    )
+
+
+def web_recorder(max_recording_hour: int = 1, **param: Any) -> ExtensionService:
+    """The web recorder service recording https://example.com at 1280x720 (more ``param``
+    fields, such as ``ready_timeout``, as given)."""
+    return ExtensionService(
+        service_name="web_recorder_service",
+        service_param=WebRecorderServiceParam(
+            url="https://example.com",
+            audio_profile=0,
+            video_width=1280,
+            video_height=720,
+            max_recording_hour=max_recording_hour,
+            **param,
+        ),
+    )
+
+
+def rtmp_publisher(url: str) -> ExtensionService:
+    """The CDN push service, publishing to ``url``."""
+    return ExtensionService(
+        service_name="rtmp_publish_service",
+        service_param=RtmpPublishServiceParam(outputs=[RtmpOutput(rtmp_url=url)]),
+    )
+
+
+def web_config(
+    *services: ExtensionService, storage: StorageConfig = EMULATED_STORAGE
+) -> StartConfig:
+    """A web recording's start body for the emulator: ``services`` (by default one
+    `web_recorder` of an hour) on ``storage``."""
+    return StartConfig(
+        storage_config=storage,
+        extension_service_config=ExtensionServiceConfig(
+            extension_services=list(services) or [web_recorder()]
+        ),
+    )
+
+
+async def publish_and_start(
+    service: EmulatedService,
+    cname: str = "room",
+    *,
+    mode: Mode | str = Mode.INDIVIDUAL,
+    uid: str = "99",
+    config: StartConfig | None = None,
+) -> StartResponse:
+    """Publish user 7 in ``cname`` and start a recording of it through the service's client
+    (by default an individual one of `emulated_config`, subscribing to every uid)."""
+    service.channel(cname).publish(7)
+    acquired = await service.client.acquire(cname=cname, uid=uid)
+    assert acquired.resource_id is not None
+    return await service.client.start(
+        acquired.resource_id,
+        mode,
+        cname=cname,
+        uid=uid,
+        config=emulated_config(subscribe_uid_group=0) if config is None else config,
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,17 +17,14 @@ from agora_recording import (
     UsageError,
     ValidationError,
 )
-from agora_recording.models import RecordingConfig, StartConfig, StorageConfig
+from agora_recording.models import RecordingConfig
 from agora_recording.testing import emulated_client
+
+from tests.helpers import emulated_config
 
 pytestmark = pytest.mark.anyio
 
-CONFIG = StartConfig(
-    storage_config=StorageConfig(
-        vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
-    ),
-    recording_config=RecordingConfig(channel_type=0, max_idle_time=3600),
-)
+CONFIG = emulated_config(channel_type=0, max_idle_time=3600)
 
 
 async def test_calls_after_aclose_raise_client_closed() -> None:

@@ -12,21 +12,18 @@ from agora_recording.errors import (
 from agora_recording.models import (
     AcquireConfig,
     AudioUidList,
-    ExtensionService,
-    ExtensionServiceConfig,
     RecordingConfig,
     RecordingFileConfig,
-    RtmpOutput,
-    RtmpPublishServiceParam,
     StartConfig,
     StorageConfig,
     StreamSubscribe,
     UpdateConfig,
     UpdateLayoutConfig,
-    WebRecorderServiceParam,
     WebRecordingConfig,
 )
 from agora_recording.testing import emulated_client
+
+from tests.helpers import rtmp_publisher, web_config, web_recorder
 
 pytestmark = pytest.mark.anyio
 
@@ -41,29 +38,7 @@ MIX = StartConfig(
     recording_config=RecordingConfig(),
     recording_file_config=RecordingFileConfig(av_file_type=["hls", "mp4"]),
 )
-WEB = StartConfig(
-    storage_config=STORAGE,
-    extension_service_config=ExtensionServiceConfig(
-        extension_services=[
-            ExtensionService(
-                service_name="web_recorder_service",
-                service_param=WebRecorderServiceParam(
-                    url="https://example.com",
-                    audio_profile=0,
-                    video_width=1280,
-                    video_height=720,
-                    max_recording_hour=2,
-                ),
-            ),
-            ExtensionService(
-                service_name="rtmp_publish_service",
-                service_param=RtmpPublishServiceParam(
-                    outputs=[RtmpOutput(rtmp_url="rtmp://cdn/a")]
-                ),
-            ),
-        ]
-    ),
-)
+WEB = web_config(web_recorder(2), rtmp_publisher("rtmp://cdn/a"), storage=STORAGE)
 
 
 async def test_individual_lifecycle() -> None:

@@ -15,13 +15,10 @@ from agora_recording.models import (
     AcquireConfig,
     AppsCollection,
     Container,
-    ExtensionService,
-    ExtensionServiceConfig,
     RecordingConfig,
     RecordingFileConfig,
     RtmpOutput,
     RtmpPublishConfig,
-    RtmpPublishServiceParam,
     SnapshotConfig,
     StartConfig,
     StartResponse,
@@ -29,10 +26,11 @@ from agora_recording.models import (
     TranscodeOptions,
     TransConfig,
     UpdateConfig,
-    WebRecorderServiceParam,
     WebRecordingConfig,
 )
 from agora_recording.testing import EmulatedService, emulated_client
+
+from tests.helpers import rtmp_publisher, web_config, web_recorder
 
 pytestmark = pytest.mark.anyio
 
@@ -49,32 +47,10 @@ SNAPSHOTS_ONLY = StartConfig(
 
 def web(ready_timeout: int | None = None, *, rtmp: bool = False) -> StartConfig:
     """A web recording of example.com, with ``readyTimeout`` and a CDN output if asked."""
-    services = [
-        ExtensionService(
-            service_name="web_recorder_service",
-            service_param=WebRecorderServiceParam(
-                url="https://example.com",
-                audio_profile=0,
-                video_width=1280,
-                video_height=720,
-                max_recording_hour=1,
-                ready_timeout=ready_timeout,
-            ),
-        )
-    ]
+    services = [web_recorder(ready_timeout=ready_timeout)]
     if rtmp:
-        services.append(
-            ExtensionService(
-                service_name="rtmp_publish_service",
-                service_param=RtmpPublishServiceParam(
-                    outputs=[RtmpOutput(rtmp_url="rtmp://cdn/x")]
-                ),
-            )
-        )
-    return StartConfig(
-        storage_config=STORAGE,
-        extension_service_config=ExtensionServiceConfig(extension_services=services),
-    )
+        services.append(rtmp_publisher("rtmp://cdn/x"))
+    return web_config(*services, storage=STORAGE)
 
 
 def postponed(trans_mode: str, container: str | None = None) -> StartConfig:

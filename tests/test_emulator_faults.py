@@ -13,35 +13,19 @@ from agora_recording.errors import (
     TransportError,
     UnconfirmedRecordingsError,
 )
-from agora_recording.models import RecordingConfig, StartConfig, StartResponse, StorageConfig
-from agora_recording.testing import EmulatedService, emulated_client, emulated_http
+from agora_recording.testing import emulated_client, emulated_http
 
-from tests.helpers import BASE, STOP_BODY, path, start
+from tests.helpers import BASE, STOP_BODY, emulated_config, path, publish_and_start, start
 
 pytestmark = pytest.mark.anyio
 
-CONFIG = StartConfig(
-    storage_config=StorageConfig(
-        vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
-    ),
-    recording_config=RecordingConfig(subscribe_uid_group=0),
-)
-
-
-async def start_individual(service: EmulatedService, cname: str = "room") -> StartResponse:
-    """Publish one user in ``cname`` and start an individual recording of it."""
-    service.channel(cname).publish(7)
-    acquired = await service.client.acquire(cname=cname, uid="99")
-    assert acquired.resource_id is not None
-    return await service.client.start(
-        acquired.resource_id, "individual", cname=cname, uid="99", config=CONFIG
-    )
+CONFIG = emulated_config(subscribe_uid_group=0)
 
 
 async def test_fail_next_fails_exactly_n_calls() -> None:
     """fail_next(times=2) fails two queries; the client's retries then get through."""
     async with emulated_client() as service:
-        started = await start_individual(service)
+        started = await publish_and_start(service)
         service.emulator.faults.fail_next("query", 504, times=2)
         response = await service.client.query(started.handle)
     assert response.sid == started.sid
@@ -50,7 +34,7 @@ async def test_fail_next_fails_exactly_n_calls() -> None:
 async def test_fail_next_beyond_the_retries_surfaces_the_error() -> None:
     """More failures than retry attempts reach the caller as the mapped error."""
     async with emulated_client() as service:
-        started = await start_individual(service)
+        started = await publish_and_start(service)
         service.emulator.faults.fail_next("query", 500, times=10)
         with pytest.raises(ServerError) as info:
             await service.client.query(started.handle)
@@ -160,7 +144,7 @@ async def test_die_after_makes_the_next_recording_vanish() -> None:
     """die_after(N) before start: query works for N seconds, then 404 failed to find worker."""
     async with emulated_client() as service:
         service.emulator.faults.die_after(10)
-        started = await start_individual(service)
+        started = await publish_and_start(service)
         service.advance(9)
         alive = await service.client.query(started.handle)
         service.advance(1)
@@ -176,7 +160,7 @@ async def test_die_after_makes_the_next_recording_vanish() -> None:
 async def test_die_after_with_sid_times_from_now() -> None:
     """die_after(N, sid=...) on a running recording counts N from the current time."""
     async with emulated_client() as service:
-        started = await start_individual(service)
+        started = await publish_and_start(service)
         service.advance(100)
         assert started.sid is not None
         service.emulator.faults.die_after(5, sid=started.sid)
@@ -190,7 +174,7 @@ async def test_failover_is_404_for_a_window_then_back_with_bak_files() -> None:
     """A failover answers 404 while it lasts, then the task returns with bak0_ files, a new
     recorder uid and NCS event 12."""
     async with emulated_client() as service:
-        started = await start_individual(service)
+        started = await publish_and_start(service)
         assert started.sid is not None
         service.advance(10)
         service.emulator.faults.failover(sid=started.sid, after=5, duration=30)
@@ -222,7 +206,7 @@ async def test_a_fourth_failover_stops_the_task() -> None:
         service.emulator.faults.failover(after=20, duration=1)
         service.emulator.faults.failover(after=30, duration=1)
         service.emulator.faults.failover(after=40, duration=1)
-        started = await start_individual(service)
+        started = await publish_and_start(service)
         service.advance(35)
         after_three = await service.client.query(started.handle)
         service.advance(10)
@@ -234,7 +218,7 @@ async def test_a_fourth_failover_stops_the_task() -> None:
 async def test_abnormal_exit_reports_status_20_then_disappears() -> None:
     """abnormal_exit makes query report status 20 for the exit window, then 404."""
     async with emulated_client() as service:
-        started = await start_individual(service)
+        started = await publish_and_start(service)
         assert started.sid is not None
         service.advance(5)
         service.emulator.faults.abnormal_exit(sid=started.sid)
@@ -251,7 +235,7 @@ async def test_backup_upload_reports_backuped_at_stop() -> None:
     """backup_upload makes stop report uploadingStatus "backuped" and NCS event 32."""
     async with emulated_client() as service:
         service.emulator.faults.backup_upload()
-        started = await start_individual(service)
+        started = await publish_and_start(service)
         stopped = await service.client.stop(started.handle)
         events = service.emulator.event_types(started.sid)
     assert stopped.uploading_status == "backuped"

@@ -17,41 +17,18 @@ from agora_recording.emulator import (
 )
 from agora_recording.models import (
     AcquireConfig,
-    ExtensionService,
-    ExtensionServiceConfig,
-    RecordingConfig,
     StartConfig,
     StartResponse,
-    StorageConfig,
-    WebRecorderServiceParam,
 )
 from agora_recording.testing import EmulatedService, emulated_client
+
+from tests.helpers import emulated_config, web_config
 
 pytestmark = pytest.mark.anyio
 
 START_MS = 1_704_067_200_000  # the FakeClock's default start, in ms
-STORAGE = StorageConfig(vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s")
-INDIVIDUAL = StartConfig(
-    storage_config=STORAGE,
-    recording_config=RecordingConfig(subscribe_uid_group=0, max_idle_time=10),
-)
-WEB = StartConfig(
-    storage_config=STORAGE,
-    extension_service_config=ExtensionServiceConfig(
-        extension_services=[
-            ExtensionService(
-                service_name="web_recorder_service",
-                service_param=WebRecorderServiceParam(
-                    url="https://example.com",
-                    audio_profile=0,
-                    video_width=1280,
-                    video_height=720,
-                    max_recording_hour=1,
-                ),
-            )
-        ]
-    ),
-)
+INDIVIDUAL = emulated_config(subscribe_uid_group=0, max_idle_time=10)
+WEB = web_config()
 
 
 async def start(service: EmulatedService, mode: str, config: StartConfig) -> StartResponse:
@@ -163,9 +140,7 @@ async def test_mix_reports_one_composite_slice() -> None:
     async with emulated_client() as service:
         service.channel("room").publish(7)
         service.channel("room").publish(8)
-        await start(
-            service, "mix", StartConfig(storage_config=STORAGE, recording_config=RecordingConfig())
-        )
+        await start(service, "mix", emulated_config())
         notes = service.emulator.notifications
     assert [n.event_type for n in notes] == [40, 30, 43, 44, 43, 44, 42, 4, 13]
     details = notes[6].notification.details

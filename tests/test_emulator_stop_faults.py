@@ -13,37 +13,21 @@ from agora_recording.errors import (
     NotFoundError,
     UnconfirmedRecordingsError,
 )
-from agora_recording.models import RecordingConfig, StartConfig, StartResponse, StorageConfig
-from agora_recording.testing import EmulatedService, emulated_client, emulated_http
+from agora_recording.testing import emulated_client, emulated_http
 
-from tests.helpers import BASE, STOP_BODY, path, start
+from tests.helpers import BASE, STOP_BODY, emulated_config, path, publish_and_start, start
 
 pytestmark = pytest.mark.anyio
 
-CONFIG = StartConfig(
-    storage_config=StorageConfig(
-        vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
-    ),
-    recording_config=RecordingConfig(subscribe_uid_group=0),
-)
+CONFIG = emulated_config(subscribe_uid_group=0)
 HTML = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-
-
-async def start_individual(service: EmulatedService) -> StartResponse:
-    """Publish one user in "room" and start an individual recording of it."""
-    service.channel("room").publish(7)
-    acquired = await service.client.acquire(cname="room", uid="99")
-    assert acquired.resource_id is not None
-    return await service.client.start(
-        acquired.resource_id, "individual", cname="room", uid="99", config=CONFIG
-    )
 
 
 async def test_stop_during_a_failover_is_lost_and_the_recording_goes_on() -> None:
     """A stop sent while the task fails over gets 404 "failed to find worker"; no worker got it,
     so once the failover ends the recording is still running and a new stop works."""
     async with emulated_client() as service:
-        started = await start_individual(service)
+        started = await publish_and_start(service)
         assert started.sid is not None
         service.advance(10)
         service.emulator.faults.failover(sid=started.sid, duration=30)
@@ -79,7 +63,7 @@ async def test_raw_html_answer_with_status_200() -> None:
 async def test_a_client_refuses_a_200_html_answer_with_an_agora_error() -> None:
     """A 2xx answer that is not JSON reaches the client's caller as an AgoraError."""
     async with emulated_client() as service:
-        started = await start_individual(service)
+        started = await publish_and_start(service)
         service.emulator.faults.fail_next("query", 200, raw=HTML, content_type="text/html")
         with pytest.raises(AgoraError):
             await service.client.query(started.handle)

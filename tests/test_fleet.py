@@ -6,20 +6,14 @@ import anyio
 import httpx
 import pytest
 from agora_recording import Mode, RecordingSession, StopOutcome
-from agora_recording.models import RecordingConfig, RecordingFileConfig, StartConfig, StorageConfig
 from agora_recording.testing import DEFAULT_APP_ID, EmulatedService, virtual_service
 
+from tests.helpers import emulated_config
 from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
 pytestmark = pytest.mark.anyio
 
-CONFIG = StartConfig(
-    storage_config=StorageConfig(
-        vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
-    ),
-    recording_config=RecordingConfig(channel_type=0, max_idle_time=3600),
-    recording_file_config=RecordingFileConfig(av_file_type=["hls"]),
-)
+CONFIG = emulated_config(channel_type=0, max_idle_time=3600, files=["hls"])
 
 
 class Fleet:

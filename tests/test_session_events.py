@@ -19,17 +19,12 @@ from agora_recording.errors import (
     UnconfirmedRecordingsError,
 )
 from agora_recording.models import (
-    ExtensionService,
-    ExtensionServiceConfig,
-    RecordingConfig,
-    RecordingFileConfig,
     StartConfig,
-    StorageConfig,
-    WebRecorderServiceParam,
 )
 from agora_recording.testing import EmulatedService, virtual_service
 from agora_recording.webhooks import EventType, Notification, NotificationHub, NotificationReceiver
 
+from tests.helpers import emulated_config, web_config
 from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
 pytestmark = pytest.mark.anyio
@@ -37,33 +32,7 @@ pytestmark = pytest.mark.anyio
 
 def config(max_idle_time: int = 3600) -> StartConfig:
     """A mix configuration with the given maxIdleTime."""
-    return StartConfig(
-        storage_config=StorageConfig(
-            vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
-        ),
-        recording_config=RecordingConfig(channel_type=0, max_idle_time=max_idle_time),
-        recording_file_config=RecordingFileConfig(av_file_type=["hls"]),
-    )
-
-
-def web() -> StartConfig:
-    """A one-hour web page recording."""
-    service = ExtensionService(
-        service_name="web_recorder_service",
-        service_param=WebRecorderServiceParam(
-            url="https://example.com",
-            audio_profile=0,
-            video_width=1280,
-            video_height=720,
-            max_recording_hour=1,
-        ),
-    )
-    return StartConfig(
-        storage_config=StorageConfig(
-            vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
-        ),
-        extension_service_config=ExtensionServiceConfig(extension_services=[service]),
-    )
+    return emulated_config(channel_type=0, max_idle_time=max_idle_time, files=["hls"])
 
 
 class Counted:
@@ -146,7 +115,12 @@ async def test_a_web_max_recording_hour_end_is_seen_from_its_event() -> None:
     """A web recording reaching maxRecordingHour ends its session at once, named as such."""
     async with service_with_events(exit_window=3) as (service, _hub, counted):
         session = RecordingSession(
-            service.client, cname="page", uid="9", mode=Mode.WEB, config=web(), fail_fast=False
+            service.client,
+            cname="page",
+            uid="9",
+            mode=Mode.WEB,
+            config=web_config(),
+            fail_fast=False,
         )
         async with session:
             began = anyio.current_time()

@@ -15,25 +15,16 @@ from agora_recording.errors import (
     UnconfirmedRecordingsError,
 )
 from agora_recording.models import (
-    RecordingConfig,
-    RecordingFileConfig,
     RecordingHandle,
-    StartConfig,
-    StorageConfig,
 )
 from agora_recording.testing import EmulatedService, virtual_service
 
+from tests.helpers import emulated_config
 from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
 pytestmark = pytest.mark.anyio
 
-CONFIG = StartConfig(
-    storage_config=StorageConfig(
-        vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
-    ),
-    recording_config=RecordingConfig(channel_type=0, max_idle_time=3600),
-    recording_file_config=RecordingFileConfig(av_file_type=["hls"]),
-)
+CONFIG = emulated_config(channel_type=0, max_idle_time=3600, files=["hls"])
 
 
 @pytest.fixture

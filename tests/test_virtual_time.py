@@ -13,12 +13,8 @@ from agora_recording.emulator import DEFAULT_FAKE_EPOCH, LoopClock, SignedNotifi
 from agora_recording.errors import NotFoundError
 from agora_recording.models import (
     AcquireConfig,
-    ExtensionService,
-    ExtensionServiceConfig,
     RecordingConfig,
     StartConfig,
-    StorageConfig,
-    WebRecorderServiceParam,
 )
 from agora_recording.testing import (
     DEFAULT_APP_ID,
@@ -30,33 +26,13 @@ from agora_recording.testing import (
 )
 from trio.testing import MockClock
 
+from tests.helpers import emulated_config, web_config
 from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
 pytestmark = pytest.mark.anyio
 
-CONFIG = StartConfig(
-    storage_config=StorageConfig(
-        vendor=1, region=0, bucket="b-bucket", access_key="a", secret_key="s"
-    ),
-    recording_config=RecordingConfig(subscribe_uid_group=0),
-)
-WEB = StartConfig(
-    storage_config=CONFIG.storage_config,
-    extension_service_config=ExtensionServiceConfig(
-        extension_services=[
-            ExtensionService(
-                service_name="web_recorder_service",
-                service_param=WebRecorderServiceParam(
-                    url="https://example.com",
-                    audio_profile=0,
-                    video_width=1280,
-                    video_height=720,
-                    max_recording_hour=1,
-                ),
-            )
-        ]
-    ),
-)
+CONFIG = emulated_config(subscribe_uid_group=0)
+WEB = web_config()
 AUTH = httpx.BasicAuth(DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET)
 ACQUIRE = f"http://emulator.invalid/v1/apps/{DEFAULT_APP_ID}/cloud_recording/acquire"
 
