@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
-import httpx
 import pytest
 
 pytest.importorskip("opentelemetry.sdk", reason="the OpenTelemetry SDK is not installed")
 
-from agora_recording import PollingOptions, RecordingClient, RecordingSession
+from agora_recording import PollingOptions, RecordingSession
 from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET, LoopClock
 from agora_recording.enums import Mode
 from agora_recording.errors import BadRequestError, RecordingFailedError
@@ -29,7 +28,7 @@ from agora_recording.testing import emulated_client, virtual_service
 from agora_recording.webhooks import NotificationHub, NotificationReceiver
 from opentelemetry.trace import SpanKind, StatusCode
 
-from tests.helpers import APP_ID, CUSTOMER_SECRET, Script, handle_for, ok
+from tests.helpers import CUSTOMER_SECRET, Script, handle_for, mock_client, ok
 from tests.telemetry_sdk import Otel
 from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
@@ -63,18 +62,7 @@ async def test_a_request_span_carries_the_semantic_convention_attributes(otel: O
             **{"X-Request-ID": "req-1"},
         )
     )
-    transport = httpx.MockTransport(script)
-    async with (
-        httpx.AsyncClient(transport=transport) as http,
-        RecordingClient(
-            app_id=APP_ID,
-            customer_id="cid",
-            customer_secret=CUSTOMER_SECRET,
-            http_client=http,
-            rate_limit=None,
-            base_url="https://api.example.com",
-        ) as client,
-    ):
+    async with mock_client(script, base_url="https://api.example.com") as client:
         client.telemetry = otel.telemetry
         await client.query(handle)
     (span,) = otel.spans("GET query")
@@ -97,16 +85,7 @@ async def test_a_request_span_carries_the_semantic_convention_attributes(otel: O
 async def test_a_failed_request_records_status_agora_code_and_no_secret(otel: Otel) -> None:
     """A 400 on start: the span has the status, Agora's code and error.type, never a secret."""
     script = Script(ok({"code": 2, "reason": "invalid parameter"}, 400))
-    async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(script)) as http,
-        RecordingClient(
-            app_id=APP_ID,
-            customer_id="cid",
-            customer_secret=CUSTOMER_SECRET,
-            http_client=http,
-            rate_limit=None,
-        ) as c,
-    ):
+    async with mock_client(script) as c:
         c.telemetry = otel.telemetry
         with pytest.raises(BadRequestError):
             await c.start("r" * 40, Mode.MIX, cname="room", uid="1", config=config())
@@ -126,12 +105,7 @@ async def test_429s_are_counted_with_their_back_off(otel: Otel) -> None:
     handle = handle_for(Mode.MIX)
     limited = ok({"message": "API rate limit exceeded"}, 429, **{"Retry-After": "2"})
     script = Script(limited, limited, ok({"resourceId": handle.resource_id, "sid": handle.sid}))
-    async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(script)) as http,
-        RecordingClient(
-            app_id=APP_ID, customer_id="cid", customer_secret=CUSTOMER_SECRET, http_client=http
-        ) as client,
-    ):
+    async with mock_client(script, rate_limit=10.0) as client:
         client.telemetry = otel.telemetry
         await client.query(handle)
     assert len(otel.spans("GET query")) == 3
@@ -191,16 +165,7 @@ async def test_a_stop_whose_retries_read_as_one_story(otel: Otel) -> None:
     handle = handle_for(Mode.MIX)
     failing = ok({"code": 503, "reason": "busy"}, 503)
     script = Script(failing, failing, ok({"resourceId": handle.resource_id, "sid": handle.sid}))
-    async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(script)) as http,
-        RecordingClient(
-            app_id=APP_ID,
-            customer_id="cid",
-            customer_secret=CUSTOMER_SECRET,
-            http_client=http,
-            rate_limit=None,
-        ) as c,
-    ):
+    async with mock_client(script) as c:
         c.telemetry = otel.telemetry
         session = RecordingSession.adopt(c, handle, polling=PollingOptions(first_poll_delay=3600))
         async with session:
@@ -220,16 +185,7 @@ async def test_without_providers_nothing_is_recorded_and_requests_still_work() -
     """With OpenTelemetry's default (no-op) providers, calls behave exactly as before."""
     handle = handle_for(Mode.MIX)
     script = Script(ok({"resourceId": handle.resource_id, "sid": handle.sid}))
-    async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(script)) as http,
-        RecordingClient(
-            app_id=APP_ID,
-            customer_id="cid",
-            customer_secret=CUSTOMER_SECRET,
-            http_client=http,
-            rate_limit=None,
-        ) as c,
-    ):
+    async with mock_client(script) as c:
         response = await c.query(handle)
     assert response.sid == handle.sid
 
@@ -238,16 +194,7 @@ async def test_a_failed_recording_is_an_error_span_with_its_failure_event(otel: 
     """An adopted recording that answers 404: the session span says how it failed."""
     handle = handle_for(Mode.MIX)
     gone = ok({"code": 404, "reason": "failed to find worker"}, 404)
-    async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(Script(gone))) as http,
-        RecordingClient(
-            app_id=APP_ID,
-            customer_id="cid",
-            customer_secret=CUSTOMER_SECRET,
-            http_client=http,
-            rate_limit=None,
-        ) as c,
-    ):
+    async with mock_client(Script(gone)) as c:
         c.telemetry = otel.telemetry
         session = RecordingSession.adopt(c, handle, assume_ended_on_404=True)
         with pytest.raises(RecordingFailedError):
