@@ -9,8 +9,11 @@ driving the emulator.
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
@@ -549,3 +552,35 @@ def path(resource_id: str, sid: str, verb: str, mode: str = "individual") -> str
 
 
 STOP_BODY = {"cname": "room", "uid": "99", "clientRequest": {}}
+
+
+# --------------------------------------------------------------------------------------------
+# The command line in a real process (for signals)
+
+
+@contextmanager
+def cli_process(
+    *args: str, env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[str]]:
+    """``python -m agora_recording *args`` with text pipes, killed (and reaped) if it still runs
+    when the block ends, so a failed test leaves no process behind."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agora_recording", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def interrupt(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """Ctrl-C ``process`` and wait up to ``timeout`` s for it to exit: what it wrote to stdout
+    and stderr."""
+    process.send_signal(signal.SIGINT)
+    return process.communicate(timeout=timeout)

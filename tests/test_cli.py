@@ -14,7 +14,8 @@ import shlex
 import signal
 import socket
 import subprocess
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from agora_recording._cli import cli
 from agora_recording.emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET, SystemClock
 from agora_recording.testing import ServedEmulator, serve
 from click.testing import CliRunner, Result
+
+from tests.helpers import cli_process, interrupt
 
 APP_ID = "cli-test-app"
 ACCESS_KEY = "ACCESS-KEY-SENTINEL-7f3a"
@@ -298,15 +301,9 @@ def test_record_prints_line_per_change_when_not_a_terminal(served: ServedEmulato
 @pytest.mark.slow
 def test_ctrl_c_during_record_stops_the_recording(served: ServedEmulator) -> None:
     """SIGINT during record stops the recording on the service, then exits 130, not 0."""
-    process, sid = start_record(served, "record-sigint")
-    try:
+    with recording_process(served, "record-sigint") as (process, sid):
         assert exit_kind(served, sid) is None  # recording
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        out, err = interrupt(process, 30)
     assert process.returncode == 130, err
     assert "SIGINT received: stopping 1 recording before exiting" in err
     assert "Traceback" not in err
@@ -316,40 +313,31 @@ def test_ctrl_c_during_record_stops_the_recording(served: ServedEmulator) -> Non
     assert exit_kind(served, sid) == "stop"
 
 
-def start_record(served: ServedEmulator, cname: str) -> tuple[subprocess.Popen[str], str]:
+@contextmanager
+def recording_process(
+    served: ServedEmulator, cname: str
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``record`` of ``cname`` in a real subprocess, once it has printed its handle; the sid."""
     served.emulator.channel(cname).publish(7)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
     env.update({k: v for k, v in environment(served).items() if v is not None})
     args = ["record", "--cname", cname, "--uid", "42", *STORAGE, "--json"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agora_recording", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert process.stderr is not None
-    first = process.stderr.readline()
-    assert first.startswith("handle: "), first
-    return process, json.loads(first.removeprefix("handle: "))["sid"]
+    with cli_process(*args, env=env) as process:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        assert first.startswith("handle: "), first
+        yield process, json.loads(first.removeprefix("handle: "))["sid"]
 
 
 @pytest.mark.slow
 def test_a_second_ctrl_c_during_the_stop_does_not_abort_it(served: ServedEmulator) -> None:
     """Ctrl-C again while the stop is in flight reports it and still stops cleanly (exit 130)."""
     served.emulator.faults.add_latency(1.0, "stop", times=1)
-    process, sid = start_record(served, "record-double-sigint")
-    try:
+    with recording_process(served, "record-double-sigint") as (process, sid):
         assert process.stderr is not None
         process.send_signal(signal.SIGINT)
         assert process.stderr.readline().startswith("SIGINT received: stopping 1 recording")
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        out, err = interrupt(process, 30)
     assert process.returncode == 130, err
     assert err.startswith("SIGINT received: still stopping, 1 recording unconfirmed")
     assert "Traceback" not in err
@@ -361,14 +349,8 @@ def test_a_second_ctrl_c_during_the_stop_does_not_abort_it(served: ServedEmulato
 def test_a_stop_left_unconfirmed_after_ctrl_c_prints_its_command(served: ServedEmulator) -> None:
     """When the service refuses the stop after Ctrl-C, the command that stops it is printed."""
     served.emulator.faults.fail_next("stop", 403, {"message": "forbidden"})
-    process, sid = start_record(served, "record-refused-stop")
-    try:
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    with recording_process(served, "record-refused-stop") as (process, sid):
+        _, err = interrupt(process, 30)
     assert process.returncode == 1, err
     lines = err.splitlines()
     assert "1 recording not confirmed stopped; stop them with:" in lines

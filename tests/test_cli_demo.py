@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 from typing import Any
@@ -13,6 +12,8 @@ import pytest
 from agora_recording import __version__
 from agora_recording._cli import cli
 from click.testing import CliRunner, Result
+
+from tests.helpers import cli_process, interrupt
 
 
 def demo(*args: str) -> Result:
@@ -69,26 +70,8 @@ def test_demo_web_records_a_page_and_pauses_it() -> None:
 def test_emulator_command_prints_its_address_and_stops_on_ctrl_c() -> None:
     """The emulator verb serves on the printed address and exits 0 on SIGINT, hiding the secret."""
     secret = "EMULATOR-SECRET-SENTINEL-3b7d"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agora_recording",
-            "emulator",
-            "--port",
-            "0",
-            "--customer-id",
-            "cid",
-            "--customer-secret",
-            secret,
-            "--app-id",
-            "app1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    args = ["emulator", "--port", "0", "--customer-id", "cid", "--customer-secret", secret]
+    with cli_process(*args, "--app-id", "app1") as process:
         assert process.stdout is not None
         first = process.stdout.readline()
         prefix = "Agora Cloud Recording emulator listening on "
@@ -105,12 +88,7 @@ def test_emulator_command_prints_its_address_and_stops_on_ctrl_c() -> None:
         assert (
             httpx.get(f"{url}/v1/apps/other/cloud_recording/acquire", auth=auth).status_code == 404
         )
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        out, err = interrupt(process, 15)
     assert process.returncode == 0, err
     assert "emulator stopped" in err
     assert secret not in first + out + err

@@ -7,9 +7,6 @@ in-process through click's ``CliRunner`` unless a signal is involved.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,8 @@ from agora_recording._cli import cli
 from agora_recording.emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET
 from agora_recording.testing import ServedEmulator
 from click.testing import CliRunner
+
+from tests.helpers import cli_process, interrupt
 
 STORAGE = [
     "--storage-vendor", "amazon_s3", "--storage-region", "0", "--storage-bucket", "bucket1",
@@ -80,23 +79,11 @@ def test_ctrl_c_during_demo_exits_130_as_record_does() -> None:
     """SIGINT during ``demo`` stops the recording and exits 130, the status ``record`` uses."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
     environ["PYTHONPATH"] = str(ROOT)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agora_recording", "demo", "--duration", "600"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environ,
-    )
-    try:
+    with cli_process("demo", "--duration", "600", env=environ) as process:
         assert process.stdout is not None
         for line in process.stdout:  # plain lines in a pipe, one per event
             if "recording started" in line:
                 break
-        process.send_signal(signal.SIGINT)
-        _out, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        _out, err = interrupt(process, 60)
     assert process.returncode == 130, err
     assert "Traceback" not in err

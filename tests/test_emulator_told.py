@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import anyio
@@ -21,6 +18,7 @@ from agora_recording.testing import NOTIFICATION_URL, virtual_service
 from click.testing import CliRunner
 from starlette.types import Receive, Scope, Send
 
+from tests.helpers import cli_process, interrupt
 from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,25 +74,13 @@ async def test_every_listed_fault_name_is_accepted() -> None:
 def test_dash_v_logs_each_request() -> None:
     """``agora-recording -v emulator`` prints one line per request: method, path and status."""
     environ = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agora_recording", "-v", "emulator", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environ,
-    )
-    try:
+    with cli_process("-v", "emulator", "--port", "0", env=environ) as process:
         assert process.stdout is not None
         url = process.stdout.readline().rsplit(" ", 1)[-1].strip()
         assert url.startswith("http://127.0.0.1:")
         assert httpx.get(f"{url}/_emulator/state").status_code == 200
         assert httpx.get(f"{url}/").status_code == 200
-        process.send_signal(signal.SIGINT)
-        _out, err = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        _out, err = interrupt(process, 15)
     assert "GET /_emulator/state -> 200" in err
     assert "GET / -> 200" in err
 
