@@ -240,27 +240,16 @@ def test_json_config_may_be_the_whole_body(served: ServedEmulator, tmp_path: Pat
     ok(invoke(served, ["stop", "--handle", json.dumps(handle)]))
 
 
+def record(served: ServedEmulator, cname: str, *extra: str) -> Result:
+    """``record`` of ``cname`` (a user publishing there) in-process, polling every 0.1 s."""
+    served.emulator.channel(cname).publish(7)
+    args = ["record", "--cname", cname, "--uid", "42", *STORAGE, "--poll-interval", "0.1"]
+    return invoke(served, [*args, *extra])
+
+
 def test_record_with_duration_stops_and_prints_files(served: ServedEmulator) -> None:
     """record --duration records, stops cleanly, and reports the files and the timeline."""
-    served.emulator.channel("record-duration").publish(7)
-    result = ok(
-        invoke(
-            served,
-            [
-                "record",
-                "--cname",
-                "record-duration",
-                "--uid",
-                "42",
-                *STORAGE,
-                "--duration",
-                "0.5",
-                "--poll-interval",
-                "0.1",
-                "--json",
-            ],
-        )
-    )
+    result = ok(record(served, "record-duration", "--duration", "0.5", "--json"))
     document = json.loads(result.stdout)
     assert document["stopOutcome"] == "stopped"
     assert document["outcome"] == "stopped"
@@ -273,24 +262,7 @@ def test_record_with_duration_stops_and_prints_files(served: ServedEmulator) -> 
 
 def test_record_prints_line_per_change_when_not_a_terminal(served: ServedEmulator) -> None:
     """In a pipe, record prints one timestamped line per change, then the stop result."""
-    served.emulator.channel("record-lines").publish(7)
-    result = ok(
-        invoke(
-            served,
-            [
-                "record",
-                "--cname",
-                "record-lines",
-                "--uid",
-                "42",
-                *STORAGE,
-                "--duration",
-                "0.4",
-                "--poll-interval",
-                "0.1",
-            ],
-        )
-    )
+    result = ok(record(served, "record-lines", "--duration", "0.4"))
     lines = result.stdout.splitlines()
     assert "recording started, sid" in lines[0]
     assert any(line.endswith("status 5 (IN_PROGRESS)") for line in lines)
@@ -589,13 +561,8 @@ def test_record_fails_when_the_service_ends_the_recording(
     served: ServedEmulator, duration: list[str]
 ) -> None:
     """A recording that exits abnormally ends record with one error line and exit 1."""
-    cname = f"record-dies-{len(duration)}"
-    served.emulator.channel(cname).publish(7)
     served.emulator.faults.abnormal_exit(after=0.2)
-    result = invoke(
-        served,
-        ["record", "--cname", cname, "--uid", "42", *STORAGE, "--poll-interval", "0.1", *duration],
-    )
+    result = record(served, f"record-dies-{len(duration)}", *duration)
     assert result.exit_code == 1, result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1

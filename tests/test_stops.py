@@ -14,9 +14,7 @@ from agora_recording.errors import (
     StopUnconfirmedError,
     UnconfirmedRecordingsError,
 )
-from agora_recording.models import (
-    RecordingHandle,
-)
+from agora_recording.models import RecordingHandle
 from agora_recording.testing import EmulatedService, virtual_service
 
 from tests.helpers import emulated_config
