@@ -13,8 +13,6 @@ from agora_recording.emulator import DEFAULT_FAKE_EPOCH, LoopClock, SignedNotifi
 from agora_recording.errors import NotFoundError
 from agora_recording.models import (
     AcquireConfig,
-    RecordingConfig,
-    StartConfig,
 )
 from agora_recording.testing import (
     DEFAULT_APP_ID,
@@ -127,6 +125,18 @@ async def test_an_hour_of_a_fleet_runs_in_virtual_time() -> None:
     assert all(round(t * 1000) == n.sendts == n.notify_ms for t, n in progress)
 
 
+async def start_with_a_listener(service: EmulatedService, *, max_idle_time: int) -> None:
+    """User 7 joins "room" without publishing, and an individual recording of it starts, to
+    exit after ``max_idle_time`` s with nobody in the channel."""
+    service.channel("room").join(7)
+    acquired = await service.client.acquire(cname="room", uid="99")
+    assert acquired.resource_id is not None
+    config = emulated_config(subscribe_uid_group=0, max_idle_time=max_idle_time)
+    await service.client.start(
+        acquired.resource_id, "individual", cname="room", uid="99", config=config
+    )
+
+
 async def test_idle_exit_is_notified_at_the_virtual_instant() -> None:
     """With nobody in the channel for maxIdleTime the exit events (41, 31, 11) are emitted at
     exactly that virtual time, with no request looking."""
@@ -134,16 +144,7 @@ async def test_idle_exit_is_notified_at_the_virtual_instant() -> None:
     async with virtual_service(
         on_notification=lambda n: emitted.append((n.event_type, anyio.current_time()))
     ) as service:
-        service.channel("room").join(7)
-        acquired = await service.client.acquire(cname="room", uid="99")
-        assert acquired.resource_id is not None
-        config = StartConfig(
-            storage_config=CONFIG.storage_config,
-            recording_config=RecordingConfig(subscribe_uid_group=0, max_idle_time=30),
-        )
-        await service.client.start(
-            acquired.resource_id, "individual", cname="room", uid="99", config=config
-        )
+        await start_with_a_listener(service, max_idle_time=30)
         await anyio.sleep(10)
         left = anyio.current_time()
         service.channel("room").leave(7)
@@ -295,16 +296,7 @@ async def test_a_second_driver_leaving_does_not_deafen_the_first() -> None:
             group.start_soon(lambda: service.emulator.run_timers())
             await anyio.sleep(1)
             group.cancel_scope.cancel()
-        service.channel("room").join(7)
-        acquired = await service.client.acquire(cname="room", uid="99")
-        assert acquired.resource_id is not None
-        config = StartConfig(
-            storage_config=CONFIG.storage_config,
-            recording_config=RecordingConfig(subscribe_uid_group=0, max_idle_time=5),
-        )
-        await service.client.start(
-            acquired.resource_id, "individual", cname="room", uid="99", config=config
-        )
+        await start_with_a_listener(service, max_idle_time=5)
         await anyio.sleep(7)
         emptied = anyio.current_time()
         service.channel("room").leave(7)
