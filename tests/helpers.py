@@ -420,13 +420,15 @@ def emulated_config(
     )
 
 
-def web_recorder(max_recording_hour: int = 1, **param: Any) -> ExtensionService:
-    """The web recorder service recording https://example.com at 1280x720 (more ``param``
-    fields, such as ``ready_timeout``, as given)."""
+def web_recorder(
+    max_recording_hour: int = 1, *, url: str = "https://example.com", **param: Any
+) -> ExtensionService:
+    """The web recorder service recording ``url`` at 1280x720 (more ``param`` fields, such as
+    ``ready_timeout``, as given)."""
     return ExtensionService(
         service_name="web_recorder_service",
         service_param=WebRecorderServiceParam(
-            url="https://example.com",
+            url=url,
             audio_profile=0,
             video_width=1280,
             video_height=720,

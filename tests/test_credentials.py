@@ -18,12 +18,12 @@ from agora_recording._hints import early_exit_causes
 from agora_recording.enums import Mode
 from agora_recording.errors import AgoraError, RecordingFailedError, ValidationError
 from agora_recording.models import (
-    ExtensionService,
     ExtensionServiceConfig,
     StartConfig,
     StorageConfig,
-    WebRecorderServiceParam,
 )
+
+from tests.helpers import web_recorder
 
 APP_ID = "970ca35de60c44645bbae8a215061b33"
 CERTIFICATE = "5cfd2fd1755d40ecb72977518be15d3b"
@@ -70,14 +70,7 @@ def test_without_an_expected_duration_the_token_lives_24_hours() -> None:
 
 def web_config(hours: int) -> StartConfig:
     """A web configuration recording at most ``hours``."""
-    param = WebRecorderServiceParam(
-        url="https://example.com",
-        audio_profile=0,
-        video_width=1280,
-        video_height=720,
-        max_recording_hour=hours,
-    )
-    service = ExtensionService(service_name="web_recorder_service", service_param=param)
+    service = web_recorder(hours)
     return attrs.evolve(
         CONFIG, extension_service_config=ExtensionServiceConfig(extension_services=[service])
     )

@@ -49,7 +49,6 @@ from agora_recording.models import (
     AcquireConfig,
     AppsCollection,
     AudioUidList,
-    ExtensionService,
     ExtensionServiceConfig,
     LayoutRegion,
     RecordingConfig,
@@ -61,10 +60,10 @@ from agora_recording.models import (
     StreamSubscribe,
     UpdateConfig,
     UpdateLayoutConfig,
-    WebRecorderServiceParam,
 )
 from agora_recording.testing import EmulatedService, emulated_client
 
+from tests.helpers import web_recorder
 from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
 STORAGE = StorageConfig(vendor=1, region=0, bucket="bucket", access_key="ak", secret_key="sk")
@@ -259,16 +258,7 @@ def forever(session: RecordingSession) -> Callable[[], Coroutine[Any, Any, None]
 
 def web_config() -> StartConfig:
     """A minimal valid web-page recording configuration."""
-    service = ExtensionService(
-        service_name="web_recorder_service",
-        service_param=WebRecorderServiceParam(
-            url="https://example.com/class",
-            audio_profile=0,
-            video_width=1280,
-            video_height=720,
-            max_recording_hour=1,
-        ),
-    )
+    service = web_recorder(url="https://example.com/class")
     return StartConfig(
         storage_config=STORAGE,
         extension_service_config=ExtensionServiceConfig(extension_services=[service]),
