@@ -30,10 +30,10 @@ never gets more than what is left until the call's deadline (but at least
 and call deadlines are all this one `_CallDeadline`, so they all follow the rule.
 
 Stops: `RecordingClient.ensure_stopped` repeats and verifies a stop until the service confirms
-it (rules in ``_stopping``), for up to ``stop_timeout`` seconds of service time; each stop
-attempt gets ``_STOP_ATTEMPT_TIMEOUT`` (a synchronous stop waits for uploads). Every recording
-started (or adopted by a session) through the client is listed by `RecordingClient.unconfirmed`
-until its stop is confirmed; `aclose` logs each one left and raises
+it (its whole retry policy is in ``_stopping``), for up to ``stop_timeout`` seconds of service
+time; each stop attempt gets ``_STOP_ATTEMPT_TIMEOUT`` (a synchronous stop waits for uploads).
+Every recording started (or adopted by a session) through the client is listed by
+`RecordingClient.unconfirmed` until its stop is confirmed; `aclose` logs each one left and raises
 `UnconfirmedRecordingsError` for those whose stop failed.
 
 Logged (to ``logging.getLogger("agora_recording")``): endpoint, host, attempt, status, code,
