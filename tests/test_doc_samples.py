@@ -140,11 +140,56 @@ def test_the_legacy_start_example_is_refused_in_raw_mode() -> None:
     assert [p.field for p in problems] == ["clientRequest.recordingConfig.streamMode"]
 
 
-def test_raw_examples_are_valid_once_the_placeholders_are_filled() -> None:
-    """The raw migration guide's start body is valid with a numeric uid and a real bucket name."""
-    example = copy.deepcopy(next(e for e in EXAMPLES if e["id"] == "raw-migration-start"))
-    body = example["example"]
-    body["uid"] = "527841"
+def _filled(entry_id: str) -> dict[str, Any]:
+    """The body of example ``entry_id`` with its placeholders (uid, channel, bucket, keys) filled."""
+    body = copy.deepcopy(next(e for e in EXAMPLES if e["id"] == entry_id)["example"])
+    body.update(uid="527841", cname="room-1")
     storage = body["clientRequest"]["storageConfig"]
     storage.update(bucket="recordings", accessKey="ak", secretKey="sk")
+    return body
+
+
+RAW_REQUESTS = [e["id"] for e in EXAMPLES if e.get("mode") == "raw" and e["kind"] == "request"]
+
+
+@pytest.mark.parametrize("entry_id", RAW_REQUESTS)
+def test_raw_examples_are_valid_once_the_placeholders_are_filled(entry_id: str) -> None:
+    """The raw start reference's and migration guide's bodies are valid with a numeric uid and
+    a real bucket name: their only refusal is the placeholders."""
+    assert find_problems("start", "raw", _filled(entry_id)) == []
+
+
+def test_the_raw_start_reference_has_its_examples() -> None:
+    """Each request tab of the raw start reference (audio only, audio and video, screenshots,
+    both, composite, web page) and its two answers are in the samples."""
+    raw_page = [e["id"] for e in EXAMPLES if "cloud_recording_api_start" in e["source"]]
+    assert len(raw_page) == 8
+    assert len(RAW_REQUESTS) == 5
+
+
+def test_the_raw_reference_web_tab_is_refused_for_its_missing_extension_service() -> None:
+    """The raw start reference's web tab omits extensionServiceConfig, which the same page marks
+    required for web page recording (it carries the page's URL): it is refused naming it."""
+    problems = find_problems("start", "web", _filled("raw-reference-web-start"))
+    assert [p.field for p in problems] == ["clientRequest.extensionServiceConfig"]
+
+
+def test_the_raw_reference_composite_tab_is_valid_once_filled() -> None:
+    """The composite tab of the raw start reference is a valid mix body with its placeholders
+    filled."""
+    assert find_problems("start", "mix", _filled("raw-reference-composite-start")) == []
+
+
+LEGACY_INDIVIDUAL_STARTS = [
+    e["id"]
+    for e in EXAMPLES
+    if e.get("mode") == "individual" and e["endpoint"] == "start" and e["kind"] == "request"
+]
+
+
+@pytest.mark.parametrize("entry_id", LEGACY_INDIVIDUAL_STARTS)
+def test_legacy_individual_examples_migrate_to_raw_by_dropping_stream_mode(entry_id: str) -> None:
+    """Every legacy individual start example becomes a valid raw body once streamMode is
+    removed, the one body change the "Individual recording migration guide" asks for."""
+    body = _without(next(e for e in EXAMPLES if e["id"] == entry_id)["example"], "streamMode")
     assert find_problems("start", "raw", body) == []
