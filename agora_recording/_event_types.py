@@ -9,7 +9,9 @@ from __future__ import annotations
 import enum
 from typing import Final
 
-__all__ = ["MSG_NAME", "EventType"]
+from .enums import Mode
+
+__all__ = ["MSG_NAME", "EventType", "ServiceScene", "service_scene_of"]
 
 MSG_NAME: Final = "msgName"
 """The key every ``details`` object carries: the event's name (``"recorder_started"``)."""
@@ -51,3 +53,27 @@ class EventType(enum.IntEnum):
     def msg_name(self) -> str:
         """The ``details.msgName`` of this event type."""
         return self.name.lower()
+
+
+class ServiceScene(str, enum.Enum):
+    """``payload.serviceScene`` of a notification: which recording service sent it.
+
+    Agora's "Individual recording migration guide" names the two values: legacy individual
+    recording (``mode=individual``) sends ``rtc_record``, raw individual recording
+    (``mode=raw``) ``rtsc/raw-recording``. No page names a value for composite or web page
+    recording, so a value this library does not know is kept as the plain string.
+    """
+
+    RTC_RECORD = "rtc_record"
+    RAW_RECORDING = "rtsc/raw-recording"
+
+
+_SCENES: Final = {Mode.INDIVIDUAL: ServiceScene.RTC_RECORD, Mode.RAW: ServiceScene.RAW_RECORDING}
+
+
+def service_scene_of(mode: Mode | str) -> ServiceScene | None:
+    """The ``serviceScene`` the migration guide documents for ``mode`` (None where it names none)."""
+    try:
+        return _SCENES.get(Mode(mode))
+    except ValueError:
+        return None

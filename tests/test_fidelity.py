@@ -25,6 +25,7 @@ from agora_recording.models import (
 )
 from agora_recording.testing import emulated_client, emulated_http
 from agora_recording.validation import find_problems
+from agora_recording.webhooks import ServiceScene, parse
 from click.testing import CliRunner
 
 from tests.helpers import (
@@ -270,3 +271,41 @@ async def test_the_emulators_raw_files_are_the_predicted_ones() -> None:
     report = expected_files("raw", sid=sid, cname="room", uids=["7"], config=request).match(listed)
     assert report.missing == ()
     assert sorted(report.found) == sorted(listed)
+
+
+# --- serviceScene -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "scene"),
+    [("raw", ServiceScene.RAW_RECORDING), ("individual", ServiceScene.RTC_RECORD), ("mix", None)],
+)
+async def test_the_emulator_sends_the_documented_service_scene(
+    mode: str, scene: ServiceScene | None
+) -> None:
+    """Raw recordings' notifications carry serviceScene "rtsc/raw-recording", legacy individual
+    ones "rtc_record" (migration guide); composite, for which no page names one, none."""
+    async with emulated_client() as service:
+        service.channel("room").publish(7)
+        acquired = await service.client.acquire(cname="room", uid="99")
+        started = await service.client.start(
+            acquired.resource_id, mode, cname="room", uid="99", config=RAW
+        )
+        service.advance(10)
+        await service.client.stop(started.handle)
+    sent = [n.notification for n in service.emulator.notifications if n.sid == started.handle.sid]
+    assert sent
+    assert {note.service_scene for note in sent} == {scene}
+    assert all(("serviceScene" in note.payload) == (scene is not None) for note in sent)
+
+
+def test_an_unknown_service_scene_is_kept_as_sent() -> None:
+    """A serviceScene this library does not know reads back as the plain string; none is None."""
+    body = {"noticeId": "n1", "productId": 3, "eventType": 40, "notifyMs": 1, "sid": "s"}
+    known = parse(json.dumps({**body, "payload": {"serviceScene": "rtsc/raw-recording"}}))
+    unknown = parse(json.dumps({**body, "payload": {"serviceScene": "rtsc/new-thing"}}))
+    absent = parse(json.dumps({**body, "payload": {}}))
+    assert known.service_scene is ServiceScene.RAW_RECORDING
+    assert unknown.service_scene == "rtsc/new-thing"
+    assert not isinstance(unknown.service_scene, ServiceScene)
+    assert absent.service_scene is None

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from agora_recording._converter import converter
+from agora_recording._event_types import service_scene_of
 from agora_recording.enums import RtmpStatus
 from agora_recording.events import (
     AudioStreamStateChanged,
@@ -152,6 +153,7 @@ class Lifecycle:
             event_type=event,
             details=converter.unstructure(details),
             at=at,
+            service_scene=service_scene_of(recording.mode),
         )
         recording.sequence += 1
 

@@ -29,6 +29,7 @@ import attrs
 import httpx
 
 from agora_recording import webhooks
+from agora_recording._event_types import ServiceScene
 from agora_recording._hints import transport_cause
 from agora_recording.errors import UsageError
 from agora_recording.events import MSG_NAME, EventType
@@ -193,8 +194,10 @@ class Notifier:
         event_type: EventType,
         details: Mapping[str, Any],
         at: float,
+        service_scene: ServiceScene | None = None,
     ) -> SignedNotification:
-        """Build, sign and record one event that happened at Unix time ``at``."""
+        """Build, sign and record one event that happened at Unix time ``at``; the payload
+        carries ``serviceScene`` where the migration guide names one for the mode."""
         envelope: dict[str, Any] = {
             "noticeId": self._minter.notice_id(),
             "productId": webhooks.PRODUCT_ID_CLOUD_RECORDING,
@@ -211,6 +214,8 @@ class Notifier:
                 "details": {MSG_NAME: event_type.msg_name, **details},
             },
         }
+        if service_scene is not None:
+            envelope["payload"]["serviceScene"] = service_scene.value
         signed = self._sign(envelope)
         plan = self._delivery_plan(event_type, sid) if self.url is not None else None
         with self._lock:

@@ -22,7 +22,7 @@ from agora_recording.errors import InvalidNotificationError
 
 if TYPE_CHECKING:
     from agora_recording.events import EventDetails
-from agora_recording._event_types import MSG_NAME, EventType
+from agora_recording._event_types import MSG_NAME, EventType, ServiceScene
 
 __all__ = [
     "PRODUCT_ID_CLOUD_RECORDING",
@@ -31,6 +31,7 @@ __all__ = [
     "EventType",
     "InvalidNotificationError",
     "Notification",
+    "ServiceScene",
     "parse",
     "sign",
     "signature_headers",
@@ -138,6 +139,20 @@ class Notification:
     def service_type(self) -> int | None:
         """Which module reported the event (``payload.serviceType``)."""
         return _opt_int(self.payload.get("serviceType"))
+
+    @property
+    def service_scene(self) -> ServiceScene | str | None:
+        """Which recording service sent the event (``payload.serviceScene``): a `ServiceScene`
+        (``rtsc/raw-recording`` for raw individual recording, ``rtc_record`` for legacy
+        individual), another value as sent, or ``None`` when absent."""
+        value = self.payload.get("serviceScene")
+        if value is None:
+            return None
+        text = str(value)
+        try:
+            return ServiceScene(text)
+        except ValueError:
+            return text
 
     @property
     def details(self) -> Mapping[str, Any]:
