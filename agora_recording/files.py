@@ -17,7 +17,11 @@ The rules, each object key starting with ``storageConfig.fileNamePrefix`` joined
   audio+video index per user, ``<sid>_<cname>__uid_s_<uid>__uid_e_<video codec>.m3u8``, and with
   ``avFileType`` ``["hls", "mp4"]`` MP4s ``..._uid_e_<index>_<video codec>.mp4``; the guide names
   no file of a user who publishes audio only, and this module uses the audio codec (``aac``)
-  there, as the emulator does;
+  there, as the emulator does. ``avFileType`` ``["mp3"]`` gives each user an MP3 (the guide:
+  "for audio-only use cases ... output audio files directly") and no HLS; no page names that
+  file, so this module expects ``..._uid_e_<index>_mp3.mp3`` after the MP4 pattern and
+  `FilePlan.match` accepts any ``.mp3`` of that user in its place (``ExpectedFile.exact`` is
+  False for every name a page does not give);
 * legacy individual: ``<sid>_<cname>__uid_s_<uid>__uid_e_<type>.m3u8``
   per user and ``audio``/``video`` track, slices ``..._<utc>.ts`` (or ``.webm``, Web VP8);
   ``streamMode: "standard"`` adds a merged ``..._av.m3u8`` (``..._av.mpd`` for Web VP8);
@@ -79,7 +83,7 @@ class FileKind(str, enum.Enum):
     MP4 = "mp4"
     """An MP4 (composite, web, postponed transcoding)."""
     AUDIO = "audio"
-    """The file of postponed audio mixing (MP3, M4A, AAC)."""
+    """An audio file: postponed audio mixing's (MP3, M4A, AAC) or raw mode's MP3."""
     SNAPSHOT = "snapshot"
     """A JPG screenshot."""
 
@@ -93,6 +97,10 @@ class ExpectedFile:
     uid: str | None = None
     """The recorded user (``None`` for composite and web files)."""
     track_type: TrackType | None = None
+    exact: bool = True
+    """False when Agora documents the file but not its name (raw mode's MP3s and audio-only
+    indexes): ``name`` is then this module's guess, and `FilePlan.match` takes any object of
+    the same user with the same extension for it."""
 
 
 def web_cname(cname: str) -> str:
@@ -226,16 +234,38 @@ class FilePlan:
             return name, bak is not None
         return None
 
+    def _stand_in(self, file: ExpectedFile, keys: list[str], taken: set[str]) -> str | None:
+        """The object of ``keys`` that is ``file`` under another name: the same user's stem and
+        extension (no ``bak<n>_``, no backup-cloud index), not already matched."""
+        extension = file.name.rsplit(".", 1)[-1]
+        stem = individual_name(self.sid, self.cname, file.uid or "", "", prefix=self.prefix)
+        for key in keys:
+            if (
+                key not in taken
+                and key.startswith(stem)
+                and key.endswith(f".{extension}")
+                and not _BACKUP_INDEX.search(key)
+            ):
+                return key
+        return None
+
     def match(self, listing: Iterable[str]) -> BucketReport:
-        """Sort the object keys of ``listing`` (a bucket listing) against this plan."""
+        """Sort the object keys of ``listing`` (a bucket listing) against this plan; a file whose
+        name no page gives (``exact`` False) is found under any name of its user and kind."""
         keys = list(dict.fromkeys(listing))
-        present = set(keys)
-        expected = {file.name for file in self.expected}
+        found = {file.name for file in self.expected} & set(keys)
+        satisfied = set(found)
+        for file in self.expected:
+            if not file.exact and file.name not in satisfied:
+                stand_in = self._stand_in(file, keys, found)
+                if stand_in is not None:
+                    found.add(stand_in)
+                    satisfied.add(file.name)
         backups: list[str] = []
         slices: list[str] = []
         other: list[str] = []
         for key in keys:
-            if key in expected:
+            if key in found:
                 continue
             parts = self._parts(key)
             if parts is None:
@@ -245,8 +275,8 @@ class FilePlan:
             else:
                 slices.append(key)
         return BucketReport(
-            found=tuple(key for key in keys if key in expected),
-            missing=tuple(file for file in self.expected if file.name not in present),
+            found=tuple(key for key in keys if key in found),
+            missing=tuple(file for file in self.expected if file.name not in satisfied),
             backups=tuple(backups),
             slices=tuple(slices),
             other=tuple(other),
@@ -329,17 +359,34 @@ def _raw_plan(
     prefix: str,
     av_types: list[str],
 ) -> FilePlan:
-    """Raw mode: per user one audio+video index (the audio codec for audio-only recordings)."""
+    """Raw mode: per user one audio+video index (the audio codec for audio-only recordings),
+    MP4s with ``"mp4"``, and an MP3 instead of HLS with ``"mp3"`` alone."""
     recording = _get(request, "recordingConfig")
     audio_only = isinstance(recording, Mapping) and recording.get("streamTypes") == 0
     codec, track = ("aac", TrackType.AUDIO) if audio_only else ("h264", TrackType.AUDIO_AND_VIDEO)
     snapshot_only = "snapshotConfig" in request and "recordingFileConfig" not in request
     files: list[ExpectedFile] = []
     for uid in [] if snapshot_only else users:
-        name = f"{prefix}{raw_name(sid, cname, uid, codec)}.m3u8"
-        files.append(ExpectedFile(name=name, kind=FileKind.INDEX, uid=uid, track_type=track))
+        if "hls" in av_types:
+            name = f"{prefix}{raw_name(sid, cname, uid, codec)}.m3u8"
+            files.append(
+                ExpectedFile(
+                    name=name, kind=FileKind.INDEX, uid=uid, track_type=track, exact=not audio_only
+                )
+            )
         if "mp4" in av_types:
             name = f"{prefix}{raw_name(sid, cname, uid, codec, index=0)}.mp4"
-            files.append(ExpectedFile(name=name, kind=FileKind.MP4, uid=uid, track_type=track))
+            files.append(
+                ExpectedFile(
+                    name=name, kind=FileKind.MP4, uid=uid, track_type=track, exact=not audio_only
+                )
+            )
+        if "mp3" in av_types:
+            name = f"{prefix}{raw_name(sid, cname, uid, 'mp3', index=0)}.mp3"
+            files.append(
+                ExpectedFile(
+                    name=name, kind=FileKind.AUDIO, uid=uid, track_type=TrackType.AUDIO, exact=False
+                )
+            )
     stems = tuple(individual_name(sid, cname, uid, "") for uid in users)
     return FilePlan(sid=sid, cname=cname, prefix=prefix, expected=tuple(files), stems=stems)

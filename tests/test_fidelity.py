@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 from agora_recording import Mode, RecordingSession, StopOutcome
@@ -15,11 +16,13 @@ from agora_recording._cli import cli
 from agora_recording._protocol import Endpoint, parse_response, required_scene
 from agora_recording.enums import Scene, UploadingStatus
 from agora_recording.errors import NoRecordedDataError, RequestNotCompletedError, ValidationError
-from agora_recording.files import expected_files
+from agora_recording.events import EventType
+from agora_recording.files import FileKind, expected_files
 from agora_recording.models import (
     AppsCollection,
     NcsIpResponse,
     RecordingConfig,
+    RecordingFileConfig,
     StartConfig,
     StorageConfig,
 )
@@ -309,3 +312,40 @@ def test_an_unknown_service_scene_is_kept_as_sent() -> None:
     assert unknown.service_scene == "rtsc/new-thing"
     assert not isinstance(unknown.service_scene, ServiceScene)
     assert absent.service_scene is None
+
+
+async def test_raw_audio_only_mp3_writes_one_mp3_per_user_and_no_hls() -> None:
+    """Raw mode with avFileType ["mp3"] writes each user's audio as an MP3 and no M3U8 (migration
+    guide: "output audio files directly"), and sends no event 4 (an M3U8 was generated)."""
+    async with emulated_client() as service:
+        service.channel("room").publish(7)
+        request = attrs.evolve(
+            RAW,
+            recording_config=RecordingConfig(channel_type=0, stream_types=0),
+            recording_file_config=RecordingFileConfig(av_file_type=["mp3"]),
+        )
+        acquired = await service.client.acquire(cname="room", uid="99")
+        started = await service.client.start(
+            acquired.resource_id, "raw", cname="room", uid="99", config=request
+        )
+        service.advance(10)
+        stopped = await service.client.stop(started.handle)
+    sid = started.handle.sid
+    assert [(f.file_name, f.track_type) for f in stopped.files] == [
+        (f"{sid}_room__uid_s_7__uid_e_0_mp3.mp3", "audio")
+    ]
+    assert EventType.CLOUD_RECORDING_FILE_INFOS not in service.emulator.event_types(sid)
+    plan = expected_files("raw", sid=sid, cname="room", uids=["7"], config=request)
+    assert [(f.kind, f.exact) for f in plan.expected] == [(FileKind.AUDIO, False)]
+    assert plan.match([f.file_name for f in stopped.files]).missing == ()
+
+
+def test_a_file_whose_name_no_page_gives_is_found_under_any_name_of_its_kind() -> None:
+    """The raw MP3's name is a guess: a listing with the same user's MP3 under another name finds
+    it, and one without any MP3 of that user reports it missing."""
+    request = {"recordingFileConfig": {"avFileType": ["mp3"]}, "storageConfig": {}}
+    plan = expected_files("raw", sid="s", cname="c", uids=["7", "8"], config=request)
+    report = plan.match(["s_c__uid_s_7__uid_e_audio.mp3", "s_c__uid_s_8__uid_e_0.ts"])
+    assert report.found == ("s_c__uid_s_7__uid_e_audio.mp3",)
+    assert [f.uid for f in report.missing] == ["8"]
+    assert report.slices == ("s_c__uid_s_8__uid_e_0.ts",)

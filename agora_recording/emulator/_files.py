@@ -66,20 +66,25 @@ def _mp4_count(recording: Recording, track: Track, now: float) -> int:
 _RAW_CODECS = {"av": "h264", "audio": "aac"}
 
 
-def _raw_name(recording: Recording, track: Track, index: int | None = None) -> str:
-    """A raw recording's index (or ``index``-th MP4) of ``track``: the recorder encodes H.264, the
-    service's default, and an audio-only user's files carry the audio codec (see
-    `agora_recording.files.raw_name`)."""
+def _raw_name(
+    recording: Recording, track: Track, index: int | None = None, *, mp3: bool = False
+) -> str:
+    """A raw recording's index (or ``index``-th MP4, or MP3) of ``track``: the recorder encodes
+    H.264, the service's default, and an audio-only user's files carry the audio codec; an MP3,
+    whose name no page gives, follows the MP4 pattern (see `agora_recording.files`)."""
+    codec = "mp3" if mp3 else _RAW_CODECS.get(track.kind, "h264")
     stem = raw_name(
         recording.sid,
         recording.cname,
         track.uid,
-        _RAW_CODECS.get(track.kind, "h264"),
+        codec,
         index=index,
         prefix=recording.file_name_prefix,
         epoch=track.epoch,
     )
-    return f"{stem}.m3u8" if index is None else f"{stem}.mp4"
+    if index is None:
+        return f"{stem}.m3u8"
+    return f"{stem}.mp3" if mp3 else f"{stem}.mp4"
 
 
 def first_index_name(recording: Recording, track: Track) -> str:
@@ -105,19 +110,25 @@ def file_infos(recording: Recording, now: float) -> list[dict[str, Any]]:
     if recording.snapshot_only:
         return files
     mix = recording.mode == "mix"
+    types = recording.av_file_types
     for track in recording.tracks:
-        names = [first_index_name(recording, track)]
-        if mix and "mp4" in recording.av_file_types:
+        raw = recording.mode == "raw"
+        names = [first_index_name(recording, track)] if "hls" in types or not raw else []
+        if mix and "mp4" in types:
             count = _mp4_count(recording, track, now)
             names += [f"{_base(recording, track)}_{i}.mp4" for i in range(count)]
-        elif recording.mode == "raw" and "mp4" in recording.av_file_types:
+        elif raw and "mp4" in types:
             count = _mp4_count(recording, track, now)
             names += [_raw_name(recording, track, i) for i in range(count)]
+        if raw and "mp3" in types:  # audio only, written directly (the migration guide)
+            count = _mp4_count(recording, track, now)
+            names += [_raw_name(recording, track, i, mp3=True) for i in range(count)]
         for name in names:
+            audio = name.endswith(".mp3")
             files.append(
                 {
                     "fileName": name,
-                    "trackType": _TRACK_TYPES.get(track.kind, "audio_and_video"),
+                    "trackType": "audio" if audio else _TRACK_TYPES.get(track.kind, "audio_and_video"),
                     "uid": "0" if mix else track.uid,
                     "mixedAllUser": mix,
                     "isPlayable": True,

@@ -275,7 +275,8 @@ class Lifecycle:
                 track_type="audio_and_video" if track.kind in ("mix", "av") else track.kind,
             )
             self.emit(recording, slice_start, at)
-        if new and not recording.file_infos_sent:
+        hls = recording.mode != "raw" or "hls" in recording.av_file_types  # raw MP3: no M3U8
+        if new and hls and not recording.file_infos_sent:
             recording.file_infos_sent = True
             infos = CloudRecordingFileInfos(file_list=first_index_name(recording, new[0]))
             self.emit(recording, infos, at)
