@@ -524,9 +524,12 @@ class RecordingClient:
             self._unresolved_start(intent, attempts.error)
         raise attempts.error
 
-    async def _start_attempts(self, intent: StartIntent, config: StartConfig) -> StartAttempts:
-        """Send start until its answer is definitive (``_starting``); a start answered with a
-        sid is listed by `unconfirmed` from then on."""
+    async def _start_attempts(
+        self, intent: StartIntent, config: StartConfig, *, new_uid_after: int | None = None
+    ) -> StartAttempts:
+        """Send start until its answer is definitive (``_starting``; ``new_uid_after`` lets it
+        stop early after 50x answers); a start answered with a sid is listed by `unconfirmed`
+        from then on."""
         resource_id = intent.resource_id
         spec = build_request(
             Endpoint.START,
@@ -558,8 +561,15 @@ class RecordingClient:
                 single=True,
             )
 
-        attempts = await run_attempts(send, policy=self._retry, give_up_at=give_up_at, label=label)
-        self._acquired_at.pop(resource_id, None)
+        attempts = await run_attempts(
+            send,
+            policy=self._retry,
+            give_up_at=give_up_at,
+            label=label,
+            new_uid_after=new_uid_after,
+        )
+        if not attempts.cut_short:  # else the same resource may be asked again
+            self._acquired_at.pop(resource_id, None)
         response = attempts.response
         if response is None:
             if attempts.running:

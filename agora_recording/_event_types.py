@@ -72,7 +72,7 @@ _SCENES: Final = {Mode.INDIVIDUAL: ServiceScene.RTC_RECORD, Mode.RAW: ServiceSce
 
 
 def service_scene_of(mode: Mode | str) -> ServiceScene | None:
-    """The ``serviceScene`` the migration guide documents for ``mode`` (None where it names none)."""
+    """The ``serviceScene`` the migration guide documents for ``mode`` (None if it names none)."""
     try:
         return _SCENES.get(Mode(mode))
     except ValueError:

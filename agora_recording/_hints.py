@@ -55,6 +55,7 @@ NCS_SECRET_HINT = (
 )
 
 _STATUS_WORDS = {
+    RecordingStatus.REACQUIRING: "start refused, acquiring again",
     RecordingStatus.NOT_STARTED: "not started",
     RecordingStatus.INITIALIZED: "initialized",
     RecordingStatus.COMPONENTS_STARTING: "components starting",

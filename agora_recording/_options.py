@@ -25,6 +25,7 @@ from ._numbers import count, optional_seconds, seconds
 from ._status import StatusCallback
 from .errors import ValidationError
 from .models import AcquireConfig, StartConfig
+from .validation import check_uid
 
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
@@ -75,6 +76,22 @@ def _callable(*, optional: bool = False) -> Callable[[Any, Any, Any], None]:
             raise ValidationError(attribute.name, "must be callable")
 
     return check
+
+
+def _uids(value: Any) -> Any:
+    """A list or tuple of uids (ints or strings) as a tuple of strings; anything else as is."""
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value)
+    return value
+
+
+def _distinct_uids(_instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, tuple):
+        raise ValidationError(attribute.name, "must be a list or tuple of uids")
+    for uid in value:
+        check_uid(uid, attribute.name)
+    if len(set(value)) != len(value):
+        raise ValidationError(attribute.name, "must not repeat a uid")
 
 
 @attrs.frozen(kw_only=True)
@@ -135,6 +152,11 @@ class CredentialOptions:
       fresh STS keys every 60 minutes (sent with ``update``).
     - ``on_credentials``: told each refresh outcome.
     - ``wall_clock``: Unix time in seconds (tokens and STS expiries are wall-clock times).
+    - ``spare_uids`` (none): recorder uids the session may move to, in order, when a start is
+      answered 50x after three retries ("retry with a new user ID", Agora's integration best
+      practices) or a task is replaced for want of event 13 ("with a different UID"). Each is
+      used at most once, so the list bounds the moves; empty turns them off. The recorder's
+      token is minted (or the given token checked) for each before any request.
     """
 
     expected_duration: float | None = attrs.field(default=None, validator=_seconds(optional=True))
@@ -145,6 +167,7 @@ class CredentialOptions:
         default=None, validator=_callable(optional=True)
     )
     wall_clock: Callable[[], float] = attrs.field(default=time.time, validator=_callable())
+    spare_uids: tuple[str, ...] = attrs.field(default=(), converter=_uids, validator=_distinct_uids)
 
 
 @attrs.frozen(kw_only=True)

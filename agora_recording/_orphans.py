@@ -17,16 +17,20 @@ what is left to do.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 import anyio
+import attrs
 
+from ._credentials import SessionCredentials, prepare_start_config
 from ._groups import add_note
 from ._journal import StartIntent, StartJournal
 from ._protocol import RESOURCE_LIFETIME
+from ._retry import describe_failure
 from ._starting import (
     HA_REGISTER_EVENT,
+    NEW_UID_AFTER_RETRIES,
     StartAttempts,
     begin,
     journal_call,
@@ -42,9 +46,48 @@ if TYPE_CHECKING:
     from .webhooks._envelope import Notification
     from .webhooks._hub import Subscription
 
-__all__ = ["ha_registered", "recover_orphan", "replace_unregistered", "start_recording"]
+__all__ = [
+    "ha_registered",
+    "recover_orphan",
+    "replace_unregistered",
+    "spare_configs",
+    "start_recording",
+]
 
 _log = logging.getLogger("agora_recording.session")
+
+
+def spare_configs(
+    credentials: SessionCredentials,
+    config: StartConfig,
+    *,
+    app_id: str,
+    cname: str,
+    mode: Mode,
+    uids: Sequence[str],
+) -> dict[str, StartConfig]:
+    """The start configuration of each spare uid, before any request: the token the session
+    minted is minted again for that uid, a token the user gave is checked against it (and
+    refused, naming ``clientRequest.token``, when it was made for another uid)."""
+    base = attrs.evolve(config, token=None) if credentials.token_source == "minted" else config
+    return {
+        uid: prepare_start_config(
+            base,
+            app_id=app_id,
+            cname=cname,
+            uid=uid,
+            mode=mode,
+            app_certificate=credentials.app_certificate,
+            expected_duration=credentials.expected_duration,
+            now=credentials.wall_clock(),
+        )
+        for uid in uids
+    }
+
+
+#: Moves a session to a new recorder uid: the start configuration for it (its token minted or
+#: checked) and the subscription that follows it (None without notifications).
+MoveUid = Callable[[str], "tuple[StartConfig, Subscription | None]"]
 
 
 async def start_recording(
@@ -62,14 +105,20 @@ async def start_recording(
     clock: Callable[[], float],
     sleep: Callable[[float], Awaitable[None]],
     wall_clock: Callable[[], float],
+    spare_uids: list[str] | None = None,
+    move_to: MoveUid | None = None,
+    on_reacquire: Callable[[], None] | None = None,
 ) -> StartResponse:
     """Acquire and start; return the started recording, or raise why there is none.
 
     A journal that cannot record the intent in time raises `StartNotJournaledError` before
     ``start`` is sent. ``start`` runs shielded: once sent, the recording may exist, and we must
-    learn its sid to stop it.
+    learn its sid to stop it. After three retries answered 50x the start moves to the next of
+    ``spare_uids`` (taken from the list as used; through ``move_to``) once the old start is
+    settled (see ``_starting``). ``on_reacquire`` is told each time the session acquires again.
     """
     recoveries = 0
+    spares = spare_uids if spare_uids is not None and move_to is not None else []
     while True:
         acquired = await client.acquire(cname=cname, uid=uid, config=acquire_config)
         resource_id = acquired.resource_id
@@ -82,7 +131,41 @@ async def start_recording(
         )
         await begin(journal, intent)
         with anyio.CancelScope(shield=True):
-            attempts = await client._start_attempts(intent, config)
+            movable = bool(spares) and (subscription is not None or journal is not None)
+            new_uid_after = NEW_UID_AFTER_RETRIES if movable else None
+            attempts = await client._start_attempts(intent, config, new_uid_after=new_uid_after)
+            if attempts.cut_short:
+                settled, failure = await _settle_before_moving(
+                    client,
+                    subscription,
+                    journal,
+                    intent,
+                    attempts,
+                    orphan_wait=orphan_wait,
+                    stop_timeout=stop_timeout,
+                    clock=clock,
+                    sleep=sleep,
+                )
+                if failure is not None:
+                    raise failure
+                if settled:  # stopped, or journalled for the janitor: the documented new uid
+                    assert move_to is not None
+                    previous, uid = uid, spares.pop(0)
+                    config, subscription = move_to(uid)
+                    _log.warning(
+                        "start of cname=%s uid=%s answered 50x %d times in a row (%s): "
+                        "acquiring again with the new uid %s (%d spare left)",
+                        cname,
+                        previous,
+                        NEW_UID_AFTER_RETRIES + 1,
+                        describe_failure(attempts.error) if attempts.error else "no answer",
+                        uid,
+                        len(spares),
+                    )
+                    if on_reacquire is not None:
+                        on_reacquire()
+                    continue
+                attempts = await client._start_attempts(intent, config)
             started = attempts.response
             if started is not None:
                 if journal is not None:
@@ -117,6 +200,8 @@ async def start_recording(
             recoveries,
             client.start_recoveries,
         )
+        if on_reacquire is not None:
+            on_reacquire()
 
 
 async def recover_orphan(
@@ -133,7 +218,6 @@ async def recover_orphan(
 ) -> OrphanedStartError:
     """Learn the orphan's sid from ``subscription`` within ``orphan_wait`` seconds, check it and
     stop it (shielded: it bills until stopped); return the error that says how far that got."""
-    where = f"resource {intent.resource_id}, cname {intent.cname!r}, uid {intent.uid}"
     error = attempts.error
     assert error is not None
     with anyio.CancelScope(shield=True):
@@ -147,32 +231,85 @@ async def recover_orphan(
             failure = unresolved_error(intent, attempts)
             if subscription is not None:
                 add_note(failure, f"No notification named its sid within {orphan_wait:g} s.")
-            return failure
-        client.track(handle)
-        if journal is not None:
-            await journal_call("the sid", lambda: journal.started(intent, handle))
-        _log.warning("start answer lost: found sid=%s from notifications; stopping it", handle.sid)
-        try:
-            done = await client.ensure_stopped(
-                handle, stop_timeout=stop_timeout, clock=clock, sleep=sleep
+        else:
+            failure = await _stop_orphan(
+                client, journal, intent, handle, stop_timeout=stop_timeout, clock=clock, sleep=sleep
             )
-        except Exception as exc:
-            failure = OrphanedStartError(
-                f"the start answer was lost; the recording it started (sid {handle.sid}, "
-                f"{where}) was found but its stop was not confirmed: {exc}",
-                handle=handle,
-                stopped=False,
-            )
-            failure.__context__ = exc
-            return failure
-    assert handle is not None
-    found = handle
+    return failure
+
+
+async def _stop_orphan(
+    client: RecordingClient,
+    journal: StartJournal | None,
+    intent: StartIntent,
+    handle: RecordingHandle,
+    *,
+    stop_timeout: float | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[None]],
+) -> OrphanedStartError:
+    """Stop (confirmed) the recording a lost start left, found as ``handle``; the error says
+    whether it was stopped (``stopped``), or why its stop was not confirmed (it stays listed)."""
+    where = f"resource {intent.resource_id}, cname {intent.cname!r}, uid {intent.uid}"
+    client.track(handle)
+    if journal is not None:
+        await journal_call("the sid", lambda: journal.started(intent, handle))
+    _log.warning("start answer lost: found sid=%s from notifications; stopping it", handle.sid)
+    try:
+        done = await client.ensure_stopped(
+            handle, stop_timeout=stop_timeout, clock=clock, sleep=sleep
+        )
+    except Exception as exc:
+        failure = OrphanedStartError(
+            f"the start answer was lost; the recording it started (sid {handle.sid}, "
+            f"{where}) was found but its stop was not confirmed: {exc}",
+            handle=handle,
+            stopped=False,
+        )
+        failure.__context__ = exc
+        return failure
     return OrphanedStartError(
-        f"the start answer was lost; the recording it started (sid {found.sid}, {where}) was "
+        f"the start answer was lost; the recording it started (sid {handle.sid}, {where}) was "
         f"found through notifications and stopped ({done.outcome.value}); start again",
-        handle=found,
+        handle=handle,
         stopped=True,
     )
+
+
+async def _settle_before_moving(
+    client: RecordingClient,
+    subscription: Subscription | None,
+    journal: StartJournal | None,
+    intent: StartIntent,
+    attempts: StartAttempts,
+    *,
+    orphan_wait: float,
+    stop_timeout: float | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[None]],
+) -> tuple[bool, OrphanedStartError | None]:
+    """Settle a start cut short after 50x answers, so a new uid leaves nothing unknown behind.
+
+    Its recording, found through notifications, is stopped (confirmed); else the intent is
+    journalled as unresolved for the janitor (and listed by the client). Returns whether it is
+    settled, and the error to raise when the recording found could not be stopped. Unsettled
+    (no notification named it, no journal), the caller asks the same resource again.
+    """
+    error = attempts.error
+    assert error is not None
+    if subscription is not None:
+        handle = await _find(client, subscription, intent, orphan_wait)
+        if handle is not None:
+            done = await _stop_orphan(
+                client, journal, intent, handle, stop_timeout=stop_timeout, clock=clock, sleep=sleep
+            )
+            return done.stopped, None if done.stopped else done
+    if journal is not None and await journal_call(
+        "the unresolved start", _bound(journal.unresolved, intent)
+    ):
+        client._unresolved_start(intent, error)
+        return True, None
+    return False, None
 
 
 async def _find(

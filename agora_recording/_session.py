@@ -151,7 +151,7 @@ from ._options import (
     SessionOptions,
     TimingOptions,
 )
-from ._orphans import ha_registered, replace_unregistered, start_recording
+from ._orphans import ha_registered, replace_unregistered, spare_configs, start_recording
 from ._outcome import Ended, EndReason, SessionOutcome, outcome_of
 from ._protocol import Endpoint, build_request, parse_mode, required_scene
 from ._ratelimit import Priority
@@ -269,6 +269,7 @@ class RecordingSession:
         "_outcome",
         "_poll_scope",
         "_result",
+        "_spare_uids",
         "_state",
         "_stop_done",
         "_stop_error",
@@ -375,6 +376,9 @@ class RecordingSession:
             given = str(given)
         check_uid(given)
         self._uid = str(given)
+        if self._uid in credentials.spare_uids:
+            raise ValidationError("spare_uids", f"must not repeat the session's uid {self._uid}")
+        self._spare_uids = list(credentials.spare_uids)
         self._config = config
         self._credentials = SessionCredentials.from_options(
             client,
@@ -711,6 +715,24 @@ class RecordingSession:
             config=config,
         )
         options = self._options
+        spares = self._spare_uids
+        configs = spare_configs(
+            self._credentials,
+            config,
+            app_id=self._client.app_id,
+            cname=self._cname,
+            mode=self._mode,
+            uids=spares,
+        )
+
+        def move_to(uid: str) -> tuple[StartConfig, Subscription | None]:
+            """The documented new uid: this session records as ``uid`` from now on."""
+            self._uid = uid
+            if self._subscription is not None:
+                self._subscription.close()
+                self._subscription = self._subscribe()
+            return configs[uid], self._subscription
+
         for replaced in range(MAX_HA_RESTARTS + 1):
             started = await start_recording(
                 self._client,
@@ -726,7 +748,11 @@ class RecordingSession:
                 clock=options.clock,
                 sleep=options.sleep,
                 wall_clock=self._credentials.wall_clock,
+                spare_uids=spares,
+                move_to=move_to,
+                on_reacquire=lambda: self._feed.publish(RecordingStatus.REACQUIRING, None),
             )
+            config = configs.get(self._uid, config)
             handle = self._handle = started.handle
             if replaced:  # the status stream shows the new task beginning
                 self._feed.publish(RecordingStatus.NOT_STARTED, handle.sid)
@@ -749,8 +775,11 @@ class RecordingSession:
                 sleep=options.sleep,
             )
             self._feed.publish(RecordingStatus.EXITED, handle.sid)
-            self._subscription.close()
-            self._subscription = self._subscribe()
+            if spares:  # "create a new recording task with a different UID"
+                config = move_to(spares.pop(0))[0]
+            else:
+                self._subscription.close()
+                self._subscription = self._subscribe()
         _log.info(
             "started recording sid=%s cname=%s mode=%s",
             handle.sid,

@@ -39,9 +39,14 @@ sid in its URL ("Start a cloud recording task", "Query the status", "Response st
 **Documented recovery** ("Best practice in integrating Cloud Recording", "Response status
 codes"): when the start on a resource ends refused with 500 code 502 ("Failed to allocate
 worker") or 400 code 433 (resource expired) and no attempt left it ambiguous, the session
-acquires a new resource and starts again, at most `MAX_START_RECOVERIES` times. After three 50x
-answers the best practice says to try a new uid; the session keeps asking the same resource
-instead, since such a start may be running and a second task would then record twice.
+acquires a new resource and starts again, at most `MAX_START_RECOVERIES` times. For 50x answers
+the best practice reads: "retry after 3, 6, and 9 seconds successively ... If you retry three
+times and still do not get a ``sid``, retry with a new user ID." A new uid must come from the
+user (``CredentialOptions.spare_uids``); with one, `run_attempts` stops asking after
+`NEW_UID_AFTER_RETRIES` retries all answered 50x (``cut_short``), and the session moves to the
+spare uid only once the old start is settled: found through notifications and stopped, or
+written to the journal as unresolved for a janitor. Otherwise it asks the same resource until the
+service says, as before: such a start may be running, and a second task would record twice.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ __all__ = [
     "HA_REGISTER_TIMEOUT",
     "MAX_HA_RESTARTS",
     "MAX_START_RECOVERIES",
+    "NEW_UID_AFTER_RETRIES",
     "START_ATTEMPT_TIMEOUT",
     "AttemptVerdict",
     "StartAttempts",
@@ -93,6 +99,10 @@ _log = logging.getLogger("agora_recording.session")
 START_ATTEMPT_TIMEOUT: Final = 65.0
 #: How many times a session acquires a new resource after a documented refusal (502, 433).
 MAX_START_RECOVERIES: Final = 2
+#: Retries answered 50x after which a start moves to a new uid, when the user gave one
+#: ("Best practice in integrating Cloud Recording": "If you retry three times and still do not
+#: get a sid, retry with a new user ID").
+NEW_UID_AFTER_RETRIES: Final = 3
 #: Seconds after start within which event 13 (high-availability registration) should arrive;
 #: without it the best practice is a new task ("Best practice in integrating Cloud Recording",
 #: Fault recovery).
@@ -152,6 +162,9 @@ class StartAttempts:
     error: AgoraError | None = None
     ambiguous: bool = False
     running: bool = False
+    cut_short: bool = False
+    """Asking stopped after the 50x answers allowed (``new_uid_after``), not because the
+    service said or the resource expired: the start is still ambiguous."""
 
     @property
     def unresolved(self) -> bool:
@@ -166,20 +179,42 @@ async def run_attempts(
     give_up_at: float,
     label: str,
     clock: Callable[[], float] = anyio.current_time,
+    new_uid_after: int | None = None,
 ) -> StartAttempts:
     """Send start until the answer is definitive (see the module docstring).
 
     Until an attempt may have reached the service, at most ``policy.attempts`` attempts are
     made; from then on attempts go on until ``give_up_at`` (a ``clock()`` time: the end of the
-    resource ID's life). The waits go through stamina, so ``stamina.set_testing()`` makes them
-    instant (and bounds the attempts) in tests; a start answered at once never enters it.
+    resource ID's life), or, with ``new_uid_after`` n, until the first attempt and n retries
+    were all answered 50x (``cut_short``: the caller may move to a new uid). The waits go
+    through stamina, so ``stamina.set_testing()`` makes them instant (and bounds the attempts)
+    in tests; a start answered at once never enters it.
     """
     ambiguous = False
     retries = 0
+    server_errors = 0  # answers in a row that were 50x
+    cap = None if new_uid_after is None else new_uid_after + 1
+
+    async def counted() -> StartResponse:
+        nonlocal server_errors
+        try:
+            return await send()
+        except ServerError:
+            server_errors += 1
+            raise
+        except AgoraError:
+            server_errors = 0
+            raise
+
+    def cut_short() -> bool:
+        return cap is not None and server_errors >= cap
 
     def decide(exc: BaseException) -> bool | float:
         nonlocal ambiguous, retries
         if not isinstance(exc, AgoraError) or isinstance(exc, AlreadyStartedError):
+            return False
+        if cut_short() and attempt_verdict(exc) is AttemptVerdict.AMBIGUOUS:
+            ambiguous = True
             return False
         verdict = attempt_verdict(exc)
         if verdict in (AttemptVerdict.NONE_RUNS, AttemptVerdict.FINAL):
@@ -202,7 +237,7 @@ async def run_attempts(
         # opens the retry context, whose first "attempt" re-raises it so stamina decides (and
         # waits) as if it had run the attempt itself.
         try:
-            return StartAttempts(response=await send())
+            return StartAttempts(response=await counted())
         except AgoraError as exc:
             pending: AgoraError | None = exc
         import stamina  # on the first retry only: it costs an import to load
@@ -212,12 +247,16 @@ async def run_attempts(
                 if pending is not None:
                     replay, pending = pending, None
                     raise replay
-                response = await send()
+                response = await counted()
     except AlreadyStartedError as exc:
         return StartAttempts(error=exc, ambiguous=ambiguous, running=True)
     except AgoraError as exc:
-        proved = attempt_verdict(exc) is AttemptVerdict.NONE_RUNS
-        return StartAttempts(error=exc, ambiguous=ambiguous and not proved)
+        verdict = attempt_verdict(exc)
+        proved = verdict is AttemptVerdict.NONE_RUNS
+        short = cut_short() and verdict is AttemptVerdict.AMBIGUOUS
+        return StartAttempts(
+            error=exc, ambiguous=(ambiguous or short) and not proved, cut_short=short
+        )
     return StartAttempts(response=response, ambiguous=ambiguous)
 
 

@@ -92,8 +92,16 @@ class Vendor(enum.IntEnum):
 
 
 class RecordingStatus(enum.IntEnum):
-    """``serverResponse.status`` of ``query``: 4 or 5 means the recorder is healthy."""
+    """``serverResponse.status`` of ``query``: 4 or 5 means the recorder is healthy.
 
+    One member is the session's own, never sent by the service: `REACQUIRING` (-1).
+    """
+
+    REACQUIRING = -1
+    """Not a service status: the session's start was refused (500 code 502, 400 code 433) or
+    answered 50x after three retries, and the session is acquiring a new resource (with a new
+    uid in the second case) to start again. Published to ``status_changes()`` and
+    ``on_status``; the service's statuses follow once the new start answers."""
     NOT_STARTED = 0
     INITIALIZED = 1
     COMPONENTS_STARTING = 2

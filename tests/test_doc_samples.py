@@ -141,8 +141,10 @@ def test_the_legacy_start_example_is_refused_in_raw_mode() -> None:
 
 
 def _filled(entry_id: str) -> dict[str, Any]:
-    """The body of example ``entry_id`` with its placeholders (uid, channel, bucket, keys) filled."""
-    body = copy.deepcopy(next(e for e in EXAMPLES if e["id"] == entry_id)["example"])
+    """The body of example ``entry_id``, its placeholders (uid, channel, bucket, keys) filled."""
+    body: dict[str, Any] = copy.deepcopy(
+        next(e for e in EXAMPLES if e["id"] == entry_id)["example"]
+    )
     body.update(uid="527841", cname="room-1")
     storage = body["clientRequest"]["storageConfig"]
     storage.update(bucket="recordings", accessKey="ak", secretKey="sk")

@@ -360,7 +360,7 @@ def test_enums_have_plain_wire_values(cls: type[enum.Enum]) -> None:
 def test_documented_enum_values() -> None:
     """Spot checks of the documented value sets."""
     assert [int(v) for v in Vendor] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 11]
-    assert [int(s) for s in RecordingStatus] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 20]
+    assert [int(s) for s in RecordingStatus] == [-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 20]
     assert [m.value for m in Mode] == ["raw", "individual", "mix", "web"]
     assert [r.value for r in enums.Region] == ["NA", "EU", "AP", "CN"]
     assert enums.ServiceState.IN_PROGRESS.value == "inProgress"

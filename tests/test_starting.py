@@ -3,19 +3,23 @@ in virtual time (issue #26, #20 items 2b and 3, #21 item 9)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import attrs
 import httpx
 import pytest
 import stamina
-from agora_recording import Mode, RecordingSession
+from agora_recording import CredentialOptions, Mode, RecordingClient, RecordingSession
+from agora_recording._hints import status_name
 from agora_recording._journal import StartIntent
 from agora_recording._starting import AttemptVerdict, attempt_verdict
 from agora_recording.emulator import DEFAULT_NOTIFICATION_SECRET
+from agora_recording.enums import RecordingStatus
 from agora_recording.errors import (
     AgoraError,
     AuthenticationError,
@@ -27,6 +31,7 @@ from agora_recording.errors import (
     StartNotJournaledError,
     TransportError,
     UnconfirmedRecordingsError,
+    ValidationError,
 )
 from agora_recording.models import (
     RecordingConfig,
@@ -36,11 +41,15 @@ from agora_recording.models import (
     StorageConfig,
 )
 from agora_recording.testing import EmulatedService, virtual_service
+from agora_recording.tokens import build_rtc_token, parse_token
 from agora_recording.webhooks import Notification, NotificationHub, NotificationReceiver, parse
 
 from tests.virtual import virtual_anyio_backend  # noqa: F401 (the module's anyio_backend)
 
 pytestmark = pytest.mark.anyio
+
+CERTIFICATE = "5cfd2fd1755d40ecb72977518be15d3b"
+APP_ID = "970ca35de60c44645bbae8a215061b33"
 
 
 @pytest.fixture(autouse=True)
@@ -75,9 +84,10 @@ class Calls:
 
 
 @asynccontextmanager
-async def service(*, events: bool) -> AsyncIterator[tuple[EmulatedService, Calls]]:
+async def service(*, events: bool, **options: Any) -> AsyncIterator[tuple[EmulatedService, Calls]]:
     """The emulator with no client-side rate limit (429s reach the code under test), its
-    notifications followed by the client's sessions when ``events``."""
+    notifications followed by the client's sessions when ``events``; ``options`` go to
+    `virtual_service`."""
     hub = NotificationHub()
     receiver = NotificationReceiver(hub, DEFAULT_NOTIFICATION_SECRET)
     client_options: dict[str, Any] = {"rate_limit": None}
@@ -87,6 +97,7 @@ async def service(*, events: bool) -> AsyncIterator[tuple[EmulatedService, Calls
         max_concurrent_recordings=None,
         notification_app=receiver,
         client_options=client_options,
+        **options,
     ) as emulated:
         calls = Calls()
         emulated.http_client.event_hooks["request"].append(calls)
@@ -249,6 +260,186 @@ async def test_the_start_recovery_is_bounded_and_can_be_turned_off() -> None:
         assert emulated.client.unconfirmed() == []
 
 
+def spare_session(
+    emulated: EmulatedService, seen: list[RecordingStatus], *spares: str
+) -> RecordingSession:
+    """A session on channel ``room`` with recorder uid 9, ``spares`` as its spare uids, its
+    statuses collected in ``seen``."""
+    return RecordingSession(
+        emulated.client,
+        cname="room",
+        uid="9",
+        mode=Mode.MIX,
+        config=config(),
+        on_status=seen.append,
+        credentials=CredentialOptions(spare_uids=spares),
+    )
+
+
+async def test_a_documented_refusal_shows_as_reacquiring_in_the_status_stream() -> None:
+    """After 500 code 502 the session's status stream says REACQUIRING before the new start's
+    statuses, so a user can tell a re-acquire from a first start."""
+    async with service(events=False) as (emulated, _calls):
+        emulated.emulator.faults.fail_next("start", 500, {"code": 502})
+        seen: list[RecordingStatus] = []
+        async with spare_session(emulated, seen) as running:
+            await anyio.sleep(20)  # a poll or two
+            assert running.handle.uid == "9"
+        assert seen[0] is RecordingStatus.REACQUIRING
+        assert RecordingStatus.IN_PROGRESS in seen[1:]
+        assert status_name(RecordingStatus.REACQUIRING) == "-1, start refused, acquiring again"
+
+
+async def test_three_50x_retries_move_to_a_spare_uid_once_the_old_start_is_journalled(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A start whose first attempt and three retries are answered 50x is journalled as
+    unresolved (the janitor's), then the session acquires again with its spare uid, logged at
+    WARNING and shown as REACQUIRING."""
+    async with service(events=False) as (emulated, calls):
+        journal = MemoryJournal(calls)
+        emulated.emulator.faults.fail_next("start", 504, times=4)
+        seen: list[RecordingStatus] = []
+        recording = spare_session(emulated, seen, "10", "11")
+        recording.journal_to(journal)
+        async with recording as running:
+            assert running.handle.uid == "10"
+            assert [r.uid for r in emulated.emulator.running_recordings()] == ["10"]
+        assert (calls.count("acquire"), calls.count("start")) == (2, 5)
+        assert [(what, intent.uid) for what, intent, _ in journal.log] == [
+            ("begin", "9"),
+            ("unresolved", "9"),
+            ("begin", "10"),
+            ("started", "10"),
+        ]
+        assert seen[0] is RecordingStatus.REACQUIRING
+        assert any(
+            r.levelno == logging.WARNING and "new uid 10" in r.getMessage() for r in caplog.records
+        )
+        [left] = emulated.client.unconfirmed()  # the 50x start may run: listed, journalled
+        assert (left.sid, left.uid) == (None, "9")
+        with pytest.raises(UnconfirmedRecordingsError):
+            await emulated.client.aclose()
+
+
+async def test_a_50x_start_that_did_start_is_stopped_before_the_new_uid() -> None:
+    """With notifications, the recording a 50x-answered start did create is found by its
+    events and stopped (confirmed) before the session starts again as its spare uid: nothing
+    is left running or listed."""
+    async with service(events=True) as (emulated, calls):
+        faults = emulated.emulator.faults
+        faults.fail_next("start", 504, after_processing=True)
+        faults.fail_next("start", 504, times=3)
+        seen: list[RecordingStatus] = []
+        async with spare_session(emulated, seen, "10") as running:
+            assert running.handle.uid == "10"
+            assert [r.uid for r in emulated.emulator.running_recordings()] == ["10"]
+        assert calls.count("stop") == 2  # the orphan of uid 9, then the session's own
+        assert emulated.emulator.running_recordings() == []
+        assert emulated.client.unconfirmed() == []
+        assert RecordingStatus.REACQUIRING in seen
+
+
+async def test_without_a_journal_or_notifications_a_50x_start_keeps_its_uid() -> None:
+    """A spare uid is not taken while the old start could only be remembered in memory: the
+    session asks the same resource until the service answers, as without spares."""
+    async with service(events=False) as (emulated, calls):
+        emulated.emulator.faults.fail_next("start", 504, times=5)
+        seen: list[RecordingStatus] = []
+        async with spare_session(emulated, seen, "10") as running:
+            assert running.handle.uid == "9"
+        assert (calls.count("acquire"), calls.count("start")) == (1, 6)
+        assert RecordingStatus.REACQUIRING not in seen
+        assert emulated.client.unconfirmed() == []
+
+
+async def test_without_spare_uids_a_50x_start_asks_the_same_resource() -> None:
+    """No spare uid (the default): the same resource is asked past three 50x retries."""
+    async with service(events=True) as (emulated, calls):
+        emulated.emulator.faults.fail_next("start", 504, times=5)
+        async with session(emulated) as running:
+            assert running.handle.uid == "9"
+        assert (calls.count("acquire"), calls.count("start")) == (1, 6)
+
+
+def test_spare_uids_are_checked_where_they_are_written() -> None:
+    """A spare uid that is not a uid, a repeated one, or the session's own uid is refused
+    naming spare_uids, before any request."""
+    for bad in (["0"], ["10", "10"], "10"):
+        with pytest.raises(ValidationError, match="spare_uids"):
+            CredentialOptions(spare_uids=bad)
+    assert CredentialOptions(spare_uids=[10, "11"]).spare_uids == ("10", "11")
+    client = RecordingClient(app_id="a" * 32, customer_id="c", customer_secret="s")
+    with pytest.raises(ValidationError, match="spare_uids"):
+        RecordingSession(
+            client,
+            cname="room",
+            uid="9",
+            mode=Mode.MIX,
+            config=config(),
+            credentials=CredentialOptions(spare_uids=["9"]),
+        )
+
+
+async def test_a_given_token_that_does_not_fit_a_spare_uid_is_refused_before_acquire() -> None:
+    """A token the user made for uid 9 cannot serve spare uid 10: the session refuses it,
+    naming clientRequest.token, before acquire is sent."""
+    async with service(events=False, app_id=APP_ID, app_certificate=CERTIFICATE) as (
+        emulated,
+        calls,
+    ):
+        token = build_rtc_token(APP_ID, CERTIFICATE, "room", 9, token_expire=3600)
+        recording = RecordingSession(
+            emulated.client,
+            cname="room",
+            uid="9",
+            mode=Mode.MIX,
+            config=attrs.evolve(config(), token=token),
+            app_certificate=CERTIFICATE,
+            credentials=CredentialOptions(spare_uids=["10"]),
+        )
+        with pytest.raises(ValidationError, match="token"):
+            async with recording:
+                pytest.fail("the session must not start")
+        assert calls.count("acquire") == 0
+
+
+async def test_a_minted_token_is_minted_again_for_the_spare_uid() -> None:
+    """With an App Certificate the session mints the spare uid's own token: the start as uid
+    10 carries a token for uid 10."""
+    async with service(events=False, app_id=APP_ID, app_certificate=CERTIFICATE) as (
+        emulated,
+        calls,
+    ):
+        journal = MemoryJournal(calls)
+        emulated.emulator.faults.fail_next("start", 504, times=4)
+        bodies: list[dict[str, Any]] = []
+
+        async def keep(request: httpx.Request) -> None:
+            if request.url.path.endswith("/start"):
+                bodies.append(json.loads(request.content))
+
+        emulated.http_client.event_hooks["request"].append(keep)
+        recording = RecordingSession(
+            emulated.client,
+            cname="room",
+            uid="9",
+            mode=Mode.MIX,
+            config=config(),
+            app_certificate=CERTIFICATE,
+            credentials=CredentialOptions(spare_uids=["10"]),
+        )
+        recording.journal_to(journal)
+        async with recording as running:
+            assert running.handle.uid == "10"
+        tokens = {body["uid"]: body["clientRequest"]["token"] for body in bodies}
+        assert set(tokens) == {"9", "10"}
+        assert parse_token(tokens["10"]).grants_join("room", 10)
+        assert not parse_token(tokens["10"]).grants_join("room", 9)
+        with pytest.raises(UnconfirmedRecordingsError):
+            await emulated.client.aclose()
+
+
 # -- the start journal -----------------------------------------------------------------------
 
 
@@ -405,6 +596,21 @@ async def test_the_emulator_sends_event_13_and_a_task_without_it_is_replaced(
         assert emulated.emulator.running_recordings() == []
         assert emulated.client.unconfirmed() == []
         assert any("event 13" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_task_replaced_for_want_of_event_13_takes_the_spare_uid() -> None:
+    """The best practice's new task after a missing event 13 is "with a different UID": with a
+    spare uid the replacement records as it, and the replaced task is stopped."""
+    async with service(events=True) as (emulated, calls):
+        emulated.client._ha_registers_seen = True
+        emulated.emulator.faults.withhold_ha_register()
+        seen: list[RecordingStatus] = []
+        async with spare_session(emulated, seen, "10") as running:
+            assert running.handle.uid == "10"
+            assert [r.uid for r in emulated.emulator.running_recordings()] == ["10"]
+        assert calls.count("acquire") == 2
+        assert emulated.emulator.running_recordings() == []
+        assert emulated.client.unconfirmed() == []
 
 
 @pytest.mark.parametrize("why", ["turned off", "never seen"])

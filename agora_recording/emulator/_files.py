@@ -124,11 +124,11 @@ def file_infos(recording: Recording, now: float) -> list[dict[str, Any]]:
             count = _mp4_count(recording, track, now)
             names += [_raw_name(recording, track, i, mp3=True) for i in range(count)]
         for name in names:
-            audio = name.endswith(".mp3")
+            kind = "audio" if name.endswith(".mp3") else track.kind
             files.append(
                 {
                     "fileName": name,
-                    "trackType": "audio" if audio else _TRACK_TYPES.get(track.kind, "audio_and_video"),
+                    "trackType": _TRACK_TYPES.get(kind, "audio_and_video"),
                     "uid": "0" if mix else track.uid,
                     "mixedAllUser": mix,
                     "isPlayable": True,
