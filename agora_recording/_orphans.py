@@ -361,9 +361,11 @@ async def ha_registered(
     """Whether the task registered for high availability (NCS event 13) within
     ``client.ha_register_timeout`` of its start; the events read meanwhile go to ``early``.
 
-    Only judged once this client has seen an event 13 at all: a Console project that does not
-    subscribe to event 13 must not have every task replaced (the integration best practices
-    list 40, 11, 1, 12 and 31 as the events to subscribe to).
+    Only judged once this client has seen an event 13 at all. Agora's NCS page "Cloud Recording
+    events" (the events a project can subscribe to in Console) does not list 13; only the
+    integration best practices' "Fault recovery" names it, and their checklist recommends
+    40, 11, 1, 12 and 31. A project that does not receive 13 must not have every task
+    replaced, and whether it does is known only once one has arrived.
     """
     timeout = client.ha_register_timeout
     if timeout is None or not client._ha_registers_seen:

@@ -20,9 +20,11 @@ answer may have been lost is asked again until the service says, and one that le
 recording with no known sid raises `OrphanedStartError` (see ``_starting`` and ``_orphans``:
 with notifications that recording is found and stopped; without, it is listed by
 ``client.unconfirmed()``). After 500 code 502 or 400 code 433 the session acquires a new
-resource and starts again; with notifications, a task that sends no event 13 within 10 s is
-replaced once, when the client has seen an event 13 before (Agora's fault-recovery best
-practice). ``start`` is
+resource and starts again, and after three retries answered 50x it moves to a spare uid
+(``CredentialOptions.spare_uids``) once the old start is stopped or journalled; each re-acquire
+publishes ``RecordingStatus.REACQUIRING``. With notifications, a task that sends no event 13
+within 10 s is replaced once, when the client has seen an event 13 before (Agora's
+fault-recovery best practice). ``start`` is
 sent inside a shielded scope, so cancellation cannot land between "the service created the
 recording" and "we learnt its ``sid``": if cancellation arrives during ``start``, the session
 waits for the answer, stops the recording it got, and then lets the cancellation propagate.
@@ -505,7 +507,8 @@ class RecordingSession:
 
     @property
     def status(self) -> Status | None:
-        """The latest status reported by ``query``, or ``None`` before the first answer."""
+        """The latest status reported by ``query`` (or `RecordingStatus.REACQUIRING` while a
+        refused start acquires again), or ``None`` before the first answer."""
         return self._feed.current
 
     @property
