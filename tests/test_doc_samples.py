@@ -21,6 +21,7 @@ import pytest
 from agora_recording import converter, models
 from agora_recording._protocol import Endpoint, parse_response
 from agora_recording.errors import APIError
+from agora_recording.events import UnknownEvent, event_details, event_type_of
 from agora_recording.validation import find_problems
 
 SAMPLES = json.loads((Path(__file__).parent / "samples" / "docs" / "examples.json").read_text())
@@ -131,6 +132,16 @@ def test_response_examples_parse(entry: dict[str, Any]) -> None:
         example.get("reason"),
         example.get("message"),
     )
+
+
+@pytest.mark.parametrize("entry", _of("event"))
+def test_event_examples_read_as_their_typed_details(entry: dict[str, Any]) -> None:
+    """An NCS event page's ``details`` example reads as the model of its event type (not an
+    unknown event) and goes back to the wire unchanged."""
+    details = event_details(entry["event_type"], copy.deepcopy(entry["example"]))
+    assert not isinstance(details, UnknownEvent)
+    assert event_type_of(details) == entry["event_type"]
+    assert converter.unstructure(details) == entry["example"]
 
 
 def test_the_legacy_start_example_is_refused_in_raw_mode() -> None:
