@@ -353,6 +353,23 @@ async def test_without_a_journal_or_notifications_a_50x_start_keeps_its_uid() ->
         assert emulated.client.unconfirmed() == []
 
 
+async def test_a_50x_start_no_notification_names_keeps_its_uid_without_a_journal() -> None:
+    """With notifications but no journal, a 50x start whose recording no event names within
+    orphan_wait cannot be settled: the session asks the same resource again, keeps its uid, and
+    nothing is left running or listed."""
+    async with service(events=True) as (emulated, calls):
+        emulated.emulator.faults.fail_next("start", 504, times=5)
+        seen: list[RecordingStatus] = []
+        began = anyio.current_time()
+        async with spare_session(emulated, seen, "10") as running:
+            assert running.handle.uid == "9"
+            assert anyio.current_time() - began >= 30  # it waited orphan_wait for an event
+        assert (calls.count("acquire"), calls.count("start")) == (1, 6)
+        assert RecordingStatus.REACQUIRING not in seen
+        assert emulated.emulator.running_recordings() == []
+        assert emulated.client.unconfirmed() == []
+
+
 async def test_without_spare_uids_a_50x_start_asks_the_same_resource() -> None:
     """No spare uid (the default): the same resource is asked past three 50x retries."""
     async with service(events=True) as (emulated, calls):
