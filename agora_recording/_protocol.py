@@ -228,6 +228,11 @@ class RequestSpec:
 def _text(field: str, value: object) -> str:
     if not isinstance(value, str) or not value:
         raise ValidationError(field, "must be a non-empty string")
+    if not value.isascii():  # IDs are ASCII; anything else must at least encode for the URL
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(field, "must be valid Unicode text") from None
     return value
 
 
