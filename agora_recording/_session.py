@@ -757,7 +757,8 @@ class RecordingSession:
             )
             config = configs.get(self._uid, config)
             handle = self._handle = started.handle
-            if replaced:  # the status stream shows the new task beginning
+            if replaced or self._feed.current is RecordingStatus.REACQUIRING:
+                # The status stream shows the new task beginning: REACQUIRING never outlives it.
                 self._feed.publish(RecordingStatus.NOT_STARTED, handle.sid)
             if self._subscription is None:
                 break

@@ -101,7 +101,8 @@ class RecordingStatus(enum.IntEnum):
     """Not a service status: the session's start was refused (500 code 502, 400 code 433) or
     answered 50x after three retries, and the session is acquiring a new resource (with a new
     uid in the second case) to start again. Published to ``status_changes()`` and
-    ``on_status``; the service's statuses follow once the new start answers."""
+    ``on_status``; once the new start answers the stream shows ``NOT_STARTED``, then the
+    service's statuses, so it never outlives the start."""
     NOT_STARTED = 0
     INITIALIZED = 1
     COMPONENTS_STARTING = 2

@@ -278,15 +278,17 @@ def spare_session(
 
 async def test_a_documented_refusal_shows_as_reacquiring_in_the_status_stream() -> None:
     """After 500 code 502 the session's status stream says REACQUIRING before the new start's
-    statuses, so a user can tell a re-acquire from a first start."""
+    statuses (NOT_STARTED first), so a user can tell a re-acquire from a first start and the
+    session's status never stays REACQUIRING once the new start answered."""
     async with service(events=False) as (emulated, _calls):
         emulated.emulator.faults.fail_next("start", 500, {"code": 502})
         seen: list[RecordingStatus] = []
         async with spare_session(emulated, seen) as running:
             await anyio.sleep(20)  # a poll or two
             assert running.handle.uid == "9"
-        assert seen[0] is RecordingStatus.REACQUIRING
-        assert RecordingStatus.IN_PROGRESS in seen[1:]
+        assert seen[:2] == [RecordingStatus.REACQUIRING, RecordingStatus.NOT_STARTED]
+        assert RecordingStatus.IN_PROGRESS in seen[2:]
+        assert running.status is not RecordingStatus.REACQUIRING
         assert status_name(RecordingStatus.REACQUIRING) == "-1, start refused, acquiring again"
 
 
