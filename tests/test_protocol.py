@@ -242,9 +242,12 @@ def test_path_parameters_are_percent_encoded() -> None:
 @pytest.mark.parametrize("field", ["resource_id", "sid"])
 def test_an_id_that_cannot_be_encoded_is_refused_naming_it(field: str) -> None:
     """An ID holding a lone surrogate fails as a ValidationError naming it, not a UnicodeError."""
-    ids = {"resource_id": "rid", "sid": "sid", field: "bad\ud800"}
+    bad = "bad\ud800"
+    rid, sid = (bad, "sid") if field == "resource_id" else ("rid", bad)
     with pytest.raises(ValidationError, match="resourceId" if field == "resource_id" else "sid"):
-        build_request(Endpoint.QUERY, "a" * 32, cname="room", uid="1", mode=Mode.MIX, **ids)
+        build_request(
+            Endpoint.QUERY, "a" * 32, cname="room", uid="1", mode=Mode.MIX, resource_id=rid, sid=sid
+        )
 
 
 def test_request_spec_repr_hides_the_body() -> None:
