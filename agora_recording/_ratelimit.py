@@ -20,9 +20,10 @@ goes to the most important waiter rather than the oldest:
 ``POLL``               routine polls: they pause while anything else waits (a drain of stops)
 =====================  ==========================================================================
 
-A health poll is *due* once it has waited ``health_wait``, or earlier when the starts and
-acquires already waiting would take the quota past that deadline anyway (it must then go before
-the burst has entered, and going now costs the burst nothing more). Every health poll gets the
+A health poll is *due* once it has waited ``health_wait``, or earlier (but not before
+`EARLY_HEALTH_WAIT`) when the starts and acquires already waiting would take the quota past
+that deadline anyway (it must then go before the burst has entered, and going now costs the
+burst nothing more). Every health poll gets the
 same ``health_wait``, so the oldest is the one whose deadline comes first: first come, first
 served among them is earliest deadline first. So a burst enters at the full rate except for the
 polls whose deadline falls inside it, and ``docs/concepts/quota.md`` gives the arithmetic.
@@ -111,6 +112,12 @@ class _Waiter:
 #: about 71 s apart: both inside the documented 90 s (status 4 or 5 within 90 s of start;
 #: failover within 90 s), with room for a round trip and a 429's pause.
 HEALTH_WAIT: Final = 60.0
+
+#: Seconds a health poll waits behind a burst of starts at least, even when it will have to go
+#: before the burst ends: a first poll then goes 15 s or more after its start, when a recorder
+#: has most likely come up (Agora's guidance places the first file-list query 15 s after start
+#: in mix mode), so one poll gives the verdict instead of "not yet" and another poll.
+EARLY_HEALTH_WAIT: Final = 10.0
 
 #: The longest a 429's ``Retry-After`` holds the whole client: a larger value (a misbehaving
 #: proxy, say) must not freeze every stop for an hour.
@@ -273,11 +280,15 @@ class RateLimiter:
 
     def _due(self, health: _Waiter, now: float) -> bool:
         """Whether a health poll goes ahead of starts and acquires now: it has waited
-        ``health_wait``, or the starts and acquires already waiting (two requests per acquire)
-        would keep it past its deadline anyway, so holding it back gains no start."""
-        left = health.since + self.health_wait - now
+        ``health_wait``, or it has waited `EARLY_HEALTH_WAIT` and the starts and acquires
+        already waiting (two requests per acquire) would keep it past its deadline anyway, so
+        holding it back longer gains no start."""
+        waited = now - health.since
+        left = self.health_wait - waited
         if left <= 0:
             return True
+        if waited < EARLY_HEALTH_WAIT:
+            return False
         backlog = 2 * self._live[Priority.ACQUIRE] + self._live[Priority.START]
         return backlog > left * self._rate * self._backoff.factor_now(now)
 
