@@ -47,7 +47,8 @@ __all__ = [
 _log = logging.getLogger("agora_recording.session")
 
 #: Seconds between health polls: until the recorder is healthy, through a run of 404s
-#: (failover) and through a run of failed polls. They use the quota share reserved for them.
+#: (failover) and through a run of failed polls. In the client's quota they wait behind a burst
+#: of starts until due (``RateLimiter.health_wait``), then go ahead of it.
 HEALTH_POLL_INTERVAL: Final = 10.0
 
 #: Seconds after a web recording's ``maxRecordingHour`` runs out that a poll is placed, to see

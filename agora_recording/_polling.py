@@ -4,7 +4,7 @@ Routine polls of all the sessions of a client take at most ``share`` of its rate
 default), so each session's effective interval is ``max(poll_interval, sessions / (rate *
 share))``: at 10 requests per second, 100 sessions poll every 20 s, 1,000 every 200 s. The rest
 of the quota stays free for stops, starts, acquires, updates and health polls (the limiter
-reserves a share of it for those; see ``_ratelimit``). Without a rate limit nothing is stretched.
+orders those; see ``_ratelimit``). Without a rate limit nothing is stretched.
 """
 
 from __future__ import annotations

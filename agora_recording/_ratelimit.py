@@ -9,14 +9,24 @@ goes to the most important waiter rather than the oldest:
 `Priority`             why it goes before the ones below it
 =====================  ==========================================================================
 ``STOP``               a recording that should have ended bills until its stop lands
-``HEALTH`` (reserved)  up to ``health_share`` of the rate: the polls that decide whether a
-                       recording came up or died, so the 90 s health rule holds at any fleet size
+``HEALTH`` (due)       a health poll that has waited ``health_wait`` seconds (60 by default):
+                       every recording is observed within the documented 90 s health and
+                       failover windows, however many starts wait
 ``START``              a resource ID lives 5 minutes; an acquired resource must be started
 ``ACQUIRE``            a new recording
 ``UPDATE``             ``update`` and ``updateLayout`` of a running recording
-``HEALTH``             health polls beyond their reserved share
+``HEALTH``             the polls that decide whether a recording came up or died, before they
+                       are due: a burst of starts enters first, at the full rate
 ``POLL``               routine polls: they pause while anything else waits (a drain of stops)
 =====================  ==========================================================================
+
+A health poll is *due* once it has waited ``health_wait``, or earlier (but not before
+`EARLY_HEALTH_WAIT`) when the starts and acquires already waiting would take the quota past
+that deadline anyway (it must then go before the burst has entered, and going now costs the
+burst nothing more). Every health poll gets the
+same ``health_wait``, so the oldest is the one whose deadline comes first: first come, first
+served among them is earliest deadline first. So a burst enters at the full rate except for the
+polls whose deadline falls inside it, and ``docs/concepts/quota.md`` gives the arithmetic.
 
 Within one priority, waiters go first come, first served. A waiter that is cancelled leaves the
 queue at once (and a slot granted to it but not used is given back), so abandoned requests never
@@ -45,7 +55,7 @@ import anyio
 
 from ._numbers import count, seconds
 from ._numbers import rate as checked_rate
-from .errors import ArgumentTypeError, ValidationError
+from .errors import ArgumentTypeError
 
 __all__ = ["Backoff", "Limiter", "Priority", "RateLimiter", "pause_for"]
 
@@ -86,14 +96,28 @@ class Limiter(Protocol):
 
 
 class _Waiter:
-    __slots__ = ("event", "gone", "granted", "priority")
+    __slots__ = ("event", "gone", "granted", "priority", "since")
 
-    def __init__(self, priority: Priority) -> None:
+    def __init__(self, priority: Priority, since: float) -> None:
         self.priority = priority
+        self.since = since
         self.event = anyio.Event()
         self.granted = False
         self.gone = False
 
+
+#: Seconds a health poll waits behind starts and acquires before it goes ahead of them. The
+#: first poll (about 5 s after start, plus up to 1 s of jitter) is then answered within about
+#: 67 s of the start, and two health polls of a recording failing over (10 s apart) at most
+#: about 71 s apart: both inside the documented 90 s (status 4 or 5 within 90 s of start;
+#: failover within 90 s), with room for a round trip and a 429's pause.
+HEALTH_WAIT: Final = 60.0
+
+#: Seconds a health poll waits behind a burst of starts at least, even when it will have to go
+#: before the burst ends: a first poll then goes 15 s or more after its start, when a recorder
+#: has most likely come up (Agora's guidance places the first file-list query 15 s after start
+#: in mix mode), so one poll gives the verdict instead of "not yet" and another poll.
+EARLY_HEALTH_WAIT: Final = 10.0
 
 #: The longest a 429's ``Retry-After`` holds the whole client: a larger value (a misbehaving
 #: proxy, say) must not freeze every stop for an hour.
@@ -149,15 +173,14 @@ class Backoff:
 class RateLimiter:
     """Space requests at ``rate`` per second, handing each slot to the most important waiter.
 
-    ``burst`` requests may go back to back after a quiet spell. ``health_share`` is the share
-    of ``rate`` reserved for `Priority.HEALTH` polls ahead of starts and acquires. After a 429,
-    the rate halves and climbs back to ``rate`` over ``recovery`` seconds.
+    ``burst`` requests may go back to back after a quiet spell. A `Priority.HEALTH` poll goes
+    after starts and acquires until it has waited ``health_wait`` seconds, then before them
+    (see ``docs/concepts/quota.md`` for why 60 s). After a 429, the rate halves and climbs back
+    to ``rate`` over ``recovery`` seconds.
     """
 
     __slots__ = (
         "_backoff",
-        "_health_interval",
-        "_health_tat",
         "_holder",
         "_live",
         "_queues",
@@ -165,7 +188,7 @@ class RateLimiter:
         "_tat",
         "_tolerance",
         "burst",
-        "health_share",
+        "health_wait",
         "recovery",
         "stats",
     )
@@ -175,20 +198,17 @@ class RateLimiter:
         rate: float,
         *,
         burst: int = 1,
-        health_share: float = 0.5,
+        health_wait: float = HEALTH_WAIT,
         recovery: float = 30.0,
     ) -> None:
         check_quota(rate, burst, recovery)
-        if not is_number(health_share) or not 0 <= health_share <= 1:
-            raise ValidationError("health_share", "must be a number between 0 and 1")
+        health_wait = seconds("health_wait", health_wait, allow_zero=True)
         self._rate = float(rate)
         self.burst = burst
-        self.health_share = float(health_share)
+        self.health_wait = float(health_wait)
         self.recovery = float(recovery)
         self._tolerance = (burst - 1) / self._rate
-        self._health_interval = math.inf if health_share == 0 else 1 / (self._rate * health_share)
         self._tat = -math.inf
-        self._health_tat = -math.inf
         self._backoff = Backoff(self.recovery)
         self._queues: tuple[deque[_Waiter], ...] = tuple(deque() for _ in Priority)
         self._live = [0] * len(Priority)
@@ -220,17 +240,10 @@ class RateLimiter:
     def _take(self, now: float, priority: Priority) -> None:
         interval = 1.0 / (self._rate * self._backoff.factor_now(now))
         self._tat = max(self._tat, now) + interval
-        if priority is Priority.HEALTH and self.health_share:
-            # Unspent credit carries over by up to one interval, so the share holds exactly
-            # even though slots fall on the limiter's grid.
-            interval = self._health_interval
-            self._health_tat = max(self._health_tat, now - interval) + interval
         self.stats[priority.name.lower()] += 1
 
     def _give_back(self, priority: Priority) -> None:
         self._tat -= 1.0 / (self._rate * self._backoff.factor_now(anyio.current_time()))
-        if priority is Priority.HEALTH and self.health_share:
-            self._health_tat -= self._health_interval
         self.stats[priority.name.lower()] -= 1
 
     def penalize(self, retry_after: float | None) -> None:
@@ -256,12 +269,28 @@ class RateLimiter:
         stops = self._queues[Priority.STOP]
         if self._live[Priority.STOP]:
             return _front(stops)
-        if self._live[Priority.HEALTH] and self.health_share and self._health_tat <= now:
-            return _front(self._queues[Priority.HEALTH])
+        if self._live[Priority.HEALTH]:
+            health = _front(self._queues[Priority.HEALTH])  # the oldest: the earliest deadline
+            if self._due(health, now):
+                return health
         for priority in Priority:
             if self._live[priority]:
                 return _front(self._queues[priority])
         return None
+
+    def _due(self, health: _Waiter, now: float) -> bool:
+        """Whether a health poll goes ahead of starts and acquires now: it has waited
+        ``health_wait``, or it has waited `EARLY_HEALTH_WAIT` and the starts and acquires
+        already waiting (two requests per acquire) would keep it past its deadline anyway, so
+        holding it back longer gains no start."""
+        waited = now - health.since
+        left = self.health_wait - waited
+        if left <= 0:
+            return True
+        if waited < EARLY_HEALTH_WAIT:
+            return False
+        backlog = 2 * self._live[Priority.ACQUIRE] + self._live[Priority.START]
+        return backlog > left * self._rate * self._backoff.factor_now(now)
 
     def _grant_next(self, now: float) -> _Waiter | None:
         best = self._best(now)
@@ -291,7 +320,7 @@ class RateLimiter:
         if not any(self._live) and self._next_slot() <= began:
             self._take(began, priority)
             return 0.0
-        waiter = _Waiter(priority)
+        waiter = _Waiter(priority, began)
         self._queues[priority].append(waiter)
         self._live[priority] += 1
         try:

@@ -37,9 +37,12 @@ and costs nothing), so there is nothing to stop either.
 ``first_poll_delay`` seconds after ``start`` (the service recommends about 5 s; 0 for an adopted
 recording) plus a random jitter in ``[0, poll_jitter]``. *Health polls* (until the recorder
 reports status 4 or 5, through a run of 404s and through a run of failed polls) follow every
-``HEALTH_POLL_INTERVAL`` (10 s) and use the share of the client's quota reserved for them, so
-the 90 s health rule and the failover grace hold at any fleet size. *Routine polls* follow every
-``effective_poll_interval``: ``poll_interval``, stretched when the client's sessions together
+``HEALTH_POLL_INTERVAL`` (10 s). While a burst of starts waits for the client's quota, a health
+poll waits behind it for at most ``RateLimiter.health_wait`` (60 s), then goes first: so the first
+poll is answered within about 67 s of ``start`` however large the burst, inside the documented
+90 s health and failover windows, and the burst enters at nearly the full rate (the arithmetic
+is in ``docs/concepts/quota.md``). *Routine polls* follow every ``effective_poll_interval``:
+``poll_interval``, stretched when the client's sessions together
 would need more than its poll budget (half the quota by default: 1,000 sessions at 10 requests
 per second poll every 200 s; see ``RecordingClient.poll_budget``); they go last in the quota
 and pause while stops wait. Each poll's retries are bounded by ``poll_timeout`` of service

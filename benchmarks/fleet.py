@@ -319,6 +319,8 @@ async def _fleet(
         # The last session of a burst in, over the 2N/10 s its acquires and starts need.
         "entry_ratio": (burst_entry / (2 * started / QUOTA)) if burst_entry and started else None,
         "first_health_poll_p99": _percentile(health, 0.99),
+        # Every recording's first answered query, against the documented 90 s health window.
+        "first_health_poll_max": max(health) if health else float("nan"),
         "never_polled": never_polled,
         "poll_interval_median": statistics.median(intervals) if intervals else float("nan"),
         "stop_latency_p50": _percentile(stop_latency, 0.5),
@@ -376,6 +378,8 @@ COLUMNS = [
     ("enter p99 s", "enter_p99", "{:.1f}"),
     ("entry / (2N/10)", "entry_ratio", "{:.2f}x"),
     ("1st health poll p99 s", "first_health_poll_p99", "{:.1f}"),
+    ("1st health poll max s", "first_health_poll_max", "{:.1f}"),
+    ("never polled", "never_polled", "{:,}"),
     ("poll interval s", "poll_interval_median", "{:.0f}"),
     ("stop latency p50/p99/max s", "stop_latency", "{}"),
     ("drain / (k/10)", "drain_ratio", "{:.2f}x"),

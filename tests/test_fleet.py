@@ -28,6 +28,7 @@ class Fleet:
         self.errors: list[BaseException] = []
         self.left_at: dict[str, float] = {}
         self.stopped_at: dict[str, float] = {}
+        self.began = 0.0
         service.http_client.event_hooks["response"].append(self._seen)
 
     async def _seen(self, response: httpx.Response) -> None:
@@ -103,3 +104,43 @@ async def test_a_competing_process_on_the_app_id_is_absorbed() -> None:
         limited = stats.rate_limited(app_id=DEFAULT_APP_ID)
         assert limited > 0
         assert limited / stats.requests(app_id=DEFAULT_APP_ID) < 0.01
+
+
+async def burst(service: EmulatedService, sessions: int, leave_after: float) -> Fleet:
+    """Enter ``sessions`` sessions at one instant; each leaves ``leave_after`` s after that."""
+    fleet = Fleet(service)
+    began = anyio.current_time()
+    async with anyio.create_task_group() as group:
+        for index in range(sessions):
+            group.start_soon(fleet.one, index, began + leave_after)
+    assert fleet.errors == []
+    assert len(fleet.entered) == sessions
+    assert service.emulator.running_recordings() == []
+    fleet.began = began
+    return fleet
+
+
+async def test_a_burst_without_notifications_enters_at_the_quota() -> None:
+    """200 sessions polled, not notified, all enter within 1.2x of the 2N/10 s their requests
+    need: health polls wait for the burst, since no deadline of theirs falls inside it."""
+    async with virtual_service(max_concurrent_recordings=None) as service:
+        fleet = await burst(service, 200, leave_after=150)
+    entry = max(fleet.entered.values()) - fleet.began
+    assert entry <= 1.2 * (2 * 200 / 10)
+    health = [fleet.first_poll[sid] - at for sid, at in fleet.entered.items()]
+    assert max(health) < 90
+
+
+async def test_a_burst_longer_than_the_health_wait_still_observes_every_recording() -> None:
+    """A burst needing 80 s of quota (100 sessions at 2.5 requests/s, as 400 at 10) enters within
+    1.2x of its limit, and every recording's first poll is answered within 70 s of its start."""
+    options = {"rate_limit": 2.5}
+    async with virtual_service(max_concurrent_recordings=None, client_options=options) as service:
+        fleet = await burst(service, 100, leave_after=300)
+    last_in = max(fleet.entered.values())
+    assert last_in - fleet.began <= 1.2 * (2 * 100 / 2.5)
+    health = [fleet.first_poll[sid] - at for sid, at in fleet.entered.items()]
+    # 5 s to the first poll, up to 1 s of jitter, at most 60 s behind starts, a round trip.
+    assert max(health) <= 67
+    # The deadline did the work: the first recordings were polled while others still entered.
+    assert min(fleet.first_poll.values()) < last_in

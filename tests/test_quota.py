@@ -61,7 +61,7 @@ async def grant_order(limiter: RateLimiter, priorities: list[Priority]) -> list[
 
 async def test_slots_go_out_in_priority_order() -> None:
     """Stops go before starts, acquires, updates, health polls and routine polls."""
-    limiter = RateLimiter(10, health_share=0)
+    limiter = RateLimiter(10)
     queued = [
         Priority.POLL,
         Priority.HEALTH,
@@ -142,24 +142,68 @@ async def test_a_cancelled_waiter_frees_its_slot_wherever_it_queues() -> None:
     assert limiter.waiting() == 0
 
 
-async def test_health_polls_get_their_reserved_share_ahead_of_starts() -> None:
-    """Under a flood of acquires, health polls still get about their reserved share."""
-    limiter = RateLimiter(10, health_share=0.3)
-    counts = {Priority.ACQUIRE: 0, Priority.HEALTH: 0}
+async def flood(limiter: RateLimiter, priority: Priority, granted: list[float]) -> None:
+    """Ask for slot after slot at ``priority``, noting when each is granted."""
+    while True:
+        await limiter.acquire(priority)
+        granted.append(anyio.current_time())
 
-    async def flood(priority: Priority) -> None:
-        while True:
-            await limiter.acquire(priority)
-            counts[priority] += 1
 
-    with anyio.move_on_after(100):
+async def test_health_polls_wait_behind_starts_at_most_health_wait() -> None:
+    """Under an endless flood of acquires and starts, a health poll waits about its 60 s."""
+    limiter = RateLimiter(10)
+    starts: list[float] = []
+    waits: list[float] = []
+
+    async def health_poll() -> None:
+        waits.append(await limiter.acquire(Priority.HEALTH))
+
+    with anyio.move_on_after(200):
         async with anyio.create_task_group() as group:
+            for _ in range(5):
+                group.start_soon(flood, limiter, Priority.ACQUIRE, starts)
+                group.start_soon(flood, limiter, Priority.START, starts)
             for _ in range(20):
-                group.start_soon(flood, Priority.ACQUIRE)
-                group.start_soon(flood, Priority.HEALTH)
-    total = counts[Priority.ACQUIRE] + counts[Priority.HEALTH]
-    assert total == pytest.approx(1000, abs=2)
-    assert counts[Priority.HEALTH] / total == pytest.approx(0.3, abs=0.02)
+                await anyio.sleep(2)
+                group.start_soon(health_poll)
+    # Twenty polls, each held back while starts could go, none past its deadline: each goes
+    # once the 15 requests always waiting (1.5 s of quota) would keep it past 60 s.
+    assert len(waits) == 20
+    assert min(waits) >= 58.4
+    assert max(waits) <= 60.0
+    # The starts lost one slot per health poll and nothing else.
+    assert len(starts) == pytest.approx(2000 - 20, abs=2)
+
+
+async def test_health_polls_go_first_when_the_backlog_of_starts_outlasts_their_wait() -> None:
+    """A health poll queued behind 80 s of acquires goes after 10 s: it could not wait them out,
+    and by then the recorder it asks about has most likely come up."""
+    limiter = RateLimiter(10)
+    await limiter.acquire(Priority.ACQUIRE)
+    granted: dict[str, float] = {}
+
+    async def acquire(index: int) -> None:
+        await limiter.acquire(Priority.ACQUIRE)
+        granted[f"acquire{index}"] = anyio.current_time()
+
+    async def health_poll() -> None:
+        await limiter.acquire(Priority.HEALTH)
+        granted["health"] = anyio.current_time()
+
+    async with anyio.create_task_group() as group:
+        for index in range(400):  # each acquire is followed by a start: 800 slots, 80 s
+            group.start_soon(acquire, index)
+        await anyio.sleep(0.01)
+        group.start_soon(health_poll)
+    assert granted["health"] == pytest.approx(10.1, abs=0.02)
+    assert sum(at < granted["health"] for at in granted.values()) == 100
+
+
+async def test_a_short_backlog_of_starts_goes_before_health_polls() -> None:
+    """Starts and acquires that clear within the wait all go before an earlier health poll."""
+    limiter = RateLimiter(10)
+    order = await grant_order(limiter, [Priority.HEALTH] + [Priority.START] * 50)
+    assert order == [Priority.START] * 50 + [Priority.HEALTH]
 
 
 async def test_penalize_pauses_then_halves_and_recovers_the_rate() -> None:
@@ -350,7 +394,7 @@ def test_poll_budget_stretches_and_recovers(caplog: pytest.LogCaptureFixture) ->
 
 
 def test_limiter_arguments_are_checked() -> None:
-    """Rates must be positive and finite; bursts positive integers; shares in [0, 1]."""
+    """Rates must be positive and finite; bursts positive integers; waits seconds >= 0."""
     for rate in (0, -1, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="rate"):
             RateLimiter(rate)
@@ -358,6 +402,7 @@ def test_limiter_arguments_are_checked() -> None:
         RateLimiter("10")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="burst"):
         RateLimiter(10, burst=0)
-    with pytest.raises(ValueError, match="health_share"):
-        RateLimiter(10, health_share=2)
+    for wait in (-1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="health_wait"):
+            RateLimiter(10, health_wait=wait)
     assert repr(RateLimiter(2.5, burst=2)) == "RateLimiter(rate=2.5, burst=2)"
