@@ -123,6 +123,10 @@ Agora's Cloud Recording RESTful API reference: the ID is valid for five minutes)
 
 _PREFIX = "/v1/apps/{appid}/cloud_recording"
 _SESSION = _PREFIX + "/resourceid/{resourceid}/sid/{sid}/mode/{mode}"
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+# Builds, validates and encodes one endpoint's body: (mode, cname, uid, config, async_stop).
+_BodyBuilder = Callable[[Mode | None, object, object, object, "bool | None"], bytes]
 
 
 @attrs.frozen
@@ -133,13 +137,23 @@ class Endpoint(Generic[T]):
     lists them; ``Endpoint.NCS_IP`` (``GET /v1/ncs/ip``, the addresses notifications come from)
     concerns no recording and is not in ``ALL``.
     The type parameter is the response model, so ``parse_response(Endpoint.QUERY, ...)`` is typed
-    ``QueryResponse``.
+    ``QueryResponse``. Each endpoint carries what `build_request` needs of it: the IDs its path
+    names, and for a POST its ``body`` builder (model, validator, encoding), so adding an
+    endpoint is one entry of the table below the builders.
     """
 
     name: str
     method: str
     path_template: str
     response_type: type[T] = attrs.field(repr=False)
+    #: How the body is built and validated (see `build_request`); ``None`` for a GET.
+    body: _BodyBuilder | None = attrs.field(default=None, repr=False, eq=False)
+    #: The IDs the path names (``"resourceid"``, ``"sid"``, ``"mode"``), read from the template.
+    ids: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
+
+    @ids.default
+    def _ids_in_path(self) -> frozenset[str]:
+        return frozenset(_PLACEHOLDER.findall(self.path_template)) - {"appid"}
 
     ACQUIRE: ClassVar[Endpoint[AcquireResponse]]
     START: ClassVar[Endpoint[StartResponse]]
@@ -185,27 +199,6 @@ def _segment(value: str) -> str:
     if _UNRESERVED.fullmatch(value) is not None:
         return value
     return quote(value, safe="")
-
-
-Endpoint.ACQUIRE = Endpoint("acquire", "POST", _PREFIX + "/acquire", AcquireResponse)
-Endpoint.START = Endpoint(
-    "start", "POST", _PREFIX + "/resourceid/{resourceid}/mode/{mode}/start", StartResponse
-)
-Endpoint.QUERY = Endpoint("query", "GET", _SESSION + "/query", QueryResponse)
-Endpoint.UPDATE = Endpoint("update", "POST", _SESSION + "/update", UpdateResponse)
-Endpoint.UPDATE_LAYOUT = Endpoint(
-    "updateLayout", "POST", _SESSION + "/updateLayout", UpdateResponse
-)
-Endpoint.STOP = Endpoint("stop", "POST", _SESSION + "/stop", StopResponse)
-Endpoint.NCS_IP = Endpoint("ncsIp", "GET", "/v1/ncs/ip", NcsIpResponse)
-Endpoint.ALL = (
-    Endpoint.ACQUIRE,
-    Endpoint.START,
-    Endpoint.QUERY,
-    Endpoint.UPDATE,
-    Endpoint.UPDATE_LAYOUT,
-    Endpoint.STOP,
-)
 
 
 @attrs.frozen
@@ -403,6 +396,9 @@ def build_request(
     ``None``, sent as ``{}``), `StartConfig`, `UpdateConfig`, `UpdateLayoutConfig` (mix only), or
     for stop an optional `StopConfig`. Stop always sends ``async_stop`` explicitly (``false``
     unless asked), so the request says which behaviour it expects whatever the service default.
+
+    Nothing here names an endpoint: the IDs checked are those its path names, and its body is
+    built and validated by its own ``Endpoint.body`` (the table at the end of this section).
     """
     if handle is not None:
         if any(value is not None for value in (cname, uid, resource_id, sid, mode)):
@@ -417,42 +413,95 @@ def build_request(
             handle.mode,
         )
     app = _text("appid", app_id)
-
-    if endpoint is Endpoint.NCS_IP:
-        return RequestSpec(endpoint, endpoint.method, endpoint.path(app), None)
-    if endpoint is Endpoint.ACQUIRE:
-        body = _envelope(cname, uid, _client_request(config, AcquireConfig, optional=True))
-        validation.check_acquire(body)
-        return RequestSpec(endpoint, endpoint.method, endpoint.path(app), _encode(body))
-
-    rid = _text("resourceId", resource_id)
-    wire_mode = parse_mode(mode)
-    if endpoint is Endpoint.START:
-        body = _envelope(cname, uid, _client_request(config, StartConfig))
-        path = endpoint.path(app, resource_id=rid, mode=wire_mode)
-        return RequestSpec(endpoint, endpoint.method, path, _checked_start(wire_mode, body))
-
-    path = endpoint.path(app, resource_id=rid, sid=_text("sid", sid), mode=wire_mode)
-    if not endpoint.has_body:
+    ids = endpoint.ids
+    rid = _text("resourceId", resource_id) if "resourceid" in ids else None
+    wire_mode = parse_mode(mode) if "mode" in ids else None
+    sid_text = _text("sid", sid) if "sid" in ids else None
+    path = endpoint.path(app, resource_id=rid, sid=sid_text, mode=wire_mode)
+    build = endpoint.body
+    if build is None:
+        if endpoint.has_body:
+            raise ArgumentTypeError(f"unknown endpoint {endpoint!r}")
         return RequestSpec(endpoint, endpoint.method, path, None)
-    if endpoint is Endpoint.UPDATE:
-        body = _envelope(cname, uid, _client_request(config, UpdateConfig))
-        validation.check_update(wire_mode.value, body)
-    elif endpoint is Endpoint.UPDATE_LAYOUT:
-        if wire_mode is not Mode.MIX:
-            raise ValidationError("mode", "updateLayout is only available in mix mode")
-        body = _envelope(cname, uid, _client_request(config, UpdateLayoutConfig))
-        validation.check_update_layout(wire_mode.value, body)
-    elif endpoint is Endpoint.STOP:
-        stop = _client_request(config, StopConfig, optional=True)
-        if async_stop is not None:
-            stop["async_stop"] = async_stop
-        stop.setdefault("async_stop", False)
-        body = _envelope(cname, uid, stop)
-        validation.check_stop(body)
-    else:
-        raise ArgumentTypeError(f"unknown endpoint {endpoint!r}")
-    return RequestSpec(endpoint, endpoint.method, path, _encode(body))
+    return RequestSpec(
+        endpoint, endpoint.method, path, build(wire_mode, cname, uid, config, async_stop)
+    )
+
+
+# Each endpoint's body: its ``clientRequest`` model put in the envelope, validated, encoded.
+# Called by `build_request` with the endpoint's mode (``None`` when its path names none).
+
+
+def _acquire_body(
+    mode: Mode | None, cname: object, uid: object, config: object, async_stop: bool | None
+) -> bytes:
+    body = _envelope(cname, uid, _client_request(config, AcquireConfig, optional=True))
+    validation.check_acquire(body)
+    return _encode(body)
+
+
+def _start_body(
+    mode: Mode | None, cname: object, uid: object, config: object, async_stop: bool | None
+) -> bytes:
+    assert mode is not None  # its path names the mode
+    return _checked_start(mode, _envelope(cname, uid, _client_request(config, StartConfig)))
+
+
+def _update_body(
+    mode: Mode | None, cname: object, uid: object, config: object, async_stop: bool | None
+) -> bytes:
+    assert mode is not None
+    body = _envelope(cname, uid, _client_request(config, UpdateConfig))
+    validation.check_update(mode.value, body)
+    return _encode(body)
+
+
+def _update_layout_body(
+    mode: Mode | None, cname: object, uid: object, config: object, async_stop: bool | None
+) -> bytes:
+    if mode is not Mode.MIX:
+        raise ValidationError("mode", "updateLayout is only available in mix mode")
+    body = _envelope(cname, uid, _client_request(config, UpdateLayoutConfig))
+    validation.check_update_layout(mode.value, body)
+    return _encode(body)
+
+
+def _stop_body(
+    mode: Mode | None, cname: object, uid: object, config: object, async_stop: bool | None
+) -> bytes:
+    stop = _client_request(config, StopConfig, optional=True)
+    if async_stop is not None:
+        stop["async_stop"] = async_stop
+    stop.setdefault("async_stop", False)
+    body = _envelope(cname, uid, stop)
+    validation.check_stop(body)
+    return _encode(body)
+
+
+# The endpoint table: adding an endpoint is one entry here (and its response model).
+Endpoint.ACQUIRE = Endpoint("acquire", "POST", _PREFIX + "/acquire", AcquireResponse, _acquire_body)
+Endpoint.START = Endpoint(
+    "start",
+    "POST",
+    _PREFIX + "/resourceid/{resourceid}/mode/{mode}/start",
+    StartResponse,
+    _start_body,
+)
+Endpoint.QUERY = Endpoint("query", "GET", _SESSION + "/query", QueryResponse)
+Endpoint.UPDATE = Endpoint("update", "POST", _SESSION + "/update", UpdateResponse, _update_body)
+Endpoint.UPDATE_LAYOUT = Endpoint(
+    "updateLayout", "POST", _SESSION + "/updateLayout", UpdateResponse, _update_layout_body
+)
+Endpoint.STOP = Endpoint("stop", "POST", _SESSION + "/stop", StopResponse, _stop_body)
+Endpoint.NCS_IP = Endpoint("ncsIp", "GET", "/v1/ncs/ip", NcsIpResponse)
+Endpoint.ALL = (
+    Endpoint.ACQUIRE,
+    Endpoint.START,
+    Endpoint.QUERY,
+    Endpoint.UPDATE,
+    Endpoint.UPDATE_LAYOUT,
+    Endpoint.STOP,
+)
 
 
 def _envelope(cname: object, uid: object, client_request: Any) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from agora_recording.errors import (
     AgoraError,
     AlreadyStartedError,
     APIError,
+    ArgumentTypeError,
     AuthenticationError,
     BadRequestError,
     NoRecordedDataError,
@@ -103,6 +104,38 @@ def test_endpoint_table() -> None:
         ("stop", "POST", session + "/stop", StopResponse),
     ]
     assert [e.has_body for e in Endpoint.ALL] == [True, True, False, True, True, True]
+
+
+def test_a_new_endpoint_is_one_table_entry() -> None:
+    """An endpoint added to the table is built from its own entry: its path's IDs, its body."""
+    seen: list[tuple[object, ...]] = []
+
+    def body(mode: Mode | None, cname: object, uid: object, config: object, _: object) -> bytes:
+        seen.append((mode, cname, uid, config))
+        return b"{}"
+
+    pause = Endpoint(
+        "pause", "POST", "/v1/apps/{appid}/x/resourceid/{resourceid}/mode/{mode}", Any, body
+    )
+    spec = build_request(
+        pause, "app", resource_id="rid", mode="mix", cname="c", uid=1, config="conf"
+    )
+    assert (spec.method, spec.path, spec.body) == (
+        "POST",
+        "/v1/apps/app/x/resourceid/rid/mode/mix",
+        b"{}",
+    )
+    assert seen == [(Mode.MIX, "c", 1, "conf")]
+    with pytest.raises(ValidationError) as caught:  # the IDs its path names are checked
+        build_request(pause, "app", mode="mix", cname="c", uid=1)
+    assert caught.value.field == "resourceId"
+
+
+def test_a_post_endpoint_without_a_body_builder_is_refused() -> None:
+    """A POST endpoint missing its body builder fails by name instead of sending no body."""
+    bare = Endpoint("pause", "POST", "/v1/apps/{appid}/pause", Any)
+    with pytest.raises(ArgumentTypeError, match="unknown endpoint"):
+        build_request(bare, "app")
 
 
 # --------------------------------------------------------------------------------------------
