@@ -699,7 +699,8 @@ def _build() -> cattrs.Converter:
         """``unstructure_<cls>(instance)``: every field that is not ``None``, under its wire key."""
         attrs.resolve_types(cls)
         names: dict[str, Any] = {"Enum": enum.Enum}
-        lines = [f"def unstructure_{cls.__name__}(instance):", "    res = {}"]
+        lines = [f"def unstructure_{cls.__name__}(instance):"]
+        leading: list[str] = []  # the required fields before the first optional one
         for i, field in enumerate(attrs.fields(cls)):
             wire = _field_wire_key(cls, field)
             if wire is None:
@@ -715,12 +716,20 @@ def _build() -> cattrs.Converter:
             else:
                 names[f"hook{i}"] = hook
                 value = f"hook{i}(value)"
-            if field.default is attrs.NOTHING:
+            required = field.default is attrs.NOTHING
+            if required and value == "value":  # as it is: no local to store and load
+                item = f"instance.{field.name}"
+                if len(lines) == 1:  # nothing optional yet: part of the dict display
+                    leading.append(f"{wire!r}: {item}")
+                else:
+                    lines.append(f"    res[{wire!r}] = {item}")
+            elif required:
                 lines.append(f"    value = instance.{field.name}")
                 lines.append(f"    res[{wire!r}] = {value}")
             else:
                 lines.append(f"    if (value := instance.{field.name}) is not None:")
                 lines.append(f"        res[{wire!r}] = {value}")
+        lines.insert(1, "    res = {" + ", ".join(leading) + "}")
         lines.append("    return res")
         hook_fn: _UnstructureHook = _compile(cls, "unstructure", lines, names)
         return hook_fn
