@@ -133,6 +133,8 @@ _REMEMBERED_RESOURCES = 256
 _KNOWN_SIDS = 4096
 # Parsed request URLs (and query requests) kept for reuse: enough for a large fleet.
 _CACHED_URLS = 4096
+# The per-attempt timeouts kept in httpx's form: the client's and start's, and a few cut short.
+_CACHED_TIMEOUTS = 8
 # However close the call's deadline, an attempt gets at least this long to complete.
 _MIN_ATTEMPT_TIMEOUT = 1.0
 # One stop attempt: a synchronous stop waits for the uploads to finish before answering.
@@ -294,6 +296,7 @@ class RecordingClient:
         self._host_names = {base: httpx.URL(base).host for base in self.hosts}
         self._host_setting = host_setting(base_url, self.region)  # named by transport errors
         self._urls: dict[tuple[str, str], httpx.URL] = {}  # parsed once per recording (_send)
+        self._timeouts: dict[float, dict[str, float | None]] = {}  # httpx's form, see _send
         self._queries: dict[RecordingHandle, tuple[RequestSpec, str]] = {}  # see _query
         accept = {"Accept": "application/json", "User-Agent": self._user_agent}
         self._headers_get = accept
@@ -901,9 +904,10 @@ class RecordingClient:
                 seconds = min(per_attempt, max(left, _MIN_ATTEMPT_TIMEOUT))
                 base = self.hosts[0] if cursor is None else cursor.current
                 telemetry = self.telemetry
-                send = self._send(endpoint, spec, base, now, seconds, number, label)
+                quiet = telemetry.quiet()
+                send = self._send(endpoint, spec, base, now, seconds, number, label, quiet)
                 try:
-                    if telemetry.quiet():
+                    if quiet:
                         return await send
                     return await telemetry.request(
                         send, spec, base, attempt=number, queued=queued, priority=priority.name
@@ -959,8 +963,10 @@ class RecordingClient:
         seconds: float,
         number: int,
         label: str,
+        quiet: bool = False,
     ) -> T:
-        """One attempt, begun at ``began`` (the event loop's clock), given ``seconds``."""
+        """One attempt, begun at ``began`` (the event loop's clock), given ``seconds``;
+        ``quiet``: no telemetry span to tell the answer's request ID."""
         self._ensure_open()
         headers = self._headers_get if spec.body is None else self._headers_json
         # httpx checks every character of a URL string it is given; the same few URLs (one per
@@ -971,8 +977,14 @@ class RecordingClient:
             if len(self._urls) >= _CACHED_URLS:
                 self._urls.clear()
             url = self._urls[key] = httpx.URL(base + spec.path)
+        # httpx would build a `httpx.Timeout` and its dict for every request: the dict is kept.
+        timeouts = self._timeouts.get(seconds)
+        if timeouts is None:
+            timeouts = httpx.Timeout(seconds).as_dict()
+            if len(self._timeouts) < _CACHED_TIMEOUTS:
+                self._timeouts[seconds] = timeouts
         request = self._http.build_request(
-            spec.method, url, content=spec.body, headers=headers, timeout=seconds
+            spec.method, url, content=spec.body, headers=headers, extensions={"timeout": timeouts}
         )
         try:
             # The attempt's own deadline (see the module docstring). A bare cancel scope costs
@@ -1007,7 +1019,8 @@ class RecordingClient:
                 f"check {self._host_setting}",
                 endpoint=endpoint.name,
             ) from None
-        self.telemetry.response(response)
+        if not quiet:
+            self.telemetry.response(response)
         try:
             result = parse_response(
                 endpoint, response.status_code, response.headers, response.content

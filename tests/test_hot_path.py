@@ -137,6 +137,34 @@ async def test_reused_url_reaches_the_right_recording() -> None:
     assert seen[1].split("/sid/")[1].startswith("another0sid")
 
 
+@pytest.mark.anyio
+async def test_each_attempt_gives_httpx_its_own_timeout() -> None:
+    """httpx gets each attempt's own timeout: the client's for a query, start's for a start."""
+    seen: dict[str, object] = {}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen[request.url.path.rsplit("/", 1)[1]] = request.extensions["timeout"]
+        return httpx.Response(200, json={"resourceId": RESOURCE_ID, "sid": "s", "cname": CNAME})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        client = RecordingClient(
+            app_id=APP_ID,
+            customer_id=CUSTOMER_ID,
+            customer_secret=CUSTOMER_SECRET,
+            http_client=http,
+            rate_limit=None,
+            timeout=2.5,
+        )
+        client.start_attempt_timeout = 7.0
+        for _ in range(2):  # the second time from what the client kept
+            await client.query(handle_for(Mode.MIX))
+            assert seen.pop("query") == dict.fromkeys(("connect", "read", "write", "pool"), 2.5)
+            await client.start(
+                RESOURCE_ID, Mode.MIX, cname=CNAME, uid=UID, config=START_CONFIGS[Mode.MIX]
+            )
+            assert seen.pop("start") == dict.fromkeys(("connect", "read", "write", "pool"), 7.0)
+
+
 @given(st.text(max_size=40))
 def test_path_segments_are_percent_encoded_as_before(value: str) -> None:
     """Every ID goes into the path exactly as ``quote(value, safe="")`` would put it."""
