@@ -645,7 +645,7 @@ class _Checker:
         return None
 
     def as_mapping(self, value: object, field: str) -> Mapping[str, Any] | None:
-        if isinstance(value, Mapping):
+        if type(value) is dict or isinstance(value, Mapping):
             return value
         self.fail(field, "must be an object", value)
         return None
@@ -658,7 +658,7 @@ class _Checker:
             if required:
                 self.missing(_at(path, key), "must be an object", when)
             return None
-        if isinstance(value, Mapping):
+        if type(value) is dict or isinstance(value, Mapping):  # a dict skips the ABC check
             return value
         self.fail(_at(path, key), "must be an object", value)
         return None
@@ -760,7 +760,7 @@ def _envelope(
     c: _Checker, endpoint: str, mode: str | None, body: object
 ) -> Mapping[str, Any] | None:
     """Check ``cname``, ``uid`` and ``clientRequest``; return the latter when it is an object."""
-    if not isinstance(body, Mapping):
+    if type(body) is not dict and not isinstance(body, Mapping):
         c.fail("body", "must be a JSON object", body)
         return None
     request = body.get("clientRequest")
