@@ -57,6 +57,7 @@ import hashlib
 import json
 import math
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -311,6 +312,8 @@ class _ValidStarts:
 
     def __init__(self) -> None:
         self._seen: dict[tuple[Mode, bytes], None] = {}
+        # The last ``recordingConfig`` encoded: its model (weakly), its wire dict and its text.
+        self._recording: tuple[weakref.ref[Any], dict[str, Any], str] | None = None
 
     def __contains__(self, key: tuple[Mode, bytes]) -> bool:
         return key in self._seen
@@ -320,18 +323,47 @@ class _ValidStarts:
             self._seen.clear()
         self._seen[key] = None
 
+    def recording_text(self, model: object, wire: object) -> str | None:
+        """The JSON text of ``wire`` (the ``recordingConfig`` of ``model``) when the last start
+        encoded this very model and it still gives the same wire dict, else ``None``.
+
+        A fleet's start configurations are one template evolved per channel (token, file
+        prefix), so they share one ``recordingConfig`` object: its text (the 17 layout regions
+        of a mix start, most of the encoding work) is reused instead of encoded per channel.
+        The wire dicts are compared as well, so a model that changed cannot reuse a stale text.
+        """
+        last = self._recording
+        if last is not None and last[0]() is model and last[1] == wire:
+            return last[2]
+        return None
+
+    def encoded_recording(self, model: object, wire: object, text: str) -> None:
+        """Remember ``text``, the JSON of ``wire``, the ``recordingConfig`` of ``model``; never
+        one holding a decryption ``secret`` or ``salt`` (texts with secrets are not kept)."""
+        if type(wire) is not dict or "secret" in wire or "salt" in wire:
+            return
+        try:
+            ref = weakref.ref(model)
+        except TypeError:  # not a model (a raw dict): nothing to tie the text to
+            return
+        self._recording = (ref, wire, text)
+
 
 _valid_starts = _ValidStarts()
 
 
-def _encode_request(request: Any) -> tuple[str, str | None]:
+def _encode_request(request: Any, recording: str | None = None) -> tuple[str, str | None]:
     """The ``clientRequest`` text (the bytes ``_dumps`` gives) and its ``recordingConfig`` text.
 
-    An object is encoded key by key and joined, so the ``recordingConfig`` text comes for free.
+    An object is encoded key by key and joined, so the ``recordingConfig`` text comes for free;
+    ``recording``, when given, is that text already known (`_ValidStarts.recording_text`).
     """
     if not isinstance(request, dict) or not all(isinstance(key, str) for key in request):
         return _dumps(request), None
-    parts = [(key, _dumps(value)) for key, value in request.items()]
+    parts = [
+        (key, recording if recording is not None and key == "recordingConfig" else _dumps(value))
+        for key, value in request.items()
+    ]
     text = "{" + ",".join(f"{_key(key)}:{part}" for key, part in parts) + "}"
     return text, next((part for key, part in parts if key == "recordingConfig"), None)
 
@@ -345,21 +377,29 @@ def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
-def _checked_start(mode: Mode, body: dict[str, Any]) -> bytes:
+def _checked_start(mode: Mode, body: dict[str, Any], model: object = None) -> bytes:
     """Validate and encode a start body, the ``clientRequest`` only when not seen valid before.
 
     A fleet's start bodies differ per channel (token, file prefix) and share the rest: a
     ``recordingConfig`` (the layout's regions and the subscriptions, most of the validation
     work) already found valid for this mode is not walked again. Its rules read nothing
     outside it but the mode, so the result is the same. The bytes are those of `_encode` (the
-    envelope's three keys in order, then the request).
+    envelope's three keys in order, then the request). ``model`` is the `StartConfig` the body
+    was made of: its ``recordingConfig`` text is reused when the last start encoded it.
     """
+    request_wire = body["clientRequest"]
+    recording_model = getattr(model, "recording_config", None)
+    recording_wire = request_wire.get("recordingConfig") if recording_model is not None else None
+    known_text = None
+    if recording_wire is not None:
+        known_text = _valid_starts.recording_text(recording_model, recording_wire)
     try:
-        request, recording = _encode_request(body["clientRequest"])
+        request, recording = _encode_request(request_wire, known_text)
     except ValueError:
         validation.check_start(mode.value, body)  # a rule broken elsewhere is reported first
         raise _not_finite() from None
-    # Keyed by a digest, never the text: a start request holds storage keys and tokens.
+    # Keyed by a digest, never the text: a start request holds storage keys and tokens (the
+    # one text kept, the last recordingConfig's, is one without a decryption secret).
     key = (mode, _digest(request))
     if key in _valid_starts:
         validation.check_envelope(Endpoint.START.name, mode.value, body)
@@ -370,6 +410,8 @@ def _checked_start(mode: Mode, body: dict[str, Any]) -> bytes:
         _valid_starts.add(key)
         if part is not None:
             _valid_starts.add(part)
+    if known_text is None and recording is not None:
+        _valid_starts.encoded_recording(recording_model, recording_wire, recording)
     text = (
         f'{{"cname":{_dumps(body["cname"])},"uid":{_dumps(body["uid"])},"clientRequest":{request}}}'
     )
@@ -444,7 +486,8 @@ def _start_body(
     mode: Mode | None, cname: object, uid: object, config: object, async_stop: bool | None
 ) -> bytes:
     assert mode is not None  # its path names the mode
-    return _checked_start(mode, _envelope(cname, uid, _client_request(config, StartConfig)))
+    body = _envelope(cname, uid, _client_request(config, StartConfig))
+    return _checked_start(mode, body, config)
 
 
 def _update_body(

@@ -20,7 +20,9 @@ flattering way and the honest way, side by side:
   by both sides (raw dumps the matching wire dict, built ahead like ours is).
 
 A breakdown of the pure parts (request building, response parsing) says where the difference
-comes from.
+comes from, and the ``query`` is taken apart in one more side-by-side run: raw given a parsed URL,
+then raw with our `parse_response` instead of ``json.loads``, then also inside a cancel scope
+with a deadline (the per-attempt deadline every attempt of ours has), then ours.
 """
 
 from __future__ import annotations
@@ -141,6 +143,42 @@ def _raw_calls(
     }
 
 
+async def _query_steps(
+    http: httpx.AsyncClient, handle: Any, client: RecordingClient, rounds: int, number: int
+) -> dict[str, float]:
+    """``query`` rebuilt from raw httpx step by step, each step's ratio to raw (parsed URL)."""
+    auth = httpx.BasicAuth(p.CUSTOMER_ID, p.CUSTOMER_SECRET)
+    headers = {"Accept": "application/json", "User-Agent": "raw-httpx-benchmark"}
+    url = httpx.URL(p.BASE_URL + build_request(Endpoint.QUERY, p.APP_ID, handle=handle).path)
+
+    async def raw() -> object:
+        response = await http.get(url, headers=headers, auth=auth)
+        return json.loads(response.content)
+
+    async def parsed() -> object:
+        response = await http.get(url, headers=headers, auth=auth)
+        return parse_response(Endpoint.QUERY, 200, response.headers, response.content)
+
+    async def scoped() -> object:
+        with anyio.CancelScope(deadline=anyio.current_time() + 10.0):
+            response = await http.get(url, headers=headers, auth=auth)
+        return parse_response(Endpoint.QUERY, 200, response.headers, response.content)
+
+    async def ours() -> object:
+        return await client.query(handle)
+
+    contenders: list[tuple[str, _Call]] = [
+        ("raw", raw),
+        ("+ parse_response", parsed),
+        ("+ a cancel scope with a deadline", scoped),
+        ("ours (client.query)", ours),
+    ]
+    timings = await compare_async(contenders, rounds=rounds, number=number)
+    return {
+        name: ratio(timings, name, "raw", number).median for name, _ in contenders if name != "raw"
+    }
+
+
 def _breakdown(number: int) -> dict[str, float]:
     """Seconds per call of the pure steps on each side (no I/O)."""
     config = p.mix_start_config()
@@ -258,6 +296,8 @@ async def _measure(quick: bool) -> BenchResult:
             )
             results[label] = ratio(timings, "ours", "raw httpx", number)
 
+        steps = await _query_steps(http, handle, client, rounds, number)
+
         profiles: dict[str, Profile] = {}
         for label in AIMS:
             ours = ours_calls[label]
@@ -310,6 +350,10 @@ async def _measure(quick: bool) -> BenchResult:
                 + ", ".join(f"{name} {share:.0%}" for name, share in scopes)
             )
     notes.append(
+        "query taken apart, ratio to raw given a parsed URL (one run): "
+        + ", ".join(f"{name} {value:.2f}x" for name, value in steps.items())
+    )
+    notes.append(
         "pure steps per call: "
         + ", ".join(f"{name} {fmt_seconds(seconds)}" for name, seconds in breakdown.items())
     )
@@ -319,6 +363,7 @@ async def _measure(quick: bool) -> BenchResult:
             "ratios": {label: result.as_json() for label, result in results.items()},
             "start_body_bytes": body_size,
             "pure_steps_seconds_per_call": breakdown,
+            "query_steps_ratio_to_raw": steps,
             "profiles": {label: profile.as_json() for label, profile in profiles.items()},
         },
         notes=notes,

@@ -13,8 +13,8 @@ from urllib.parse import quote
 import attrs
 import httpx
 import pytest
-from agora_recording import Mode, RecordingClient, validation
-from agora_recording._protocol import Endpoint, _encode_request, build_request
+from agora_recording import Mode, RecordingClient, converter, validation
+from agora_recording._protocol import Endpoint, _encode_request, _valid_starts, build_request
 from agora_recording.errors import ValidationError
 from agora_recording.models import LayoutRegion
 from hypothesis import given
@@ -56,6 +56,45 @@ def test_start_body_is_compact_json_of_the_envelope(mode: Mode) -> None:
     assert list(decoded) == ["cname", "uid", "clientRequest"]
     expected = json.dumps(decoded, separators=(",", ":"), ensure_ascii=False).encode()
     assert first == expected
+
+
+def _compact(mode: Mode, config: object) -> bytes:
+    """What one ``json.dumps`` of the whole start envelope gives."""
+    envelope = {"cname": CNAME, "uid": UID, "clientRequest": converter.unstructure(config)}
+    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def test_configs_evolved_per_channel_send_their_own_bytes() -> None:
+    """Start configurations evolved from one template each send exactly their own body."""
+    mix = START_CONFIGS[Mode.MIX]
+    assert mix.storage_config is not None
+    assert mix.recording_config is not None
+    for index in range(3):
+        channel = attrs.evolve(
+            mix,
+            token=f"token-{index}",
+            storage_config=attrs.evolve(mix.storage_config, file_name_prefix=[f"room{index}"]),
+        )
+        assert _start(Mode.MIX, channel) == _compact(Mode.MIX, channel)
+    # The same template with another layout: its own regions, not the last text encoded.
+    other = attrs.evolve(mix, recording_config=attrs.evolve(mix.recording_config, max_idle_time=99))
+    assert _start(Mode.MIX, other) == _compact(Mode.MIX, other)
+    assert b'"maxIdleTime":99' in _start(Mode.MIX, other)
+
+
+def test_recording_config_text_is_kept_only_without_secrets() -> None:
+    """A recordingConfig holding a decryption secret is never kept as text between starts."""
+    mix = START_CONFIGS[Mode.MIX]
+    assert mix.recording_config is not None
+    plain = mix.recording_config
+    _start(Mode.MIX, mix)
+    wire = converter.unstructure(plain)
+    assert _valid_starts.recording_text(plain, wire) is not None
+    assert _valid_starts.recording_text(plain, {**wire, "maxIdleTime": 1}) is None
+    secret = attrs.evolve(plain, decryption_mode=1, secret="s" * 32)
+    config = attrs.evolve(mix, recording_config=secret)
+    assert _start(Mode.MIX, config) == _compact(Mode.MIX, config)
+    assert _valid_starts.recording_text(secret, converter.unstructure(secret)) is None
 
 
 def test_repeated_start_still_checks_cname_and_uid() -> None:
