@@ -17,7 +17,10 @@ flattering way and the honest way, side by side:
 - ``start`` with the same body every call (our memo of valid start bodies skips validation) and
   with a fresh body every call (aim: at most 1.3x): a pool of start configurations that differ in
   their token and file prefix, as a fleet's do (one per channel), larger than the memo, cycled
-  by both sides (raw dumps the matching wire dict, built ahead like ours is).
+  by both sides (raw dumps the matching wire dict, built ahead like ours is). They are evolved
+  from one template, so they share its ``recordingConfig`` object (whose text ours reuses); the
+  same pool with a ``recordingConfig`` object of its own per channel (equal values, against the
+  same raw calls) is the fleet that builds every configuration from scratch.
 
 A breakdown of the pure parts (request building, response parsing) says where the difference
 comes from, and the ``query`` is taken apart in one more side-by-side run: raw given a parsed URL,
@@ -69,8 +72,9 @@ class _CannedService:
         return httpx.Response(200, content=content, headers=_HEADERS)
 
 
-def _fresh_configs(config: StartConfig) -> list[StartConfig]:
-    """``POOL`` start configurations, one per channel: own token, own file prefix."""
+def _fresh_configs(config: StartConfig, *, own_recording: bool = False) -> list[StartConfig]:
+    """``POOL`` start configurations, one per channel: own token, own file prefix, and with
+    ``own_recording`` an equal ``recordingConfig`` object of its own."""
     storage = config.storage_config
     assert storage is not None
     assert storage.file_name_prefix is not None
@@ -78,6 +82,11 @@ def _fresh_configs(config: StartConfig) -> list[StartConfig]:
     return [
         attrs.evolve(
             config,
+            recording_config=(
+                attrs.evolve(config.recording_config)
+                if own_recording and config.recording_config is not None
+                else config.recording_config
+            ),
             token=f"{config.token[:-6]}{index:06d}",
             storage_config=attrs.evolve(
                 storage, file_name_prefix=(*storage.file_name_prefix[:-1], f"room{index:05d}")
@@ -271,11 +280,19 @@ async def _measure(quick: bool) -> BenchResult:
                 p.RESOURCE_ID, Mode.MIX, cname=p.CNAME, uid=p.UID, config=next_config()
             )
 
+        next_own = itertools.cycle(_fresh_configs(config, own_recording=True)).__next__
+
+        async def ours_start_own() -> object:
+            return await client.start(
+                p.RESOURCE_ID, Mode.MIX, cname=p.CNAME, uid=p.UID, config=next_own()
+            )
+
         ours_calls: dict[str, _Call] = {
             "query": ours_query,
             "query, parsed URL": ours_query,
             "start": ours_start,
             "start, fresh body": ours_start_fresh,
+            _OWN_RECORDING: ours_start_own,
         }
         # Both sides must send the very same bodies, the shared one and a fresh one.
         service.keep = True
@@ -292,7 +309,9 @@ async def _measure(quick: bool) -> BenchResult:
         results: dict[str, Ratio] = {}
         for label, ours in ours_calls.items():
             timings = await compare_async(
-                [("ours", ours), ("raw httpx", raw[label])], rounds=rounds, number=number
+                [("ours", ours), ("raw httpx", raw[_RAW_OF.get(label, label)])],
+                rounds=rounds,
+                number=number,
             )
             results[label] = ratio(timings, "ours", "raw httpx", number)
 
@@ -369,6 +388,10 @@ async def _measure(quick: bool) -> BenchResult:
         notes=notes,
     )
 
+
+_OWN_RECORDING: Final = "start, fresh body and recordingConfig object"
+#: The raw call each of ours is compared with, where it is not the one of the same name.
+_RAW_OF: Final = {_OWN_RECORDING: "start, fresh body"}
 
 _FLATTERING: Final = {
     "query": "raw given a URL string",
