@@ -5,9 +5,11 @@ from. A request example must survive ``converter.unstructure(converter.structure
 and pass validation, unless its entry says why not with a reason the docs give: ``refused`` (the
 first broken rule's field, such as a page's ``<YourRecordingUID>`` placeholder where a decimal
 uid is required), ``respelled`` (a key the pages spell two ways, sent in the documented majority
-spelling) or ``dropped`` (a misspelt key no page defines). Response examples parse into their
-models and back; error bodies raise the documented error with their ``code``, ``reason`` or
-``message``.
+spelling) or ``dropped`` (keys no page defines for that object, such as a misspelling).
+Response examples parse into their models and back; error bodies raise the documented error with
+their ``code``, ``reason`` or ``message``. Entries with ``edition: "raw"`` are a page's raw-mode
+(Individual Recording v2) edition, taken from Agora's docs source while the live page still
+serves the edition from before raw mode; their ``note`` names the source file.
 """
 
 from __future__ import annotations
@@ -54,12 +56,12 @@ def _respelled(value: Any, old: str, new: str) -> Any:
     return value
 
 
-def _without(value: Any, key: str) -> Any:
-    """``value`` with every key ``key`` removed."""
+def _without(value: Any, *keys: str) -> Any:
+    """``value`` with every key in ``keys`` removed."""
     if isinstance(value, dict):
-        return {k: _without(v, key) for k, v in value.items() if k != key}
+        return {k: _without(v, *keys) for k, v in value.items() if k not in keys}
     if isinstance(value, list):
-        return [_without(item, key) for item in value]
+        return [_without(item, *keys) for item in value]
     return value
 
 
@@ -70,7 +72,8 @@ def _expected_wire(entry: dict[str, Any], wire: Any) -> Any:
     if isinstance(expect, dict) and "respelled" in expect:
         return _respelled(wire, expect["respelled"]["from"], expect["respelled"]["to"])
     if isinstance(expect, dict) and "dropped" in expect:
-        return _without(wire, expect["dropped"]["field"])
+        dropped = expect["dropped"]
+        return _without(wire, *dropped.get("fields", [dropped.get("field")]))
     return wire
 
 
@@ -91,6 +94,9 @@ def test_the_index_names_a_page_for_every_example() -> None:
         assert entry["source"].startswith("https://docs.agora.io/en/"), entry["id"]
         expect = entry["expect"]
         assert expect == "valid" or next(iter(expect.values()))["because"], entry["id"]
+        if "edition" in entry:
+            assert entry["edition"] == "raw", entry["id"]
+            assert "AgoraIO/Docs-Source" in entry["note"], entry["id"]
 
 
 @pytest.mark.parametrize("entry", _of("request"))
@@ -162,7 +168,13 @@ def _filled(entry_id: str) -> dict[str, Any]:
     return body
 
 
-RAW_REQUESTS = [e["id"] for e in EXAMPLES if e.get("mode") == "raw" and e["kind"] == "request"]
+RAW_REQUESTS = [
+    e["id"]
+    for e in EXAMPLES
+    if e.get("mode") == "raw"
+    and e["kind"] == "request"
+    and ("cloud_recording_api_start" in e["source"] or "migration" in e["source"])
+]
 
 
 @pytest.mark.parametrize("entry_id", RAW_REQUESTS)
@@ -206,3 +218,46 @@ def test_legacy_individual_examples_migrate_to_raw_by_dropping_stream_mode(entry
     removed, the one body change the "Individual recording migration guide" asks for."""
     body = _without(next(e for e in EXAMPLES if e["id"] == entry_id)["example"], "streamMode")
     assert find_problems("start", "raw", body) == []
+
+
+RAW_GUIDES = {
+    "develop/individual-mode": ["acquire", "start", "stop"],
+    "develop/individual-nontranscoding": ["acquire", "start", "stop"],
+    "develop/screen-capture": ["acquire", "start", "start"],
+    "rest-api/acquire": ["acquire", "acquire", "acquire"],
+}
+
+
+@pytest.mark.parametrize("page", sorted(RAW_GUIDES))
+def test_the_raw_editions_of_the_guides_have_every_example(page: str) -> None:
+    """Each raw-mode edition of the individual, non-transcoding and screenshot guides and of the
+    acquire reference has every example in the samples, each recording call in raw mode."""
+    entries = [
+        e
+        for e in EXAMPLES
+        if e.get("edition") == "raw"
+        and e["source"] == f"https://docs.agora.io/en/cloud-recording/{page}"
+    ]
+    assert [e["endpoint"] for e in entries] == RAW_GUIDES[page]
+    assert all(e.get("mode") == "raw" for e in entries if e["endpoint"] != "acquire")
+
+
+def test_the_raw_nontranscoding_guide_keeps_a_stream_mode_raw_mode_removed() -> None:
+    """The raw edition of the non-transcoding guide still sets streamMode "original", which the
+    migration guide removed from raw mode: refused in raw naming it, valid in legacy individual
+    mode, and valid in raw once dropped as the migration guide says."""
+    body = next(e for e in EXAMPLES if e["id"] == "raw-nontranscoding-start")["example"]
+    assert [p.field for p in find_problems("start", "raw", body)] == [
+        "clientRequest.recordingConfig.streamMode"
+    ]
+    assert find_problems("start", "individual", body) == []
+    assert find_problems("start", "raw", _without(body, "streamMode")) == []
+
+
+def test_the_raw_acquire_reference_body_is_valid_once_its_uid_is_filled() -> None:
+    """The raw acquire reference's body (no scene, which raw mode ignores) is valid with a
+    numeric uid and a channel name: its only refusal is the placeholders."""
+    body = copy.deepcopy(next(e for e in EXAMPLES if e["id"] == "raw-reference-acquire-request"))
+    body["example"].update(uid="527841", cname="room-1")
+    assert "scene" not in body["example"]["clientRequest"]
+    assert find_problems("acquire", None, body["example"]) == []
