@@ -111,11 +111,16 @@ def test_request_examples_round_trip_and_validate(entry: dict[str, Any]) -> None
 
 @pytest.mark.parametrize("entry", _of("fragment"))
 def test_fragment_examples_round_trip_and_validate_in_place(entry: dict[str, Any]) -> None:
-    """A guide's partial object round-trips through its model and is valid where it belongs."""
+    """A guide's partial object round-trips through its model and is valid where it belongs
+    (``at``, the path inside ``clientRequest``; a transcodingConfig unless it says)."""
     fragment = entry["example"]
     assert _round_trip(fragment, getattr(models, entry["model"])) == _expected_wire(entry, fragment)
+    *parents, key = entry.get("at", ["recordingConfig", "transcodingConfig"])
     body = copy.deepcopy(COMPOSITE_START)
-    body["clientRequest"]["recordingConfig"]["transcodingConfig"] = fragment
+    place = body["clientRequest"]
+    for parent in parents:
+        place = place[parent]
+    place[key] = fragment
     _check_validation(entry, body)
 
 
