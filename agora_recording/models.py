@@ -76,6 +76,7 @@ __all__ = [
     "QueryResponse",
     "RecordedFile",
     "RecordingConfig",
+    "RecordingExtensionParams",
     "RecordingFileConfig",
     "RecordingHandle",
     "RtmpOutput",
@@ -460,6 +461,16 @@ class TranscodingConfig:
 
 
 @attrs.frozen(kw_only=True)
+class RecordingExtensionParams:
+    """``recordingConfig.extensionParams``: ``enableNTPtimestamp`` stamps the recording with NTP
+    time, to line it up with Real-Time STT captions (Agora's "Record captions" page)."""
+
+    enable_ntp_timestamp: bool | None = attrs.field(
+        default=None, metadata={WIRE: "enableNTPtimestamp"}
+    )
+
+
+@attrs.frozen(kw_only=True)
 class RecordingConfig:
     """``recordingConfig`` (individual and mix): what to subscribe to and how to record it."""
 
@@ -505,6 +516,9 @@ class RecordingConfig:
         default=None, converter=_opt_subscribe_uid_group, metadata={WIRE: "subscribeUidGroup"}
     )
     private_params: str | None = attrs.field(default=None, metadata={WIRE: "privateParams"})
+    extension_params: RecordingExtensionParams | None = attrs.field(
+        default=None, metadata={WIRE: "extensionParams"}
+    )
 
 
 @attrs.frozen(kw_only=True)

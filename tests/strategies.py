@@ -58,6 +58,7 @@ from agora_recording.models import (
     QueryResponse,
     RecordedFile,
     RecordingConfig,
+    RecordingExtensionParams,
     RecordingFileConfig,
     RecordingHandle,
     RtmpOutput,
@@ -173,6 +174,9 @@ transcoding_configs = st.builds(
     layout_config=optional(lists(layout_regions)),
     background_config=optional(lists(user_backgrounds)),
 )
+recording_extension_params = st.builds(
+    RecordingExtensionParams, enable_ntp_timestamp=optional(booleans)
+)
 recording_configs = st.builds(
     RecordingConfig,
     channel_type=optional(enum_or_plain(ChannelType)),
@@ -191,6 +195,7 @@ recording_configs = st.builds(
     unsubscribe_video_uids=optional(lists(uids)),
     subscribe_uid_group=optional(enum_or_plain(SubscribeUidGroup)),
     private_params=optional(texts),
+    extension_params=optional(recording_extension_params),
 )
 recording_file_configs = st.builds(
     RecordingFileConfig, av_file_type=optional(lists(enum_or_plain(AvFileType)))
@@ -438,6 +443,7 @@ MODELS: dict[type[Any], st.SearchStrategy[Any]] = {
     QueryResponse: query_responses,
     RecordedFile: recorded_files,
     RecordingConfig: recording_configs,
+    RecordingExtensionParams: recording_extension_params,
     RecordingFileConfig: recording_file_configs,
     RecordingHandle: recording_handles,
     RtmpOutput: rtmp_outputs,

@@ -78,6 +78,7 @@ def test_field_names_are_snake_case_of_wire_keys_with_documented_exceptions() ->
         "unSubscribeAudioUids": "unsubscribe_audio_uids",
         "unSubscribeVideoUids": "unsubscribe_video_uids",
         "primaryIP": "primary_ip",  # an acronym: one word in snake_case
+        "enableNTPtimestamp": "enable_ntp_timestamp",  # an acronym, and "timestamp" in lower case
     }
     seen_exceptions = set()
     for cls in _model_classes():
