@@ -28,7 +28,9 @@ The rules, each object key starting with ``storageConfig.fileNamePrefix`` joined
 * composite (``mix``) and web: ``<sid>_<cname>.m3u8``, slices ``<sid>_<cname>_<utc>.ts``, MP4s
   ``<sid>_<cname>_<index>.mp4`` from index 0; in web names these characters of the channel name
   become ``-``: ``! @ # $ % ^ & * ( ) + _ . = [ ] { } ~ | , ; : ? < >``;
-* screenshots: ``<sid>_<cname>__uid_s_<uid>__uid_e_video_<utc>.jpg`` (NCS event 45 names each);
+* screenshots: ``<sid>_<cname>__uid_s_<uid>__uid_e_video_<utc>.jpg`` (NCS event 45 names each),
+  in raw mode too: the screen-capture guide's raw edition keeps ``video_``, which only the
+  migration guide's list of names leaves out;
 * postponed transcoding: ``<sid>_<cname>__uid_s_<uid>__uid_e_<index>.mp4`` per user (and no
   index file); postponed audio mixing: the users' audio index files and one
   ``<sid>_<cname>_<index>.<format>`` (``mp3`` unless ``container.format`` says);

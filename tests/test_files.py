@@ -135,6 +135,15 @@ def test_postponed_transcoding_and_audio_mixing_names() -> None:
     ]
 
 
+def test_a_screenshot_after_a_failover_is_named_as_the_raw_screen_capture_guide_shows() -> None:
+    """The screen-capture guide's raw-mode edition keeps ``..._uid_e_video_<utc>.jpg`` and
+    shows ``bak0_`` after the first failover: its own example name comes out exactly."""
+    assert (
+        snapshot_name("sid", "channel1", "123", 1560238366.073, epoch=1)
+        == "bak0_sid_channel1__uid_s_123__uid_e_video_20190611073246073.jpg"
+    )
+
+
 def test_a_listing_is_sorted_into_found_missing_backups_slices_and_other() -> None:
     """Matching a bucket listing says which expected files are missing, which objects are
     backups (bak<n>_ after a failover, _<tick>_<n>.m3u8 from Agora's backup cloud) and which
