@@ -241,8 +241,9 @@ class UploadingStatus(str, enum.Enum):
     BACKUPED = "backuped"
     """Uploaded, but some files went to Agora's backup cloud first; they follow later."""
     STRANDED = "stranded"
-    """Raw mode: a file is held on the recording server and is uploaded later by an offline
-    task; not a failure (Agora's "Individual recording migration guide")."""
+    """Not in your storage yet, uploaded later by an offline task; not a failure. Added with raw
+    mode (Agora's "Individual recording migration guide": held on the recording server); the
+    stop reference lists it for every mode (kept on Agora's backup cloud)."""
     UNKNOWN = "unknown"
 
     @classmethod
