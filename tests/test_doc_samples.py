@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agora_recording import converter, models
+from agora_recording import converter, models, webhooks
 from agora_recording._protocol import Endpoint, parse_response
 from agora_recording.errors import APIError
 from agora_recording.events import UnknownEvent, event_details, event_type_of
@@ -142,6 +142,21 @@ def test_response_examples_parse(entry: dict[str, Any]) -> None:
         example.get("code"),
         example.get("reason"),
         example.get("message"),
+    )
+
+
+@pytest.mark.parametrize("entry", _of("notification"))
+def test_notification_examples_parse_with_every_field(entry: dict[str, Any]) -> None:
+    """A webhooks page's notification body parses with its notice ID, product, event type,
+    time and payload as sent."""
+    example = entry["example"]
+    note = webhooks.parse(json.dumps(example))
+    assert (note.notice_id, note.product_id, note.event_type, note.notify_ms, note.payload) == (
+        example["noticeId"],
+        example["productId"],
+        example["eventType"],
+        example.get("notifyMs"),
+        example["payload"],
     )
 
 
