@@ -74,7 +74,7 @@ from ._protocol import (
     parse_mode,
     parse_response,
 )
-from ._ratelimit import Limiter, Priority, RateLimiter
+from ._ratelimit import HEALTH_WAIT, Limiter, Priority, RateLimiter
 from ._retry import RetryPolicy, call_with_retries, describe_failure, moves_host
 from ._starting import (
     HA_REGISTER_TIMEOUT,
@@ -289,7 +289,9 @@ class RecordingClient:
         #: docstring), so the pool never queues one.
         pool = pool_size(http_client)
         self.max_in_flight = pool if max_in_flight is None else min(pool, max_in_flight)
-        self._in_flight = PrioritySemaphore(self.max_in_flight)
+        # A health poll that waited its limiter's health_wait goes ahead of starts here too.
+        health_wait = getattr(self._limiter, "health_wait", HEALTH_WAIT)
+        self._in_flight = PrioritySemaphore(self.max_in_flight, health_wait=health_wait)
         self._user_agent = _user_agent()
         # Per-request constants, built once: the host name of each base URL (for log lines and
         # errors) and the two header sets (with and without a JSON body).
@@ -848,7 +850,7 @@ class RecordingClient:
         waiting in both (our own queues), which push ``deadline`` back (``None``: the call's
         own deadline, which starts after this wait)."""
         queued = 0.0 if self._limiter is None else await self._limiter.acquire(priority)
-        queued += await self._in_flight.acquire(priority)
+        queued += await self._in_flight.acquire(priority, waited=queued)
         if deadline is not None:
             deadline.credit(queued)
         return queued

@@ -12,13 +12,13 @@ same semaphore lets the Redis limiter book one slot at a time, the most importan
 
 from __future__ import annotations
 
-import heapq
+import math
 import sys
 
 import anyio
 import httpx
 
-from ._ratelimit import Priority
+from ._ratelimit import HEALTH_WAIT, Priority, WaitQueue
 
 __all__ = ["DEFAULT_POOL_SIZE", "PrioritySemaphore", "pool_size"]
 
@@ -26,32 +26,21 @@ __all__ = ["DEFAULT_POOL_SIZE", "PrioritySemaphore", "pool_size"]
 DEFAULT_POOL_SIZE = 100
 
 
-class _Entry:
-    __slots__ = ("event", "gone", "granted", "priority", "seq")
-
-    def __init__(self, priority: Priority, seq: int) -> None:
-        self.priority = priority
-        self.seq = seq
-        self.event = anyio.Event()
-        self.granted = False
-        self.gone = False
-
-    def __lt__(self, other: _Entry) -> bool:
-        return (self.priority, self.seq) < (other.priority, other.seq)
-
-
 class PrioritySemaphore:
     """At most ``capacity`` holders; a freed place goes to the most important waiter (first come,
-    first served within one priority). A waiter that is cancelled leaves the queue at once."""
+    first served within one priority), and a health poll that has waited ``health_wait`` goes
+    ahead of starts and acquires, as in the rate limiter (`WaitQueue`; ``rate``, the requests
+    per second its holders go at, if known, makes it due earlier). A waiter that is cancelled
+    leaves the queue at once."""
 
-    __slots__ = ("_free", "_heap", "_live", "_seq", "capacity")
+    __slots__ = ("_free", "_waiting", "capacity")
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(
+        self, capacity: int, *, health_wait: float = HEALTH_WAIT, rate: float = math.inf
+    ) -> None:
         self.capacity = capacity
         self._free = capacity
-        self._heap: list[_Entry] = []
-        self._live = [0] * len(Priority)
-        self._seq = 0
+        self._waiting = WaitQueue(health_wait, lambda _now: rate)
 
     def __repr__(self) -> str:
         return f"PrioritySemaphore(capacity={self.capacity}, in_use={self.in_use})"
@@ -63,46 +52,40 @@ class PrioritySemaphore:
 
     def waiting(self, priority: Priority | None = None) -> int:
         """How many requests wait for a place now (of one priority, or all)."""
-        return sum(self._live) if priority is None else self._live[priority]
+        return self._waiting.waiting(priority)
 
     def try_acquire(self) -> bool:
         """Take a place if one is free and nobody waits for it (no coroutine, no checkpoint)."""
-        if self._free and not self._heap:
+        if self._free and not self._waiting:
             self._free -= 1
             return True
         return False
 
-    async def acquire(self, priority: Priority) -> float:
-        """Wait for a place; return the seconds spent waiting (0 without a wait)."""
+    async def acquire(self, priority: Priority, *, waited: float = 0.0) -> float:
+        """Wait for a place; return the seconds spent waiting (0 without a wait). ``waited``:
+        the seconds the request already spent in another queue (the rate limiter's), which
+        count towards a health poll's ``health_wait`` here."""
         if self.try_acquire():
             return 0.0
         began = anyio.current_time()
-        self._seq += 1
-        entry = _Entry(priority, self._seq)
-        heapq.heappush(self._heap, entry)
-        self._live[priority] += 1
+        waiter = self._waiting.join(priority, began - waited)
         try:
-            await entry.event.wait()
+            await waiter.event.wait()
         except BaseException:
-            if entry.granted:
+            if waiter.granted:
                 self.release()
             else:
-                entry.gone = True
-                self._live[priority] -= 1
+                self._waiting.leave(waiter)
             raise
         return anyio.current_time() - began
 
     def release(self) -> None:
         """Give a place back: to the most important waiter, or to the free ones."""
-        heap = self._heap
-        while heap:
-            entry = heapq.heappop(heap)
-            if entry.gone:
-                continue
-            self._live[entry.priority] -= 1
-            entry.granted = True
-            entry.event.set()
-            return
+        if self._waiting:
+            best = self._waiting.best(anyio.current_time())
+            if best is not None:
+                self._waiting.grant(best)
+                return
         self._free += 1
 
 

@@ -49,6 +49,7 @@ import enum
 import logging
 import math
 from collections import deque
+from collections.abc import Callable
 from typing import Final, Protocol, TypeGuard, runtime_checkable
 
 import anyio
@@ -57,7 +58,7 @@ from ._numbers import count, seconds
 from ._numbers import rate as checked_rate
 from .errors import ArgumentTypeError
 
-__all__ = ["Backoff", "Limiter", "Priority", "RateLimiter", "pause_for"]
+__all__ = ["Backoff", "Limiter", "Priority", "RateLimiter", "WaitQueue", "Waiter", "pause_for"]
 
 logger = logging.getLogger("agora_recording")
 
@@ -95,17 +96,6 @@ class Limiter(Protocol):
         ...
 
 
-class _Waiter:
-    __slots__ = ("event", "gone", "granted", "priority", "since")
-
-    def __init__(self, priority: Priority, since: float) -> None:
-        self.priority = priority
-        self.since = since
-        self.event = anyio.Event()
-        self.granted = False
-        self.gone = False
-
-
 #: Seconds a health poll waits behind starts and acquires before it goes ahead of them. The
 #: first poll (about 5 s after start, plus up to 1 s of jitter) is then answered within about
 #: 67 s of the start, and two health polls of a recording failing over (10 s apart) at most
@@ -126,6 +116,91 @@ MAX_PAUSE = 60.0
 #: The least the rate falls to after repeated 429s, as a share of the configured rate (also
 #: the shared limiter's, in ``agora_recording.redis``).
 MIN_FACTOR: Final = 1 / 16
+
+
+class Waiter:
+    """One request waiting in a `WaitQueue`, since ``since`` (the event loop's clock)."""
+
+    __slots__ = ("event", "gone", "granted", "priority", "since")
+
+    def __init__(self, priority: Priority, since: float) -> None:
+        self.priority = priority
+        self.since = since
+        self.event = anyio.Event()
+        self.granted = False
+        self.gone = False
+
+
+class WaitQueue:
+    """The requests waiting for a slot of the quota or a place in flight, in `Priority`
+    classes, first come first served within one, except that a health poll goes ahead of starts
+    and acquires once it is due (see the module docstring): the one rule of `RateLimiter`,
+    ``PrioritySemaphore`` and the Redis limiter. ``rate(now)`` is the requests per second the
+    queue drains at, for the early part of the rule (infinite: none). A cancelled waiter is
+    dropped lazily (`leave`)."""
+
+    __slots__ = ("_live", "_queues", "_rate", "health_wait")
+
+    def __init__(self, health_wait: float, rate: Callable[[float], float]) -> None:
+        self.health_wait = health_wait
+        self._rate = rate
+        self._queues: tuple[deque[Waiter], ...] = tuple(deque() for _ in Priority)
+        self._live = [0] * len(Priority)
+
+    def waiting(self, priority: Priority | None = None) -> int:
+        """How many wait now (of one priority, or all)."""
+        return sum(self._live) if priority is None else self._live[priority]
+
+    def __bool__(self) -> bool:
+        return any(self._live)
+
+    def join(self, priority: Priority, since: float) -> Waiter:
+        """A request of ``priority`` starts waiting (it has waited since ``since``)."""
+        waiter = Waiter(priority, since)
+        self._queues[priority].append(waiter)
+        self._live[priority] += 1
+        return waiter
+
+    def leave(self, waiter: Waiter) -> None:
+        """A waiter not granted gives up (cancelled)."""
+        waiter.gone = True
+        self._live[waiter.priority] -= 1
+
+    def best(self, now: float) -> Waiter | None:
+        """The waiter that goes next at ``now``, without removing it."""
+        live = self._live
+        if live[Priority.STOP]:
+            return _front(self._queues[Priority.STOP])
+        if live[Priority.HEALTH]:
+            health = _front(self._queues[Priority.HEALTH])  # the oldest: the earliest deadline
+            if self._due(now - health.since, now):
+                return health
+        for priority in Priority:
+            if live[priority]:
+                return _front(self._queues[priority])
+        return None
+
+    def _due(self, waited: float, now: float) -> bool:
+        """Whether the oldest health poll, which has ``waited``, goes ahead of starts and
+        acquires: it has waited ``health_wait``, or it has waited `EARLY_HEALTH_WAIT` and the
+        starts and acquires already waiting (two requests per acquire) would keep it past its
+        deadline anyway, so holding it back longer gains no start."""
+        left = self.health_wait - waited
+        if left <= 0:
+            return True
+        if waited < EARLY_HEALTH_WAIT:
+            return False
+        backlog = 2 * self._live[Priority.ACQUIRE] + self._live[Priority.START]
+        return backlog > left * self._rate(now)
+
+    def grant(self, waiter: Waiter) -> None:
+        """Hand the place to ``waiter``, the one `best` named, and wake it."""
+        queue = self._queues[waiter.priority]
+        _front(queue)
+        queue.popleft()
+        self._live[waiter.priority] -= 1
+        waiter.granted = True
+        waiter.event.set()
 
 
 def pause_for(retry_after: float | None) -> float:
@@ -182,13 +257,11 @@ class RateLimiter:
     __slots__ = (
         "_backoff",
         "_holder",
-        "_live",
-        "_queues",
         "_rate",
         "_tat",
         "_tolerance",
+        "_waiting",
         "burst",
-        "health_wait",
         "recovery",
         "stats",
     )
@@ -205,14 +278,12 @@ class RateLimiter:
         health_wait = seconds("health_wait", health_wait, allow_zero=True)
         self._rate = float(rate)
         self.burst = burst
-        self.health_wait = float(health_wait)
         self.recovery = float(recovery)
         self._tolerance = (burst - 1) / self._rate
         self._tat = -math.inf
         self._backoff = Backoff(self.recovery)
-        self._queues: tuple[deque[_Waiter], ...] = tuple(deque() for _ in Priority)
-        self._live = [0] * len(Priority)
-        self._holder: _Waiter | None = None
+        self._waiting = WaitQueue(float(health_wait), self._rate_at)
+        self._holder: Waiter | None = None
         #: Slots granted per priority and 429 penalties taken, for metrics and benchmarks.
         self.stats: dict[str, int] = {p.name.lower(): 0 for p in Priority} | {"penalties": 0}
 
@@ -221,16 +292,24 @@ class RateLimiter:
         """The configured requests per second."""
         return self._rate
 
+    @property
+    def health_wait(self) -> float:
+        """Seconds a health poll waits behind starts and acquires at most."""
+        return self._waiting.health_wait
+
     def current_rate(self) -> float:
         """The rate in force now: lower than `rate` for a while after a 429."""
-        return self._rate * self._backoff.factor_now(anyio.current_time())
+        return self._rate_at(anyio.current_time())
+
+    def _rate_at(self, now: float) -> float:
+        return self._rate * self._backoff.factor_now(now)
 
     def __repr__(self) -> str:
         return f"RateLimiter(rate={self._rate!r}, burst={self.burst!r})"
 
     def waiting(self, priority: Priority | None = None) -> int:
         """How many requests wait now (of one priority, or all)."""
-        return sum(self._live) if priority is None else self._live[priority]
+        return self._waiting.waiting(priority)
 
     # -- the slot clock -----------------------------------------------------------------------
 
@@ -264,51 +343,19 @@ class RateLimiter:
 
     # -- queue --------------------------------------------------------------------------------
 
-    def _best(self, now: float) -> _Waiter | None:
-        """The waiter that gets the next slot, without removing it."""
-        stops = self._queues[Priority.STOP]
-        if self._live[Priority.STOP]:
-            return _front(stops)
-        if self._live[Priority.HEALTH]:
-            health = _front(self._queues[Priority.HEALTH])  # the oldest: the earliest deadline
-            if self._due(health, now):
-                return health
-        for priority in Priority:
-            if self._live[priority]:
-                return _front(self._queues[priority])
-        return None
-
-    def _due(self, health: _Waiter, now: float) -> bool:
-        """Whether a health poll goes ahead of starts and acquires now: it has waited
-        ``health_wait``, or it has waited `EARLY_HEALTH_WAIT` and the starts and acquires
-        already waiting (two requests per acquire) would keep it past its deadline anyway, so
-        holding it back longer gains no start."""
-        waited = now - health.since
-        left = self.health_wait - waited
-        if left <= 0:
-            return True
-        if waited < EARLY_HEALTH_WAIT:
-            return False
-        backlog = 2 * self._live[Priority.ACQUIRE] + self._live[Priority.START]
-        return backlog > left * self._rate * self._backoff.factor_now(now)
-
-    def _grant_next(self, now: float) -> _Waiter | None:
-        best = self._best(now)
+    def _grant_next(self, now: float) -> Waiter | None:
+        best = self._waiting.best(now)
         if best is None:
             return None
-        queue = self._queues[best.priority]
-        queue.popleft()
-        self._live[best.priority] -= 1
-        best.granted = True
+        self._waiting.grant(best)
         self._take(now, best.priority)
-        best.event.set()
         return best
 
     def _wake_holder(self) -> None:
         """Make sure some live waiter holds the timer (after the holder left)."""
         if self._holder is not None:
             return
-        best = self._best(math.inf)
+        best = self._waiting.best(math.inf)
         if best is not None:
             best.event.set()
 
@@ -317,12 +364,10 @@ class RateLimiter:
         our own queue (a pause the service asked for with a 429 is not counted: that time is
         the service's)."""
         began = anyio.current_time()
-        if not any(self._live) and self._next_slot() <= began:
+        if not self._waiting and self._next_slot() <= began:
             self._take(began, priority)
             return 0.0
-        waiter = _Waiter(priority, began)
-        self._queues[priority].append(waiter)
-        self._live[priority] += 1
+        waiter = self._waiting.join(priority, began)
         try:
             while not waiter.granted:
                 if self._holder is None:
@@ -347,8 +392,7 @@ class RateLimiter:
             if waiter.granted:
                 self._give_back(priority)
             else:
-                waiter.gone = True
-                self._live[priority] -= 1
+                self._waiting.leave(waiter)
             self._wake_holder()
             raise
         if self._holder is waiter:  # pragma: no cover - a granted waiter never holds the timer
@@ -373,7 +417,7 @@ def check_quota(rate: object, burst: object, recovery: object) -> None:
     seconds("recovery", recovery)
 
 
-def _front(queue: deque[_Waiter]) -> _Waiter:
+def _front(queue: deque[Waiter]) -> Waiter:
     """The first waiter still waiting (cancelled ones are dropped lazily)."""
     while queue[0].gone:
         queue.popleft()

@@ -15,7 +15,8 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
-from agora_recording import RecordingClient, StopOutcome
+from agora_recording import Priority, RecordingClient, StopOutcome
+from agora_recording._inflight import PrioritySemaphore
 from agora_recording.enums import Mode
 from agora_recording.models import RecordingHandle
 
@@ -188,3 +189,59 @@ def test_bad_max_in_flight_is_refused(value: object) -> None:
             customer_secret="secret",
             max_in_flight=value,  # type: ignore[arg-type]
         )
+
+
+async def held_places(semaphore: PrioritySemaphore, requests: list[Priority]) -> list[Priority]:
+    """Queue ``requests`` (in order, one a second) behind a full ``semaphore`` whose holders
+    each keep their place 10 s; return the order the places were given in."""
+    order: list[Priority] = []
+
+    async def hold(priority: Priority) -> None:
+        await semaphore.acquire(priority)
+        order.append(priority)
+        await anyio.sleep(10)
+        semaphore.release()
+
+    async with anyio.create_task_group() as group:
+        for _ in range(semaphore.capacity):
+            group.start_soon(hold, Priority.START)
+        await anyio.sleep(0.5)
+        order.clear()
+        for priority in requests:
+            group.start_soon(hold, priority)
+            await anyio.sleep(1)
+    return order
+
+
+async def test_a_due_health_poll_goes_ahead_of_starts_for_a_place_in_flight() -> None:
+    """Behind slow starts holding every place, a health poll gets one after health_wait (60 s),
+    not after the whole herd of starts: the first verdict stays inside the 90 s window."""
+    semaphore = PrioritySemaphore(2)
+    order = await held_places(
+        semaphore, [Priority.START] * 5 + [Priority.HEALTH] + [Priority.START] * 20
+    )
+    # Places free every 5 s on average (two holders of 10 s): the poll, queued at 5.5 s, is due
+    # at 65.5 s, when 12 starts have had a place; 13 more starts wait behind it.
+    assert order.index(Priority.HEALTH) == 12
+    assert order[:12] == [Priority.START] * 12
+
+
+async def test_time_in_the_rate_limiters_queue_counts_towards_the_due_time() -> None:
+    """A health poll that already waited 55 s for the quota is due 5 s after it queues for a
+    place in flight, not 60 s."""
+    semaphore = PrioritySemaphore(1)
+    granted: dict[str, float] = {}
+
+    async def hold(name: str, priority: Priority, waited: float = 0.0) -> None:
+        await semaphore.acquire(priority, waited=waited)
+        granted[name] = anyio.current_time()
+        await anyio.sleep(1)
+        semaphore.release()
+
+    began = anyio.current_time()
+    async with anyio.create_task_group() as group:
+        for n in range(30):
+            group.start_soon(hold, f"start{n}", Priority.START)
+        await anyio.sleep(0.5)
+        group.start_soon(hold, "health", Priority.HEALTH, 55.0)
+    assert granted["health"] - began == pytest.approx(6.0)
