@@ -148,7 +148,7 @@ class _CallDeadline:
     pushed back by every second spent waiting in our own queues (the limiter, the places in
     flight). Not to be confused with `PollBudget`, a share of the request rate."""
 
-    __slots__ = ("at", "clock", "seconds")
+    __slots__ = ("at", "clock", "queued", "seconds")
 
     def __init__(
         self,
@@ -160,12 +160,15 @@ class _CallDeadline:
         self.clock = clock
         self.seconds = seconds
         self.at = (clock() if now is None else now) + seconds
+        #: The seconds credited so far: the call's time in our own queues.
+        self.queued = 0.0
 
     def left(self) -> float:
         return self.at - self.clock()
 
     def credit(self, queued: float) -> None:
         self.at += queued
+        self.queued += queued
 
 
 def _seconds(name: str, value: float) -> float:
@@ -651,6 +654,17 @@ class RecordingClient:
             deadline=None
             if call_timeout is None
             else _CallDeadline(_seconds("call_timeout", call_timeout)),
+        )
+
+    async def _poll(
+        self, handle: RecordingHandle, priority: Priority, deadline: _CallDeadline
+    ) -> QueryResponse:
+        """`query` bounded by ``deadline``, which the caller keeps: a session's health judge
+        reads from it how long the poll waited in our own queues (``deadline.queued``), since
+        that time must not count against the failover grace or the outage timeout."""
+        spec, label = self._query(handle)
+        return await self._call(
+            Endpoint.QUERY, spec, label=label, priority=priority, deadline=deadline
         )
 
     def _query(self, handle: RecordingHandle) -> tuple[RequestSpec, str]:

@@ -15,6 +15,14 @@ recording is over, or ``None`` to keep waiting; `healthy` says whether it came u
 - ``max_poll_errors`` failed polls in a row, or two or more over ``outage_timeout`` seconds:
   ``UNOBSERVABLE`` (a 429 is the quota's, not the recording's: it never counts here).
 
+The failover grace and the outage timeout measure the service, not our own queue: each poll
+says how long it waited for the client's quota and a place in flight (``queued``), and those
+seconds are taken off the time a run of 404s or of failed polls has lasted. Two 404s a minute
+apart are evidence of one failover only as dense as the polls between them; a poll held back
+behind a burst of starts samples less often, so it must not make the run look longer. The start
+timeout needs no such credit: one answer short of status 4 or 5 long after the start proves it
+on its own, however late the poll went.
+
 It also says when to poll next: health polls (`in_health_phase`: not yet healthy, or inside a
 run of 404s or of failed polls) every `HEALTH_POLL_INTERVAL`; while notifications flow for a
 healthy recording, routine polls are only a safety net (`events_cover`); a web recording is
@@ -128,8 +136,10 @@ class HealthJudge:
         "_max_idle_time",
         "_max_poll_errors",
         "_max_recording_hour",
+        "_not_found_at",
         "_not_found_since",
         "_outage_timeout",
+        "_queued",
         "_sid",
         "_start_timeout",
         "poll_errors",
@@ -169,11 +179,13 @@ class HealthJudge:
         self.polls = 0
         self.poll_errors = 0
         self._healthy = False
-        self._not_found_since: float | None = None
+        self._not_found_since: float | None = None  # on the service's clock (_service_time)
+        self._not_found_at = 0.0  # the first 404 of the run, on the clock of ``now``
         self._consecutive_errors = 0
         self._errors_since: float | None = None
         self._last_event_at: float | None = None
         self._last_poll_at: float | None = None
+        self._queued = 0.0  # the seconds polls waited in our own queues, in all
         self._idle_leave = False
         self._fatal: str | None = None
 
@@ -192,8 +204,15 @@ class HealthJudge:
 
     # -- observations ------------------------------------------------------------------------------
 
-    def answered(self, response: QueryResponse, now: float) -> Ended | None:
-        """A poll got ``response`` at ``now``."""
+    def _service_time(self, now: float, queued: float) -> float:
+        """``now`` less every second polls waited in our own queues (``queued``: this poll's):
+        the clock the failover grace and the outage timeout run on."""
+        self._queued += queued
+        return now - self._queued
+
+    def answered(self, response: QueryResponse, now: float, queued: float = 0.0) -> Ended | None:
+        """A poll got ``response`` at ``now``, after waiting ``queued`` s in our own queues."""
+        self._service_time(now, queued)
         self.polls += 1
         self._consecutive_errors = 0
         self._errors_since = None
@@ -220,8 +239,10 @@ class HealthJudge:
             f"the recorder did not reach status 4 or 5 within {self._start_timeout:g} s",
         )
 
-    def not_found(self, error: NotFoundError, now: float) -> Ended | None:
-        """A poll got ``404 failed to find worker`` at ``now``: failover, or the end."""
+    def not_found(self, error: NotFoundError, now: float, queued: float = 0.0) -> Ended | None:
+        """A poll got ``404 failed to find worker`` at ``now``, after waiting ``queued`` s in
+        our own queues: failover, or the end."""
+        service_now = self._service_time(now, queued)
         self._consecutive_errors = 0
         self._errors_since = None
         if self._assume_ended_on_404:
@@ -238,11 +259,13 @@ class HealthJudge:
                 self._sid,
                 self._failover_grace,
             )
-            self._not_found_since = now
+            self._not_found_since = service_now
+            self._not_found_at = now
             return None
-        if now - since < self._failover_grace:
+        lasted = service_now - since
+        if lasted < self._failover_grace:
             return None
-        after_start = since - self.started_at
+        after_start = self._not_found_at - self.started_at
         if self._adopted:
             what = (
                 "the adopted recording ended (stopped elsewhere, idle for maxIdleTime, or ended "
@@ -260,30 +283,32 @@ class HealthJudge:
             what = "the recorder never reported status 4 or 5: " + self._early_exit_causes
         return Ended(
             EndReason.WORKER_LOST,
-            f"query answered 404 for {now - since:g} s, longer than the "
+            f"query answered 404 for {lasted:g} s, longer than the "
             f"{self._failover_grace:g} s failover grace: {what}",
             error,
         )
 
-    def poll_failed(self, error: Exception, now: float) -> Ended | None:
-        """A poll failed at ``now`` with anything but a 404 for a lost worker.
+    def poll_failed(self, error: Exception, now: float, queued: float = 0.0) -> Ended | None:
+        """A poll failed at ``now``, after waiting ``queued`` s in our own queues, with anything
+        but a 404 for a lost worker.
 
         A 429 that outlasted the poll's own waits says the App ID's quota is spent, not that the
         service is out of reach: it is counted but never ends a healthy recording."""
+        service_now = self._service_time(now, queued)
         self.poll_errors += 1
         if isinstance(error, RateLimitError):
             _log.info("query of sid=%s met the App ID's rate limit; polling goes on", self._sid)
             return None
         self._consecutive_errors += 1
-        if self._errors_since is None:
-            self._errors_since = now
+        if self._errors_since is None:  # on the service's clock (_service_time)
+            self._errors_since = service_now
         _log.warning(
             "query of sid=%s failed (%d in a row): %s",
             self._sid,
             self._consecutive_errors,
             describe_failure(error),
         )
-        lasted = now - self._errors_since
+        lasted = service_now - self._errors_since
         if self._consecutive_errors >= self._max_poll_errors or (
             self._consecutive_errors > 1 and lasted >= self._outage_timeout
         ):

@@ -144,6 +144,7 @@ import anyio.abc
 import anyio.lowlevel
 import attrs
 
+from ._client import _CallDeadline
 from ._credentials import SessionCredentials
 from ._events import read_event
 from ._groups import add_note, enter_group, leave_group
@@ -900,18 +901,19 @@ class RecordingSession:
         assert handle is not None
         priority = Priority.HEALTH if judge.in_health_phase else Priority.POLL
         clock = self._options.clock
+        # The judge is told how long the poll waited for the quota and a place in flight: our
+        # queue never counts against the failover grace or the outage timeout.
+        deadline = _CallDeadline(self._options.poll_timeout)
         try:
-            response = await self._client.query(
-                handle, priority=priority, call_timeout=self._options.poll_timeout
-            )
+            response = await self._client._poll(handle, priority, deadline)
         except NotFoundError as exc:
             if exc.worker_not_found:
-                return judge.not_found(exc, clock())
-            return judge.poll_failed(exc, clock())
+                return judge.not_found(exc, clock(), deadline.queued)
+            return judge.poll_failed(exc, clock(), deadline.queued)
         except Exception as exc:
-            return judge.poll_failed(exc, clock())
+            return judge.poll_failed(exc, clock(), deadline.queued)
         self._last_query = response
-        ended = judge.answered(response, clock())
+        ended = judge.answered(response, clock(), deadline.queued)
         if ended is not None and ended.end_reason in _ANNOUNCED_EXITS:
             self._exit_announced = True
         if response.status is not None:

@@ -25,6 +25,7 @@ import pytest
 from agora_recording import (
     EndReason,
     PollingOptions,
+    RateLimiter,
     RecordingClient,
     RecordingSession,
     RuntimeOptions,
@@ -671,6 +672,91 @@ async def test_persistent_poll_errors_fail_the_session(kit: Kit) -> None:
     assert session.outcome.end_reason is EndReason.UNOBSERVABLE
     assert session.poll_errors == 3
     assert kit.count("stop", session) == 1
+
+
+# -- our own queue never counts against the health windows -------------------------------------
+#
+# A client whose quota gives one slot every 40 s (a tiny rate, or one taken up by others' starts)
+# holds every poll back for up to 40 s, and every retry of a poll as long again. The recording
+# is healthy at 80 s (the start waits for the second slot, at 40 s).
+
+
+def answered_at(kit: Kit) -> list[tuple[float, str, int]]:
+    """A log of (time, endpoint, status) of every answer, filled in as the kit's client runs."""
+    log: list[tuple[float, str, int]] = []
+
+    async def hook(response: httpx.Response) -> None:
+        endpoint = response.request.url.path.rsplit("/", 1)[-1]
+        log.append((anyio.current_time(), endpoint, response.status_code))
+
+    kit.service.http_client.event_hooks["response"].append(hook)
+    return log
+
+
+@pytest.mark.anyio
+async def test_two_brief_failovers_seen_through_a_slow_queue_are_not_a_lost_worker() -> None:
+    """404s 120 s apart, seen only by polls that each waited 30 s for the quota, are not 90 s of
+    failover: two failovers of a minute each end, and the healthy recording goes on."""
+    async with make_kit(client_options={"rate_limit": RateLimiter(1 / 40)}) as kit:
+        log = answered_at(kit)
+        began = anyio.current_time()
+        kit.emulator.faults.failover(after=110, duration=60)  # 150-210 s
+        kit.emulator.faults.failover(after=180, duration=65)  # 220-285 s
+        session = kit.session()
+        assert await drive(kit, recording(kit, session, 400), advance=1000) is None
+    queries = [(round(at - began), status) for at, endpoint, status in log if endpoint == "query"]
+    # The health polls after the first 404 (at 160 s) go 10 s later and wait 30 s for a slot:
+    # 30 s of service time until the 404 at 280 s, which an old judge counted as 120 s.
+    assert queries[:6] == [(80, 200), (160, 404), (200, 404), (240, 404), (280, 404), (320, 200)]
+    assert session.outcome is not None
+    assert session.outcome.end_reason is EndReason.STOPPED
+    assert session.stop_outcome is StopOutcome.STOPPED
+
+
+@pytest.mark.anyio
+async def test_two_failed_polls_that_mostly_queued_are_not_an_outage() -> None:
+    """Two polls failing in a row 120 s apart, of which 110 s were spent waiting for the quota,
+    are 10 s of service time, not an outage: the next poll's answer ends the run."""
+    async with make_kit(client_options={"rate_limit": RateLimiter(1 / 40)}) as kit:
+        log = answered_at(kit)
+        began = anyio.current_time()
+        session = kit.session()
+
+        async def block() -> None:
+            async with session:
+                await kit.timeline.sleep(50)  # healthy at 80 s
+                kit.emulator.faults.fail_next("query", 503, times=6)  # two polls, three tries
+                await kit.timeline.sleep(400)
+
+        assert await drive(kit, block, advance=1000) is None
+    failed = [round(at - began) for at, endpoint, status in log if status == 503]
+    assert failed == [160, 200, 240, 280, 320, 360]  # the polls failed at 240 s and 360 s
+    assert session.poll_errors == 2
+    assert session.outcome is not None
+    assert session.outcome.end_reason is EndReason.STOPPED
+
+
+@pytest.mark.anyio
+async def test_a_real_outage_is_caught_after_outage_timeout_of_service_time() -> None:
+    """A query outage with polls held back by the quota fails the session once the failed
+    polls have lasted outage_timeout (120 s) of service time, their queueing not counted."""
+    async with make_kit(client_options={"rate_limit": RateLimiter(1 / 40)}) as kit:
+        session = kit.session(polling=PollingOptions(poll_jitter=0.0, max_poll_errors=100))
+
+        async def block() -> None:
+            async with session:
+                await kit.timeline.sleep(50)  # healthy at 80 s
+                kit.emulator.faults.fail_for(5000, "query", 503)
+                await anyio.sleep_forever()
+
+        error = await drive(kit, block, advance=5000)
+    assert isinstance(error, RecordingFailedError)
+    assert session.outcome is not None
+    assert session.outcome.end_reason is EndReason.UNOBSERVABLE
+    # Each failed poll adds its 10 s of health interval (its tries wait 110 s for the quota):
+    # the 13th failed poll is the first 120 s of service time after the first.
+    assert session.poll_errors == 13
+    assert "over 120 s" in error.detail
 
 
 @pytest.mark.anyio

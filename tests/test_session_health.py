@@ -231,6 +231,40 @@ def test_failed_polls_over_outage_timeout_make_the_recording_unobservable() -> N
     assert "3 times in a row over 120 s" in ended.detail
 
 
+def test_time_failed_polls_waited_in_our_queue_is_not_outage_time() -> None:
+    """Failed polls 130 s apart, each of which waited 60 s for the client's quota, have lasted
+    70 s of service time: not an outage until outage_timeout of service time has passed."""
+    j = healthy_judge(max_poll_errors=8, outage_timeout=120.0)
+    assert j.poll_failed(outage(), 20.0, queued=60.0) is None  # only queueing inside the run counts
+    assert j.poll_failed(outage(), 150.0, queued=60.0) is None
+    ended = j.poll_failed(outage(), 200.0, queued=0.0)
+    assert ended is not None
+    assert "3 times in a row over 120 s" in ended.detail
+
+
+def test_time_404_polls_waited_in_our_queue_is_not_failover_time() -> None:
+    """404s 100 s apart from polls that waited 40 s each for the quota are 20 s of failover:
+    the grace runs on service time, and ends once 90 s of it have passed."""
+    j = healthy_judge(failover_grace=90.0)
+    assert j.not_found(lost(), 100.0, queued=40.0) is None
+    assert j.not_found(lost(), 150.0, queued=40.0) is None
+    assert j.not_found(lost(), 200.0, queued=40.0) is None  # 100 s of wall time, 20 s of service
+    assert j.not_found(lost(), 269.9) is None
+    ended = j.not_found(lost(), 270.0)
+    assert ended is not None
+    assert ended.end_reason is EndReason.WORKER_LOST
+    assert "404 for 90 s" in ended.detail
+
+
+def test_an_answer_short_of_status_4_is_late_however_long_the_poll_queued() -> None:
+    """The start timeout takes no credit for queueing: an answer short of status 4 or 5 at 95 s
+    proves on its own that the recorder did not come up within 90 s."""
+    j = judge()
+    ended = j.answered(answer(RecordingStatus.COMPONENTS_STARTING), 95.0, queued=80.0)
+    assert ended is not None
+    assert ended.end_reason is EndReason.START_TIMEOUT
+
+
 def test_an_answer_or_a_404_ends_a_run_of_failed_polls() -> None:
     """Failed polls count in a row only: an answer (or a 404) in between starts the count over."""
     j = healthy_judge(max_poll_errors=2, outage_timeout=1000.0)
