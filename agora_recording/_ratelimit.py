@@ -275,7 +275,7 @@ class RateLimiter:
         recovery: float = 30.0,
     ) -> None:
         check_quota(rate, burst, recovery)
-        health_wait = seconds("health_wait", health_wait, allow_zero=True)
+        health_wait = check_health_wait(health_wait)
         self._rate = float(rate)
         self.burst = burst
         self.recovery = float(recovery)
@@ -415,6 +415,11 @@ def check_quota(rate: object, burst: object, recovery: object) -> None:
     checked_rate("rate", rate)
     count("burst", burst)
     seconds("recovery", recovery)
+
+
+def check_health_wait(health_wait: object) -> float:
+    """Refuse a bad ``health_wait`` before any request (a local and a shared limiter's)."""
+    return seconds("health_wait", health_wait, allow_zero=True)
 
 
 def _front(queue: deque[Waiter]) -> Waiter:

@@ -13,7 +13,10 @@ not agree on the time), push it one interval on, store it with an expiry, and an
 the caller waits. In front of Redis each process keeps a local queue in the same priority
 classes as the in-process `RateLimiter` (stops first, routine polls last): only the most
 important local request books a slot at a time, so Redis never holds more than one booking per
-process and a stop waits at most one round of the fleet's bookings.
+process and a stop waits at most one round of the fleet's bookings. A health poll goes after
+starts and acquires until it has waited ``health_wait`` (then before them), as in the
+in-process limiter, so a burst of starts entering through Redis leaves no recording unobserved
+past the documented 90 s.
 
 A 429 seen by one process slows them all: `RedisRateLimiter.penalize` stores a pause (the
 ``Retry-After``) and halves the shared rate, which climbs back to the full rate over ``recovery``
@@ -70,7 +73,15 @@ from ._converter import converter
 from ._inflight import PrioritySemaphore
 from ._journal import StartIntent
 from ._numbers import count, seconds
-from ._ratelimit import MIN_FACTOR, Priority, RateLimiter, check_quota, pause_for
+from ._ratelimit import (
+    HEALTH_WAIT,
+    MIN_FACTOR,
+    Priority,
+    RateLimiter,
+    check_health_wait,
+    check_quota,
+    pause_for,
+)
 from .enums import Mode
 from .errors import (
     AgoraError,
@@ -362,8 +373,10 @@ class RedisRateLimiter:
     local `RateLimiter` at ``rate / expected_workers`` until Redis answers again (tried every
     ``retry_interval`` seconds). ``clock`` replaces Redis's ``TIME`` (for tests).
 
-    Priorities apply within each process (see the module docstring); the local fallback keeps
-    them too. `acquire` returns the seconds spent queueing, not the seconds of a 429 pause.
+    Priorities apply within each process (see the module docstring), with the in-process
+    limiter's rule for health polls: one that has waited ``health_wait`` seconds (60 by
+    default) goes ahead of this process's starts and acquires; the local fallback keeps them
+    too. `acquire` returns the seconds spent queueing, not the seconds of a 429 pause.
     """
 
     def __init__(
@@ -373,6 +386,7 @@ class RedisRateLimiter:
         key: str,
         rate: float = 10.0,
         burst: int = 1,
+        health_wait: float = HEALTH_WAIT,
         recovery: float = 30.0,
         expected_workers: int = 1,
         redis_timeout: float = 1.0,
@@ -382,6 +396,7 @@ class RedisRateLimiter:
         if isinstance(expected_workers, bool) or not isinstance(expected_workers, int):
             raise ArgumentTypeError("expected_workers must be an integer")
         count("expected_workers", expected_workers)
+        health_wait = check_health_wait(health_wait)
         seconds("redis_timeout", redis_timeout)
         seconds("retry_interval", retry_interval)
         self._quota = SharedQuota(
@@ -390,8 +405,12 @@ class RedisRateLimiter:
         self.expected_workers = expected_workers
         self.redis_timeout = float(redis_timeout)
         self.retry_interval = float(retry_interval)
-        self._gate = PrioritySemaphore(1)  # one booking in Redis at a time, the most important
-        self._fallback = RateLimiter(rate / expected_workers, burst=burst, recovery=recovery)
+        # One booking in Redis at a time, the most important (a due health poll before starts).
+        self._gate = PrioritySemaphore(1, health_wait=health_wait, rate=self._quota.rate)
+        self._fallback = RateLimiter(
+            rate / expected_workers, burst=burst, health_wait=health_wait, recovery=recovery
+        )
+        self.health_wait = health_wait
         self._down_since: float | None = None
         self._retry_at = -math.inf
         self._penalty_until = -math.inf  # a 429 pause not yet sent to Redis (loop time)

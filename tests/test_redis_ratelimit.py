@@ -14,7 +14,7 @@ import uuid
 import anyio
 import anyio.lowlevel
 import pytest
-from agora_recording import AgoraError, Limiter, Priority, RecordingClient
+from agora_recording import AgoraError, Limiter, Priority, RateLimiter, RecordingClient
 from agora_recording._ratelimit import Backoff
 
 from tests.redis_fixtures import redis_anyio_backend  # noqa: F401 (the module's anyio_backend)
@@ -210,6 +210,38 @@ async def test_stops_go_before_polls_in_the_local_queue(redis: object) -> None:
         await anyio.lowlevel.checkpoint()
         assert limiter.waiting(Priority.STOP) == 1
     assert order == ["poll-1", "stop", "poll-2", "poll-3"]
+
+
+async def test_a_health_poll_goes_ahead_of_starts_once_it_waited_health_wait(
+    redis: object,
+) -> None:
+    """Behind a second of starts queued in this process, a health poll gets a Redis slot once
+    it has waited ``health_wait`` (0.3 s here, 15 slots at 50 per second), not after them all."""
+    limiter = RedisRateLimiter(redis, key=_key(), rate=50, health_wait=0.3)  # type: ignore[arg-type]
+    await limiter.acquire(Priority.START)
+    order: list[Priority] = []
+
+    async def request(priority: Priority) -> None:
+        await limiter.acquire(priority)
+        order.append(priority)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(50):
+            group.start_soon(request, Priority.START)
+        await anyio.lowlevel.checkpoint()
+        group.start_soon(request, Priority.HEALTH)
+    assert len(order) == 51
+    assert order.index(Priority.HEALTH) <= 20  # at most 16 slots in 0.3 s; 50 take a second
+
+
+def test_the_health_wait_is_the_local_limiters_and_checked_the_same_way() -> None:
+    """The shared limiter's health_wait defaults to the in-process one's and is refused alike."""
+    client = redis_asyncio.Redis()
+    assert RedisRateLimiter(client, key="k").health_wait == RateLimiter(10).health_wait == 60.0
+    assert RedisRateLimiter(client, key="k", health_wait=0).health_wait == 0.0
+    for bad in (-1, float("inf"), "60", True):
+        with pytest.raises(ValueError, match="health_wait"):
+            RedisRateLimiter(client, key="k", health_wait=bad)  # type: ignore[arg-type]
 
 
 async def test_a_penalty_slows_the_fleet_and_is_not_counted_as_queueing(redis: object) -> None:
