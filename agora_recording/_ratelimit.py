@@ -27,6 +27,8 @@ burst nothing more). Every health poll gets the
 same ``health_wait``, so the oldest is the one whose deadline comes first: first come, first
 served among them is earliest deadline first. So a burst enters at the full rate except for the
 polls whose deadline falls inside it, and ``docs/concepts/quota.md`` gives the arithmetic.
+One `WaitQueue` holds this order and the rule for every queue of ours: this limiter's, the
+places in flight (``_inflight``) and the Redis limiter's local gate (``agora_recording.redis``).
 
 Within one priority, waiters go first come, first served. A waiter that is cancelled leaves the
 queue at once (and a slot granted to it but not used is given back), so abandoned requests never

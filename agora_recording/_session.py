@@ -71,6 +71,11 @@ client and its rate limit at every interval. The poller never raises: it records
   ``outage_timeout`` seconds (120 s), reported as ``UNOBSERVABLE`` (the service cannot be
   reached), never as a start timeout. Fewer are counted in ``poll_errors`` and ignored.
 
+The failover grace and the outage timeout run on service time: the seconds each poll waited for
+the client's quota and a place in flight are not counted in how long a run of 404s or of failed
+polls has lasted (a poll held back behind a burst of starts samples the service less often, and
+must not turn two short failovers into one long one).
+
 When one happens the poller stops, ``outcome`` records how the recording ended, ``wait()``
 returns, and, with ``fail_fast=True`` (the default) and nobody inside ``wait()``, the body is
 cancelled and the ``async with`` raises `RecordingFailedError` (detail, last status, handle,
