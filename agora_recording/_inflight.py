@@ -6,9 +6,10 @@ written to the service at the last moment and have its answer dropped (a recordi
 running). A `PrioritySemaphore` sized to the pool keeps that queue on our side instead, where
 it is cheap, ordered like the rate limiter (`Priority`: stops first, routine polls last; a
 health poll that has waited ``health_wait``, its wait for the quota included, ahead of starts:
-the same `WaitQueue`) and credited to the caller's deadline. The pool itself then never queues, so a request's deadline
-starts when it holds a connection and measures only the service. (With a capacity of one, the
-same semaphore lets the Redis limiter book one slot at a time, the most important first.)
+the same `WaitQueue`) and credited to the caller's deadline. The pool itself then never queues,
+so a request's deadline starts when it holds a connection and measures only the service. (With
+a capacity of one, the same semaphore lets the Redis limiter book one slot at a time, the most
+important first.)
 """
 
 from __future__ import annotations

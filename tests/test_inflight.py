@@ -191,14 +191,18 @@ def test_bad_max_in_flight_is_refused(value: object) -> None:
         )
 
 
-async def held_places(semaphore: PrioritySemaphore, requests: list[Priority]) -> list[Priority]:
+async def held_places(
+    semaphore: PrioritySemaphore, requests: list[Priority]
+) -> list[tuple[float, Priority]]:
     """Queue ``requests`` (in order, one a second) behind a full ``semaphore`` whose holders
-    each keep their place 10 s; return the order the places were given in."""
-    order: list[Priority] = []
+    each keep their place 10 s; return when each got its place (seconds from the first
+    holders'), in that order."""
+    granted: list[tuple[float, Priority]] = []
+    began = anyio.current_time()
 
     async def hold(priority: Priority) -> None:
         await semaphore.acquire(priority)
-        order.append(priority)
+        granted.append((anyio.current_time() - began, priority))
         await anyio.sleep(10)
         semaphore.release()
 
@@ -206,24 +210,24 @@ async def held_places(semaphore: PrioritySemaphore, requests: list[Priority]) ->
         for _ in range(semaphore.capacity):
             group.start_soon(hold, Priority.START)
         await anyio.sleep(0.5)
-        order.clear()
+        granted.clear()
         for priority in requests:
             group.start_soon(hold, priority)
             await anyio.sleep(1)
-    return order
+    return sorted(granted)
 
 
 async def test_a_due_health_poll_goes_ahead_of_starts_for_a_place_in_flight() -> None:
     """Behind slow starts holding every place, a health poll gets one after health_wait (60 s),
     not after the whole herd of starts: the first verdict stays inside the 90 s window."""
     semaphore = PrioritySemaphore(2)
-    order = await held_places(
-        semaphore, [Priority.START] * 5 + [Priority.HEALTH] + [Priority.START] * 20
-    )
-    # Places free every 5 s on average (two holders of 10 s): the poll, queued at 5.5 s, is due
-    # at 65.5 s, when 12 starts have had a place; 13 more starts wait behind it.
-    assert order.index(Priority.HEALTH) == 12
-    assert order[:12] == [Priority.START] * 12
+    requests = [Priority.START] * 5 + [Priority.HEALTH] + [Priority.START] * 20
+    granted = await held_places(semaphore, requests)
+    # Two places free every 10 s: the poll, queued at 5.5 s, is due at 65.5 s and gets the
+    # first place freed at 70 s, once 12 starts have had one; 13 more starts wait behind it.
+    [health] = [at for at, priority in granted if priority is Priority.HEALTH]
+    assert health == pytest.approx(70.0)
+    assert sum(at < health for at, _ in granted) == 12
 
 
 async def test_time_in_the_rate_limiters_queue_counts_towards_the_due_time() -> None:
@@ -245,3 +249,29 @@ async def test_time_in_the_rate_limiters_queue_counts_towards_the_due_time() -> 
         await anyio.sleep(0.5)
         group.start_soon(hold, "health", Priority.HEALTH, 55.0)
     assert granted["health"] - began == pytest.approx(6.0)
+
+
+async def test_a_health_poll_is_not_held_behind_a_herd_of_slow_starts() -> None:
+    """Twenty starts taking 10 s each on one connection do not keep a health poll waiting 200 s:
+    it is sent once it has waited 60 s, and the window for a first verdict holds."""
+    service = PooledService(connections=1, latency=10.0, body=STARTED)
+    async with client_on(service, timeout=15.0, call_timeout=15.0) as client:
+        answered: list[float] = []
+
+        async def start(n: int) -> None:
+            await client.start(
+                f"resource-{n}", Mode.MIX, cname=CNAME, uid=UID, config=START_CONFIGS[Mode.MIX]
+            )
+
+        async def health_poll() -> None:
+            began = anyio.current_time()
+            await client.query(handle(1), priority=Priority.HEALTH)
+            answered.append(anyio.current_time() - began)
+
+        async with anyio.create_task_group() as group:
+            for n in range(20):
+                group.start_soon(start, n)
+            await anyio.sleep(1)
+            group.start_soon(health_poll)
+    assert answered == [pytest.approx(79.0)]  # due at 61 s, sent at 70 s, answered at 80 s
+    assert service.paths.index("query") == 7
