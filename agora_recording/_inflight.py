@@ -58,7 +58,7 @@ class PrioritySemaphore:
 
     def try_acquire(self) -> bool:
         """Take a place if one is free and nobody waits for it (no coroutine, no checkpoint)."""
-        if self._free and not self._waiting:
+        if self._free and not self._waiting.size:
             self._free -= 1
             return True
         return False
@@ -83,7 +83,7 @@ class PrioritySemaphore:
 
     def release(self) -> None:
         """Give a place back: to the most important waiter, or to the free ones."""
-        if self._waiting:
+        if self._waiting.size:
             best = self._waiting.best(anyio.current_time())
             if best is not None:
                 self._waiting.grant(best)

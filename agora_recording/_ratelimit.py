@@ -141,32 +141,33 @@ class WaitQueue:
     queue drains at, for the early part of the rule (infinite: none). A cancelled waiter is
     dropped lazily (`leave`)."""
 
-    __slots__ = ("_live", "_queues", "_rate", "health_wait")
+    __slots__ = ("_live", "_queues", "_rate", "health_wait", "size")
 
     def __init__(self, health_wait: float, rate: Callable[[float], float]) -> None:
         self.health_wait = health_wait
         self._rate = rate
         self._queues: tuple[deque[Waiter], ...] = tuple(deque() for _ in Priority)
         self._live = [0] * len(Priority)
+        #: How many wait now, of every priority (read on every request: kept, not summed).
+        self.size = 0
 
     def waiting(self, priority: Priority | None = None) -> int:
         """How many wait now (of one priority, or all)."""
-        return sum(self._live) if priority is None else self._live[priority]
-
-    def __bool__(self) -> bool:
-        return any(self._live)
+        return self.size if priority is None else self._live[priority]
 
     def join(self, priority: Priority, since: float) -> Waiter:
         """A request of ``priority`` starts waiting (it has waited since ``since``)."""
         waiter = Waiter(priority, since)
         self._queues[priority].append(waiter)
         self._live[priority] += 1
+        self.size += 1
         return waiter
 
     def leave(self, waiter: Waiter) -> None:
         """A waiter not granted gives up (cancelled)."""
         waiter.gone = True
         self._live[waiter.priority] -= 1
+        self.size -= 1
 
     def best(self, now: float) -> Waiter | None:
         """The waiter that goes next at ``now``, without removing it."""
@@ -201,6 +202,7 @@ class WaitQueue:
         _front(queue)
         queue.popleft()
         self._live[waiter.priority] -= 1
+        self.size -= 1
         waiter.granted = True
         waiter.event.set()
 
@@ -366,7 +368,7 @@ class RateLimiter:
         our own queue (a pause the service asked for with a 429 is not counted: that time is
         the service's)."""
         began = anyio.current_time()
-        if not self._waiting and self._next_slot() <= began:
+        if not self._waiting.size and self._next_slot() <= began:
             self._take(began, priority)
             return 0.0
         waiter = self._waiting.join(priority, began)
