@@ -104,6 +104,9 @@ class TimingOptions:
     - ``poll_timeout`` (15): the deadline of one poll, retries included.
     - ``outage_timeout`` (120): seconds of failed polls (two or more) that count as losing
       sight of the recording.
+
+    ``failover_grace`` and ``outage_timeout`` count the service's time only: a poll's wait for
+    the client's share of the quota or a place in flight is taken off them.
     - ``events_silence`` (180): with notifications, polling returns to normal after that long
       without one.
     - ``orphan_wait`` (30): how long to wait for a notification naming the sid of a start whose
