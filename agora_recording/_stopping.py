@@ -271,12 +271,16 @@ async def confirm_stop(
         retries += 1
         if left() <= 0:
             return Unconfirmed(failure, "the stop budget ran out")
-        wait = min(stop_backoff(retries, failure, random, paced=paced), max(0.0, left()))
+        backoff = stop_backoff(retries, failure, random, paced=paced)
+        wait = min(backoff, max(0.0, left()))
         _log.warning(
             "%s: not confirmed (%s); trying again in %.1f s", label, describe_failure(failure), wait
         )
         await sleep(wait)
-        if left() <= 0:
+        # A wait cut to what was left spent the budget, even when a clock woken a hair early
+        # says otherwise: each attempt's time in our own queues is credited back to the budget,
+        # so going on could send at every quota slot with the budget never running out.
+        if wait < backoff or left() <= 0:
             return Unconfirmed(failure, "the stop budget ran out")
 
 
@@ -294,7 +298,8 @@ async def _recheck(
         remaining = left()
         if remaining <= 0:
             return None, held
-        wait = min(RECHECK_DELAYS[min(checks, len(RECHECK_DELAYS) - 1)], remaining)
+        delay = RECHECK_DELAYS[min(checks, len(RECHECK_DELAYS) - 1)]
+        wait = min(delay, remaining)
         await sleep(wait)
         checks += 1
         if gone():
@@ -302,13 +307,16 @@ async def _recheck(
         try:
             await query()
         except NotFoundError as exc:
-            if exc.worker_not_found:
-                held += wait
-                continue
-            return True, held  # another 404 (the gateway's): no evidence it is gone; stop again
+            if not exc.worker_not_found:
+                return True, held  # the gateway's 404: no evidence it is gone; stop again
+            held += wait
         except AgoraError:
-            continue  # no evidence either way; keep watching
-        return True, held
+            pass  # no evidence either way; keep watching
+        else:
+            return True, held
+        if wait < delay:
+            # The check at the budget's end was the last (for the reason in `confirm_stop`).
+            return None, held
 
 
 @attrs.frozen(kw_only=True)

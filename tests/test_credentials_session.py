@@ -128,6 +128,7 @@ async def test_a_wrong_certificate_fails_naming_the_token() -> None:
     """A token minted with the wrong certificate ends the session with an error naming it."""
     async with service(app_certificate=CERTIFICATE, client_certificate=WRONG) as emulated:
         recording = session(emulated)
+        began = anyio.current_time()
         with pytest.raises(RecordingFailedError) as caught:
             async with recording:
                 await anyio.sleep(HOUR)
@@ -135,8 +136,10 @@ async def test_a_wrong_certificate_fails_naming_the_token() -> None:
         assert recording.outcome is not None
         assert recording.outcome.end_reason is EndReason.WORKER_LOST
         # Without notifications only a 404 held past the whole stop budget (longer than any
-        # documented failover) tells the recording is gone.
+        # documented failover) tells the recording is gone: the 90 s grace, then the 180 s
+        # budget, and not a re-check beyond it.
         assert recording.stop_outcome is StopOutcome.ALREADY_GONE
+        assert anyio.current_time() - began < 5 + 1 + 90 + 10 + 180
         assert emulated.client.unconfirmed() == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from typing import Any
 
 import anyio
 import pytest
@@ -258,3 +259,61 @@ async def test_ensure_stopped_waits_the_stop_backoff_with_the_client_random() ->
     assert confirmation.outcome is StopOutcome.STOPPED
     assert slept == [1.5, 2.5]
     assert len(script.requests) == 3
+
+
+class Queued(Fake):
+    """`Fake` behind a busy client quota: every request first waits ``queued`` s there, which the
+    stop budget does not count (the client credits it back, as for every call), on a clock whose
+    sleeps end ``early`` s short (floating-point rounding). Over 100 requests is a runaway."""
+
+    def __init__(
+        self, stops: list[AgoraError | None], *, queued: float, early: float = 0.0, **options: Any
+    ) -> None:
+        super().__init__(stops, **options)
+        self.queued = queued
+        self.early = early
+
+    def _wait_in_quota(self) -> None:
+        if self.sent + self.checked >= 100:
+            raise AssertionError("the stop is still requesting after 100 requests")
+        self.now += self.queued
+        self.budget += self.queued
+
+    async def send(self) -> StopResponse:
+        self._wait_in_quota()
+        return await super().send()
+
+    async def query(self) -> object:
+        self._wait_in_quota()
+        return await super().query()
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds)
+        self.now -= min(self.early, seconds)
+
+
+def test_rechecks_end_with_the_budget_when_the_clock_wakes_a_hair_early() -> None:
+    """The re-checks (5, 10, then every 15 s) fill the 180 s budget on a clock whose sleeps end a
+    hair early (asyncio runs a timer due within its clock's resolution at once), and every query
+    waits in the quota: ALREADY_GONE after one check at the budget's end, never a query every
+    quota slot for ever."""
+    fake = Queued([not_found()], queries=not_found, queued=0.125, early=2**-20)
+    result = fake.run()
+    assert isinstance(result, StopConfirmation)
+    assert result.outcome is StopOutcome.ALREADY_GONE
+    assert fake.checked == 14  # 2 + 11 on the schedule to 180 s, 1 at the budget's end
+    assert sum(fake.slept) == pytest.approx(180.0)
+
+
+def test_retries_end_with_the_budget_when_the_last_wait_ends_a_hair_early() -> None:
+    """A stop through 5xx whose last backoff was cut to the budget's remainder, on a clock that
+    wakes a hair early, with every attempt waiting in the quota: unconfirmed after it, not an
+    attempt every quota slot for ever."""
+    errors: list[AgoraError | None] = [
+        ServerError(endpoint="stop", status_code=503) for _ in range(200)
+    ]
+    fake = Queued(errors, budget=20.0, random=lambda: 0.5, queued=0.125, early=2**-20)
+    result = fake.run()
+    assert isinstance(result, Unconfirmed)
+    assert "budget ran out" in result.why
+    assert fake.sent == 5  # after 1.5, 2.5, 4.5 and 8.5 s; the 3 s left end the budget
