@@ -67,6 +67,9 @@ END_POLL_DELAY: Final = 1.0
 #: only. With no notification for ``events_silence`` seconds, polling returns to normal.
 SAFETY_NET_INTERVAL: Final = 1800.0
 
+#: Seconds under which a wait counts as none: a float's rounding, not a real wait.
+_DUE_NOW: Final = 1e-6
+
 #: Seconds after the start within which a lost recorder most likely exited at once.
 _EARLY_EXIT_WINDOW: Final = 60.0
 
@@ -384,7 +387,9 @@ class HealthJudge:
         last_poll = self._last_poll_at if self._last_poll_at is not None else self.started_at
         due = max(last_poll + SAFETY_NET_INTERVAL, now)
         wait = min(due, silent_at) - now
-        return wait if wait > 0 else None
+        # A wait of a rounding error is due now: a virtual clock may wake such a sleep without
+        # moving, and asking again would give the same sliver forever.
+        return wait if wait > _DUE_NOW else None
 
     def poll_delay(self, interval: float, now: float) -> float:
         """Seconds until the next poll, ``interval`` unless a web recording's

@@ -336,6 +336,18 @@ def test_flowing_events_make_routine_polls_a_safety_net() -> None:
     assert j.events_cover(1880.0) is None  # 180 s of silence: back to polling
 
 
+def test_a_safety_net_poll_due_within_a_rounding_error_is_due_now() -> None:
+    """A wait of a float's rounding error is no wait: the poller polls instead of sleeping a
+    sliver that a virtual clock wakes without moving, which would spin forever."""
+    j = healthy_judge(events_silence=180.0)
+    j.poll_started(5.0)
+    j.event(EventFacts(status=5), 100.0)
+    j.event(EventFacts(status=5), 1700.0)
+    due = 5.0 + SAFETY_NET_INTERVAL
+    assert j.events_cover(due - 1e-9) is None
+    assert j.events_cover(due - 1.0) == pytest.approx(1.0)
+
+
 def test_events_do_not_cover_the_health_phase() -> None:
     """Events never replace the polls that decide whether the recording came up or died."""
     j = judge()
