@@ -797,16 +797,20 @@ class RecordingClient:
                 single=True,
             )
 
-        result = await confirm_stop(
-            send=send,
-            query=query,
-            sleep=sleep,
-            left=deadline.left,
-            gone=lambda: assume_ended_on_404,
-            random=self._retry.random,
-            label=label,
-            paced=self._limiter is not None,  # which holds every request for a Retry-After
-        )
+        try:
+            result = await confirm_stop(
+                send=send,
+                query=query,
+                sleep=sleep,
+                left=deadline.left,
+                gone=lambda: assume_ended_on_404,
+                random=self._retry.random,
+                label=label,
+                paced=self._limiter is not None,  # which holds every request for a Retry-After
+            )
+        except BaseException:  # cancelled or interrupted: a stop went out, unconfirmed
+            self._registry.interrupted(handle)
+            raise
         if isinstance(result, Unconfirmed):
             raise self._unconfirmed(handle, result.error, result.why)
         return self._confirmed(handle, result)

@@ -334,6 +334,9 @@ class UnconfirmedRecording:
     """The last stop failure (or, without a sid, why the start stayed unresolved); ``None``
     while no stop has been tried."""
     intent: StartIntent | None = None
+    stop_interrupted: bool = False
+    """A stop was sent and then cut short (cancelled, interrupted) before the service
+    confirmed it."""
 
     @property
     def sid(self) -> str | None:
@@ -400,6 +403,13 @@ class UnconfirmedRegistry:
             handle=handle, last_error=error
         )
 
+    def interrupted(self, handle: RecordingHandle) -> None:
+        """Note that a stop of ``handle`` was cut short before it was confirmed."""
+        key = (handle.resource_id, handle.sid)
+        entry = self._entries.get(key)
+        if entry is not None and entry.last_error is None:
+            self._entries[key] = attrs.evolve(entry, stop_interrupted=True)
+
     def confirmed(self, handle: RecordingHandle) -> None:
         """Forget a recording whose stop the service confirmed."""
         self._entries.pop((handle.resource_id, handle.sid), None)
@@ -423,7 +433,8 @@ class UnconfirmedRegistry:
     def report(self) -> tuple[UnconfirmedRecording, ...]:
         """Log what is left when the client closes; return the recordings whose stop failed.
 
-        A recording whose stop was tried and never confirmed is logged at ERROR; one that was
+        A recording whose stop was tried and never confirmed is logged at ERROR (one whose stop
+        was cut short by a cancellation too, though it is not returned); one that was
         started but never stopped through this client (say, left running on purpose for
         another process to stop) at WARNING. Both lines carry the IDs and the command that
         stops it, never a secret.
@@ -437,6 +448,8 @@ class UnconfirmedRegistry:
                 if entry.handle is None:
                     what = "may be running, sid unknown"
                     detail += f"; began after Unix time {entry.began_at:.0f}"
+            elif entry.stop_interrupted:
+                level, what, detail = logging.ERROR, "stop never confirmed", "stop interrupted"
             else:
                 level, what, detail = logging.WARNING, "left running", "no stop was sent"
             mode = entry.handle.mode if entry.handle is not None else entry._intent.mode

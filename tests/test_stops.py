@@ -190,6 +190,24 @@ async def test_closing_a_client_with_a_failed_stop_raises_and_logs_the_command()
         assert "agora-recording stop" in info.value.recordings[0].stop_command()
 
 
+async def test_a_stop_cut_short_is_reported_at_close_as_never_confirmed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stop cancelled between its attempts is logged at close as a stop never confirmed, at
+    ERROR, not as a recording no stop was sent to."""
+    caplog.set_level(logging.WARNING, logger="agora_recording")
+    async with virtual_service(max_concurrent_recordings=None) as service:
+        handle = await started(service)
+        service.emulator.faults.fail_next("stop", 503, times=50)
+        with anyio.move_on_after(5):
+            await service.client.ensure_stopped(handle)
+        await service.client.aclose()
+    [line] = [r for r in caplog.records if handle.sid in r.getMessage() and "stop it" in r.msg]
+    assert line.levelno == logging.ERROR
+    assert "stop never confirmed" in line.getMessage()
+    assert "stop interrupted" in line.getMessage()
+
+
 async def test_a_query_outage_from_the_start_is_reported_as_an_outage(
     service: EmulatedService,
 ) -> None:
