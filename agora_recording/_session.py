@@ -161,6 +161,7 @@ from ._options import (
     RuntimeOptions,
     SessionOptions,
     TimingOptions,
+    instance_or_none,
 )
 from ._orphans import ha_registered, replace_unregistered, spare_configs, start_recording
 from ._outcome import Ended, EndReason, SessionOutcome, outcome_of
@@ -370,10 +371,9 @@ class RecordingSession:
             runtime=runtime,
             adopted=adopted,
         )
-        if credentials is None:
-            credentials = CredentialOptions()
-        elif not isinstance(credentials, CredentialOptions):
-            raise ValidationError("credentials", "must be a CredentialOptions or None")
+        credentials = (
+            instance_or_none("credentials", credentials, CredentialOptions) or CredentialOptions()
+        )
         if not callable(getattr(client, "ensure_stopped", None)):
             raise ArgumentTypeError(
                 f"client must be a RecordingClient, not {type(client).__name__}"
