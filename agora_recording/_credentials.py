@@ -32,7 +32,7 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, Protocol
 
 import anyio
@@ -542,16 +542,7 @@ class SessionCredentials:
     ) -> StartConfig:
         """Before acquire: the token minted or checked, initial STS credentials if needed."""
         before = config.token
-        config = prepare_start_config(
-            config,
-            app_id=app_id,
-            cname=cname,
-            uid=uid,
-            mode=mode,
-            app_certificate=self.app_certificate,
-            expected_duration=self.expected_duration,
-            now=self.wall_clock(),
-        )
+        config = self._token_config(config, app_id=app_id, cname=cname, uid=uid, mode=mode)
         if config.token is not None:
             self.token_source = "minted" if prepared_token(config, before) else "user"
         if self.storage_credentials is None:
@@ -576,6 +567,33 @@ class SessionCredentials:
             sleep=sleep,
         )
         return config
+
+    def spare_configs(
+        self, config: StartConfig, *, app_id: str, cname: str, mode: Mode, uids: Sequence[str]
+    ) -> dict[str, StartConfig]:
+        """The start configuration of each spare uid, before any request: the token `prepare`
+        minted is minted again for that uid, a token the user gave is checked against it (and
+        refused, naming ``clientRequest.token``, when it was made for another uid)."""
+        base = attrs.evolve(config, token=None) if self.token_source == "minted" else config
+        return {
+            uid: self._token_config(base, app_id=app_id, cname=cname, uid=uid, mode=mode)
+            for uid in uids
+        }
+
+    def _token_config(
+        self, config: StartConfig, *, app_id: str, cname: str, uid: str, mode: Mode
+    ) -> StartConfig:
+        """`prepare_start_config` with these credentials, now."""
+        return prepare_start_config(
+            config,
+            app_id=app_id,
+            cname=cname,
+            uid=uid,
+            mode=mode,
+            app_certificate=self.app_certificate,
+            expected_duration=self.expected_duration,
+            now=self.wall_clock(),
+        )
 
     async def refresh_loop(
         self, session: _Session, fail: Callable[[RecordingFailedError], None]

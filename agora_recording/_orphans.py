@@ -17,13 +17,11 @@ what is left to do.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import anyio
-import attrs
 
-from ._credentials import SessionCredentials, prepare_start_config
 from ._groups import add_note
 from ._journal import StartIntent, StartJournal
 from ._protocol import RESOURCE_LIFETIME
@@ -50,39 +48,10 @@ __all__ = [
     "ha_registered",
     "recover_orphan",
     "replace_unregistered",
-    "spare_configs",
     "start_recording",
 ]
 
 _log = logging.getLogger("agora_recording.session")
-
-
-def spare_configs(
-    credentials: SessionCredentials,
-    config: StartConfig,
-    *,
-    app_id: str,
-    cname: str,
-    mode: Mode,
-    uids: Sequence[str],
-) -> dict[str, StartConfig]:
-    """The start configuration of each spare uid, before any request: the token the session
-    minted is minted again for that uid, a token the user gave is checked against it (and
-    refused, naming ``clientRequest.token``, when it was made for another uid)."""
-    base = attrs.evolve(config, token=None) if credentials.token_source == "minted" else config
-    return {
-        uid: prepare_start_config(
-            base,
-            app_id=app_id,
-            cname=cname,
-            uid=uid,
-            mode=mode,
-            app_certificate=credentials.app_certificate,
-            expected_duration=credentials.expected_duration,
-            now=credentials.wall_clock(),
-        )
-        for uid in uids
-    }
 
 
 #: Moves a session to a new recorder uid: the start configuration for it (its token minted or

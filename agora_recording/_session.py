@@ -163,7 +163,7 @@ from ._options import (
     TimingOptions,
     instance_or_none,
 )
-from ._orphans import ha_registered, replace_unregistered, spare_configs, start_recording
+from ._orphans import ha_registered, replace_unregistered, start_recording
 from ._outcome import Ended, EndReason, SessionOutcome, outcome_of
 from ._protocol import Endpoint, build_request, parse_mode, required_scene
 from ._ratelimit import Priority
@@ -728,8 +728,7 @@ class RecordingSession:
         )
         options = self._options
         spares = self._spare_uids
-        configs = spare_configs(
-            self._credentials,
+        configs = self._credentials.spare_configs(
             config,
             app_id=self._client.app_id,
             cname=self._cname,
