@@ -190,39 +190,51 @@ async def recover_orphan(
     error = attempts.error
     assert error is not None
     with anyio.CancelScope(shield=True):
-        handle = None
+        stopped = await _stop_found(
+            client,
+            subscription,
+            journal,
+            intent,
+            orphan_wait=orphan_wait,
+            stop_timeout=stop_timeout,
+            clock=clock,
+            sleep=sleep,
+        )
+        if stopped is not None:
+            return stopped
+        client._unresolved_start(intent, error)
+        if journal is not None:
+            await journal_call("the unresolved start", _bound(journal.unresolved, intent))
+        failure = unresolved_error(intent, attempts)
         if subscription is not None:
-            handle = await _find(client, subscription, intent, orphan_wait)
-        if handle is None:
-            client._unresolved_start(intent, error)
-            if journal is not None:
-                await journal_call("the unresolved start", lambda: journal.unresolved(intent))
-            failure = unresolved_error(intent, attempts)
-            if subscription is not None:
-                add_note(failure, f"No notification named its sid within {orphan_wait:g} s.")
-        else:
-            failure = await _stop_orphan(
-                client, journal, intent, handle, stop_timeout=stop_timeout, clock=clock, sleep=sleep
-            )
+            add_note(failure, f"No notification named its sid within {orphan_wait:g} s.")
     return failure
 
 
-async def _stop_orphan(
+async def _stop_found(
     client: RecordingClient,
+    subscription: Subscription | None,
     journal: StartJournal | None,
     intent: StartIntent,
-    handle: RecordingHandle,
     *,
+    orphan_wait: float,
     stop_timeout: float | None,
     clock: Callable[[], float],
     sleep: Callable[[float], Awaitable[None]],
-) -> OrphanedStartError:
-    """Stop (confirmed) the recording a lost start left, found as ``handle``; the error says
-    whether it was stopped (``stopped``), or why its stop was not confirmed (it stays listed)."""
+) -> OrphanedStartError | None:
+    """Find the recording a lost start left through ``subscription`` within ``orphan_wait``
+    seconds and stop it (confirmed); None when no notification named it (or none are
+    followed). The error says whether it was stopped (``stopped``), or why its stop was not
+    confirmed (it stays listed)."""
+    if subscription is None:
+        return None
+    handle = await _find(client, subscription, intent, orphan_wait)
+    if handle is None:
+        return None
     where = f"resource {intent.resource_id}, cname {intent.cname!r}, uid {intent.uid}"
     client.track(handle)
     if journal is not None:
-        await journal_call("the sid", lambda: journal.started(intent, handle))
+        await journal_call("the sid", _bound(journal.started, intent, handle))
     _log.warning("start answer lost: found sid=%s from notifications; stopping it", handle.sid)
     try:
         done = await client.ensure_stopped(
@@ -266,13 +278,18 @@ async def _settle_before_moving(
     """
     error = attempts.error
     assert error is not None
-    if subscription is not None:
-        handle = await _find(client, subscription, intent, orphan_wait)
-        if handle is not None:
-            done = await _stop_orphan(
-                client, journal, intent, handle, stop_timeout=stop_timeout, clock=clock, sleep=sleep
-            )
-            return done.stopped, None if done.stopped else done
+    done = await _stop_found(
+        client,
+        subscription,
+        journal,
+        intent,
+        orphan_wait=orphan_wait,
+        stop_timeout=stop_timeout,
+        clock=clock,
+        sleep=sleep,
+    )
+    if done is not None:
+        return done.stopped, None if done.stopped else done
     if journal is not None and await journal_call(
         "the unresolved start", _bound(journal.unresolved, intent)
     ):
