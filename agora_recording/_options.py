@@ -38,6 +38,7 @@ __all__ = [
     "TimingOptions",
     "default_poll_interval",
     "instance_or_none",
+    "uid_text",
 ]
 
 #: Seconds between polls unless ``maxIdleTime`` is shorter (then half of it): often enough to
@@ -78,10 +79,15 @@ def _callable(*, optional: bool = False) -> Callable[[Any, Any, Any], None]:
     return check
 
 
+def uid_text(value: object) -> object:
+    """An int uid as its decimal string; anything else as is, for `check_uid` to judge."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 def _uids(value: Any) -> Any:
     """A list or tuple of uids (ints or strings) as a tuple of strings; anything else as is."""
     if isinstance(value, (list, tuple)):
-        return tuple(str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value)
+        return tuple(uid_text(v) for v in value)
     return value
 
 

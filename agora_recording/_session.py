@@ -162,6 +162,7 @@ from ._options import (
     SessionOptions,
     TimingOptions,
     instance_or_none,
+    uid_text,
 )
 from ._orphans import ha_registered, replace_unregistered, start_recording
 from ._outcome import Ended, EndReason, SessionOutcome, outcome_of
@@ -382,9 +383,7 @@ class RecordingSession:
         self._mode = parse_mode(mode)
         check_cname(cname, self._mode.value)
         self._cname = cname
-        given: object = uid  # checked at run time: callers may not be type-checked
-        if isinstance(given, int) and not isinstance(given, bool):
-            given = str(given)
+        given = uid_text(uid)  # checked at run time: callers may not be type-checked
         check_uid(given)
         self._uid = str(given)
         if self._uid in credentials.spare_uids:
