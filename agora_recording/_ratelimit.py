@@ -60,7 +60,16 @@ from ._numbers import count, seconds
 from ._numbers import rate as checked_rate
 from .errors import ArgumentTypeError
 
-__all__ = ["Backoff", "Limiter", "Priority", "RateLimiter", "WaitQueue", "Waiter", "pause_for"]
+__all__ = [
+    "Backoff",
+    "Limiter",
+    "Priority",
+    "RateLimiter",
+    "WaitQueue",
+    "Waiter",
+    "jittered_pause",
+    "pause_for",
+]
 
 logger = logging.getLogger("agora_recording")
 
@@ -211,6 +220,14 @@ def pause_for(retry_after: float | None) -> float:
     """Seconds a 429 holds the quota: its ``Retry-After`` (1 s when absent), at most `MAX_PAUSE`."""
     pause = retry_after if retry_after is not None and retry_after > 0 else 1.0
     return min(pause, MAX_PAUSE)
+
+
+def jittered_pause(retry_after: float | None, random: Callable[[], float]) -> float:
+    """Seconds before sending again after a 429: `pause_for` plus up to as much again at random
+    (``random()`` in [0, 1)), so that requests told the same ``Retry-After`` do not all come
+    back at the same instant and meet the next 429 together."""
+    pause = pause_for(retry_after)
+    return pause + random() * pause
 
 
 class Backoff:
