@@ -338,12 +338,11 @@ class RateLimiter:
         return self._tat - self._tolerance
 
     def _take(self, now: float, priority: Priority) -> None:
-        interval = 1.0 / (self._rate * self._backoff.factor_now(now))
-        self._tat = max(self._tat, now) + interval
+        self._tat = max(self._tat, now) + 1.0 / self._rate_at(now)
         self.stats[priority.name.lower()] += 1
 
     def _give_back(self, priority: Priority) -> None:
-        self._tat -= 1.0 / (self._rate * self._backoff.factor_now(anyio.current_time()))
+        self._tat -= 1.0 / self.current_rate()
         self.stats[priority.name.lower()] -= 1
 
     def penalize(self, retry_after: float | None) -> None:
