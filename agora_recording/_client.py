@@ -772,7 +772,7 @@ class RecordingClient:
         seconds = self.stop_timeout if stop_timeout is None else stop_timeout
         deadline = _CallDeadline(_seconds("stop_timeout", seconds), clock)
         label = _handle_label(Endpoint.STOP, handle)
-        checked = build_request(Endpoint.QUERY, self.app_id, handle=handle)
+        checked, checked_label = self._query(handle)
         self._registry.add(handle)
         self._know(handle.sid)
 
@@ -791,7 +791,7 @@ class RecordingClient:
             return await self._call(
                 Endpoint.QUERY,
                 checked,
-                label=_handle_label(Endpoint.QUERY, handle),
+                label=checked_label,
                 priority=Priority.STOP,
                 deadline=deadline,
                 single=True,

@@ -60,7 +60,16 @@ from ._numbers import count, seconds
 from ._numbers import rate as checked_rate
 from .errors import ArgumentTypeError
 
-__all__ = ["Backoff", "Limiter", "Priority", "RateLimiter", "WaitQueue", "Waiter", "pause_for"]
+__all__ = [
+    "Backoff",
+    "Limiter",
+    "Priority",
+    "RateLimiter",
+    "WaitQueue",
+    "Waiter",
+    "jittered_pause",
+    "pause_for",
+]
 
 logger = logging.getLogger("agora_recording")
 
@@ -213,6 +222,14 @@ def pause_for(retry_after: float | None) -> float:
     return min(pause, MAX_PAUSE)
 
 
+def jittered_pause(retry_after: float | None, random: Callable[[], float]) -> float:
+    """Seconds before sending again after a 429: `pause_for` plus up to as much again at random
+    (``random()`` in [0, 1)), so that requests told the same ``Retry-After`` do not all come
+    back at the same instant and meet the next 429 together."""
+    pause = pause_for(retry_after)
+    return pause + random() * pause
+
+
 class Backoff:
     """The 429 rule of every limiter: pause, halve the rate once per pause, recover linearly.
 
@@ -321,12 +338,11 @@ class RateLimiter:
         return self._tat - self._tolerance
 
     def _take(self, now: float, priority: Priority) -> None:
-        interval = 1.0 / (self._rate * self._backoff.factor_now(now))
-        self._tat = max(self._tat, now) + interval
+        self._tat = max(self._tat, now) + 1.0 / self._rate_at(now)
         self.stats[priority.name.lower()] += 1
 
     def _give_back(self, priority: Priority) -> None:
-        self._tat -= 1.0 / (self._rate * self._backoff.factor_now(anyio.current_time()))
+        self._tat -= 1.0 / self.current_rate()
         self.stats[priority.name.lower()] -= 1
 
     def penalize(self, retry_after: float | None) -> None:

@@ -31,7 +31,7 @@ import anyio
 import attrs
 
 from ._protocol import is_retryable
-from ._ratelimit import pause_for
+from ._ratelimit import jittered_pause
 from .errors import APIError, RateLimitError, ServerError, TransportError, ValidationError
 
 __all__ = ["RetryPolicy", "call_with_retries", "describe_failure", "moves_host"]
@@ -85,10 +85,8 @@ class RetryPolicy:
 
     def rate_limited_wait(self, exc: RateLimitError) -> float:
         """Seconds before sending again after a 429: its ``Retry-After`` (1 s when absent, at most
-        a minute), plus up to as much again at random, so that requests told the same
-        ``Retry-After`` do not all come back at the same instant and meet the next 429 together."""
-        pause = pause_for(exc.retry_after)
-        return pause + self.random() * pause
+        a minute) plus jitter (`_ratelimit.jittered_pause`)."""
+        return jittered_pause(exc.retry_after, self.random)
 
 
 def moves_host(exc: BaseException) -> bool:

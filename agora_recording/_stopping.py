@@ -56,7 +56,7 @@ import attrs
 
 from ._journal import StartIntent
 from ._protocol import RETRYABLE
-from ._ratelimit import pause_for
+from ._ratelimit import jittered_pause
 from ._retry import describe_failure
 from .enums import Mode
 from .errors import (
@@ -178,7 +178,7 @@ def stop_backoff(
 
     The curve ``STOP_BACKOFF_*`` above, with ``random()`` (a number in [0, 1)) for the jitter.
     A 429 that names its ``Retry-After`` waits that instead (1 s when absent, at most a minute:
-    `_ratelimit.pause_for`) plus up to as much again at random; with ``paced`` (the caller's
+    `_ratelimit.jittered_pause`) plus up to as much again at random; with ``paced`` (the caller's
     rate limiter already holds every request for the ``Retry-After``) a 429 waits nothing more.
     Never more than `STOP_BACKOFF_MAX`.
     """
@@ -186,8 +186,7 @@ def stop_backoff(
         if paced:
             return 0.0
         if error.retry_after is not None:
-            pause = pause_for(error.retry_after)
-            return min(STOP_BACKOFF_MAX, pause + random() * pause)
+            return min(STOP_BACKOFF_MAX, jittered_pause(error.retry_after, random))
     grown = STOP_BACKOFF_INITIAL * STOP_BACKOFF_GROWTH ** min(retry - 1, 64)
     return min(STOP_BACKOFF_MAX, grown + random() * STOP_BACKOFF_JITTER)
 

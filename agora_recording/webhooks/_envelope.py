@@ -234,15 +234,13 @@ def parse(body: bytes | str | Mapping[str, Any]) -> Notification:
         )
     if isinstance(body, Mapping):
         data: Any = body
-    elif isinstance(body, (bytes, bytearray, str)):
+    else:
         try:
             data = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite)
         except InvalidNotificationError:
             raise
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise InvalidNotificationError("notification body is not JSON") from exc
-    else:
-        raise InvalidNotificationError("a notification body is bytes, text or a mapping")
     if not isinstance(data, Mapping):
         raise InvalidNotificationError("notification body is not a JSON object")
     notice_id = data.get("noticeId", data.get("notificationId"))
