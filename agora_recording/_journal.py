@@ -38,6 +38,12 @@ class StartIntent:
     #: recording found later by its cname and uid belongs to this start only if it began after.
     began_at: float
 
+    def handle(self, sid: str) -> RecordingHandle:
+        """The recording this start began, once its ``sid`` is known."""
+        return RecordingHandle(
+            resource_id=self.resource_id, sid=sid, mode=self.mode, cname=self.cname, uid=self.uid
+        )
+
 
 @runtime_checkable
 class StartJournal(Protocol):

@@ -313,13 +313,7 @@ async def _find(
     sid = subscription.sid
     if sid is None or sid in client.known_sids:
         return None
-    handle = RecordingHandle(
-        resource_id=intent.resource_id,
-        sid=sid,
-        mode=intent.mode,
-        cname=intent.cname,
-        uid=intent.uid,
-    )
+    handle = intent.handle(sid)
     try:
         await client.query(handle, call_timeout=RESOURCE_LIFETIME / 10)
     except NotFoundError:

@@ -1236,13 +1236,7 @@ class LeaseStore:
             if sid is None:
                 await self._expire(intent)
                 return
-            handle = RecordingHandle(
-                resource_id=intent.resource_id,
-                sid=sid,
-                mode=intent.mode,
-                cname=intent.cname,
-                uid=intent.uid,
-            )
+            handle = intent.handle(sid)
             async with _redis_errors("listing a found recording"):
                 listed = await self._found(
                     keys=[self._intents, self._handles],
