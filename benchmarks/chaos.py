@@ -50,6 +50,7 @@ from tests.redis_worker import (
     free_port,
     redis_server,
     repo_root,
+    stop_process,
     workers,
 )
 
@@ -118,12 +119,7 @@ def emulator_process() -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 class Sampler:

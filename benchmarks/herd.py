@@ -44,6 +44,7 @@ import stamina
 from agora_recording import AgoraError, Mode, RecordingClient, TransportError
 from agora_recording.emulator import DEFAULT_CUSTOMER_ID, DEFAULT_CUSTOMER_SECRET
 from agora_recording.testing import DEFAULT_APP_ID
+from tests.redis_worker import stop_process
 
 from .fleet import CONFIG
 
@@ -84,12 +85,7 @@ def emulator(rate: float) -> Iterator[str]:
             raise RuntimeError(f"the emulator did not start: {line!r}")
         yield line.rsplit(" ", 1)[1]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 async def _lag(worst: list[float]) -> None:

@@ -51,6 +51,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Terminate a child process and reap it, killing it if it lingers past 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def redis_server(*, port: int | None = None, startup_timeout: float = 10.0) -> Iterator[str]:
     """Run a throwaway ``redis-server`` for the block; yield its ``redis://`` URL."""
@@ -92,12 +102,7 @@ def redis_server(*, port: int | None = None, startup_timeout: float = 10.0) -> I
                 time.sleep(0.02)
             yield f"redis://127.0.0.1:{port}/0"
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 def worker_command(*args: str) -> list[str]:

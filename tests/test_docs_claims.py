@@ -37,6 +37,7 @@ from agora_recording import (
 from agora_recording._cli import cli
 from agora_recording.testing import virtual_service
 
+from tests.helpers import publish_and_start
 from tests.test_docs_examples import DOCUMENTS, ROOT, fenced_blocks
 from tests.virtual import virtual_backend
 
@@ -375,11 +376,7 @@ async def test_an_adopted_recording_that_ended_unseen_ends_when_the_docs_say() -
     a half minutes), as ``WORKER_LOST`` with the stop ``ALREADY_GONE``."""
     async with virtual_service() as service:
         client = service.client
-        service.channel("room").publish(1)
-        acquired = await client.acquire(cname="room", uid="9")
-        started = await client.start(
-            acquired.resource_id, Mode.MIX, cname="room", uid="9", config=_CONFIG
-        )
+        started = await publish_and_start(service, mode=Mode.MIX, uid="9", config=_CONFIG)
         await anyio.sleep(10)
         await client.stop(started.handle)  # ended behind the adopter's back
         await anyio.sleep(60)  # and gone: query answers 404 now
@@ -462,11 +459,7 @@ async def test_stamina_testing_mode_leaves_a_confirmed_stop_s_waits() -> None:
     stop still waits between its attempts (on the loop's clock, virtual here)."""
     async with virtual_service() as service:
         client = service.client
-        service.channel("room").publish(1)
-        acquired = await client.acquire(cname="room", uid="9")
-        started = await client.start(
-            acquired.resource_id, Mode.MIX, cname="room", uid="9", config=_CONFIG
-        )
+        started = await publish_and_start(service, mode=Mode.MIX, uid="9", config=_CONFIG)
         service.emulator.faults.fail_next("stop", 503)
         with stamina.set_testing(True, attempts=3):
             began = anyio.current_time()

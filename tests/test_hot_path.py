@@ -13,7 +13,7 @@ from urllib.parse import quote
 import attrs
 import httpx
 import pytest
-from agora_recording import Mode, RecordingClient, converter, validation
+from agora_recording import Mode, converter, validation
 from agora_recording._protocol import Endpoint, _encode_request, _valid_starts, build_request
 from agora_recording.errors import ValidationError
 from agora_recording.models import LayoutRegion
@@ -23,12 +23,11 @@ from hypothesis import strategies as st
 from .helpers import (
     APP_ID,
     CNAME,
-    CUSTOMER_ID,
-    CUSTOMER_SECRET,
     RESOURCE_ID,
     START_CONFIGS,
     UID,
     handle_for,
+    mock_client,
 )
 
 
@@ -162,14 +161,7 @@ async def test_reused_url_reaches_the_right_recording() -> None:
 
     first = handle_for(Mode.MIX)
     second = attrs.evolve(first, sid="another0sid0000000000000000000000")
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        client = RecordingClient(
-            app_id=APP_ID,
-            customer_id=CUSTOMER_ID,
-            customer_secret=CUSTOMER_SECRET,
-            http_client=http,
-            rate_limit=None,
-        )
+    async with mock_client(answer) as client:
         for handle in (first, second, first, second):
             await client.query(handle)
     assert seen[0] == seen[2] != seen[1] == seen[3]
@@ -185,15 +177,7 @@ async def test_each_attempt_gives_httpx_its_own_timeout() -> None:
         seen[request.url.path.rsplit("/", 1)[1]] = request.extensions["timeout"]
         return httpx.Response(200, json={"resourceId": RESOURCE_ID, "sid": "s", "cname": CNAME})
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        client = RecordingClient(
-            app_id=APP_ID,
-            customer_id=CUSTOMER_ID,
-            customer_secret=CUSTOMER_SECRET,
-            http_client=http,
-            rate_limit=None,
-            timeout=2.5,
-        )
+    async with mock_client(answer, timeout=2.5) as client:
         client.start_attempt_timeout = 7.0
         for _ in range(2):  # the second time from what the client kept
             await client.query(handle_for(Mode.MIX))
@@ -290,14 +274,7 @@ async def test_bad_handle_is_refused_on_every_query() -> None:
 
     bad = attrs.evolve(handle_for(Mode.MIX), sid="not a sid")
     unhashable = attrs.evolve(handle_for(Mode.MIX), sid=["not", "a", "sid"])  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        client = RecordingClient(
-            app_id=APP_ID,
-            customer_id=CUSTOMER_ID,
-            customer_secret=CUSTOMER_SECRET,
-            http_client=http,
-            rate_limit=None,
-        )
+    async with mock_client(answer) as client:
         for handle in (bad, unhashable, bad, unhashable):
             with pytest.raises(ValidationError) as caught:
                 await client.query(handle)

@@ -25,24 +25,21 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _loaded_by_import(*modules: str) -> str:
+    """Which of ``modules`` a fresh interpreter has loaded after ``import agora_recording``."""
+    done = _run(f"import sys, agora_recording\nprint(sorted(set({modules!r}) & set(sys.modules)))")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def test_import_leaves_command_line_libraries_out() -> None:
     """Importing the package loads neither httpx's command line nor the libraries it needs."""
-    done = _run(
-        "import sys, agora_recording\n"
-        "print(sorted(m for m in ('httpx._main', 'click', 'rich', 'pygments') if m in sys.modules))"
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert _loaded_by_import("httpx._main", "click", "rich", "pygments") == "[]"
 
 
 def test_import_leaves_the_retry_library_out() -> None:
     """Importing the package loads neither stamina nor tenacity: they come with the first retry."""
-    done = _run(
-        "import sys, agora_recording\n"
-        "print(sorted(m for m in ('stamina', 'tenacity') if m in sys.modules))"
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert _loaded_by_import("stamina", "tenacity") == "[]"
 
 
 def test_httpx_command_line_still_runs() -> None:

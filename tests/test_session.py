@@ -955,7 +955,7 @@ async def test_a_404_held_through_a_short_stop_budget_stays_unconfirmed(kit: Kit
 
     assert isinstance(await drive(kit, block, advance=300), StopUnconfirmedError)
     assert session.stop_outcome is StopOutcome.FAILED
-    assert kit.timeline.now() - sent[0] >= 60
+    assert 60 <= kit.timeline.now() - sent[0] <= 61  # the whole budget, no longer
     assert session.handle is not None
     assert [entry.handle for entry in kit.client.unconfirmed()] == [session.handle]
     with pytest.raises(UnconfirmedRecordingsError):

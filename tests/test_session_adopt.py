@@ -161,6 +161,6 @@ async def test_ensure_stopped_takes_a_404_as_gone_when_told_to() -> None:
         began = anyio.current_time()
         with pytest.raises(StopUnconfirmedError):
             await service.client.ensure_stopped(handle, stop_timeout=60)
-        assert anyio.current_time() - began >= 60.0  # the whole budget
+        assert 60.0 <= anyio.current_time() - began <= 61.0  # the whole budget, no longer
         assert [entry.handle for entry in service.client.unconfirmed()] == [handle]
         await service.client.ensure_stopped(handle, assume_ended_on_404=True)
