@@ -23,8 +23,8 @@ places in flight never outnumber the pool's connections, httpx never queues a re
 connection: an attempt's clock starts when it holds one and is sent. (A borrowed client that
 other code also uses can still queue ours behind its requests; give it its own pool, or say
 ``max_in_flight``.) Each attempt's ``timeout`` is enforced twice: httpx applies it to every
-connect, read and write, and a cancel scope with that deadline bounds the attempt as a whole,
-since a server that trickles bytes can keep each read under httpx's limit forever. An attempt
+connect, read and write, and a deadline (`_deadline.attempt_timer`) bounds the attempt as a
+whole, since a server that trickles bytes can keep each read under httpx's limit forever. An attempt
 never gets more than what is left until the call's deadline (but at least
 ``_MIN_ATTEMPT_TIMEOUT``), so ``timeout`` must not exceed ``call_timeout``. Start, stop, poll
 and call deadlines are all this one `_CallDeadline`, so they all follow the rule.
@@ -59,6 +59,7 @@ import attrs
 import httpx
 from typing_extensions import Self
 
+from ._deadline import AttemptTimer, attempt_timer
 from ._hints import host_setting, origin_of, transport_message
 from ._hosts import HostCursor, failover_order, parse_region
 from ._inflight import DEFAULT_POOL_SIZE, PrioritySemaphore, pool_size
@@ -75,6 +76,7 @@ from ._protocol import (
     parse_response,
 )
 from ._ratelimit import HEALTH_WAIT, Limiter, Priority, RateLimiter
+from ._requests import AS_BUILT, RequestFactory, basic_authorization
 from ._retry import RetryPolicy, call_with_retries, describe_failure, moves_host
 from ._starting import (
     HA_REGISTER_TIMEOUT,
@@ -239,7 +241,7 @@ class RecordingClient:
         )
         if not all(ch.isalnum() or ch in "-_" for ch in app_id):
             raise ValidationError("app_id", "may only hold letters, digits, '-' and '_'")
-        self._auth = httpx.BasicAuth(
+        authorization = basic_authorization(
             _credential("customer_id", customer_id),
             _credential("customer_secret", customer_secret),
         )
@@ -303,9 +305,16 @@ class RecordingClient:
         self._urls: dict[tuple[str, str], httpx.URL] = {}  # parsed once per recording (_send)
         self._timeouts: dict[float, dict[str, float | None]] = {}  # httpx's form, see _send
         self._queries: dict[RecordingHandle, tuple[RequestSpec, str]] = {}  # see _query
-        accept = {"Accept": "application/json", "User-Agent": self._user_agent}
-        self._headers_get = accept
-        self._headers_json = {**accept, "Content-Type": "application/json;charset=utf-8"}
+        accept = {
+            "Accept": "application/json",
+            "User-Agent": self._user_agent,
+            "Authorization": authorization,
+        }
+        self._requests = RequestFactory(
+            http_client,
+            plain=accept,
+            json={**accept, "Content-Type": "application/json;charset=utf-8"},
+        )
         self._closed = False
         self._acquired_at: OrderedDict[str, float] = OrderedDict()
         self._registry = UnconfirmedRegistry()
@@ -913,7 +922,8 @@ class RecordingClient:
                     queued = 0.0  # nothing to wait for: no coroutine to run
                 else:
                     queued = await self._slot(priority, call_deadline)
-                now = anyio.current_time()
+                timer = attempt_timer()
+                now = timer.now()
                 if call_deadline is None:
                     call_deadline = _CallDeadline(self.call_timeout, now=now)
                     left = call_deadline.seconds
@@ -925,7 +935,7 @@ class RecordingClient:
                 base = self.hosts[0] if cursor is None else cursor.current
                 telemetry = self.telemetry
                 quiet = telemetry.quiet()
-                send = self._send(endpoint, spec, base, now, seconds, number, label, quiet)
+                send = self._send(endpoint, spec, base, timer, now, seconds, number, label, quiet)
                 try:
                     if quiet:
                         return await send
@@ -979,16 +989,16 @@ class RecordingClient:
         endpoint: Endpoint[T],
         spec: RequestSpec,
         base: str,
+        timer: AttemptTimer,
         began: float,
         seconds: float,
         number: int,
         label: str,
         quiet: bool = False,
     ) -> T:
-        """One attempt, begun at ``began`` (the event loop's clock), given ``seconds``;
-        ``quiet``: no telemetry span to tell the answer's request ID."""
+        """One attempt, begun at ``began`` (``timer``'s clock, the event loop's), given
+        ``seconds``; ``quiet``: no telemetry span to tell the answer's request ID."""
         self._ensure_open()
-        headers = self._headers_get if spec.body is None else self._headers_json
         # httpx checks every character of a URL string it is given; the same few URLs (one per
         # endpoint of each live recording) come back on every poll, so each is parsed once.
         key = (base, spec.path)
@@ -1003,16 +1013,10 @@ class RecordingClient:
             timeouts = httpx.Timeout(seconds).as_dict()
             if len(self._timeouts) < _CACHED_TIMEOUTS:
                 self._timeouts[seconds] = timeouts
-        request = self._http.build_request(
-            spec.method, url, content=spec.body, headers=headers, extensions={"timeout": timeouts}
-        )
+        request = self._requests.build(spec.method, url, spec.body, timeouts)
         try:
-            # The attempt's own deadline (see the module docstring). A bare cancel scope costs
-            # less than ``anyio.fail_after``, which wraps the same scope in a generator.
-            with anyio.CancelScope(deadline=began + seconds) as scope:
-                response = await self._http.send(request, auth=self._auth)
-            if scope.cancelled_caught:
-                raise TimeoutError
+            with timer.until(began + seconds):  # the attempt's own deadline (module docstring)
+                response = await self._http.send(request, auth=AS_BUILT)
         except httpx.HTTPError as exc:
             logger.debug(
                 "%s attempt %d on %s: %s after %.3f s",
@@ -1020,7 +1024,7 @@ class RecordingClient:
                 number,
                 self._host_names[base],
                 type(exc).__name__,
-                anyio.current_time() - began,
+                timer.now() - began,
             )
             raise TransportError(
                 transport_message(endpoint.name, base, exc, self._host_setting),
@@ -1052,7 +1056,7 @@ class RecordingClient:
                 number,
                 self._host_names[base],
                 describe_failure(exc),
-                anyio.current_time() - began,
+                timer.now() - began,
                 response.headers.get("X-Request-ID"),
             )
             raise
@@ -1063,7 +1067,7 @@ class RecordingClient:
                 number,
                 self._host_names[base],
                 response.status_code,
-                anyio.current_time() - began,
+                timer.now() - began,
                 response.headers.get("X-Request-ID"),
             )
         return result

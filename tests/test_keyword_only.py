@@ -4,8 +4,10 @@ work, with a warning."""
 from __future__ import annotations
 
 import inspect
+from base64 import b64encode
 from typing import Any
 
+import httpx
 import pytest
 from agora_recording import ArgumentTypeError, Mode, RecordingClient, ValidationError, testing
 
@@ -25,20 +27,27 @@ def test_client_credentials_are_keyword_only_in_the_signature() -> None:
     ] * 3
 
 
-def test_client_credentials_by_position_warn_and_keep_working() -> None:
+async def test_client_credentials_by_position_warn_and_keep_working() -> None:
     """The positional form builds the same client and names the keyword form in its warning."""
-    with pytest.warns(
-        DeprecationWarning, match=r"RecordingClient\(app_id=\.\.\., customer_id="
-    ) as caught:
-        client = AS_IS(*CREDENTIALS, rate_limit=None)
-    assert caught[0].filename == __file__  # points at the caller's line
-    assert client.app_id == "app"
-    assert (
-        client._auth._auth_header
-        == RecordingClient(
-            app_id="app", customer_id="customer-id", customer_secret="customer-secret"
-        )._auth._auth_header
-    )
+    script = Script(ok({"resourceId": "r"}))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(script)) as http:
+        with pytest.warns(
+            DeprecationWarning, match=r"RecordingClient\(app_id=\.\.\., customer_id="
+        ) as caught:
+            client = AS_IS(*CREDENTIALS, rate_limit=None, http_client=http)
+        assert caught[0].filename == __file__  # points at the caller's line
+        assert client.app_id == "app"
+        keyword = RecordingClient(
+            app_id="app",
+            customer_id="customer-id",
+            customer_secret="customer-secret",
+            rate_limit=None,
+            http_client=http,
+        )
+        for each in (client, keyword):
+            await each.acquire(cname="room", uid="1")
+    first, second = (request.headers["Authorization"] for request in script.requests)
+    assert first == second == "Basic " + b64encode(b"customer-id:customer-secret").decode()
 
 
 def test_client_credentials_by_keyword_do_not_warn() -> None:

@@ -106,7 +106,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "_hosts", "telemetry", "webhooks._hub",
     ),
     # I/O: the endpoint client, which never imports a session
-    ("_client",),
+    ("_deadline", "_requests", "_client"),
     # orchestration
     # (the options name the credential hooks' types, so they sit beside ``_credentials``)
     ("_orphans", "_credentials", "_options", "_session", "_assembled", "_recorder", "signals"),
