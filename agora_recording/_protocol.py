@@ -787,39 +787,60 @@ def _success(
     payload: dict[str, Any] | None,
     problem: str,
 ) -> T:
-    def unexpected(what: str, field: str | None = None) -> UnexpectedResponseError:
-        request_id = header(headers, "X-Request-ID")
-        where = f" (request ID {request_id})" if request_id else ""
-        return UnexpectedResponseError(
-            f"{endpoint.name} answered HTTP {status_code} with {what}{where}",
-            endpoint=endpoint.name,
-            status_code=status_code,
-            request_id=request_id,
-            body=bytes(content[:_BODY_KEPT]),
-            excerpt=_excerpt(content),
-            field=field,
-        )
-
     if payload is None:
-        raise unexpected(problem)
-    name = endpoint.response_type.__name__
+        raise _unexpected(endpoint, status_code, headers, content, problem)
     try:
         result = converter.structure(payload, endpoint.response_type)
     except ValidationError as exc:
+        name = endpoint.response_type.__name__
         where = exc.field or "the top level"
-        raise unexpected(f"a {name} whose {where} is wrong: {exc.rule}", exc.field) from exc
+        raise _unexpected(
+            endpoint,
+            status_code,
+            headers,
+            content,
+            f"a {name} whose {where} is wrong: {exc.rule}",
+            exc.field,
+        ) from exc
     except Exception as exc:  # a bug or a custom hook: still an AgoraError for the caller
-        raise unexpected(f"a JSON body that does not match {name}") from exc
+        name = endpoint.response_type.__name__
+        raise _unexpected(
+            endpoint, status_code, headers, content, f"a JSON body that does not match {name}"
+        ) from exc
     # The answers that create or end something must say what (see the module docstring).
+    missing = None
     if endpoint is Endpoint.START and not getattr(result, "sid", None):
-        raise unexpected("no sid, so the recording cannot be addressed")
-    if endpoint is Endpoint.ACQUIRE and not getattr(result, "resource_id", None):
-        raise unexpected("no resourceId, so recording cannot start")
-    if endpoint is Endpoint.STOP and not (
+        missing = "no sid, so the recording cannot be addressed"
+    elif endpoint is Endpoint.ACQUIRE and not getattr(result, "resource_id", None):
+        missing = "no resourceId, so recording cannot start"
+    elif endpoint is Endpoint.STOP and not (
         getattr(result, "resource_id", None) or getattr(result, "sid", None)
     ):
-        raise unexpected("neither resourceId nor sid, so it confirms no recording")
+        missing = "neither resourceId nor sid, so it confirms no recording"
+    if missing is not None:
+        raise _unexpected(endpoint, status_code, headers, content, missing)
     return result
+
+
+def _unexpected(
+    endpoint: Endpoint[Any],
+    status_code: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    what: str,
+    field: str | None = None,
+) -> UnexpectedResponseError:
+    request_id = header(headers, "X-Request-ID")
+    where = f" (request ID {request_id})" if request_id else ""
+    return UnexpectedResponseError(
+        f"{endpoint.name} answered HTTP {status_code} with {what}{where}",
+        endpoint=endpoint.name,
+        status_code=status_code,
+        request_id=request_id,
+        body=bytes(content[:_BODY_KEPT]),
+        excerpt=_excerpt(content),
+        field=field,
+    )
 
 
 # --------------------------------------------------------------------------------------------
