@@ -1006,7 +1006,7 @@ class RecordingClient:
         if url is None:
             if len(self._urls) >= _CACHED_URLS:
                 self._urls.clear()
-            url = self._urls[key] = httpx.URL(base + spec.path)
+            url = self._urls[key] = self._requests.url(base, spec.path)
         # httpx would build a `httpx.Timeout` and its dict for every request: the dict is kept.
         timeouts = self._timeouts.get(seconds)
         if timeouts is None:

@@ -8,8 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from agora_recording import RecordingClient
+from agora_recording import Mode, RecordingClient
+from agora_recording._protocol import Endpoint
 from agora_recording._requests import RequestFactory
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.helpers import APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, IDS, Script, ok
 
@@ -80,3 +83,34 @@ async def test_a_borrowed_clients_own_auth_never_replaces_ours() -> None:
         await client.acquire(cname="room", uid="1")
     token = b64encode(f"{CUSTOMER_ID}:{CUSTOMER_SECRET}".encode()).decode()
     assert script.requests[0].headers["Authorization"] == f"Basic {token}"
+
+
+BASES = [
+    "https://api.agora.io",
+    "https://API.Agora.IO:443",
+    "http://127.0.0.1:8000",
+    "http://127.0.0.1:8000/behind/a/proxy",
+    "http://[::1]:8000/",
+]
+
+
+@given(
+    base=st.sampled_from(BASES),
+    resource_id=st.one_of(st.text(min_size=1), st.sampled_from([".", "..", "a.b", "%41", "~"])),
+    sid=st.text(min_size=1),
+)
+def test_a_url_is_what_httpx_parses_from_the_whole_string(
+    base: str, resource_id: str, sid: str
+) -> None:
+    """Whatever the IDs hold, the URL built from the parsed base is the one httpx parses."""
+    path = Endpoint.QUERY.path("app", resource_id=resource_id, sid=sid, mode=Mode.MIX)
+    factory = RequestFactory(httpx.AsyncClient(), plain=PLAIN, json=JSON)
+    whole = httpx.URL(base + path)
+    for _ in range(2):  # the first URL of a base is checked against httpx's, then trusted
+        url = factory.url(base, path)
+        assert (str(url), url.raw_path, url.host, url.port) == (
+            str(whole),
+            whole.raw_path,
+            whole.host,
+            whole.port,
+        )
