@@ -4,7 +4,7 @@ The client is the only layer that awaits the network. For each call it builds an
 request (`_protocol.build_request`, so bad input fails before anything is sent), waits for the
 client-side rate limiter, sends it through httpx with Basic auth set per request, decodes the
 answer (`_protocol.parse_response`), and retries retryable failures through stamina
-(`_retry.call_with_retries`), failing over between hosts (`_hosts.failover_order`).
+(`_retry.retry_after`), failing over between hosts (`_hosts.failover_order`).
 
 Quota: every attempt first waits for a slot of the client's share of the App ID's quota
 (`_ratelimit.RateLimiter`, 10 requests per second by default), in priority order: stops first,
@@ -77,7 +77,7 @@ from ._protocol import (
 )
 from ._ratelimit import HEALTH_WAIT, Limiter, Priority, RateLimiter
 from ._requests import AS_BUILT, RequestFactory, basic_authorization
-from ._retry import RetryPolicy, call_with_retries, describe_failure, moves_host
+from ._retry import RetryPolicy, describe_failure, moves_host, retry_after
 from ._starting import (
     HA_REGISTER_TIMEOUT,
     MAX_START_RECOVERIES,
@@ -976,13 +976,20 @@ class RecordingClient:
                     if not stamina.is_testing():  # which makes every retry wait instant
                         await anyio.sleep(wait)
 
+        try:
+            return await attempt(1)  # most calls end here: no retry machinery to pay for
+        except Exception as exc:
+            if single:
+                raise
+            failure = exc
+
         def until() -> float:
             assert call_deadline is not None  # set by the first attempt, before any retry
             return min(call_deadline.at, retry_until)
 
-        if single:
-            return await attempt(1)
-        return await call_with_retries(attempt, policy=self._retry, retry_until=until, label=label)
+        return await retry_after(
+            failure, attempt, policy=self._retry, retry_until=until, label=label
+        )
 
     async def _send(
         self,

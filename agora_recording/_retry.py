@@ -34,7 +34,7 @@ from ._protocol import is_retryable
 from ._ratelimit import jittered_pause
 from .errors import APIError, RateLimitError, ServerError, TransportError, ValidationError
 
-__all__ = ["RetryPolicy", "call_with_retries", "describe_failure", "moves_host"]
+__all__ = ["RetryPolicy", "describe_failure", "moves_host", "retry_after"]
 
 T = TypeVar("T")
 
@@ -112,7 +112,8 @@ def retry_reason(exc: BaseException) -> str:
     return describe_failure(exc)
 
 
-async def call_with_retries(
+async def retry_after(
+    failure: Exception,
     attempt: Callable[[int], Awaitable[T]],
     *,
     policy: RetryPolicy,
@@ -120,22 +121,20 @@ async def call_with_retries(
     label: str,
     clock: Callable[[], float] = anyio.current_time,
 ) -> T:
-    """Run ``attempt(1)``; on a retryable failure, retry through stamina until done.
+    """Attempt 1 failed with ``failure``: raise it if it is final, else retry through stamina.
 
     ``attempt`` receives the 1-based attempt number. No retry starts whose backoff would end
     after ``retry_until`` (a ``clock()`` time, or a function giving it, since a call's deadline
     moves back by the time it waited for the client's quota): the caller's deadline, or for
     start the end of the resource ID's validity. ``label`` names the call in log lines (endpoint and
     IDs, no secrets). A 429 is never retried here: the attempt waits out 429s itself, so one
-    that escapes it means the call's deadline (or its patience with 429s) ran out.
+    that escapes it means the call's deadline (or its patience with 429s) ran out. A call that
+    succeeds the first time never comes here (it pays nothing for the retry machinery).
     """
-    try:
-        return await attempt(1)
-    except Exception as exc:
-        if not is_retryable(exc) or isinstance(exc, RateLimitError):
-            raise
-        pending: Exception | None = exc
-        last: Exception = exc
+    if not is_retryable(failure) or isinstance(failure, RateLimitError):
+        raise failure
+    pending: Exception | None = failure
+    last: Exception = failure
 
     waits: list[float] = []
 

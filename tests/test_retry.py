@@ -17,7 +17,7 @@ import httpx
 import pytest
 import stamina
 from agora_recording import RecordingClient
-from agora_recording._retry import RetryPolicy, call_with_retries, describe_failure, moves_host
+from agora_recording._retry import RetryPolicy, describe_failure, moves_host, retry_after
 from agora_recording.enums import Mode, Region
 from agora_recording.errors import (
     AlreadyStartedError,
@@ -302,24 +302,31 @@ async def test_deactivated_stamina_means_one_attempt() -> None:
 
 
 @pytest.mark.anyio
-async def test_call_with_retries_respects_retry_until() -> None:
-    """No retry starts when the deadline has passed."""
+async def test_retry_after_respects_retry_until() -> None:
+    """No retry starts when the deadline has passed: the first failure is raised."""
     calls: list[int] = []
 
     async def attempt(number: int) -> str:
         calls.append(number)
         raise ServerError(endpoint="query", status_code=500)
 
-    with pytest.raises(ServerError):
-        await call_with_retries(
-            attempt, policy=RetryPolicy(), retry_until=anyio.current_time() - 1, label="query"
+    first = ServerError(endpoint="query", status_code=500)
+    with pytest.raises(ServerError) as info:
+        await retry_after(
+            first,
+            attempt,
+            policy=RetryPolicy(),
+            retry_until=anyio.current_time() - 1,
+            label="query",
         )
-    assert calls == [1]
+    assert info.value is first
+    assert calls == []
 
 
 @pytest.mark.anyio
-async def test_call_with_retries_numbers_attempts() -> None:
-    """Attempts are numbered from 1 and the first success is returned."""
+async def test_retry_after_numbers_attempts_from_two() -> None:
+    """After the first attempt's failure, attempts go on from 2 and the first success is
+    returned."""
     calls: list[int] = []
 
     async def attempt(number: int) -> str:
@@ -328,10 +335,29 @@ async def test_call_with_retries_numbers_attempts() -> None:
             raise TransportError("down")
         return "done"
 
-    result = await call_with_retries(
-        attempt, policy=RetryPolicy(), retry_until=float("inf"), label="query"
+    result = await retry_after(
+        TransportError("down"),
+        attempt,
+        policy=RetryPolicy(),
+        retry_until=float("inf"),
+        label="query",
     )
-    assert (result, calls) == ("done", [1, 2, 3])
+    assert (result, calls) == ("done", [2, 3])
+
+
+@pytest.mark.anyio
+async def test_retry_after_raises_a_final_failure_at_once() -> None:
+    """A failure the guidance does not retry (a 400) is raised without another attempt."""
+
+    async def attempt(number: int) -> str:
+        raise AssertionError("no attempt may follow a final failure")
+
+    final = BadRequestError(endpoint="query", status_code=400)
+    with pytest.raises(BadRequestError) as info:
+        await retry_after(
+            final, attempt, policy=RetryPolicy(), retry_until=float("inf"), label="query"
+        )
+    assert info.value is final
 
 
 def test_failure_descriptions_and_host_moves() -> None:
