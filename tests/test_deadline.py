@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import pytest
-from agora_recording._deadline import attempt_timer
+from agora_recording._deadline import SHIELD_RECHECK, AttemptTimer, attempt_timer
 
 from tests.virtual import virtual_anyio_backend
 
@@ -102,3 +102,36 @@ async def test_a_shielded_block_still_times_out(
         pytest.fail("the outer cancellation was lost")
     assert outer.cancelled_caught
     assert _cancelling(anyio_backend) in (None, 0)
+
+
+async def test_the_deadline_waits_for_a_shielded_section_inside_the_attempt(
+    anyio_backend: tuple[str, dict[str, Any]],
+) -> None:
+    """A deadline that falls inside a shielded section (httpcore closes every response in
+    one) cuts the attempt off once the section is done, as anyio's own scopes do."""
+    timer = attempt_timer()
+    began = timer.now()
+    closed = False
+
+    async def attempt() -> None:
+        nonlocal closed
+        with timer.until(began + 5.0):
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(10.0)
+                closed = True
+            await anyio.sleep_forever()
+
+    with pytest.raises(TimeoutError):
+        await attempt()
+    assert closed
+    assert 10.0 <= anyio.current_time() - began <= 10.0 + SHIELD_RECHECK + 1e-6
+    assert _cancelling(anyio_backend) in (None, 0)
+
+
+async def test_asyncio_attempts_use_the_task_timer(
+    anyio_backend: tuple[str, dict[str, Any]],
+) -> None:
+    """On asyncio (3.11+) the installed anyio is read as the timer expects, so attempts use the
+    cheap task timer; elsewhere they use anyio's cancel scope."""
+    fast = anyio_backend[0] == "asyncio" and sys.version_info >= (3, 11)
+    assert (type(attempt_timer()) is not AttemptTimer) is fast
