@@ -624,9 +624,9 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 def _within_depth(content: bytes, marks: bytes) -> bool:
     """Whether ``content`` nests arrays and objects at most `MAX_DEPTH` deep (before decoding).
 
-    ``marks`` is ``content`` with only its brackets and quotes: one C pass over the body, after
-    which most answers need nothing more, having too few opening brackets to nest that deep
-    (the caller checks). Exact for valid JSON: drop the strings, fold ``{}`` into ``[]``, then
+    ``marks`` is ``content`` with only its brackets and quotes (one C pass over the body); the
+    caller comes here only for a body with more opening brackets than `MAX_DEPTH`. Exact for
+    valid JSON: drop the strings, fold ``{}`` into ``[]``, then
     peel the innermost pairs level by level: valid JSON is empty after as many peels as it is
     deep. Strings are dropped by removing adjacent quote pairs: if any quote survives, a bracket
     sits inside a string (a channel name may hold one) and the strings are cut out exactly
@@ -665,8 +665,10 @@ def _load(content: bytes) -> tuple[dict[str, Any] | None, str]:
     """The body's JSON object, or ``None`` and why it cannot be read."""
     if len(content) > MAX_BODY_BYTES:
         return None, f"a {len(content)}-byte body, over the {MAX_BODY_BYTES >> 20} MiB limit"
-    marks = content.translate(None, _NOT_BRACKET_OR_QUOTE)
-    if marks.count(b"[") + marks.count(b"{") > MAX_DEPTH and not _within_depth(content, marks):
+    # Too few opening brackets (strings' included) to nest that deep: most answers end here.
+    if content.count(b"[") + content.count(b"{") > MAX_DEPTH and not _within_depth(
+        content, content.translate(None, _NOT_BRACKET_OR_QUOTE)
+    ):
         return None, f"a body that is not JSON or nests deeper than {MAX_DEPTH} levels"
     if content.startswith(_UTF8_BOM):
         content = content[3:]
