@@ -48,6 +48,13 @@ __all__ = ["NAME", "run"]
 NAME: Final = "real_http"
 #: Client CPU per lifecycle, ours / raw: at most raw httpx's.
 AIM: Final = 1.0
+#: Queries per lifecycle: a recording of about 45 s at the session's default 15 s poll interval,
+#: so the one-off requests (acquire, start, stop) weigh as much as they ever do.
+QUERIES: Final = 3
+#: And a 10-minute recording at that interval: what most of a real recording's requests are.
+LONG_QUERIES: Final = 40
+#: The session's default ``poll_interval``, in seconds.
+POLL_INTERVAL: Final = 15.0
 
 # Every variant lets idle connections go after 3 s, before uvicorn's 5 s keep-alive timeout
 # closes them: with httpx's default 5 s the two race and a reused connection can fail.
@@ -121,7 +128,7 @@ def _cname(worker: int) -> str:
     return f"rt-{worker}"
 
 
-def _ours(http: httpx.AsyncClient, url: str) -> Lifecycle:
+def _ours(http: httpx.AsyncClient, url: str, queries: int = QUERIES) -> Lifecycle:
     client = RecordingClient(
         app_id=p.APP_ID,
         customer_id=p.CUSTOMER_ID,
@@ -139,14 +146,14 @@ def _ours(http: httpx.AsyncClient, url: str) -> Lifecycle:
             acquired.resource_id, Mode.MIX, cname=cname, uid=p.UID, config=config
         )
         handle = started.handle
-        for _ in range(3):
+        for _ in range(queries):
             await client.query(handle)
         await client.stop(handle)
 
     return lifecycle
 
 
-def _raw(http: httpx.AsyncClient, url: str) -> Lifecycle:
+def _raw(http: httpx.AsyncClient, url: str, queries: int = QUERIES) -> Lifecycle:
     auth = httpx.BasicAuth(p.CUSTOMER_ID, p.CUSTOMER_SECRET)
     get_headers = {"Accept": "application/json", "User-Agent": "raw-httpx-benchmark"}
     post_headers = {**get_headers, "Content-Type": "application/json;charset=utf-8"}
@@ -181,7 +188,7 @@ def _raw(http: httpx.AsyncClient, url: str) -> Lifecycle:
             )
         )
         base = f"{apps}/resourceid/{rid}/sid/{quote(answer['sid'], safe='')}/mode/mix"
-        for _ in range(3):
+        for _ in range(queries):
             decode(await http.get(f"{base}/query", headers=get_headers, auth=auth))
         stop = {"cname": cname, "uid": uid, "clientRequest": {"async_stop": False}}
         decode(
@@ -220,16 +227,18 @@ async def _publishers(url: str, workers: int) -> None:
             response.raise_for_status()
 
 
-def _configs(quick: bool) -> list[tuple[int, str]]:
+def _configs(quick: bool) -> list[tuple[int, str, int]]:
+    """(workers, httpx setting, queries per lifecycle) of each measured configuration."""
     if quick:
-        return [(1, "httpx defaults"), (50, "httpx defaults")]
+        return [(1, "httpx defaults", QUERIES), (50, "httpx defaults", QUERIES)]
     return [
-        (1, "httpx defaults"),
-        (1, "no keep-alive"),
-        (50, "httpx defaults"),
-        (50, "keep-alive 100"),
-        (50, "no keep-alive"),
-        (50, PER_WORKER),
+        (1, "httpx defaults", QUERIES),
+        (1, "httpx defaults", LONG_QUERIES),
+        (1, "no keep-alive", QUERIES),
+        (50, "httpx defaults", QUERIES),
+        (50, "keep-alive 100", QUERIES),
+        (50, "no keep-alive", QUERIES),
+        (50, PER_WORKER, QUERIES),
     ]
 
 
@@ -240,10 +249,12 @@ async def _measure(server: Server, quick: bool) -> dict[str, Any]:
     await _publishers(server.url, 50)
     runs: dict[str, Any] = {}
     profiles: dict[str, Profile] = {}
-    for workers, setting in _configs(quick):
+    for workers, setting, queries in _configs(quick):
         per_worker = (4 if quick else 60) if workers == 1 else (1 if quick else 3)
+        if queries != QUERIES:
+            per_worker = max(1, per_worker * (QUERIES + 3) // (queries + 3))  # same requests
         lifecycles = workers * per_worker
-        key = f"{workers} x {setting}"
+        key = f"{workers} x {setting}" + ("" if queries == QUERIES else f", {queries} queries")
         samples: dict[str, dict[str, list[float]]] = {
             side: {"cpu": [], "wall": [], "server_cpu": []} for side in ("ours", "raw")
         }
@@ -256,8 +267,8 @@ async def _measure(server: Server, quick: bool) -> dict[str, Any]:
             ]
             https = clients * workers if pools == 1 else clients
             sides: dict[str, list[Lifecycle]] = {
-                "ours": [_ours(http, server.url) for http in https],
-                "raw": [_raw(http, server.url) for http in https],
+                "ours": [_ours(http, server.url, queries) for http in https],
+                "raw": [_raw(http, server.url, queries) for http in https],
             }
             # Warm up connections, code paths and the server before the measured rounds.
             for _ in range(1 if quick else 2):
@@ -292,6 +303,7 @@ async def _measure(server: Server, quick: bool) -> dict[str, Any]:
         runs[key] = {
             "workers": workers,
             "setting": setting,
+            "queries": queries,
             "lifecycles_per_round": lifecycles,
             "cpu_ratio": percentile(cpu_ratios, 50),
             "cpu_ratio_iqr": (percentile(cpu_ratios, 25), percentile(cpu_ratios, 75)),
@@ -315,6 +327,12 @@ def _stack_share(profile: Profile) -> float:
     return sum(share for name, share in profile.package_shares() if name in _HTTP_STACK)
 
 
+def _of(queries: int) -> str:
+    """How a row names its lifecycle: nothing for the usual one."""
+    minutes = queries * POLL_INTERVAL / 60
+    return "" if queries == QUERIES else f" of a {minutes:g}-minute recording ({queries} queries)"
+
+
 def _share_text(profile: Profile) -> str:
     return ", ".join(f"{name} {share:.0%}" for name, share in profile.package_shares()[:6])
 
@@ -334,7 +352,8 @@ def _table(runs: dict[str, Any], profiles: dict[str, Profile]) -> str:
             else "-"
         )
         lines.append(
-            f"| {r['workers']} | {r['setting']} | {r['ours_wall']:.0f} / {r['raw_wall']:.0f} | "
+            f"| {r['workers']} | {r['setting']}{_of(r['queries'])} | "
+            f"{r['ours_wall']:.0f} / {r['raw_wall']:.0f} | "
             f"{r['ours_cpu'] * 1e3:.2f} / {r['raw_cpu'] * 1e3:.2f} | {r['cpu_ratio']:.2f}x | "
             f"{r['raw_server_cpu'] * 1e3:.2f} | {share} |"
         )
@@ -356,7 +375,8 @@ def run(quick: bool) -> BenchResult:
             Row(
                 benchmark=NAME,
                 measure=(
-                    f"lifecycle, {r['workers']} worker(s), httpx defaults: client CPU ours / raw"
+                    f"lifecycle{_of(r['queries'])}, {r['workers']} worker(s), httpx defaults: "
+                    "client CPU ours / raw"
                 ),
                 value=r["cpu_ratio"],
                 unit="x",
