@@ -31,15 +31,17 @@ anyio's cancel scope.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import math
 import sys
 from collections.abc import Mapping
 from types import ModuleType, TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["SHIELD_RECHECK", "AttemptTimer", "attempt_timer"]
 
@@ -154,7 +156,7 @@ if sys.version_info >= (3, 11):  # ``Task.cancelling``/``Task.uncancel``
                 self._fired
                 and self._task.uncancel() <= self._cancelling
                 and exc_type is not None
-                and issubclass(exc_type, asyncio.CancelledError)
+                and issubclass(exc_type, sys.modules["asyncio"].CancelledError)
             ):
                 raise TimeoutError from None
             return False
@@ -162,7 +164,9 @@ if sys.version_info >= (3, 11):  # ``Task.cancelling``/``Task.uncancel``
 
 def attempt_timer() -> AttemptTimer:
     """The timer of one attempt, for the event loop running it (one ``with`` block each)."""
-    if sys.version_info >= (3, 11):
+    # asyncio is imported by whoever runs its loop; importing it here would cost every import.
+    asyncio = sys.modules.get("asyncio")
+    if sys.version_info >= (3, 11) and asyncio is not None:
         try:
             task = asyncio.current_task()
         except RuntimeError:  # no asyncio loop running here: Trio

@@ -42,6 +42,12 @@ def test_import_leaves_the_retry_library_out() -> None:
     assert _loaded_by_import("stamina", "tenacity") == "[]"
 
 
+def test_import_leaves_the_event_loops_out() -> None:
+    """Importing the package loads neither asyncio nor Trio: whoever runs a loop has loaded its
+    library (asyncio alone is about 10 ms)."""
+    assert _loaded_by_import("asyncio", "trio") == "[]"
+
+
 def test_httpx_command_line_still_runs() -> None:
     """``httpx.main`` still runs httpx's own command line after our import deferred it."""
     done = _run(
