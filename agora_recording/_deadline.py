@@ -15,13 +15,13 @@ interrupted close leaves the connection pool believing a request still holds a c
 So the timer keeps anyio's rules, reading anyio's record of the task's cancel scopes:
 
 - it never cancels the task while a shielded scope entered inside the attempt is open: it
-  looks again every `SHIELD_RECHECK` seconds, and cancels once the shield is gone (anyio's
-  scope delivers its cancellation at the same point);
+  looks again every `RECHECK` seconds, and cancels once the shield is gone (anyio's scope
+  delivers its cancellation at the same point);
 - when it fires, it cancels the task one loop iteration later, so that a caller's cancel scope
   due at the same moment delivers its cancellation first;
-- when somebody else is already cancelling the task by then, it does nothing: their
-  cancellation ends the attempt, and its message (anyio's scopes recognise theirs by it)
-  stays the one the task sees;
+- when somebody else is already cancelling the task by then, it waits as for a shield: their
+  cancellation usually ends the attempt, and its message (anyio's scopes recognise theirs by
+  it) stays the one the task sees; if an inner scope absorbs it, the deadline still comes;
 - on exit, an `asyncio.CancelledError` becomes `TimeoutError` only when the timer fired and
   no other cancellation is pending; otherwise it goes on as it came.
 
@@ -43,10 +43,11 @@ import anyio
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["SHIELD_RECHECK", "AttemptTimer", "attempt_timer"]
+__all__ = ["RECHECK", "AttemptTimer", "attempt_timer"]
 
-#: Seconds between two looks at a shielded section that holds up an expired deadline.
-SHIELD_RECHECK = 0.005
+#: Seconds between two looks at an expired deadline held up by a shielded section or by another
+#: cancellation under way.
+RECHECK = 0.005
 
 
 class AttemptTimer:
@@ -136,10 +137,10 @@ if sys.version_info >= (3, 11):  # ``Task.cancelling``/``Task.uncancel``
             self._handle = self._loop.call_soon(self._fire)  # after others due now
 
         def _fire(self) -> None:
-            if self._task.cancelling() > self._cancelling:
-                return  # another cancellation already ends the attempt: it keeps its message
-            if self._shielded():
-                self._handle = self._loop.call_later(SHIELD_RECHECK, self._fire)
+            # Another cancellation under way (it keeps its message, and usually ends the
+            # attempt; one an inner scope absorbs does not), or a shield: look again later.
+            if self._task.cancelling() > self._cancelling or self._shielded():
+                self._handle = self._loop.call_later(RECHECK, self._fire)
                 return
             self._fired = True
             self._task.cancel()

@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import pytest
-from agora_recording._deadline import SHIELD_RECHECK, AttemptTimer, attempt_timer
+from agora_recording._deadline import RECHECK, AttemptTimer, attempt_timer
 
 from tests.virtual import virtual_anyio_backend
 
@@ -124,7 +124,7 @@ async def test_the_deadline_waits_for_a_shielded_section_inside_the_attempt(
     with pytest.raises(TimeoutError):
         await attempt()
     assert closed
-    assert 10.0 <= anyio.current_time() - began <= 10.0 + SHIELD_RECHECK + 1e-6
+    assert 10.0 <= anyio.current_time() - began <= 10.0 + RECHECK + 1e-6
     assert _cancelling(anyio_backend) in (None, 0)
 
 
@@ -135,3 +135,23 @@ async def test_asyncio_attempts_use_the_task_timer(
     cheap task timer; elsewhere they use anyio's cancel scope."""
     fast = anyio_backend[0] == "asyncio" and sys.version_info >= (3, 11)
     assert (type(attempt_timer()) is not AttemptTimer) is fast
+
+
+async def test_a_cancellation_an_inner_scope_absorbs_does_not_cancel_the_deadline(
+    anyio_backend: tuple[str, dict[str, Any]],
+) -> None:
+    """An inner scope expiring at the deadline's moment catches its own cancellation and the
+    block goes on: the deadline still cuts it off, right after."""
+    timer = attempt_timer()
+    began = timer.now()
+
+    async def attempt() -> None:
+        with timer.until(began + 5.0):
+            with anyio.move_on_after(5.0):
+                await anyio.sleep_forever()
+            await anyio.sleep_forever()
+
+    with pytest.raises(TimeoutError):
+        await attempt()
+    assert 5.0 <= anyio.current_time() - began <= 5.0 + RECHECK + 1e-6
+    assert _cancelling(anyio_backend) in (None, 0)
