@@ -24,8 +24,8 @@ connection: an attempt's clock starts when it holds one and is sent. (A borrowed
 other code also uses can still queue ours behind its requests; give it its own pool, or say
 ``max_in_flight``.) Each attempt's ``timeout`` is enforced twice: httpx applies it to every
 connect, read and write, and a deadline (`_deadline.attempt_timer`) bounds the attempt as a
-whole, since a server that trickles bytes can keep each read under httpx's limit forever. An attempt
-never gets more than what is left until the call's deadline (but at least
+whole, since a server that trickles bytes can keep each read under httpx's limit forever. An
+attempt never gets more than what is left until the call's deadline (but at least
 ``_MIN_ATTEMPT_TIMEOUT``), so ``timeout`` must not exceed ``call_timeout``. Start, stop, poll
 and call deadlines are all this one `_CallDeadline`, so they all follow the rule.
 
@@ -302,7 +302,7 @@ class RecordingClient:
         # errors) and the two header sets (with and without a JSON body).
         self._host_names = {base: httpx.URL(base).host for base in self.hosts}
         self._host_setting = host_setting(base_url, self.region)  # named by transport errors
-        self._urls: dict[tuple[str, str], httpx.URL] = {}  # parsed once per recording (_send)
+        self._urls: dict[tuple[str, str], httpx.URL] = {}  # built once per recording (_send)
         self._timeouts: dict[float, dict[str, float | None]] = {}  # httpx's form, see _send
         self._queries: dict[RecordingHandle, tuple[RequestSpec, str]] = {}  # see _query
         accept = {
@@ -1006,8 +1006,8 @@ class RecordingClient:
         """One attempt, begun at ``began`` (``timer``'s clock, the event loop's), given
         ``seconds``; ``quiet``: no telemetry span to tell the answer's request ID."""
         self._ensure_open()
-        # httpx checks every character of a URL string it is given; the same few URLs (one per
-        # endpoint of each live recording) come back on every poll, so each is parsed once.
+        # The same few URLs (one per endpoint of each live recording) come back on every poll:
+        # each is built once (`RequestFactory.url`) and looked up after.
         key = (base, spec.path)
         url = self._urls.get(key)
         if url is None:

@@ -791,10 +791,10 @@ def _success(
 ) -> T:
     if payload is None:
         raise _unexpected(endpoint, status_code, headers, content, problem)
+    name = endpoint.response_type.__name__
     try:
         result = converter.structure(payload, endpoint.response_type)
     except ValidationError as exc:
-        name = endpoint.response_type.__name__
         where = exc.field or "the top level"
         raise _unexpected(
             endpoint,
@@ -805,7 +805,6 @@ def _success(
             exc.field,
         ) from exc
     except Exception as exc:  # a bug or a custom hook: still an AgoraError for the caller
-        name = endpoint.response_type.__name__
         raise _unexpected(
             endpoint, status_code, headers, content, f"a JSON body that does not match {name}"
         ) from exc
